@@ -1,0 +1,123 @@
+"""One subsettable multi-asset per unit, carrying each selected item through its stages."""
+
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from assets.factory import asset_key, unit_specs
+from assets.render import check_result
+from pipelines import process
+from pipelines.catalogue.models import Catalogue, Item, Unit
+from pipelines.quality import checks as qc
+from resources.platform import PlatformResource
+
+Event = dg.MaterializeResult | dg.AssetCheckResult
+# No "from __future__ import annotations" here: Dagster reads the context and resource annotations at runtime.
+
+
+def unit_asset(catalogue: Catalogue, unit: Unit, store_kind: str) -> dg.AssetsDefinition:
+    specs: list[dg.AssetSpec] = []
+    check_specs: list[dg.AssetCheckSpec] = []
+    for item_specs, item_checks in unit_specs(catalogue, unit, store_kind):
+        specs += item_specs
+        check_specs += item_checks
+
+    @dg.multi_asset(
+        name=f"{unit.code}__pipeline", specs=specs, check_specs=check_specs, can_subset=True,
+        description=f"Collection, validation and convergence of {unit.name}'s catalogued items",
+    )
+    def _pipeline(context: dg.AssetExecutionContext, platform: PlatformResource) -> Iterator[Event]:
+        yield from run_unit(context, platform.platform(), catalogue, unit)
+
+    return _pipeline
+
+
+def run_unit(context: dg.AssetExecutionContext, platform: process.Platform, catalogue: Catalogue,
+             unit: Unit) -> Iterator[Event]:
+    for refusal in process.refuse_uncatalogued(platform, unit.code):
+        context.log.warning(f"set aside {refusal.path.name}: {refusal.reason}")
+    selected = context.selected_asset_keys
+    for item in catalogue.items_of(unit.code):
+        stages = [s for s in qc.STAGES if asset_key(s, item) in selected]
+        if stages:
+            yield from _run_item(context, platform, item, stages)
+
+
+def _run_item(context: dg.AssetExecutionContext, platform: process.Platform, item: Item,
+              stages: list[str]) -> Iterator[Event]:
+    if qc.INTAKE in stages:
+        yield from _intake(context, platform, item)
+    if qc.VALIDATED in stages:
+        yield from _validated(context, platform, item)
+    if qc.SHARED in stages:
+        yield from _shared(context, platform, item)
+
+
+def _record(context: dg.AssetExecutionContext, platform: process.Platform, item: Item,
+            outcomes: list[qc.CheckOutcome]) -> Iterator[dg.AssetCheckResult]:
+    now = platform.clock()
+    platform.store.record_checks([
+        {"check_name": o.name, "item": item.code, "unit": item.unit, "stage": o.stage,
+         "dimension": o.dimension.value, "passed": o.passed, "severity": o.severity.value,
+         "pass_rate": o.pass_rate, "rows_checked": o.rows_checked, "rows_failed": o.rows_failed,
+         "detail": json.dumps([line.rule for line in o.lines if not line.success]), "run_id": context.run_id,
+         "checked_at": now}
+        for o in outcomes
+    ])
+    for outcome in outcomes:
+        yield check_result(outcome, asset_key(outcome.stage, item))
+
+
+def _intake(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
+    report = process.take_in(platform, item)
+    if not (report.accepted or report.refused or report.duplicates):
+        context.log.info(f"{item.code}: no new submissions")
+        return
+    for name, reason in report.refused:
+        context.log.warning(f"{item.code}: set aside {name}: {reason}")
+    metadata: dict[str, Any] = {
+        "dagster/row_count": report.rows_received,
+        "submissions_accepted": len(report.accepted),
+        "submissions_refused": len(report.refused),
+        "duplicates_skipped": len(report.duplicates),
+        "rows_refused": report.rows_refused,
+        "refusals": dg.MetadataValue.md("\n".join(f"- `{n}`: {r}" for n, r in report.refused) or "none"),
+    }
+    yield dg.MaterializeResult(asset_key=asset_key(qc.INTAKE, item), metadata=metadata)
+    outcome = qc.intake_check(item, report.rows_received, report.refused, report.rows_refused,
+                              len(report.accepted) + len(report.refused))
+    yield from _record(context, platform, item, [outcome])
+
+
+def _validated(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
+    report = process.validate(platform, item)
+    if not report.outcomes:
+        return
+    for sid in report.blocked:
+        context.log.error(f"{item.code}: {sid} failed a blocking rule; none of its rows converge")
+    yield dg.MaterializeResult(asset_key=asset_key(qc.VALIDATED, item), metadata={
+        "dagster/row_count": report.rows_valid,
+        "rows_valid": report.rows_valid,
+        "rows_held_back": report.rows_held_back,
+        "rows_stale": report.rows_stale,
+        "submissions_blocked": len(report.blocked),
+    })
+    outcomes = qc.validation_checks(item, [o for _, o in report.outcomes])
+    yield from _record(context, platform, item, outcomes)
+
+
+def _shared(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
+    report = process.converge(platform, item)
+    if not report.submissions:
+        return
+    yield dg.MaterializeResult(asset_key=asset_key(qc.SHARED, item), metadata={
+        "dagster/row_count": report.table_rows,
+        "rows_converged": report.rows_converged,
+        "submissions_converged": len(report.submissions),
+    })
+    outcomes = [qc.availability_check(item, platform.store),
+                qc.reconciliation_check(item, platform.store.submissions(item.code))]
+    yield from _record(context, platform, item, outcomes)

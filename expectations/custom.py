@@ -1,0 +1,108 @@
+"""Reusable GX expectations for the platform's catalogue standards.
+
+Submissions arrive as text, so each expectation checks text values; nulls are left to
+``ExpectColumnValuesToNotBeNull`` (map expectations skip them). The checks themselves are the
+plain functions in ``pipelines.standards``, so pandas validation and the rest of the platform agree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any, ClassVar
+
+import pandas as pd
+from great_expectations.execution_engine import PandasExecutionEngine
+from great_expectations.expectations.expectation import ColumnMapExpectation
+from great_expectations.expectations.metrics import ColumnMapMetricProvider, column_condition_partial
+
+from pipelines.catalogue.models import FieldType, Standard
+from pipelines.standards import STANDARD_CHECKS, TYPE_CHECKS, parse_date
+
+
+def _apply(column: pd.Series, check: Any) -> pd.Series:
+    return column.map(lambda v: bool(check(str(v))))
+
+
+class ColumnValuesConformToStandard(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.conform_to_standard"
+    condition_value_keys = ("standard",)
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column: pd.Series, standard: str, **kwargs: Any) -> pd.Series:
+        return _apply(column, STANDARD_CHECKS[Standard(standard)])
+
+
+class ColumnValuesParseAsType(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.parse_as_type"
+    condition_value_keys = ("field_type",)
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column: pd.Series, field_type: str, **kwargs: Any) -> pd.Series:
+        return _apply(column, TYPE_CHECKS[FieldType(field_type)])
+
+
+def _within(value: Any, low: float | None, high: float | None) -> bool:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return True  # not a number at all: the type rule reports it, once
+    return (low is None or number >= low) and (high is None or number <= high)
+
+
+class ColumnValuesWithinTextRange(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.within_text_range"
+    condition_value_keys = ("min_value", "max_value")
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column: pd.Series, min_value: float | None = None, max_value: float | None = None,
+                **kwargs: Any) -> pd.Series:
+        return column.map(lambda v: _within(v, min_value, max_value))
+
+
+def _recent(value: Any, oldest: date) -> bool:
+    day = parse_date(str(value)[:10])
+    return day is None or day >= oldest
+
+
+class ColumnValuesRecent(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.recent"
+    condition_value_keys = ("max_age_days", "as_of")
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column: pd.Series, max_age_days: int, as_of: str, **kwargs: Any) -> pd.Series:
+        oldest = date.fromisoformat(as_of) - timedelta(days=max_age_days)
+        return column.map(lambda v: _recent(v, oldest))
+
+
+class ExpectColumnValuesToConformToStandard(ColumnMapExpectation):
+    """Values are valid identifiers of a national standard (uscc, ric, adcode, phone, ...)."""
+
+    standard: str
+    map_metric: ClassVar[str] = "column_values.conform_to_standard"
+    success_keys: ClassVar[tuple[str, ...]] = ("standard", "mostly")
+
+
+class ExpectColumnValuesToParseAsType(ColumnMapExpectation):
+    """Text values parse as the catalogued type (integer, decimal, date, ...)."""
+
+    field_type: str
+    map_metric: ClassVar[str] = "column_values.parse_as_type"
+    success_keys: ClassVar[tuple[str, ...]] = ("field_type", "mostly")
+
+
+class ExpectColumnValuesToBeWithinTextRange(ColumnMapExpectation):
+    """Numeric text values lie within the catalogued range (unparseable values are the type rule's)."""
+
+    min_value: float | None = None
+    max_value: float | None = None
+    map_metric: ClassVar[str] = "column_values.within_text_range"
+    success_keys: ClassVar[tuple[str, ...]] = ("min_value", "max_value", "mostly")
+
+
+class ExpectColumnValuesToBeRecent(ColumnMapExpectation):
+    """Record dates are no older than the item's update cycle allows, counted back from ``as_of``."""
+
+    max_age_days: int
+    as_of: str
+    map_metric: ClassVar[str] = "column_values.recent"
+    success_keys: ClassVar[tuple[str, ...]] = ("max_age_days", "as_of", "mostly")

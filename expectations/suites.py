@@ -1,0 +1,87 @@
+"""Expectation suites as code: one suite per catalogue item, generated from its rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+from expectations.custom import (
+    ExpectColumnValuesToBeRecent,
+    ExpectColumnValuesToBeWithinTextRange,
+    ExpectColumnValuesToConformToStandard,
+    ExpectColumnValuesToParseAsType,
+)
+from pipelines.catalogue.models import Item
+from pipelines.quality.rules import Kind, Rule, rules_for
+
+
+def _columns(rule: Rule, as_of: date) -> Any:
+    return gxe.ExpectTableColumnsToMatchSet(column_set=list(rule.columns), exact_match=True)
+
+
+def _unique_key(rule: Rule, as_of: date) -> Any:
+    if len(rule.columns) == 1:
+        return gxe.ExpectColumnValuesToBeUnique(column=rule.columns[0])
+    return gxe.ExpectCompoundColumnsToBeUnique(column_list=list(rule.columns))
+
+
+def _required(rule: Rule, as_of: date) -> Any:
+    return gxe.ExpectColumnValuesToNotBeNull(column=rule.columns[0])
+
+
+def _type(rule: Rule, as_of: date) -> Any:
+    return ExpectColumnValuesToParseAsType(column=rule.columns[0], field_type=rule.params["field_type"])
+
+
+def _standard(rule: Rule, as_of: date) -> Any:
+    return ExpectColumnValuesToConformToStandard(column=rule.columns[0], standard=rule.params["standard"])
+
+
+def _value_set(rule: Rule, as_of: date) -> Any:
+    return gxe.ExpectColumnValuesToBeInSet(column=rule.columns[0], value_set=rule.params["value_set"])
+
+
+def _range(rule: Rule, as_of: date) -> Any:
+    return ExpectColumnValuesToBeWithinTextRange(
+        column=rule.columns[0], min_value=rule.params["min_value"], max_value=rule.params["max_value"]
+    )
+
+
+def _max_length(rule: Rule, as_of: date) -> Any:
+    return gxe.ExpectColumnValueLengthsToBeBetween(column=rule.columns[0], max_value=rule.params["max_length"])
+
+
+def _fresh(rule: Rule, as_of: date) -> Any:
+    return ExpectColumnValuesToBeRecent(
+        column=rule.columns[0], max_age_days=rule.params["max_age_days"], as_of=as_of.isoformat()
+    )
+
+
+_BUILDERS: dict[Kind, Callable[[Rule, date], Any]] = {
+    Kind.COLUMNS: _columns,
+    Kind.UNIQUE_KEY: _unique_key,
+    Kind.REQUIRED: _required,
+    Kind.TYPE: _type,
+    Kind.STANDARD: _standard,
+    Kind.VALUE_SET: _value_set,
+    Kind.RANGE: _range,
+    Kind.MAX_LENGTH: _max_length,
+    Kind.FRESH_RECORDS: _fresh,
+}
+
+
+def build_suite(item: Item, as_of: date) -> tuple[gx.ExpectationSuite, dict[str, Rule]]:
+    """The item's suite; each expectation's meta carries its rule id, dimension and severity."""
+    by_id: dict[str, Rule] = {}
+    expectations = []
+    for rule in rules_for(item):
+        expectation = _BUILDERS[rule.kind](rule, as_of)
+        expectation.meta = {"rule_id": rule.id, "dimension": rule.dimension.value,
+                            "severity": rule.severity.value}
+        expectations.append(expectation)
+        by_id[rule.id] = rule
+    return gx.ExpectationSuite(name=f"{item.code}.contract", expectations=expectations), by_id

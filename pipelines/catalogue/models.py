@@ -1,0 +1,295 @@
+"""Typed, frozen models of the government data catalogue (articles 2, 6, 11, 12, 18).
+
+Plain pydantic, no Dagster: the catalogue is domain data that tests, the CLI and the asset
+factory all read the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+RegionCode = Annotated[str, StringConstraints(pattern=r"^[1-8][0-9]{5}$")]
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+
+class UnitKind(StrEnum):
+    STATE_ORGAN = "state_organ"
+    PUBLIC_INSTITUTION = "public_institution"
+    SOCIAL_ORGANIZATION = "social_organization"
+    PUBLIC_SERVICE_ENTERPRISE = "public_service_enterprise"
+
+
+class Level(StrEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+
+
+class Obtained(StrEnum):
+    """How the unit obtains the data (art. 2)."""
+
+    DUTY = "duty"
+    FRANCHISE = "franchise"
+    PURCHASED_SERVICE = "purchased_service"
+
+
+class FieldType(StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+
+
+class Standard(StrEnum):
+    USCC = "uscc"  # GB 32100-2015 unified social credit code
+    RIC = "ric"  # GB 11643-1999 citizen identity number
+    ADCODE = "adcode"  # GB/T 2260 administrative division code
+    PHONE = "phone"
+    POSTCODE = "postcode"
+    DATE = "date"
+    EMAIL = "email"
+
+
+class UpdateCycle(StrEnum):
+    REALTIME = "realtime"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    HALF_YEARLY = "half_yearly"
+    YEARLY = "yearly"
+
+    @property
+    def max_age(self) -> timedelta:
+        """How old the newest data may be before the item counts as stale."""
+        return _CYCLE_AGE[self]
+
+
+_CYCLE_AGE = {
+    UpdateCycle.REALTIME: timedelta(days=1),
+    UpdateCycle.DAILY: timedelta(days=1),
+    UpdateCycle.WEEKLY: timedelta(days=7),
+    UpdateCycle.MONTHLY: timedelta(days=31),
+    UpdateCycle.QUARTERLY: timedelta(days=92),
+    UpdateCycle.HALF_YEARLY: timedelta(days=183),
+    UpdateCycle.YEARLY: timedelta(days=366),
+}
+
+
+class SharingType(StrEnum):
+    UNCONDITIONAL = "unconditional"
+    CONDITIONAL = "conditional"
+    NOT_SHARED = "not_shared"
+
+
+class OpeningType(StrEnum):
+    OPEN = "open"
+    CONDITIONAL = "conditional"
+    NOT_OPEN = "not_open"
+
+
+class Severity(StrEnum):
+    ERROR = "error"  # blocks convergence of the rows (row rules) or of the item (table rules)
+    WARNING = "warning"  # reported, never blocks
+
+
+class Unit(Frozen):
+    code: Code
+    name: str = Field(min_length=1)
+    kind: UnitKind
+    level: Level
+    region: RegionCode
+    owner: str | None = Field(default=None, description="Dagster owner: an email or team:<name>")
+
+    @model_validator(mode="after")
+    def _region_matches_level(self) -> Unit:
+        _check_region_level(self.region, self.level)
+        return self
+
+
+class ValueRange(Frozen):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ValueRange:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"range min {self.min} is greater than max {self.max}")
+        return self
+
+
+class ItemField(Frozen):
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+    label: str = Field(min_length=1, description="the field's name as the unit knows it (Chinese)")
+    type: FieldType = FieldType.STRING
+    required: bool = False
+    primary_key: bool = False
+    standard: Standard | None = None
+    values: tuple[str, ...] | None = Field(default=None, description="the value set, when declared")
+    range: ValueRange | None = None
+    max_length: int | None = Field(default=None, gt=0)
+    personal: bool = Field(default=False, description="personal information: masked in reports")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ItemField:
+        if self.range is not None and self.type not in (FieldType.INTEGER, FieldType.DECIMAL):
+            raise ValueError("a range needs type integer or decimal")
+        if self.values is not None and not self.values:
+            raise ValueError("a value set must list at least one value")
+        return self
+
+    @property
+    def not_null(self) -> bool:
+        return self.required or self.primary_key
+
+
+class Sharing(Frozen):
+    type: SharingType
+    condition: str | None = None
+    mode: Literal["interface", "file", "database"] = "database"
+
+    @model_validator(mode="after")
+    def _condition_when_conditional(self) -> Sharing:
+        if self.type is SharingType.CONDITIONAL and not self.condition:
+            raise ValueError("conditional sharing needs a condition")
+        return self
+
+
+class Opening(Frozen):
+    type: OpeningType = OpeningType.NOT_OPEN
+    condition: str | None = None
+
+    @model_validator(mode="after")
+    def _condition_when_conditional(self) -> Opening:
+        if self.type is OpeningType.CONDITIONAL and not self.condition:
+            raise ValueError("conditional opening needs a condition")
+        return self
+
+
+class SubmissionCollection(Frozen):
+    """Files submitted to the one-window intake (art. 14)."""
+
+    method: Literal["submission"] = "submission"
+
+
+class DatabaseCollection(Frozen):
+    """Pulled from the unit's own business database; the URL stays in the environment."""
+
+    method: Literal["database"]
+    url_env: EnvVarName
+    query: str = Field(min_length=1)
+
+
+Collection = Annotated[SubmissionCollection | DatabaseCollection, Field(discriminator="method")]
+
+
+class QualityPolicy(Frozen):
+    """Per-rule severity overrides; rule ids are listed in docs/catalogue.md."""
+
+    severity: dict[str, Severity] = Field(default_factory=dict)
+    min_rows: int | None = Field(default=None, ge=0)
+    max_rows: int | None = Field(default=None, ge=0)
+    max_row_change: float | None = Field(
+        default=None, gt=0, description="largest allowed relative change in row count between submissions"
+    )
+
+
+class Item(Frozen):
+    code: Code
+    name: str = Field(min_length=1)
+    abstract: str = Field(min_length=1)
+    unit: Code
+    obtained: Obtained
+    level: Level
+    region: RegionCode
+    classification: str = "basic"
+    fields: tuple[ItemField, ...] = Field(min_length=1)
+    update_cycle: UpdateCycle
+    timestamp_field: str | None = Field(default=None, description="the field that dates each record")
+    sharing: Sharing
+    opening: Opening = Opening()
+    collection: Collection = SubmissionCollection()
+    published: date | None = None
+    related: tuple[Code, ...] = ()
+    quality: QualityPolicy = QualityPolicy()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Item:
+        _check_region_level(self.region, self.level)
+        names = [f.name for f in self.fields]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"field names repeat: {', '.join(duplicates)}")
+        if not any(f.primary_key for f in self.fields):
+            raise ValueError("no field is marked primary_key: convergence upserts by the primary key")
+        if self.timestamp_field is not None:
+            ts = self.field(self.timestamp_field)
+            if ts is None or ts.type not in (FieldType.DATE, FieldType.DATETIME):
+                raise ValueError(f"timestamp_field {self.timestamp_field!r} must name a date or datetime field")
+        return self
+
+    def field(self, name: str) -> ItemField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.primary_key)
+
+
+def _check_region_level(region: str, level: Level) -> None:
+    expected = region_level(region)
+    if expected is not level:
+        raise ValueError(f"region {region} is a {expected.value}-level code, not {level.value}")
+
+
+def region_level(region: str) -> Level:
+    """GB/T 2260: province codes end in 0000, city codes in 00."""
+    if region.endswith("0000"):
+        return Level.PROVINCE
+    if region.endswith("00"):
+        return Level.CITY
+    return Level.COUNTY
+
+
+class Catalogue(Frozen):
+    units: tuple[Unit, ...]
+    items: tuple[Item, ...]
+
+    _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
+    _items: dict[str, Item] = PrivateAttr(default_factory=dict)
+    _by_unit: dict[str, tuple[Item, ...]] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: object, /) -> None:
+        self._units = {u.code: u for u in self.units}
+        self._items = {i.code: i for i in self.items}
+        grouped: dict[str, list[Item]] = {u.code: [] for u in self.units}
+        for item in self.items:
+            grouped.setdefault(item.unit, []).append(item)
+        self._by_unit = {code: tuple(items) for code, items in grouped.items()}
+
+    def unit(self, code: str) -> Unit:
+        return self._units[code]
+
+    def item(self, code: str) -> Item:
+        return self._items[code]
+
+    def find_item(self, code: str) -> Item | None:
+        return self._items.get(code)
+
+    def items_of(self, unit_code: str) -> tuple[Item, ...]:
+        return self._by_unit.get(unit_code, ())

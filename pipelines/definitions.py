@@ -1,0 +1,36 @@
+"""The Dagster entry point: everything is generated from the catalogue, inside the function."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.catalogue import Catalogue, load_catalogue
+
+ALL_JOB = "converge_all"
+
+
+def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, store_kind: str) -> dg.Definitions:
+    from assets.units import unit_asset
+    from pipelines.automation import intake_window_sensor, pull_schedules
+
+    unit_assets = [unit_asset(catalogue, u, store_kind) for u in catalogue.units if catalogue.items_of(u.code)]
+    converge_all = dg.define_asset_job(
+        ALL_JOB, selection=dg.AssetSelection.all(),
+        description="Collect, validate and converge every catalogued item with pending data",
+    )
+    return dg.Definitions(
+        assets=unit_assets,
+        jobs=[converge_all],
+        sensors=[intake_window_sensor(catalogue, converge_all)],
+        schedules=pull_schedules(catalogue),
+        resources={"platform": platform},
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    from resources.platform import PlatformResource, Settings
+
+    settings = Settings.from_env()
+    return build_definitions(load_catalogue(settings.catalogue_dir), PlatformResource.from_env(),
+                             settings.store_kind)

@@ -1,0 +1,226 @@
+"""The three stages every catalogued item goes through: intake, validation, convergence.
+
+Plain Python over the store and the stage files, so the CLI, the tests and the Dagster assets run
+the same code. Each submission moves through the ledger: received -> validated -> converged (or
+rejected at intake). Rows received = rows converged + rows held back, for every submission.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+from pipelines import intake
+from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item
+from pipelines.quality.outcome import ValidationOutcome
+from pipelines.store import HeldRow, SharedStore
+
+log = logging.getLogger(__name__)
+
+
+class Validator(Protocol):
+    def validate(self, item: Item, frame: pd.DataFrame, as_of: date) -> ValidationOutcome: ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Platform:
+    catalogue: Catalogue
+    intake_dir: Path
+    data_dir: Path
+    store: SharedStore
+    validator: Validator
+    clock: Callable[[], datetime] = utc_now
+
+    def stage_file(self, item: str, submission_id: str, kind: str) -> Path:
+        digest = submission_id.rsplit("/", 1)[-1]
+        path = self.data_dir / "stage" / item / f"{digest}.{kind}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+@dataclass
+class IntakeReport:
+    item: str
+    accepted: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    duplicates: list[str] = field(default_factory=list)
+    rows_received: int = 0
+    rows_refused: int = 0
+
+
+@dataclass
+class ValidationReport:
+    item: str
+    outcomes: list[tuple[str, ValidationOutcome]] = field(default_factory=list)
+    rows_valid: int = 0
+    rows_held_back: int = 0
+    rows_stale: int = 0
+    blocked: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ConvergenceReport:
+    item: str
+    submissions: list[str] = field(default_factory=list)
+    rows_converged: int = 0
+    table_rows: int = 0
+
+
+# --- intake ------------------------------------------------------------------------------------
+def refuse_uncatalogued(platform: Platform, unit: str) -> list[intake.Refusal]:
+    """Files in a unit's folder that name no item of that unit are set aside (art. 12)."""
+    _, refused = intake.discover(platform.intake_dir, platform.catalogue)
+    mine = [r for r in refused if r.unit == unit and (r.item is None or r.item not in _items_of(platform, unit))]
+    for refusal in mine:
+        _refuse(platform, refusal.item or intake.item_code_of(refusal.path), unit, refusal.path, refusal.reason)
+    return mine
+
+
+def _items_of(platform: Platform, unit: str) -> set[str]:
+    return {i.code for i in platform.catalogue.items_of(unit)}
+
+
+def take_in(platform: Platform, item: Item) -> IntakeReport:
+    report = IntakeReport(item.code)
+    if isinstance(item.collection, DatabaseCollection):
+        _pull(platform, item, report)
+        return report
+    accepted, refused = intake.discover(platform.intake_dir, platform.catalogue)
+    for refusal in (r for r in refused if r.item == item.code and r.unit == item.unit):
+        report.rows_refused += _refuse(platform, item.code, refusal.unit, refusal.path, refusal.reason)
+        report.refused.append((refusal.path.name, refusal.reason))
+    for submission in (s for s in accepted if s.item == item.code):
+        _take_file(platform, item, submission, report)
+    return report
+
+
+def _take_file(platform: Platform, item: Item, submission: intake.Submission, report: IntakeReport) -> None:
+    known = platform.store.known_digest(item.code, submission.digest)
+    if known:
+        log.info("%s: identical to %s, already taken in; archived", submission.path.name, known)
+        intake.archive(submission.path)
+        report.duplicates.append(submission.path.name)
+        return
+    try:
+        frame = intake.read_submission(submission.path, item)
+    except intake.SubmissionError as exc:
+        report.rows_refused += _refuse(platform, item.code, submission.unit, submission.path, str(exc))
+        report.refused.append((submission.path.name, str(exc)))
+        return
+    _stage(platform, item, submission.id, submission.path.name, submission.digest, frame)
+    intake.archive(submission.path)
+    report.accepted.append(submission.id)
+    report.rows_received += len(frame)
+
+
+def _pull(platform: Platform, item: Item, report: IntakeReport) -> None:
+    assert isinstance(item.collection, DatabaseCollection)
+    frame = intake.read_database(item)
+    digest = intake.frame_digest(frame)
+    if platform.store.known_digest(item.code, digest):
+        report.duplicates.append(f"db:{item.collection.url_env}")
+        return
+    submission_id = f"{item.code}/pull-{platform.clock():%Y%m%dT%H%M%S}/{digest[:12]}"
+    _stage(platform, item, submission_id, f"db:{item.collection.url_env}", digest, frame)
+    report.accepted.append(submission_id)
+    report.rows_received += len(frame)
+
+
+def _stage(platform: Platform, item: Item, submission_id: str, source: str, digest: str,
+           frame: pd.DataFrame) -> None:
+    frame.to_csv(platform.stage_file(item.code, submission_id, "intake"), index=False)
+    platform.store.record_submission(
+        submission_id=submission_id, item=item.code, unit=item.unit, source=source, digest=digest,
+        status="received", received=len(frame), received_at=platform.clock(),
+    )
+
+
+def _refuse(platform: Platform, item_code: str, unit: str, path: Path, reason: str) -> int:
+    """Set the whole file aside; its rows count as received and held back, with the reason."""
+    rows = intake.count_rows(path)
+    digest = intake.file_digest(path)
+    now = platform.clock()
+    intake.move_aside(path, reason, now.isoformat())
+    platform.store.record_submission(
+        submission_id=f"{item_code}/{path.name}/{digest[:12]}", item=item_code, unit=unit, source=path.name,
+        digest=digest, status="rejected", reason=reason, received=rows, held_back=rows, received_at=now,
+    )
+    log.warning("set aside %s/%s: %s", unit, path.name, reason)
+    return rows
+
+
+# --- validation --------------------------------------------------------------------------------
+def read_stage(path: Path, item: Item) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return intake.normalise(frame, item)
+
+
+def validate(platform: Platform, item: Item) -> ValidationReport:
+    report = ValidationReport(item.code)
+    as_of = platform.clock().date()
+    for entry in platform.store.submissions(item.code, status="received"):
+        sid = entry["submission_id"]
+        frame = read_stage(platform.stage_file(item.code, sid, "intake"), item)
+        outcome = platform.validator.validate(item, frame, as_of)
+        held = _held_rows(item, frame, outcome)
+        valid = frame.drop(index=[h.row_no - 1 for h in held])
+        valid.to_csv(platform.stage_file(item.code, sid, "valid"), index=False)
+        platform.store.hold_back(item, entry["unit"], sid, held, platform.clock())
+        stale = len(outcome.warned_rows() - {h.row_no - 1 for h in held})
+        platform.store.update_submission(sid, status="validated", valid=len(valid), held_back=len(held),
+                                         stale=stale, validated_at=platform.clock())
+        report.outcomes.append((sid, outcome))
+        report.rows_valid += len(valid)
+        report.rows_held_back += len(held)
+        report.rows_stale += stale
+        if outcome.blocking_failures:
+            report.blocked.append(sid)
+    return report
+
+
+def _held_rows(item: Item, frame: pd.DataFrame, outcome: ValidationOutcome) -> list[HeldRow]:
+    blocking = outcome.blocking_failures
+    if blocking:
+        reason = ["blocked: " + "; ".join(f"{r.rule.id}: {r.rule.description}" for r in blocking)]
+        reasons = {row: reason for row in range(len(frame))}
+    else:
+        reasons = outcome.row_reasons()
+    return [
+        HeldRow(row_no=row + 1, key={k: frame.at[row, k] for k in item.primary_key},
+                reasons=why, record=frame.iloc[row].to_dict())
+        for row, why in sorted(reasons.items())
+    ]
+
+
+# --- convergence -------------------------------------------------------------------------------
+def converge(platform: Platform, item: Item) -> ConvergenceReport:
+    report = ConvergenceReport(item.code)
+    platform.store.ensure_tables([item])
+    for entry in platform.store.submissions(item.code, status="validated"):
+        sid = entry["submission_id"]
+        valid = read_stage(platform.stage_file(item.code, sid, "valid"), item)
+        written = platform.store.upsert(item, valid, entry["unit"], sid, platform.clock())
+        platform.store.update_submission(sid, status="converged", converged=written,
+                                         converged_at=platform.clock())
+        report.submissions.append(sid)
+        report.rows_converged += written
+    report.table_rows = platform.store.count_rows(item)
+    return report
+
+
+def has_pending(platform: Platform, item: Item) -> bool:
+    if isinstance(item.collection, DatabaseCollection):
+        return True
+    unit_dir = platform.intake_dir / item.unit
+    return any(intake.item_code_of(p) == item.code for p in intake.pending_files(platform.intake_dir)
+               if p.parent == unit_dir)

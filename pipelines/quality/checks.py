@@ -1,0 +1,166 @@
+"""Per stage and dimension, the check outcomes a quality officer reads (art. 15, 16).
+
+Turns stage reports into ``CheckOutcome`` values; the Dagster layer only renders them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.catalogue.models import Item, Severity
+from pipelines.quality.outcome import RuleResult, ValidationOutcome
+from pipelines.quality.rules import Dimension
+
+INTAKE, VALIDATED, SHARED = "intake", "validated", "shared"
+STAGES = (INTAKE, VALIDATED, SHARED)
+QUERY_BOUND_MS = 2000.0
+
+
+def check_plan(item: Item) -> list[tuple[str, Dimension]]:
+    """Which (stage, dimension) checks an item has."""
+    plan = [(INTAKE, Dimension.INTEGRITY), (VALIDATED, Dimension.ACCURACY), (VALIDATED, Dimension.INTEGRITY)]
+    if item.timestamp_field:
+        plan.append((VALIDATED, Dimension.TIMELINESS))
+    plan += [(SHARED, Dimension.AVAILABILITY), (SHARED, Dimension.INTEGRITY)]
+    return plan
+
+
+def check_name(stage: str, item: str, dimension: Dimension | str) -> str:
+    return f"{stage}_{item}_{Dimension(dimension).value}"
+
+
+@dataclass(frozen=True)
+class RuleLine:
+    rule: str
+    description: str
+    severity: str
+    success: bool
+    checked: int
+    unexpected: int
+    sample: tuple[str, ...] = ()
+
+    @property
+    def unexpected_percent(self) -> float:
+        return round(100.0 * self.unexpected / self.checked, 2) if self.checked else 0.0
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    item: str
+    stage: str
+    dimension: Dimension
+    passed: bool
+    severity: Severity
+    rows_checked: int
+    rows_failed: int
+    lines: tuple[RuleLine, ...] = ()
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return check_name(self.stage, self.item, self.dimension)
+
+    @property
+    def pass_rate(self) -> float:
+        return 1.0 - self.rows_failed / self.rows_checked if self.rows_checked else 1.0
+
+
+def _severity(lines: list[RuleLine]) -> Severity:
+    failed_errors = any(not line.success and line.severity == Severity.ERROR.value for line in lines)
+    return Severity.ERROR if failed_errors else Severity.WARNING
+
+
+def validation_checks(item: Item, outcomes: list[ValidationOutcome]) -> list[CheckOutcome]:
+    dims = [d for stage, d in check_plan(item) if stage == VALIDATED]
+    return [_dimension_check(item, outcomes, d) for d in dims]
+
+
+def _dimension_check(item: Item, outcomes: list[ValidationOutcome], dimension: Dimension) -> CheckOutcome:
+    per_rule: dict[str, list[RuleResult]] = defaultdict(list)
+    failed_rows = 0
+    for outcome in outcomes:
+        results = outcome.in_dimension(dimension)
+        for result in results:
+            per_rule[result.rule.id].append(result)
+        failed_rows += len({row for r in results for row in r.failing_rows} |
+                           ({0} if any(not r.success and not r.rule.row_level for r in results) else set()))
+    lines = [_rule_line(results) for results in per_rule.values()]
+    rows = sum(o.rows for o in outcomes)
+    return CheckOutcome(
+        item=item.code, stage=VALIDATED, dimension=dimension, passed=all(line.success for line in lines),
+        severity=_severity(lines), rows_checked=rows, rows_failed=min(failed_rows, rows), lines=tuple(lines),
+        facts={"submissions": len(outcomes)},
+    )
+
+
+def _rule_line(results: list[RuleResult]) -> RuleLine:
+    rule = results[0].rule
+    samples = tuple(s for r in results for s in r.sample)[:5]
+    if not rule.row_level:
+        samples = tuple(r.observed for r in results if not r.success)[:2]
+    return RuleLine(
+        rule=rule.id, description=rule.description, severity=rule.severity.value,
+        success=all(r.success for r in results), checked=sum(r.element_count for r in results),
+        unexpected=sum(r.unexpected_count for r in results), sample=samples,
+    )
+
+
+def intake_check(item: Item, accepted_rows: int, refused: list[tuple[str, str]], refused_rows: int,
+                 submissions: int) -> CheckOutcome:
+    lines = [
+        RuleLine(rule=f"submission:{name}", description=reason, severity=Severity.ERROR.value, success=False,
+                 checked=1, unexpected=1)
+        for name, reason in refused
+    ]
+    return CheckOutcome(
+        item=item.code, stage=INTAKE, dimension=Dimension.INTEGRITY, passed=not refused,
+        severity=Severity.WARNING, rows_checked=accepted_rows + refused_rows, rows_failed=refused_rows,
+        lines=tuple(lines), facts={"submissions": submissions, "refused": len(refused)},
+    )
+
+
+def availability_check(item: Item, store: Any) -> CheckOutcome:
+    """The shared table exists, has the registered columns and answers a count within the bound."""
+    exists = store.table_exists(item)
+    lines = [RuleLine("table_exists", "the shared table exists", "error", exists, 1, 0 if exists else 1)]
+    facts: dict[str, Any] = {}
+    if exists:
+        expected = [c.name for c in store.table(item).columns]
+        actual = store.column_names(item)
+        same = expected == actual
+        lines.append(RuleLine("schema_registered", "columns match the registered schema", "error", same, 1,
+                              0 if same else 1, () if same else (f"expected {expected}, found {actual}",)))
+        started = time.perf_counter()
+        facts["table_rows"] = store.count_rows(item)
+        elapsed = (time.perf_counter() - started) * 1000
+        fast = elapsed <= QUERY_BOUND_MS
+        lines.append(RuleLine("answers_query", f"a count query answers within {QUERY_BOUND_MS:.0f} ms",
+                              "error", fast, 1, 0 if fast else 1))
+        facts["query_ms"] = round(elapsed, 2)
+    return _table_check(item, SHARED, Dimension.AVAILABILITY, lines, facts)
+
+
+def reconciliation_check(item: Item, ledger_rows: list[dict[str, Any]]) -> CheckOutcome:
+    """Received = converged + held back, for every finished submission of the item (art. 17)."""
+    done = [r for r in ledger_rows if r["status"] in ("converged", "rejected")]
+    broken = [r for r in done if r["received"] != r["converged"] + r["held_back"]]
+    received = sum(r["received"] for r in done)
+    line = RuleLine("received_equals_converged_plus_held_back", "rows in = rows converged + rows held back",
+                    "error", not broken, len(done), len(broken),
+                    tuple(f"{r['submission_id']}: {r['received']} != {r['converged']} + {r['held_back']}"
+                          for r in broken[:5]))
+    facts = {"received": received, "converged": sum(r["converged"] for r in done),
+             "held_back": sum(r["held_back"] for r in done), "submissions": len(done)}
+    return _table_check(item, SHARED, Dimension.INTEGRITY, [line], facts)
+
+
+def _table_check(item: Item, stage: str, dimension: Dimension, lines: list[RuleLine],
+                 facts: dict[str, Any]) -> CheckOutcome:
+    failed = sum(1 for line in lines if not line.success)
+    return CheckOutcome(
+        item=item.code, stage=stage, dimension=dimension, passed=failed == 0, severity=_severity(lines),
+        rows_checked=len(lines), rows_failed=failed, lines=tuple(lines), facts=facts,
+    )

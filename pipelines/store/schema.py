@@ -1,0 +1,125 @@
+"""Store tables generated from the catalogue, plus the platform's own ledger and quarantine."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeEngine
+
+from pipelines.catalogue.models import Catalogue, FieldType, Item
+
+LINEAGE_COLUMNS = ("_source_unit", "_submission_id", "_converged_at")
+
+_TYPES: dict[FieldType, TypeEngine] = {
+    FieldType.STRING: Text(),
+    FieldType.INTEGER: BigInteger(),
+    FieldType.DECIMAL: Numeric(24, 6).with_variant(Float(), "sqlite"),
+    FieldType.BOOLEAN: Boolean(),
+    FieldType.DATE: Date(),
+    FieldType.DATETIME: DateTime(),
+}
+
+
+def shared_schema(item: Item, dialect: str) -> str | None:
+    """PostgreSQL keeps a schema per platform level; SQLite has one namespace."""
+    return f"shared_{item.level.value}" if dialect == "postgresql" else None
+
+
+def platform_schema(dialect: str) -> str | None:
+    return "platform" if dialect == "postgresql" else None
+
+
+def shared_table(item: Item, metadata: MetaData, dialect: str) -> Table:
+    columns = [
+        Column(f.name, _TYPES[f.type], nullable=not f.not_null, comment=f.label) for f in item.fields
+    ]
+    lineage = [
+        Column("_source_unit", String(64), nullable=False, comment="source unit"),
+        Column("_submission_id", String(200), nullable=False, comment="submission id"),
+        Column("_converged_at", DateTime(timezone=True), nullable=False, comment="converged at"),
+    ]
+    return Table(
+        item.code, metadata, *columns, *lineage, PrimaryKeyConstraint(*item.primary_key),
+        schema=shared_schema(item, dialect), comment=f"{item.name}: {item.abstract}",
+    )
+
+
+def platform_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table, Table]:
+    schema = platform_schema(dialect)
+    ledger = Table(
+        "platform_ledger", metadata,
+        Column("submission_id", String(300), primary_key=True),
+        Column("item", String(64), nullable=False, index=True),
+        Column("unit", String(64), nullable=False),
+        Column("source", Text, nullable=False),
+        Column("digest", String(64), nullable=False),
+        Column("status", String(16), nullable=False, index=True),
+        Column("reason", Text),
+        Column("received", Integer, nullable=False, default=0),
+        Column("valid", Integer, nullable=False, default=0),
+        Column("held_back", Integer, nullable=False, default=0),
+        Column("converged", Integer, nullable=False, default=0),
+        Column("stale", Integer, nullable=False, default=0),
+        Column("received_at", DateTime(timezone=True), nullable=False),
+        Column("validated_at", DateTime(timezone=True)),
+        Column("converged_at", DateTime(timezone=True)),
+        schema=schema,
+        comment="one row per submission: rows received = converged + held back",
+    )
+    quarantine = Table(
+        "platform_quarantine", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("submission_id", String(300), nullable=False, index=True),
+        Column("item", String(64), nullable=False, index=True),
+        Column("unit", String(64), nullable=False, index=True),
+        Column("row_no", Integer, nullable=False, comment="1-based data row in the submission"),
+        Column("record_key", Text, comment="primary key values, JSON"),
+        Column("reasons", Text, nullable=False),
+        Column("record", Text, nullable=False, comment="the row as submitted, JSON"),
+        Column("held_at", DateTime(timezone=True), nullable=False),
+        Column("released_by", String(300), comment="the submission whose corrected row replaced it"),
+        Column("released_at", DateTime(timezone=True)),
+        schema=schema,
+        comment="rows held back, with the reason per row (correction lists are made from this)",
+    )
+    checks = Table(
+        "platform_check_results", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("check_name", String(200), nullable=False, index=True),
+        Column("item", String(64), nullable=False, index=True),
+        Column("unit", String(64), nullable=False, index=True),
+        Column("stage", String(16), nullable=False),
+        Column("dimension", String(16), nullable=False),
+        Column("passed", Boolean, nullable=False),
+        Column("severity", String(8), nullable=False),
+        Column("pass_rate", Float, nullable=False),
+        Column("rows_checked", Integer, nullable=False),
+        Column("rows_failed", Integer, nullable=False),
+        Column("detail", Text, comment="failed rules, JSON"),
+        Column("run_id", String(64)),
+        Column("checked_at", DateTime(timezone=True), nullable=False),
+        schema=schema,
+        comment="every quality check result: the quality history inspections and scorecards read",
+    )
+    return ledger, quarantine, checks
+
+
+def build_metadata(catalogue: Catalogue, dialect: str) -> MetaData:
+    metadata = MetaData()
+    platform_tables(metadata, dialect)
+    for item in catalogue.items:
+        shared_table(item, metadata, dialect)
+    return metadata

@@ -1,0 +1,256 @@
+"""The converged shared store and the platform ledger, over SQLAlchemy.
+
+Embedded default: a SQLite file. Production: PostgreSQL, where loads go through COPY into a
+temporary staging table and one INSERT .. ON CONFLICT merge in the same transaction, so an
+interrupted load leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, MetaData, Table, create_engine, event, func, insert, inspect, select, update
+from sqlalchemy.engine import make_url
+
+from pipelines.catalogue.models import Catalogue, FieldType, Item
+from pipelines.standards import to_boolean
+from pipelines.store.schema import build_metadata, platform_schema, platform_tables, shared_table
+
+
+def normalise_url(url: str) -> str:
+    """Pin PostgreSQL to psycopg2: SQLAlchemy 2.1 would pick psycopg 3 for a bare postgresql:// URL."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed.render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class HeldRow:
+    row_no: int
+    key: dict[str, Any]
+    reasons: Sequence[str]
+    record: dict[str, Any]
+
+
+class SharedStore:
+    def __init__(self, url: str, catalogue: Catalogue):
+        self.url = normalise_url(url)
+        self.catalogue = catalogue
+        self._engine: Engine | None = None
+        self._metadata: MetaData | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = create_engine(self.url, future=True)
+            if self._engine.dialect.name == "sqlite":
+                event.listen(self._engine, "connect", _sqlite_pragmas)
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def metadata(self) -> MetaData:
+        if self._metadata is None:
+            self._metadata = build_metadata(self.catalogue, self.dialect)
+        return self._metadata
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # --- tables --------------------------------------------------------------------------------
+    def ensure_tables(self, items: Iterable[Item] | None = None) -> None:
+        wanted = [self.ledger, self.quarantine, self.check_results]
+        wanted += [self.table(i) for i in (items if items is not None else self.catalogue.items)]
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                for schema in sorted({t.schema for t in wanted if t.schema}):
+                    conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            self.metadata.create_all(conn, tables=wanted, checkfirst=True)
+
+    def table(self, item: Item) -> Table:
+        schema = shared_table(item, MetaData(), self.dialect).schema
+        key = f"{schema}.{item.code}" if schema else item.code
+        return self.metadata.tables[key]
+
+    @property
+    def ledger(self) -> Table:
+        return self._platform("platform_ledger")
+
+    @property
+    def quarantine(self) -> Table:
+        return self._platform("platform_quarantine")
+
+    @property
+    def check_results(self) -> Table:
+        return self._platform("platform_check_results")
+
+    def _platform(self, name: str) -> Table:
+        schema = platform_schema(self.dialect)
+        return self.metadata.tables[f"{schema}.{name}" if schema else name]
+
+    def table_exists(self, item: Item) -> bool:
+        table = self.table(item)
+        return inspect(self.engine).has_table(table.name, schema=table.schema)
+
+    def column_names(self, item: Item) -> list[str]:
+        table = self.table(item)
+        return [c["name"] for c in inspect(self.engine).get_columns(table.name, schema=table.schema)]
+
+    def count_rows(self, item: Item) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(self.table(item))).scalar_one())
+
+    def read_table(self, item: Item) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            return pd.read_sql(select(self.table(item)), conn)
+
+    # --- convergence ---------------------------------------------------------------------------
+    def upsert(self, item: Item, rows: pd.DataFrame, unit: str, submission_id: str, now: datetime) -> int:
+        """Insert or update by primary key; returns the number of rows written."""
+        if rows.empty:
+            return 0
+        typed = typed_records(item, rows)
+        lineage = {"_source_unit": unit, "_submission_id": submission_id, "_converged_at": now}
+        if self.dialect == "postgresql":
+            from pipelines.store.postgres import copy_merge
+
+            return copy_merge(self.engine, self.table(item), item, typed, lineage)
+        return self._sqlite_upsert(item, typed, lineage)
+
+    def _sqlite_upsert(self, item: Item, records: list[dict[str, Any]], lineage: dict[str, Any]) -> int:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        table = self.table(item)
+        statement = sqlite_insert(table)
+        updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in item.primary_key}
+        statement = statement.on_conflict_do_update(index_elements=list(item.primary_key), set_=updates)
+        with self.engine.begin() as conn:
+            conn.execute(statement, [{**r, **lineage} for r in records])
+        return len(records)
+
+    # --- ledger --------------------------------------------------------------------------------
+    def record_submission(self, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(self.ledger).values(**values))
+
+    def update_submission(self, submission_id: str, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(self.ledger).where(self.ledger.c.submission_id == submission_id).values(**values))
+
+    def known_digest(self, item: str, digest: str) -> str | None:
+        ledger = self.ledger
+        query = select(ledger.c.submission_id).where(ledger.c.item == item, ledger.c.digest == digest)
+        with self.engine.connect() as conn:
+            return conn.execute(query.limit(1)).scalar()
+
+    def submissions(self, item: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        ledger = self.ledger
+        query = select(ledger).order_by(ledger.c.received_at, ledger.c.submission_id)
+        if item is not None:
+            query = query.where(ledger.c.item == item)
+        if status is not None:
+            query = query.where(ledger.c.status == status)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def hold_back(self, item: Item, unit: str, submission_id: str, rows: Iterable[HeldRow], now: datetime) -> int:
+        values = [
+            {"submission_id": submission_id, "item": item.code, "unit": unit, "row_no": r.row_no,
+             "record_key": json.dumps(r.key, ensure_ascii=False, default=str), "reasons": "; ".join(r.reasons),
+             "record": json.dumps(r.record, ensure_ascii=False, default=str), "held_at": now}
+            for r in rows
+        ]
+        if values:
+            with self.engine.begin() as conn:
+                conn.execute(insert(self.quarantine), values)
+        return len(values)
+
+    def held_rows(self, item: str | None = None, unit: str | None = None) -> list[dict[str, Any]]:
+        q = self.quarantine
+        query = select(q).order_by(q.c.id)
+        if item is not None:
+            query = query.where(q.c.item == item)
+        if unit is not None:
+            query = query.where(q.c.unit == unit)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+
+    # --- quality history -----------------------------------------------------------------------
+    def record_checks(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(self.check_results), rows)
+
+    def latest_checks(self) -> list[dict[str, Any]]:
+        """The newest result of every check."""
+        c = self.check_results
+        newest = select(func.max(c.c.id)).group_by(c.c.check_name).scalar_subquery()
+        query = select(c).where(c.c.id.in_(newest)).order_by(c.c.item, c.c.check_name)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the Dagster UI read the store while a run writes to it.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def typed_records(item: Item, rows: pd.DataFrame) -> list[dict[str, Any]]:
+    converters = {f.name: _CONVERT[f.type] for f in item.fields}
+    records = rows.to_dict(orient="records")
+    return [
+        {name: (None if _missing(value) else converters[name](value)) for name, value in record.items()
+         if name in converters}
+        for record in records
+    ]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value)) or value == ""
+
+
+_CONVERT: dict[FieldType, Any] = {
+    FieldType.STRING: str,
+    FieldType.INTEGER: lambda v: int(str(v)),
+    FieldType.DECIMAL: lambda v: float(str(v)),
+    FieldType.BOOLEAN: lambda v: to_boolean(str(v)),
+    FieldType.DATE: lambda v: date.fromisoformat(str(v)[:10]),
+    FieldType.DATETIME: lambda v: datetime.fromisoformat(str(v)),
+}
+
+
+def records_as_csv(records: list[dict[str, Any]], columns: Sequence[str]) -> io.StringIO:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for record in records:
+        writer.writerow(["" if record.get(c) is None else _csv_text(record[c]) for c in columns])
+    buffer.seek(0)
+    return buffer
+
+
+def _csv_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+__all__ = ["HeldRow", "SharedStore", "normalise_url", "platform_tables"]

@@ -1,0 +1,67 @@
+"""Per-item reconciliation and per-check status, read from the store (no Dagster needed)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from pipelines.catalogue.models import Catalogue
+from pipelines.store import SharedStore
+
+COUNTS = ("received", "valid", "held_back", "converged", "stale")
+
+
+def build_summary(catalogue: Catalogue, store: SharedStore) -> dict[str, Any]:
+    store.ensure_tables([])
+    ledger = store.submissions()
+    items: dict[str, dict[str, Any]] = {
+        i.code: {"unit": i.unit, "submissions": 0, "rejected_submissions": 0, **dict.fromkeys(COUNTS, 0)}
+        for i in catalogue.items
+    }
+    uncatalogued: list[dict[str, Any]] = []
+    for row in ledger:
+        entry = items.get(row["item"])
+        if entry is None:
+            uncatalogued.append({"item": row["item"], "unit": row["unit"], "source": row["source"],
+                                 "reason": row["reason"], "received": row["received"]})
+            continue
+        entry["submissions"] += 1
+        entry["rejected_submissions"] += row["status"] == "rejected"
+        for count in COUNTS:
+            entry[count] += row[count] or 0
+    for entry in items.values():
+        entry["reconciled"] = entry["received"] == entry["converged"] + entry["held_back"]
+    checks = [{"check": c["check_name"], "item": c["item"], "unit": c["unit"], "stage": c["stage"],
+               "dimension": c["dimension"], "passed": bool(c["passed"]), "severity": c["severity"],
+               "pass_rate": round(c["pass_rate"], 4)} for c in store.latest_checks()]
+    return {"items": items, "checks": checks, "refused_outside_catalogue": uncatalogued,
+            "totals": _totals(items, checks)}
+
+
+def _totals(items: dict[str, dict[str, Any]], checks: list[dict[str, Any]]) -> dict[str, Any]:
+    totals: dict[str, Any] = {c: sum(e[c] for e in items.values()) for c in COUNTS}
+    totals["checks_passed"] = sum(1 for c in checks if c["passed"])
+    totals["checks_failed"] = sum(1 for c in checks if not c["passed"])
+    totals["all_reconciled"] = all(e["reconciled"] for e in items.values())
+    return totals
+
+
+def render_text(summary: dict[str, Any]) -> str:
+    lines = [f"{'item':<28} {'unit':<16} {'received':>9} {'valid':>7} {'held':>6} {'conv.':>7} {'stale':>6}  checks"]
+    by_item: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for check in summary["checks"]:
+        by_item[check["item"]].append(check)
+    for code, e in summary["items"].items():
+        item_checks = by_item.get(code, [])
+        passed = sum(1 for c in item_checks if c["passed"])
+        lines.append(f"{code:<28} {e['unit']:<16} {e['received']:>9} {e['valid']:>7} {e['held_back']:>6} "
+                     f"{e['converged']:>7} {e['stale']:>6}  {passed} passed / {len(item_checks) - passed} failed"
+                     + ("" if e["reconciled"] else "  NOT RECONCILED"))
+    t = summary["totals"]
+    lines.append(f"{'total':<45} {t['received']:>9} {t['valid']:>7} {t['held_back']:>6} {t['converged']:>7} "
+                 f"{t['stale']:>6}  {t['checks_passed']} passed / {t['checks_failed']} failed")
+    for refused in summary["refused_outside_catalogue"]:
+        lines.append(f"refused outside the catalogue: {refused['unit']}/{refused['source']}: {refused['reason']}")
+    lines.append("received = converged + held back for every item: "
+                 + ("yes" if t["all_reconciled"] else "NO"))
+    return "\n".join(lines)

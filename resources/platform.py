@@ -1,0 +1,104 @@
+"""The platform resource: where the catalogue, the intake window, the data and the shared store are."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from pipelines.catalogue import Catalogue, load_catalogue
+from pipelines.process import Platform
+
+ENV_CATALOGUE = "GOVDATA_CATALOGUE_DIR"
+ENV_INTAKE = "GOVDATA_INTAKE_DIR"
+ENV_DATA = "GOVDATA_DATA_DIR"
+ENV_STORE = "GOVDATA_STORE_URL"
+
+DEFAULTS = {ENV_CATALOGUE: "catalogue/demo", ENV_INTAKE: "var/intake", ENV_DATA: "var/data", ENV_STORE: ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Read once, inside the definitions entry point or the CLI, never at import."""
+
+    catalogue_dir: str
+    intake_dir: str
+    data_dir: str
+    store_url: str
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values = {k: env.get(k) or v for k, v in DEFAULTS.items()}
+        return cls(values[ENV_CATALOGUE], values[ENV_INTAKE], values[ENV_DATA], values[ENV_STORE])
+
+    @property
+    def resolved_store_url(self) -> str:
+        return resolve_store_url(self.store_url, self.data_dir)
+
+    @property
+    def store_kind(self) -> str:
+        return "postgres" if self.resolved_store_url.startswith("postgresql") else "sqlite"
+
+
+def resolve_store_url(store_url: str, data_dir: str) -> str:
+    """Empty means the embedded default: a SQLite file under the data directory."""
+    if store_url:
+        return store_url
+    return f"sqlite:///{Path(data_dir).resolve() / 'shared_store.db'}"
+
+
+def _env_or_default(name: str) -> Any:
+    """An EnvVar when the variable is set (resolved at run time), else the documented default."""
+    return dg.EnvVar(name) if os.environ.get(name) else DEFAULTS[name]
+
+
+class PlatformResource(dg.ConfigurableResource):
+    catalogue_dir: str
+    intake_dir: str
+    data_dir: str
+    store_url: str = ""
+
+    _catalogue: Catalogue | None = PrivateAttr(default=None)
+    _platform: Platform | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_env(cls) -> PlatformResource:
+        return cls(
+            catalogue_dir=_env_or_default(ENV_CATALOGUE),
+            intake_dir=_env_or_default(ENV_INTAKE),
+            data_dir=_env_or_default(ENV_DATA),
+            store_url=_env_or_default(ENV_STORE),
+        )
+
+    @property
+    def catalogue(self) -> Catalogue:
+        if self._catalogue is None:
+            self._catalogue = load_catalogue(self.catalogue_dir)
+        return self._catalogue
+
+    def platform(self) -> Platform:
+        if self._platform is None:
+            self._platform = build_platform(self.catalogue, self.intake_dir, self.data_dir, self.store_url)
+        return self._platform
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._platform is not None:
+            self._platform.store.dispose()
+
+
+def build_platform(catalogue: Catalogue, intake_dir: str, data_dir: str, store_url: str) -> Platform:
+    from expectations.runner import GxValidator
+    from pipelines.store import SharedStore
+
+    data = Path(data_dir)
+    data.mkdir(parents=True, exist_ok=True)
+    Path(intake_dir).mkdir(parents=True, exist_ok=True)
+    store = SharedStore(resolve_store_url(store_url, data_dir), catalogue)
+    store.ensure_tables([])
+    return Platform(catalogue=catalogue, intake_dir=Path(intake_dir), data_dir=data, store=store,
+                    validator=GxValidator())

@@ -1,0 +1,87 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines.catalogue import CatalogueError, Level, Standard, load_catalogue
+from pipelines.catalogue.models import DatabaseCollection, Item
+
+
+def _edit(directory: Path, name: str, change) -> None:  # type: ignore[no-untyped-def]
+    path = directory / name
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(document)
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+
+
+def _problems(directory: Path) -> list[str]:
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue(directory)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_mini_catalogue_loads_into_frozen_models(mini_catalogue_dir: Path) -> None:
+    catalogue = load_catalogue(mini_catalogue_dir)
+    assert [u.code for u in catalogue.units] == ["amr", "nn_water"]
+    item = catalogue.item("enterprise")
+    assert item.primary_key == ("credit_code",)
+    assert item.field("credit_code").standard is Standard.USCC  # type: ignore[union-attr]
+    assert catalogue.item("water_account").level is Level.CITY
+    with pytest.raises(Exception, match="frozen"):
+        item.name = "x"  # type: ignore[misc]
+
+
+def test_bad_field_is_named_with_file_item_and_field(mini_catalogue_dir: Path) -> None:
+    _edit(mini_catalogue_dir, "items/amr.yaml", lambda d: d["items"][0]["fields"][2].update(standard="zipcode"))
+    [problem] = _problems(mini_catalogue_dir)
+    assert problem.startswith("items/amr.yaml: item 'enterprise': field 'fields[2].standard':")
+
+
+def test_every_problem_is_listed_and_nothing_half_loaded(mini_catalogue_dir: Path) -> None:
+    def break_amr(d: dict) -> None:
+        d["items"][0]["fields"] = [dict(f, primary_key=False) for f in d["items"][0]["fields"]]
+        d["items"][0]["unit"] = "ghost"
+
+    _edit(mini_catalogue_dir, "items/amr.yaml", break_amr)
+    _edit(mini_catalogue_dir, "items/nn_water.yaml", lambda d: d["items"][0].update(region="450000"))
+    problems = _problems(mini_catalogue_dir)
+    assert any("item 'enterprise'" in p and "no field is marked primary_key" in p for p in problems)
+    assert any("items/nn_water.yaml: item 'water_account'" in p and "province-level code" in p for p in problems)
+
+
+def test_unknown_unit_and_duplicate_codes(mini_catalogue_dir: Path) -> None:
+    def duplicate(d: dict) -> None:
+        twin = dict(d["items"][0])
+        d["items"].append(twin)
+        d["items"][0] = dict(d["items"][0], unit="nobody")
+
+    _edit(mini_catalogue_dir, "items/amr.yaml", duplicate)
+    problems = _problems(mini_catalogue_dir)
+    assert "items/amr.yaml: item 'enterprise': field 'unit': unknown unit 'nobody' (not in units.yaml)" in problems
+    assert any("field 'code': item code already used in items/amr.yaml" in p for p in problems)
+
+
+def test_conditional_sharing_needs_a_condition(mini_catalogue_dir: Path) -> None:
+    _edit(mini_catalogue_dir, "items/nn_water.yaml", lambda d: d["items"][0]["sharing"].pop("condition"))
+    [problem] = _problems(mini_catalogue_dir)
+    assert "item 'water_account': field 'sharing'" in problem
+    assert "conditional sharing needs a condition" in problem
+
+
+def test_unreadable_yaml_names_the_file(mini_catalogue_dir: Path) -> None:
+    (mini_catalogue_dir / "items" / "broken.yaml").write_text("items: [unclosed\n", encoding="utf-8")
+    [problem] = _problems(mini_catalogue_dir)
+    assert problem.startswith("items/broken.yaml: catalogue: not readable YAML")
+
+
+def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
+    [problem] = _problems(tmp_path / "absent")
+    assert problem.endswith("no such catalogue directory")
+
+
+def test_database_collection_needs_an_env_var_name() -> None:
+    base = yaml.safe_load((Path(__file__).parents[1] / "fixtures/mini/items/amr.yaml").read_text())["items"][0]
+    item = Item.model_validate(dict(base, collection={"method": "database", "url_env": "AMR_DB", "query": "select 1"}))
+    assert isinstance(item.collection, DatabaseCollection)
+    with pytest.raises(ValueError, match="url_env"):
+        Item.model_validate(dict(base, collection={"method": "database", "url_env": "lower", "query": "q"}))
