@@ -124,6 +124,9 @@ def _cross_references(units: list[Unit], items: list[tuple[str, Item]]) -> list[
             unit = unit_codes[item.unit]
             message = f"unit '{unit.code}' is {unit.level.value}-level, item is {item.level.value}"
             problems.append(Problem(file, where, "level", message))
+    by_code = {item.code: item for _, item in items}
+    for file, item in items:
+        problems.extend(_authority_problems(file, item, by_code))
     known = set(seen_items)
     for file, item in items:
         for index, related in enumerate(item.related):
@@ -132,6 +135,39 @@ def _cross_references(units: list[Unit], items: list[tuple[str, Item]]) -> list[
                     Problem(file, f"item '{item.code}'", f"related[{index}]", f"unknown item '{related}'")
                 )
     return problems
+
+
+def _authority_problems(file: str, item: Item, by_code: dict[str, Item]) -> list[Problem]:
+    """``references`` must name the single primary key of another item; ``matches`` one of its fields,
+    reached through a field of this item that references the same authority."""
+    problems: list[Problem] = []
+    referenced = {f.references.item for f in item.fields if f.references}
+    for index, f in enumerate(item.fields):
+        where = f"item '{item.code}'"
+        if f.references:
+            message = _reference_problem(item, f.references, by_code, must_be_key=True)
+            if message:
+                problems.append(Problem(file, where, f"fields[{index}].references", message))
+        if f.matches:
+            message = _reference_problem(item, f.matches, by_code, must_be_key=False)
+            if not message and f.matches.item not in referenced:
+                message = f"no field of this item references '{f.matches.item}', so there is no row to compare with"
+            if message:
+                problems.append(Problem(file, where, f"fields[{index}].matches", message))
+    return problems
+
+
+def _reference_problem(item: Item, ref: Any, by_code: dict[str, Item], must_be_key: bool) -> str:
+    authority = by_code.get(ref.item)
+    if authority is None:
+        return f"unknown item '{ref.item}'"
+    if authority.code == item.code:
+        return "an item cannot be its own authoritative source"
+    if authority.field(ref.field) is None:
+        return f"item '{ref.item}' has no field '{ref.field}'"
+    if must_be_key and authority.primary_key != (ref.field,):
+        return f"'{ref}' is not the single primary key of '{ref.item}'"
+    return ""
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -129,6 +129,16 @@ class ValueRange(Frozen):
         return self
 
 
+class FieldRef(Frozen):
+    """A field of another catalogued item: its authoritative source (art. 11, 13, 14)."""
+
+    item: Code
+    field: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+
+    def __str__(self) -> str:
+        return f"{self.item}.{self.field}"
+
+
 class ItemField(Frozen):
     name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
     label: str = Field(min_length=1, description="the field's name as the unit knows it (Chinese)")
@@ -140,6 +150,13 @@ class ItemField(Frozen):
     range: ValueRange | None = None
     max_length: int | None = Field(default=None, gt=0)
     personal: bool = Field(default=False, description="personal information: masked in reports")
+    references: FieldRef | None = Field(
+        default=None, description="values must exist as this key of the authoritative item (online verification)"
+    )
+    matches: FieldRef | None = Field(
+        default=None,
+        description="values must equal this field of the authoritative row found through the referencing key",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ItemField:

@@ -85,3 +85,37 @@ def test_database_collection_needs_an_env_var_name() -> None:
     assert isinstance(item.collection, DatabaseCollection)
     with pytest.raises(ValueError, match="url_env"):
         Item.model_validate(dict(base, collection={"method": "database", "url_env": "lower", "query": "q"}))
+
+
+def _add_licence_item(directory: Path, fields: list[dict]) -> None:
+    licence = {
+        "code": "licence", "name": "许可证", "abstract": "许可证信息", "unit": "amr", "obtained": "duty",
+        "level": "province", "region": "450000", "update_cycle": "monthly",
+        "sharing": {"type": "unconditional"}, "fields": fields,
+    }
+    _edit(directory, "items/amr.yaml", lambda d: d["items"].append(licence))
+
+
+def test_references_and_matches_name_an_authoritative_field(mini_catalogue_dir: Path) -> None:
+    _add_licence_item(mini_catalogue_dir, [
+        {"name": "licence_no", "label": "许可证号", "primary_key": True},
+        {"name": "credit_code", "label": "统一社会信用代码", "references": {"item": "enterprise", "field": "credit_code"}},
+        {"name": "holder_name", "label": "企业名称", "matches": {"item": "enterprise", "field": "name"}},
+    ])
+    licence = load_catalogue(mini_catalogue_dir).item("licence")
+    assert str(licence.field("credit_code").references) == "enterprise.credit_code"  # type: ignore[union-attr]
+
+
+def test_references_must_be_a_primary_key_and_matches_needs_a_reference(mini_catalogue_dir: Path) -> None:
+    _add_licence_item(mini_catalogue_dir, [
+        {"name": "licence_no", "label": "许可证号", "primary_key": True},
+        {"name": "holder", "label": "企业名称", "references": {"item": "enterprise", "field": "name"}},
+        {"name": "water", "label": "户主", "matches": {"item": "water_account", "field": "holder_id"}},
+        {"name": "ghost", "label": "鬼", "references": {"item": "nothing", "field": "x"}},
+    ])
+    problems = _problems(mini_catalogue_dir)
+    assert ("items/amr.yaml: item 'licence': field 'fields[1].references': "
+            "'enterprise.name' is not the single primary key of 'enterprise'") in problems
+    assert any("fields[2].matches" in p and "no field of this item references 'water_account'" in p
+               for p in problems)
+    assert any("fields[3].references" in p and "unknown item 'nothing'" in p for p in problems)
