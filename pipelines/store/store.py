@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -50,6 +51,7 @@ class SharedStore:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            _make_sqlite_folder(self.url)
             self._engine = create_engine(self.url, future=True)
             if self._engine.dialect.name == "sqlite":
                 event.listen(self._engine, "connect", _sqlite_pragmas)
@@ -202,6 +204,12 @@ class SharedStore:
         query = select(c).where(c.c.id.in_(newest)).order_by(c.c.item, c.c.check_name)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def _make_sqlite_folder(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
