@@ -24,11 +24,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = commands.add_parser("run", help="materialize every catalogued item with pending data")
     run.add_argument("--job", default="converge_all")
     run.add_argument("--quiet", action="store_true", help="only print the summary")
+    commands.add_parser("catalogue-schema", help="write the catalogue JSON Schemas to catalogue/schema/")
     summary = commands.add_parser("summary", help="per item received/valid/held back/converged, per check")
     summary.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     try:
-        return {"check-catalogue": _check, "run": _run, "summary": _summary}[args.command](args)
+        handlers = {"check-catalogue": _check, "run": _run, "summary": _summary, "catalogue-schema": _schemas}
+        return handlers[args.command](args)
     except CatalogueError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -37,6 +39,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check(args: argparse.Namespace) -> int:
     catalogue = load_catalogue(args.directory)
     print(f"ok: {len(catalogue.units)} units, {len(catalogue.items)} items in {args.directory}")
+    return 0
+
+
+def _schemas(args: argparse.Namespace) -> int:
+    from pipelines.catalogue.jsonschema import write_schemas
+
+    for path in write_schemas():
+        print(f"wrote {path}")
     return 0
 
 

@@ -184,8 +184,10 @@ def read_database(item: Item) -> pd.DataFrame:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            # No dtype=str here: pandas would turn NULL into the text "None".
-            frame = pd.read_sql(text(item.collection.query), conn)
+            # Object columns keep the driver's values: pandas would turn NULL into "None" (dtype=str)
+            # or an integer column with a NULL into floats ("1.0").
+            result = conn.execute(text(item.collection.query))
+            frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype=object)
     except Exception as exc:
         raise SubmissionError(f"database pull failed: {exc}") from exc
     finally:

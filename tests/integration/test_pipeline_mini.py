@@ -154,13 +154,19 @@ def test_database_pull_through_sqlalchemy(tmp_path: Path, mini_catalogue_dir: Pa
     import sqlalchemy as sa
 
     engine = sa.create_engine(f"sqlite:///{source}")
-    pd.DataFrame({"account_no": ["W1", "W2", "W3"], "holder_id": [make_ric(1), make_ric(2), "123"],
-                  "phone": ["13807710001", None, "13807710003"]}).to_sql("accounts", engine, index=False)
+    with engine.begin() as conn:
+        conn.execute(sa.text("create table accounts (account_no text, holder_id text, phone text, floor integer)"))
+        conn.execute(sa.text("insert into accounts values (:a, :h, :p, :f)"), [
+            {"a": "W1", "h": make_ric(1), "p": "13807710001", "f": 3},
+            {"a": "W2", "h": make_ric(2), "p": None, "f": None},  # NULLs stay NULL, not "None"
+            {"a": "W3", "h": "123", "p": "13807710003", "f": 5},
+        ])
     engine.dispose()
     items = mini_catalogue_dir / "items" / "nn_water.yaml"
     document = yaml.safe_load(items.read_text(encoding="utf-8"))
     document["items"][0]["collection"] = {"method": "database", "url_env": "NN_WATER_DB",
-                                          "query": "select account_no, holder_id, phone from accounts"}
+                                          "query": "select account_no, holder_id, phone, floor from accounts"}
+    document["items"][0]["fields"].append({"name": "floor", "label": "楼层", "type": "integer"})
     items.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("NN_WATER_DB", f"sqlite:///{source}")
     materialize_all(mini_catalogue_dir, tmp_path / "intake", tmp_path / "data")
@@ -168,4 +174,6 @@ def test_database_pull_through_sqlalchemy(tmp_path: Path, mini_catalogue_dir: Pa
     [entry] = store.submissions("water_account")
     assert (entry["received"], entry["converged"], entry["held_back"]) == (3, 2, 1)
     assert entry["source"] == "db:NN_WATER_DB"
+    table = store.read_table(store.catalogue.item("water_account")).set_index("account_no")
+    assert table.loc["W1", "floor"] == 3 and pd.isna(table.loc["W2", "floor"]) and pd.isna(table.loc["W2", "phone"])
     store.dispose()

@@ -119,3 +119,22 @@ def test_references_must_be_a_primary_key_and_matches_needs_a_reference(mini_cat
     assert any("fields[2].matches" in p and "no field of this item references 'water_account'" in p
                for p in problems)
     assert any("fields[3].references" in p and "unknown item 'nothing'" in p for p in problems)
+
+
+def test_committed_json_schemas_match_the_models_and_accept_the_fixture() -> None:
+    import json
+
+    import jsonschema
+
+    from pipelines.catalogue.jsonschema import SCHEMA_DIR, catalogue_schemas
+
+    fixture = Path(__file__).parents[1] / "fixtures" / "mini"
+    for name, schema in catalogue_schemas().items():
+        committed = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+        assert committed == schema, f"{name} is stale: run `python -m pipelines catalogue-schema`"
+    jsonschema.validate(yaml.safe_load((fixture / "units.yaml").read_text()), catalogue_schemas()["units.schema.json"])
+    items = yaml.safe_load((fixture / "items" / "amr.yaml").read_text())
+    jsonschema.validate(items, catalogue_schemas()["items.schema.json"])
+    items["items"][0]["update_cycle"] = "fortnightly"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(items, catalogue_schemas()["items.schema.json"])

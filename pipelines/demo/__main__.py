@@ -1,0 +1,61 @@
+"""``python -m pipelines.demo generate ...`` and ``python -m pipelines.demo catalogue ...``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from pipelines.demo.generator import DEFAULT_SEED, generate_demo, generate_large_catalogue
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.demo", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("generate", help="write demo submissions, the HRSS database and a manifest")
+    demo.add_argument("--catalogue", default="catalogue/demo", help="demo catalogue directory")
+    demo.add_argument("--intake", required=True, help="intake directory: <intake>/<unit>/<item>.<ext>")
+    demo.add_argument("--data", required=True, help="gets demo_sources/hrss.db, demo_manifest.json")
+    demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    demo.add_argument("--as-of", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)")
+    demo.add_argument("--rows", type=int, default=None, help="rows per item (default: 300-1500 by item)")
+
+    large = commands.add_parser("catalogue", help="write a large synthetic catalogue that loads")
+    large.add_argument("--items", type=int, default=5000)
+    large.add_argument("--out", required=True)
+    large.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "generate":
+        manifest = generate_demo(args.catalogue, args.intake, args.data, seed=args.seed, as_of=args.as_of,
+                                 rows=args.rows)
+        print_summary(manifest)
+    else:
+        result = generate_large_catalogue(args.out, items=args.items, seed=args.seed)
+        print(f"wrote {result['items']} items over {result['units']} units to {result['out']}")
+    return 0
+
+
+def print_summary(manifest: dict[str, Any]) -> None:
+    print(f"demo data as of {manifest['as_of']} (seed {manifest['seed']})")
+    print(f"{'item':36} {'rows':>6} {'held':>6} {'valid':>6} {'stale':>6}  file")
+    for code, entry in manifest["items"].items():
+        note = "  [rejected: uncatalogued column]" if entry["rejected_submission"] else ""
+        print(f"{code:36} {entry['rows']:>6} {entry['expected_held_back']:>6} {entry['expected_valid']:>6} "
+              f"{entry['stale']:>6}  {entry['file']}{note}")
+    totals = manifest["totals"]
+    print(f"{'total':36} {totals['rows']:>6} {totals['expected_held_back']:>6} {totals['expected_valid']:>6} "
+          f"{totals['stale']:>6}")
+    print(f"manifest: {manifest['data']}/demo_manifest.json")
+    for name, url in manifest["env"].items():
+        print(f"export {name}={url}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
