@@ -10,8 +10,8 @@ import dagster as dg
 import pytest
 
 from pipelines.catalogue import load_catalogue
-from pipelines.demo.generator import generate_large_catalogue
 from pipelines.definitions import build_definitions
+from pipelines.demo.generator import generate_large_catalogue
 from resources.platform import PlatformResource
 
 REPO = Path(__file__).resolve().parents[2]

@@ -99,7 +99,8 @@ def _add_licence_item(directory: Path, fields: list[dict]) -> None:
 def test_references_and_matches_name_an_authoritative_field(mini_catalogue_dir: Path) -> None:
     _add_licence_item(mini_catalogue_dir, [
         {"name": "licence_no", "label": "许可证号", "primary_key": True},
-        {"name": "credit_code", "label": "统一社会信用代码", "references": {"item": "enterprise", "field": "credit_code"}},
+        {"name": "credit_code", "label": "统一社会信用代码",
+         "references": {"item": "enterprise", "field": "credit_code"}},
         {"name": "holder_name", "label": "企业名称", "matches": {"item": "enterprise", "field": "name"}},
     ])
     licence = load_catalogue(mini_catalogue_dir).item("licence")
