@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -80,13 +81,16 @@ def _schema(level: Level, dialect: str) -> str | None:
 
 def connected_table(provincial: Item, name: str, level: Level, metadata: MetaData, dialect: str) -> Table:
     """The provincial item's columns (nullable: lower levels may omit optional fields) plus provenance."""
-    columns = [Column(f.name, COLUMN_TYPES[f.type], nullable=not f.primary_key, comment=f.label)
-               for f in provincial.fields]
-    provenance = [Column("_region", String(6), nullable=False, comment="region code of the source unit"),
-                  Column("_source_item", String(64), nullable=False, comment="source item"),
-                  Column("_source_unit", String(64), nullable=False, comment="source unit"),
-                  Column("_submission_id", String(300), comment="submission id"),
-                  Column("_converged_at", DateTime(timezone=True), comment="converged at")]
+    columns: list[Column[Any]] = [
+        Column(f.name, COLUMN_TYPES[f.type], nullable=not f.primary_key, comment=f.label) for f in provincial.fields
+    ]
+    provenance: list[Column[Any]] = [
+        Column("_region", String(6), nullable=False, comment="region code of the source unit"),
+        Column("_source_item", String(64), nullable=False, comment="source item"),
+        Column("_source_unit", String(64), nullable=False, comment="source unit"),
+        Column("_submission_id", String(300), comment="submission id"),
+        Column("_converged_at", DateTime(timezone=True), comment="converged at"),
+    ]
     return Table(name, metadata, *columns, *provenance,
                  PrimaryKeyConstraint("_region", "_source_item", *provincial.primary_key),
                  schema=_schema(level, dialect),

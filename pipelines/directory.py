@@ -18,7 +18,7 @@ from typing import Any
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 
-from pipelines.catalogue.models import Catalogue, Item, UpdateCycle
+from pipelines.catalogue.models import Catalogue, Item, ItemField, UpdateCycle
 
 ENV_SHAPES = "GOVDATA_DCAT_SHAPES"
 SHAPES_NAME = "dcat-ap-3.0.0-SHACL.ttl"
@@ -183,10 +183,10 @@ def _resource(graph: Graph, node: URIRef) -> URIRef:
     return node
 
 
-def _information_item(graph: Graph, f: object, position: int) -> BNode:
+def _information_item(graph: Graph, f: ItemField, position: int) -> BNode:
     node = BNode()
-    for predicate, value in ((GD.position, position), (GD.name, getattr(f, "name")),
-                             (RDFS.label, getattr(f, "label")), (GD.type, getattr(f, "type").value)):
+    for predicate, value in ((GD.position, position), (GD.name, f.name),
+                             (RDFS.label, f.label), (GD.type, f.type.value)):
         graph.add((node, predicate, Literal(value)))
     return node
 

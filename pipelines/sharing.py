@@ -73,15 +73,15 @@ def fill_lookups(store: SharedStore, item: Item, frame: pd.DataFrame) -> pd.Data
     for f in item.fields:
         if f.lookup is None:
             continue
-        key_field = _referencing_field(item, f.lookup)
-        values = authoritative_values(store, key_field.references, f.lookup)  # type: ignore[arg-type]
-        filled[f.name] = [values.get(str(k)) if _present(k) else None for k in frame[key_field.name]]
+        key_field, key_ref = _referencing_field(item, f.lookup)
+        values = authoritative_values(store, key_ref, f.lookup)
+        filled[f.name] = [values.get(str(k)) if _present(k) else None for k in frame[key_field]]
     return filled
 
 
-def _referencing_field(item: Item, lookup: FieldRef):  # type: ignore[no-untyped-def]
-    """The loader guarantees a field of the item references the looked-up authority."""
-    return next(f for f in item.fields if f.references and f.references.item == lookup.item)
+def _referencing_field(item: Item, lookup: FieldRef) -> tuple[str, FieldRef]:
+    """The field (and its reference) through which the authority's row is found; the loader guarantees one."""
+    return next((f.name, f.references) for f in item.fields if f.references and f.references.item == lookup.item)
 
 
 def record_carried(data_dir: Path, item: Item, submission_id: str, carried: list[CarriedLookup],

@@ -102,7 +102,8 @@ def test_looked_up_fields_come_from_the_shared_store_and_carried_values_are_flag
     result = materialize(paths)
     store = open_store(paths["catalogue"], paths["data"])
     table = store.read_table(store.catalogue.item("licence")).sort_values("licence_no")
-    assert table[["licence_no", "enterprise_name"]].values.tolist() == [["L0", "企业0"], ["L1", "企业1"], ["L2", "企业2"]]
+    assert table[["licence_no", "enterprise_name"]].values.tolist() == [
+        ["L0", "企业0"], ["L1", "企业1"], ["L2", "企业2"]]
     [flag] = carried_log(paths["data"])
     assert (flag["item"], flag["unit"], flag["field"], flag["source"], flag["rows"]) == (
         "licence", "health", "enterprise_name", "enterprise.name", 2)
@@ -120,13 +121,15 @@ def test_a_clean_submission_raises_no_flag(paths: dict[str, Path]) -> None:
 
 
 def test_submissions_to_an_expired_temporary_collection_are_refused(paths: dict[str, Path]) -> None:
-    write_csv(paths["intake"] / "health" / "epidemic_visit.csv", ["visit_no", "place"], [["V1", "商场"], ["V2", "车站"]])
+    write_csv(paths["intake"] / "health" / "epidemic_visit.csv", ["visit_no", "place"],
+              [["V1", "商场"], ["V2", "车站"]])
     write_csv(paths["intake"] / "health" / "flood_relief.csv", ["batch_no", "goods"], [["B1", "沙袋"]])
     result = materialize(paths)
     assert result.success
     catalogue = load_catalogue(paths["catalogue"])
     reason_file = paths["intake"] / "health" / "_rejected" / "epidemic_visit.csv.reason.txt"
-    assert reason_file.read_text(encoding="utf-8").splitlines()[-1] == f"reason: {expired_reason(catalogue.item('epidemic_visit'))}"
+    reason = expired_reason(catalogue.item("epidemic_visit"))
+    assert reason_file.read_text(encoding="utf-8").splitlines()[-1] == f"reason: {reason}"
     assert expired_reason(catalogue.item("epidemic_visit")) == (
         "temporary collection of item 'epidemic_visit' expired on 2020-03-31 (approved by 省政务数据管理局 for: "
         "突发公共卫生事件应急处置): no collection outside the catalogue (art. 12)")
@@ -177,7 +180,8 @@ def test_county_items_converge_into_the_city_and_the_province_depends_on_the_cit
         dg.AssetKey(["shared", "housing", "water_account"]), dg.AssetKey(["city", "450100", "water_account"]),
         dg.AssetKey(["city", "450200", "water_account"])}
     assert graph[dg.AssetKey(["city", "450100", "water_account"])] == {
-        dg.AssetKey(["shared", "nn_water", "nn_water_account"]), dg.AssetKey(["shared", "wm_water", "wm_water_account"])}
+        dg.AssetKey(["shared", "nn_water", "nn_water_account"]),
+        dg.AssetKey(["shared", "wm_water", "wm_water_account"])}
 
 
 def test_rerunning_the_rollup_does_not_duplicate_rows(paths: dict[str, Path]) -> None:

@@ -48,7 +48,8 @@ def test_every_item_has_an_entry_with_the_core_metadata(governed_graph: Graph) -
     assert value(licence, rdfns.DCTERMS.accrualPeriodicity) == directory.FREQUENCY["MONTHLY"]
     assert len(list(governed_graph.objects(licence, directory.GD.informationItem))) == 4
     enterprise = URIRef(f"{BASE}dataset/enterprise")
-    assert value(enterprise, rdfns.DCTERMS.issued) == Literal("2026-01-15", datatype=rdfns.XSD.date)  # from the catalogue
+    # from the catalogue
+    assert value(enterprise, rdfns.DCTERMS.issued) == Literal("2026-01-15", datatype=rdfns.XSD.date)
     water = URIRef(f"{BASE}dataset/water_account")
     assert value(water, rdfns.DCTERMS.issued) == Literal("2026-03-01", datatype=rdfns.XSD.date)  # first convergence
     assert value(licence, rdfns.DCTERMS.issued) is None  # neither published nor converged yet
@@ -80,8 +81,8 @@ def test_turtle_and_json_ld_hold_the_same_graph(governed_graph: Graph, tmp_path:
 def test_first_converged_reads_the_ledger() -> None:
     from datetime import datetime
 
-    ledger = [{"item": "a", "converged_at": datetime(2026, 5, 2, 8)}, {"item": "a", "converged_at": datetime(2026, 5, 1)},
-              {"item": "b", "converged_at": None}]
+    ledger = [{"item": "a", "converged_at": datetime(2026, 5, 2, 8)},
+              {"item": "a", "converged_at": datetime(2026, 5, 1)}, {"item": "b", "converged_at": None}]
     assert directory.first_converged(ledger) == {"a": date(2026, 5, 1)}
 
 

@@ -61,9 +61,9 @@ def test_second_item_collecting_an_element_is_told_to_reference_the_authority(go
 def test_key_element_collected_without_a_reference_is_refused(governed: Path) -> None:
     edit(governed, "items/health.yaml", lambda d: licence_field(d, "credit_code").pop("references"))
     found = problems(governed)
-    assert "items/health.yaml: item 'licence': field 'fields[1].element': element 'enterprise_key' (统一社会信用代码) " \
-           "has its authoritative source in 'enterprise.credit_code' (unit 'amr'): reference the authoritative " \
-           "item instead of collecting it again (one number, one source, art. 11)" in found
+    assert "items/health.yaml: item 'licence': field 'fields[1].element': element 'enterprise_key' " \
+           "(统一社会信用代码) has its authoritative source in 'enterprise.credit_code' (unit 'amr'): " \
+           "reference the authoritative item instead of collecting it again (one number, one source, art. 11)" in found
     # without the reference the look-up has no key to join on either
     assert ("items/health.yaml: item 'licence': field 'fields[2].lookup': no field of this item references "
             "'enterprise', so there is no key to look it up by") in found
@@ -81,7 +81,8 @@ def test_unknown_element_and_bad_element_sources(governed: Path) -> None:
     edit(governed, "governance.yaml", break_elements)
     assert problems(governed) == [
         "governance.yaml: element 'ghost': field 'source': item 'enterprise' has no field 'nothing'",
-        "governance.yaml: element 'holder': field 'source': the key of 'water_account' (account_no) is not a uscc field",
+        "governance.yaml: element 'holder': field 'source': the key of 'water_account' (account_no) is not a "
+        "uscc field",
         "items/health.yaml: item 'licence': field 'fields[3].element': unknown element 'person_name' "
         "(not in governance.yaml)",
     ]
