@@ -198,6 +198,28 @@ def test_the_directory_asset_exports_a_conforming_dcat_directory(paths: dict[str
     submit_enterprises(paths)
     result = materialize(paths)
     metadata = materialization(result, DIRECTORY_KEY)
-    assert (metadata["entries"], metadata["conforms"], metadata["violations"]) == (8, True, 0)
+    assert (metadata["entries"], metadata["validated"], metadata["conforms"], metadata["violations"]) == (
+        8, True, True, 0)
     jsonld = json.loads((paths["data"] / "directory" / "directory.jsonld").read_text(encoding="utf-8"))
     assert any("dataset/enterprise" in node.get("@id", "") for node in jsonld)
+
+
+def test_definitions_load_with_the_governance_assets(paths: dict[str, Path]) -> None:
+    from pipelines.definitions import build_definitions
+
+    resource = PlatformResource(catalogue_dir=str(paths["catalogue"]), intake_dir=str(paths["intake"]),
+                                data_dir=str(paths["data"]))
+    defs = build_definitions(load_catalogue(paths["catalogue"]), resource, "sqlite")
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"province/water_account", "city/450100/water_account", "city/450200/water_account",
+            "directory/catalogue", "governance/supervision"} <= keys
+    assert not any(k.startswith("city/450110") for k in keys)  # a county has no store of its own
+
+
+def test_the_directory_is_exported_unvalidated_when_the_shapes_are_missing(
+        paths: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVDATA_DCAT_SHAPES", str(paths["data"] / "absent.ttl"))
+    result = materialize(paths)
+    metadata = materialization(result, DIRECTORY_KEY)
+    assert (metadata["entries"], metadata["validated"]) == (8, False)
+    assert (paths["data"] / "directory" / "directory.ttl").is_file()
