@@ -18,6 +18,12 @@ from resources.platform import PlatformResource
 GROUP = "governance"
 DIRECTORY_KEY = dg.AssetKey(["directory", "catalogue"])
 SUPERVISION_KEY = dg.AssetKey(["governance", "supervision"])
+
+
+def keep_in_sync() -> dg.AutomationCondition:
+    """Refresh after any upstream shared table changes (runs the intake sensor requested do not select
+    these assets); an item that never converged does not hold the others back."""
+    return dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
 # No "from __future__ import annotations" here: Dagster reads the context and resource annotations at runtime.
 
 
@@ -38,7 +44,7 @@ def governance_assets(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
 
 
 def _city_asset(catalogue: Catalogue, rollup: connected.CityRollup) -> dg.AssetsDefinition:
-    @dg.asset(key=city_key(rollup), group_name=GROUP, kinds={"sql"},
+    @dg.asset(key=city_key(rollup), group_name=GROUP, automation_condition=keep_in_sync(), kinds={"sql"},
               deps=[asset_key(SHARED, item) for item in rollup.sources],
               description=f"{rollup.provincial.name}: city {rollup.city}'s store, its counties' rows included")
     def _city(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
@@ -50,7 +56,7 @@ def _city_asset(catalogue: Catalogue, rollup: connected.CityRollup) -> dg.Assets
 
 
 def _province_asset(catalogue: Catalogue, rollup: connected.ProvinceRollup) -> dg.AssetsDefinition:
-    @dg.asset(key=province_key(rollup), group_name=GROUP, kinds={"sql"},
+    @dg.asset(key=province_key(rollup), group_name=GROUP, automation_condition=keep_in_sync(), kinds={"sql"},
               deps=[asset_key(SHARED, rollup.provincial), *(city_key(c) for c in rollup.cities)],
               description=f"{rollup.provincial.name}: the provincial store, every city's rows with their region")
     def _province(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
@@ -62,7 +68,7 @@ def _province_asset(catalogue: Catalogue, rollup: connected.ProvinceRollup) -> d
 
 
 def _directory_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
-    @dg.asset(key=DIRECTORY_KEY, group_name=GROUP, kinds={"rdf"},
+    @dg.asset(key=DIRECTORY_KEY, group_name=GROUP, automation_condition=keep_in_sync(), kinds={"rdf"},
               deps=[asset_key(SHARED, item) for item in catalogue.items],
               description="The resource directory (art. 18): one DCAT entry per item, Turtle and JSON-LD, "
                           "validated against the DCAT-AP 3.0.0 shapes")
@@ -87,7 +93,7 @@ def _directory_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
 
 
 def _supervision_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
-    @dg.asset(key=SUPERVISION_KEY, group_name=GROUP, kinds={"json"},
+    @dg.asset(key=SUPERVISION_KEY, group_name=GROUP, automation_condition=keep_in_sync(), kinds={"json"},
               deps=[asset_key(SHARED, item) for item in catalogue.items],
               description="Temporary collections (art. 12) and repeated-collection overlaps (art. 13)")
     def _supervision(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:

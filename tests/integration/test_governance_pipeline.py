@@ -214,6 +214,9 @@ def test_definitions_load_with_the_governance_assets(paths: dict[str, Path]) -> 
     assert {"province/water_account", "city/450100/water_account", "city/450200/water_account",
             "directory/catalogue", "governance/supervision"} <= keys
     assert not any(k.startswith("city/450110") for k in keys)  # a county has no store of its own
+    # sensor runs select only the submitted items: the directory follows through its automation condition
+    [spec] = defs.resolve_assets_def(DIRECTORY_KEY).specs
+    assert spec.automation_condition is not None
 
 
 def test_the_directory_is_exported_unvalidated_when_the_shapes_are_missing(
