@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from pipelines.catalogue.models import FieldRef, Governance, Item, ItemField, Level
+from pipelines.catalogue.models import DataElement, FieldRef, FieldType, Governance, Item, ItemField, Level
 
 GOVERNANCE_FILE = "governance.yaml"
 
@@ -46,8 +46,7 @@ def _element_findings(governance: Governance, by_code: dict[str, Item]) -> list[
         if element.code in seen:
             findings.append(Finding(GOVERNANCE_FILE, where, "code", "element code is used twice"))
         seen.add(element.code)
-        message = _source_problem(element.source, by_code) or _key_standard_problem(element.source, element,
-                                                                                    by_code)
+        message = _source_problem(element.source, by_code) or _key_standard_problem(element, by_code)
         if message:
             findings.append(Finding(GOVERNANCE_FILE, where, "source", message))
     return findings
@@ -62,8 +61,8 @@ def _source_problem(source: FieldRef, by_code: dict[str, Item]) -> str:
     return ""
 
 
-def _key_standard_problem(source: FieldRef, element: object, by_code: dict[str, Item]) -> str:
-    standard = getattr(element, "key_standard", None)
+def _key_standard_problem(element: DataElement, by_code: dict[str, Item]) -> str:
+    standard, source = element.key_standard, element.source
     if standard is None:
         return ""
     authority = by_code[source.item]
@@ -112,11 +111,16 @@ def _lookup_findings(file: str, item: Item, by_code: dict[str, Item]) -> list[Fi
             message = "an item cannot look up its own fields"
         if not message and f.lookup.item not in referenced:
             message = f"no field of this item references '{f.lookup.item}', so there is no key to look it up by"
-        if not message and by_code[f.lookup.item].field(f.lookup.field).type is not f.type:  # type: ignore[union-attr]
+        if not message and _field_type(by_code, f.lookup) is not f.type:
             message = f"'{f.lookup}' is not of type {f.type.value}"
         if message:
             findings.append(Finding(file, f"item '{item.code}'", f"fields[{index}].lookup", message))
     return findings
+
+
+def _field_type(by_code: dict[str, Item], ref: FieldRef) -> FieldType | None:
+    target = by_code[ref.item].field(ref.field)
+    return target.type if target else None
 
 
 # --- connected catalogues (art. 11, 19) ---------------------------------------------------------

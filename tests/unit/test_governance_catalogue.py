@@ -100,6 +100,12 @@ def test_a_looked_up_field_is_never_required(governed: Path) -> None:
     assert problem.endswith("a looked-up field is filled from the shared store: it cannot be required or a key")
 
 
+def test_a_looked_up_field_has_the_authoritys_type(governed: Path) -> None:
+    edit(governed, "items/health.yaml", lambda d: licence_field(d, "enterprise_name").update(type="integer"))
+    assert problems(governed) == [
+        "items/health.yaml: item 'licence': field 'fields[2].lookup': 'enterprise.name' is not of type integer"]
+
+
 def test_unmapped_city_and_county_items_are_refused(governed: Path) -> None:
     edit(governed, "items/lz_water.yaml", lambda d: d["items"][0].pop("maps_to"))
     edit(governed, "items/wm_water.yaml", lambda d: d["items"][0].pop("maps_to"))
