@@ -13,6 +13,7 @@ import dagster as dg
 from pipelines.catalogue.models import Catalogue, Item, Unit
 from pipelines.quality.checks import INTAKE, SHARED, STAGES, VALIDATED, check_name, check_plan
 from pipelines.quality.rules import Dimension
+from pipelines.sharing import authorities
 
 STAGE_KINDS = {INTAKE: {"pandas"}, VALIDATED: {"great_expectations", "pandas"}}
 STAGE_TEXT = {
@@ -51,14 +52,21 @@ def column_schema(item: Item) -> dg.TableSchema:
     ])
 
 
-def item_specs(item: Item, unit: Unit, store_kind: str) -> list[dg.AssetSpec]:
+def authority_keys(catalogue: Catalogue, item: Item) -> list[dg.AssetKey]:
+    """Validation verifies keys against, and looks values up in, these shared tables (art. 13, 14)."""
+    return [asset_key(SHARED, catalogue.item(code)) for code in authorities(item)]
+
+
+def item_specs(item: Item, unit: Unit, store_kind: str,
+               authority_deps: list[dg.AssetKey] | None = None) -> list[dg.AssetSpec]:
     specs = []
     upstream: dg.AssetKey | None = None
     for stage in STAGES:
         key = asset_key(stage, item)
+        extra = list(authority_deps or []) if stage == VALIDATED else []
         specs.append(dg.AssetSpec(
             key=key,
-            deps=[upstream] if upstream else [],
+            deps=([upstream] if upstream else []) + extra,
             description=f"{item.name} — {STAGE_TEXT[stage]}.\n\n{item.abstract}",
             group_name=unit.code,
             owners=[unit.owner] if unit.owner else [],
@@ -88,4 +96,4 @@ def item_check_specs(item: Item) -> list[dg.AssetCheckSpec]:
 
 def unit_specs(catalogue: Catalogue, unit: Unit, store_kind: str) -> Iterator[tuple[list, list]]:
     for item in catalogue.items_of(unit.code):
-        yield item_specs(item, unit, store_kind), item_check_specs(item)
+        yield item_specs(item, unit, store_kind, authority_keys(catalogue, item)), item_check_specs(item)

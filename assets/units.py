@@ -12,6 +12,7 @@ from assets.render import check_result
 from pipelines import process
 from pipelines.catalogue.models import Catalogue, Item, Unit
 from pipelines.quality import checks as qc
+from pipelines.sharing import authority_first
 from resources.platform import PlatformResource
 
 Event = dg.MaterializeResult | dg.AssetCheckResult
@@ -40,7 +41,7 @@ def run_unit(context: dg.AssetExecutionContext, platform: process.Platform, cata
     for refusal in process.refuse_uncatalogued(platform, unit.code):
         context.log.warning(f"set aside {refusal.path.name}: {refusal.reason}")
     selected = context.selected_asset_keys
-    for item in catalogue.items_of(unit.code):
+    for item in authority_first(catalogue.items_of(unit.code)):
         stages = [s for s in qc.STAGES if asset_key(s, item) in selected]
         if stages:
             yield from _run_item(context, platform, item, stages)
@@ -104,7 +105,12 @@ def _validated(context: dg.AssetExecutionContext, platform: process.Platform, it
         "rows_held_back": report.rows_held_back,
         "rows_stale": report.rows_stale,
         "submissions_blocked": len(report.blocked),
+        "rows_not_in_authoritative_source": report.rows_unverified,
+        "repeated_collection_flags": len(report.repeated),
     })
+    for sid, carried in report.repeated:
+        context.log.warning(f"{item.code}: {sid} carried {carried.rows} value(s) of {carried.field}, which is "
+                            f"obtained through sharing from {carried.source}: flagged and replaced (art. 13)")
     outcomes = qc.validation_checks(item, [o for _, o in report.outcomes])
     yield from _record(context, platform, item, outcomes)
 
@@ -112,6 +118,10 @@ def _validated(context: dg.AssetExecutionContext, platform: process.Platform, it
 def _shared(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
     report = process.converge(platform, item)
     if not report.submissions:
+        # A skipped output skips every downstream step of the run (online verification, look-ups, connected
+        # stores, the directory), so the unchanged table is published with nothing newly converged.
+        yield dg.MaterializeResult(asset_key=asset_key(qc.SHARED, item), metadata={
+            "dagster/row_count": report.table_rows, "rows_converged": 0, "submissions_converged": 0})
         return
     yield dg.MaterializeResult(asset_key=asset_key(qc.SHARED, item), metadata={
         "dagster/row_count": report.table_rows,

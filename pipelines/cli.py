@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from datetime import date
 
 from pipelines.catalogue import CatalogueError, load_catalogue
 
@@ -27,9 +28,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("catalogue-schema", help="write the catalogue JSON Schemas to catalogue/schema/")
     summary = commands.add_parser("summary", help="per item received/valid/held back/converged, per check")
     summary.add_argument("--json", action="store_true")
+    _governance_commands(commands)
     args = parser.parse_args(argv)
     try:
-        handlers = {"check-catalogue": _check, "run": _run, "summary": _summary, "catalogue-schema": _schemas}
+        handlers = {"check-catalogue": _check, "run": _run, "summary": _summary, "catalogue-schema": _schemas,
+                    **GOVERNANCE}
         return handlers[args.command](args)
     except CatalogueError as exc:
         print(exc, file=sys.stderr)
@@ -98,3 +101,56 @@ def _print_summary(settings, as_json: bool) -> int:  # type: ignore[no-untyped-d
         store.dispose()
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str) if as_json else render_text(summary))
     return 0 if summary["totals"]["all_reconciled"] else 1
+
+
+# --- governance (art. 12, 13, 18) -------------------------------------------------------------------
+def _governance_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    temporary = commands.add_parser("temporary-collections", help="list temporary collections for supervision")
+    temporary.add_argument("directory")
+    temporary.add_argument("--as-of", type=date.fromisoformat, default=None, help="judge expiry on this day")
+    temporary.add_argument("--json", action="store_true")
+    repeated = commands.add_parser("repeated-collection", help="report repeated-collection overlaps across units")
+    repeated.add_argument("directory")
+    repeated.add_argument("--data", default=None, help="data directory holding the flagged-submission log")
+    repeated.add_argument("--json", action="store_true")
+    export = commands.add_parser("directory", help="export the resource directory as DCAT and validate it")
+    export.add_argument("directory")
+    export.add_argument("--out", required=True, help="folder for directory.ttl and directory.jsonld")
+    export.add_argument("--shapes", default=None, help="DCAT-AP SHACL shapes (default: ../shared/standards)")
+
+
+def _temporary(args: argparse.Namespace) -> int:
+    from pipelines.supervision import render_temporary, temporary_collections
+
+    listed = temporary_collections(load_catalogue(args.directory), args.as_of or date.today())
+    print(json.dumps(listed, ensure_ascii=False, indent=2) if args.json else render_temporary(listed))
+    return 0
+
+
+def _repeated(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pipelines.sharing import carried_log
+    from pipelines.supervision import render_repeated, repeated_collection_report
+
+    flagged = carried_log(Path(args.data)) if args.data else []
+    report = repeated_collection_report(load_catalogue(args.directory), flagged)
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else render_repeated(report))
+    return 0
+
+
+def _directory(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pipelines import directory
+
+    catalogue = load_catalogue(args.directory)
+    graph = directory.dcat_graph(catalogue, directory.entries(catalogue))
+    turtle, jsonld = directory.export(graph, Path(args.out))
+    result = directory.validate(graph, Path(args.shapes) if args.shapes else None)
+    print(f"{len(catalogue.items)} entries written to {turtle} and {jsonld}")
+    print("conforms to DCAT-AP 3.0.0" if result.conforms else f"does NOT conform:\n{result.report}")
+    return 0 if result.conforms else 1
+
+
+GOVERNANCE = {"temporary-collections": _temporary, "repeated-collection": _repeated, "directory": _directory}

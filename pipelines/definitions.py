@@ -10,10 +10,12 @@ ALL_JOB = "converge_all"
 
 
 def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, store_kind: str) -> dg.Definitions:
+    from assets.governance import governance_assets
     from assets.units import unit_asset
     from pipelines.automation import intake_window_sensor, pull_schedules
 
     unit_assets = [unit_asset(catalogue, u, store_kind) for u in catalogue.units if catalogue.items_of(u.code)]
+    unit_assets += governance_assets(catalogue)
     converge_all = dg.define_asset_job(
         ALL_JOB, selection=dg.AssetSelection.all(),
         description="Collect, validate and converge every catalogued item with pending data",

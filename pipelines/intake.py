@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -68,12 +69,14 @@ def pending_files(intake_dir: Path) -> list[Path]:
     )
 
 
-def discover(intake_dir: Path, catalogue: Catalogue) -> tuple[list[Submission], list[Refusal]]:
+def discover(intake_dir: Path, catalogue: Catalogue, today: date | None = None
+             ) -> tuple[list[Submission], list[Refusal]]:
+    """Today is when temporary collections are judged; without it (no clock) none has expired."""
     accepted: list[Submission] = []
     refused: list[Refusal] = []
     for path in pending_files(intake_dir):
         unit = path.parent.name
-        reason, item = _catalogue_reason(path, unit, catalogue)
+        reason, item = _catalogue_reason(path, unit, catalogue, today)
         if reason:
             refused.append(Refusal(unit, path, reason, item))
         else:
@@ -81,7 +84,8 @@ def discover(intake_dir: Path, catalogue: Catalogue) -> tuple[list[Submission], 
     return accepted, refused
 
 
-def _catalogue_reason(path: Path, unit: str, catalogue: Catalogue) -> tuple[str, str | None]:
+def _catalogue_reason(path: Path, unit: str, catalogue: Catalogue, today: date | None = None
+                      ) -> tuple[str, str | None]:
     code = item_code_of(path)
     item = catalogue.find_item(code)
     if path.suffix.lower() not in SUPPORTED:
@@ -92,7 +96,17 @@ def _catalogue_reason(path: Path, unit: str, catalogue: Catalogue) -> tuple[str,
         return f"item '{code}' belongs to unit '{item.unit}', not '{unit}'", code
     if isinstance(item.collection, DatabaseCollection):
         return f"item '{code}' is collected from the unit's database, not by submission", code
+    if item.temporary is not None and today is not None and item.temporary.expired(today):
+        return expired_reason(item), code
     return "", code
+
+
+def expired_reason(item: Item) -> str:
+    temporary = item.temporary
+    assert temporary is not None
+    return (f"temporary collection of item '{item.code}' expired on {temporary.expires.isoformat()} "
+            f"(approved by {temporary.approver} for: {temporary.reason}): "
+            "no collection outside the catalogue (art. 12)")
 
 
 def read_submission(path: Path, item: Item) -> pd.DataFrame:

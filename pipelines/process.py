@@ -16,7 +16,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from pipelines import intake
+from pipelines import intake, sharing
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item
 from pipelines.quality.outcome import ValidationOutcome
 from pipelines.store import HeldRow, SharedStore
@@ -66,6 +66,8 @@ class ValidationReport:
     rows_held_back: int = 0
     rows_stale: int = 0
     blocked: list[str] = field(default_factory=list)
+    rows_unverified: int = 0  # held back: key not found in the authoritative source (art. 14)
+    repeated: list[tuple[str, sharing.CarriedLookup]] = field(default_factory=list)  # (submission, carried)
 
 
 @dataclass
@@ -79,7 +81,7 @@ class ConvergenceReport:
 # --- intake ------------------------------------------------------------------------------------
 def refuse_uncatalogued(platform: Platform, unit: str) -> list[intake.Refusal]:
     """Files in a unit's folder that name no item of that unit are set aside (art. 12)."""
-    _, refused = intake.discover(platform.intake_dir, platform.catalogue)
+    _, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date())
     mine = [r for r in refused if r.unit == unit and (r.item is None or r.item not in _items_of(platform, unit))]
     for refusal in mine:
         _refuse(platform, refusal.item or intake.item_code_of(refusal.path), unit, refusal.path, refusal.reason)
@@ -95,7 +97,7 @@ def take_in(platform: Platform, item: Item) -> IntakeReport:
     if isinstance(item.collection, DatabaseCollection):
         _pull(platform, item, report)
         return report
-    accepted, refused = intake.discover(platform.intake_dir, platform.catalogue)
+    accepted, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date())
     for refusal in (r for r in refused if r.item == item.code and r.unit == item.unit):
         report.rows_refused += _refuse(platform, item.code, refusal.unit, refusal.path, refusal.reason)
         report.refused.append((refusal.path.name, refusal.reason))
@@ -170,10 +172,13 @@ def validate(platform: Platform, item: Item) -> ValidationReport:
     as_of = platform.clock().date()
     for entry in platform.store.submissions(item.code, status="received"):
         sid = entry["submission_id"]
-        frame = read_stage(platform.stage_file(item.code, sid, "intake"), item)
+        submitted = read_stage(platform.stage_file(item.code, sid, "intake"), item)
+        frame, carried = sharing.strip_lookups(item, submitted)  # art. 13: obtained by sharing, not collected
+        sharing.record_carried(platform.data_dir, item, sid, carried, platform.clock())
         outcome = platform.validator.validate(item, frame, as_of)
-        held = _held_rows(item, frame, outcome)
-        valid = frame.drop(index=[h.row_no - 1 for h in held])
+        unverified = sharing.unknown_keys(platform.store, item, frame)  # art. 14: online verification
+        held = _held_rows(item, submitted, outcome, unverified)
+        valid = sharing.fill_lookups(platform.store, item, frame.drop(index=[h.row_no - 1 for h in held]))
         valid.to_csv(platform.stage_file(item.code, sid, "valid"), index=False)
         platform.store.hold_back(item, entry["unit"], sid, held, platform.clock())
         stale = len(outcome.warned_rows() - {h.row_no - 1 for h in held})
@@ -183,18 +188,23 @@ def validate(platform: Platform, item: Item) -> ValidationReport:
         report.rows_valid += len(valid)
         report.rows_held_back += len(held)
         report.rows_stale += stale
+        report.rows_unverified += sum(1 for h in held if h.row_no - 1 in unverified)
+        report.repeated += [(sid, c) for c in carried]
         if outcome.blocking_failures:
             report.blocked.append(sid)
     return report
 
 
-def _held_rows(item: Item, frame: pd.DataFrame, outcome: ValidationOutcome) -> list[HeldRow]:
+def _held_rows(item: Item, frame: pd.DataFrame, outcome: ValidationOutcome,
+               unverified: dict[int, list[str]] | None = None) -> list[HeldRow]:
     blocking = outcome.blocking_failures
     if blocking:
         reason = ["blocked: " + "; ".join(f"{r.rule.id}: {r.rule.description}" for r in blocking)]
         reasons = {row: reason for row in range(len(frame))}
     else:
         reasons = outcome.row_reasons()
+        for row, why in (unverified or {}).items():
+            reasons[row] = [*reasons.get(row, []), *why]
     return [
         HeldRow(row_no=row + 1, key={k: frame.at[row, k] for k in item.primary_key},
                 reasons=why, record=frame.iloc[row].to_dict())

@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from pipelines.catalogue.models import Catalogue, Item, Unit
+from pipelines.catalogue.governance import GOVERNANCE_FILE, governance_findings
+from pipelines.catalogue.models import Catalogue, Governance, Item, Unit
 
 # libyaml's loader is about ten times faster; a province catalogue has thousands of items.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -53,9 +54,37 @@ def load_catalogue(directory: str | Path) -> Catalogue:
     for path in item_files:
         items.extend((_rel(path, root), item) for item in _load_models(path, root, "items", Item, problems))
     problems.extend(_cross_references([u for _, u in units], items))
+    governance = _load_governance(root / GOVERNANCE_FILE, problems)
+    if not problems:  # governance rules read a catalogue whose items and references are already sound
+        problems.extend(Problem(*finding) for finding in governance_findings(governance, items))
     if problems:
         raise CatalogueError(problems)
-    return Catalogue(units=tuple(u for _, u in units), items=tuple(i for _, i in items))
+    return Catalogue(units=tuple(u for _, u in units), items=tuple(i for _, i in items), governance=governance)
+
+
+def _load_governance(path: Path, problems: list[Problem]) -> Governance | None:
+    """Optional: a catalogue without governance.yaml declares no data elements and need not connect."""
+    if not path.is_file():
+        return None
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problems.append(Problem(path.name, "catalogue", "", f"not readable YAML: {exc}"))
+        return None
+    try:
+        return Governance.model_validate(document)
+    except ValidationError as exc:
+        problems.extend(Problem(path.name, _governance_label(document, err["loc"]), _loc(err["loc"][2:]), err["msg"])
+                        if len(err["loc"]) > 2 and err["loc"][0] == "elements"
+                        else Problem(path.name, "catalogue", _loc(err["loc"]), err["msg"])
+                        for err in exc.errors())
+        return None
+
+
+def _governance_label(document: Any, loc: tuple[Any, ...]) -> str:
+    elements = document.get("elements") if isinstance(document, Mapping) else None
+    raw = elements[loc[1]] if isinstance(elements, list) and isinstance(loc[1], int) else None
+    return _label("element", raw, loc[1] if isinstance(loc[1], int) else 0)
 
 
 def _load_units(path: Path, problems: list[Problem]) -> list[tuple[str, Unit]]:

@@ -157,6 +157,11 @@ class ItemField(Frozen):
         default=None,
         description="values must equal this field of the authoritative row found through the referencing key",
     )
+    element: Code | None = Field(default=None, description="the data element (governance.yaml) this field carries")
+    lookup: FieldRef | None = Field(
+        default=None,
+        description="not collected: filled from this authoritative field through the referencing key (art. 13)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ItemField:
@@ -164,6 +169,8 @@ class ItemField(Frozen):
             raise ValueError("a range needs type integer or decimal")
         if self.values is not None and not self.values:
             raise ValueError("a value set must list at least one value")
+        if self.lookup is not None and self.not_null:
+            raise ValueError("a looked-up field is filled from the shared store: it cannot be required or a key")
         return self
 
     @property
@@ -211,6 +218,17 @@ class DatabaseCollection(Frozen):
 Collection = Annotated[SubmissionCollection | DatabaseCollection, Field(discriminator="method")]
 
 
+class TemporaryCollection(Frozen):
+    """A collection for a special or urgent need (art. 12): approved, with a reason and an end."""
+
+    reason: str = Field(min_length=1)
+    approver: str = Field(min_length=1)
+    expires: date = Field(description="last day submissions are taken in")
+
+    def expired(self, today: date) -> bool:
+        return today > self.expires
+
+
 class QualityPolicy(Frozen):
     """Per-rule severity overrides; rule ids are listed in docs/catalogue.md."""
 
@@ -240,6 +258,8 @@ class Item(Frozen):
     published: date | None = None
     related: tuple[Code, ...] = ()
     quality: QualityPolicy = QualityPolicy()
+    maps_to: Code | None = Field(default=None, description="the provincial item a city/county item maps onto")
+    temporary: TemporaryCollection | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Item:
@@ -283,9 +303,29 @@ def region_level(region: str) -> Level:
     return Level.COUNTY
 
 
+class DataElement(Frozen):
+    """One data element with its single authoritative source (art. 11: one number, one source)."""
+
+    code: Code
+    name: str = Field(min_length=1)
+    key_standard: Standard | None = Field(default=None, description="the standard of the key identifying it")
+    source: FieldRef
+
+
+class Governance(Frozen):
+    """``governance.yaml``: data elements and whether catalogues must connect (art. 11, 19)."""
+
+    connected: bool = Field(default=True, description="every city/county item must map onto a provincial item")
+    elements: tuple[DataElement, ...] = ()
+
+    def element(self, code: str) -> DataElement | None:
+        return next((e for e in self.elements if e.code == code), None)
+
+
 class Catalogue(Frozen):
     units: tuple[Unit, ...]
     items: tuple[Item, ...]
+    governance: Governance | None = None
 
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
     _items: dict[str, Item] = PrivateAttr(default_factory=dict)

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from pipelines.catalogue.models import Catalogue, FieldType, Item
+from pipelines.catalogue.models import Catalogue, FieldType, Item, Level
 
 LINEAGE_COLUMNS = ("_source_unit", "_submission_id", "_converged_at")
 
@@ -36,8 +36,12 @@ _TYPES: dict[FieldType, TypeEngine] = {
 
 
 def shared_schema(item: Item, dialect: str) -> str | None:
-    """PostgreSQL keeps a schema per platform level; SQLite has one namespace."""
-    return f"shared_{item.level.value}" if dialect == "postgresql" else None
+    """PostgreSQL keeps a schema per platform level; SQLite has one namespace.
+
+    Counties have no platform of their own (art. 19): their tables live in the city store.
+    """
+    level = Level.CITY if item.level is Level.COUNTY else item.level
+    return f"shared_{level.value}" if dialect == "postgresql" else None
 
 
 def platform_schema(dialect: str) -> str | None:

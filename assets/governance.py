@@ -1,0 +1,117 @@
+"""Governance assets generated from the catalogue: connected stores, the resource directory and the
+supervision report. Thin wiring over pipelines.connected, pipelines.directory and pipelines.supervision.
+
+Keys: ``city/<city region>/<provincial item>`` and ``province/<provincial item>`` (county -> city ->
+province convergence), ``directory/catalogue`` (DCAT export) and ``governance/supervision``.
+"""
+
+from typing import Any
+
+import dagster as dg
+
+from assets.factory import asset_key
+from pipelines import connected, directory, sharing, supervision
+from pipelines.catalogue.models import Catalogue
+from pipelines.quality.checks import SHARED
+from resources.platform import PlatformResource
+
+GROUP = "governance"
+DIRECTORY_KEY = dg.AssetKey(["directory", "catalogue"])
+SUPERVISION_KEY = dg.AssetKey(["governance", "supervision"])
+
+
+def keep_in_sync() -> dg.AutomationCondition:
+    """Refresh after any upstream shared table changes (runs the intake sensor requested do not select
+    these assets); an item that never converged does not hold the others back."""
+    return dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+# No "from __future__ import annotations" here: Dagster reads the context and resource annotations at runtime.
+
+
+def city_key(rollup: connected.CityRollup) -> dg.AssetKey:
+    return dg.AssetKey(["city", rollup.city, rollup.provincial.code])
+
+
+def province_key(rollup: connected.ProvinceRollup) -> dg.AssetKey:
+    return dg.AssetKey(["province", rollup.provincial.code])
+
+
+def governance_assets(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
+    built: list[dg.AssetsDefinition] = []
+    for rollup in connected.rollups(catalogue):
+        built += [_city_asset(catalogue, city) for city in rollup.cities]
+        built.append(_province_asset(catalogue, rollup))
+    return [*built, _directory_asset(catalogue), _supervision_asset(catalogue)]
+
+
+def _city_asset(catalogue: Catalogue, rollup: connected.CityRollup) -> dg.AssetsDefinition:
+    @dg.asset(key=city_key(rollup), group_name=GROUP, automation_condition=keep_in_sync(), kinds={"sql"},
+              deps=[asset_key(SHARED, item) for item in rollup.sources],
+              description=f"{rollup.provincial.name}: city {rollup.city}'s store, its counties' rows included")
+    def _city(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+        rows = connected.refresh_city(platform.platform().store, rollup)
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "table": rollup.table_name,
+                                              "sources": ", ".join(i.code for i in rollup.sources)})
+
+    return _city
+
+
+def _province_asset(catalogue: Catalogue, rollup: connected.ProvinceRollup) -> dg.AssetsDefinition:
+    @dg.asset(key=province_key(rollup), group_name=GROUP, automation_condition=keep_in_sync(), kinds={"sql"},
+              deps=[asset_key(SHARED, rollup.provincial), *(city_key(c) for c in rollup.cities)],
+              description=f"{rollup.provincial.name}: the provincial store, every city's rows with their region")
+    def _province(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+        rows = connected.refresh_province(platform.platform().store, rollup)
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "table": rollup.table_name,
+                                              "cities": ", ".join(c.city for c in rollup.cities)})
+
+    return _province
+
+
+def _directory_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
+    @dg.asset(key=DIRECTORY_KEY, group_name=GROUP, automation_condition=keep_in_sync(), kinds={"rdf"},
+              deps=[asset_key(SHARED, item) for item in catalogue.items],
+              description="The resource directory (art. 18): one DCAT entry per item, Turtle and JSON-LD, "
+                          "validated against the DCAT-AP 3.0.0 shapes")
+    def _directory(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+        built = platform.platform()
+        entries = directory.entries(catalogue, directory.first_converged(built.store.submissions(status="converged")))
+        graph = directory.dcat_graph(catalogue, entries)
+        turtle, jsonld = directory.export(graph, built.data_dir / "directory")
+        metadata: dict[str, Any] = {"entries": len(entries), "turtle": dg.MetadataValue.path(str(turtle)),
+                                    "jsonld": dg.MetadataValue.path(str(jsonld))}
+        shapes = directory.shapes_path()
+        if not shapes.is_file():  # the export stands; only its validation waits for the shapes
+            context.log.warning(f"DCAT-AP shapes not found at {shapes} (set {directory.ENV_SHAPES}): not validated")
+            return dg.MaterializeResult(metadata={**metadata, "validated": False})
+        result = directory.validate(graph, shapes)
+        if not result.conforms:
+            context.log.error(f"the directory export does not conform to DCAT-AP:\n{result.report}")
+        return dg.MaterializeResult(metadata={**metadata, "validated": True, "conforms": result.conforms,
+                                              "violations": result.violations})
+
+    return _directory
+
+
+def _supervision_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
+    @dg.asset(key=SUPERVISION_KEY, group_name=GROUP, automation_condition=keep_in_sync(), kinds={"json"},
+              deps=[asset_key(SHARED, item) for item in catalogue.items],
+              description="Temporary collections (art. 12) and repeated-collection overlaps (art. 13)")
+    def _supervision(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+        built = platform.platform()
+        temporary = supervision.temporary_collections(catalogue, built.clock().date())
+        report = supervision.repeated_collection_report(catalogue, sharing.carried_log(built.data_dir))
+        return dg.MaterializeResult(metadata={
+            "temporary_collections": len(temporary),
+            "temporary_expired": sum(1 for t in temporary if t["status"] == "expired"),
+            "element_overlaps": len(report["elements"]), "undeclared_overlaps": len(report["undeclared"]),
+            "flagged_submissions": len(report["flagged_submissions"]),
+            "temporary": dg.MetadataValue.md(_code_block(supervision.render_temporary(temporary))),
+            "repeated_collection": dg.MetadataValue.md(_code_block(supervision.render_repeated(report))),
+        })
+
+    return _supervision
+
+
+def _code_block(text: str) -> str:
+    return f"```\n{text}\n```"
+
