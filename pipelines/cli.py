@@ -26,9 +26,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--quiet", action="store_true", help="only print the summary")
     summary = commands.add_parser("summary", help="per item received/valid/held back/converged, per check")
     summary.add_argument("--json", action="store_true")
+    migrate = commands.add_parser("migrate", help="bring the shared tables in line with the catalogue")
+    migrate.add_argument("--dry-run", action="store_true", help="only list the changes")
+    from pipelines.access.cli import add_access_parser, run_access
+
+    add_access_parser(commands)
     args = parser.parse_args(argv)
     try:
-        return {"check-catalogue": _check, "run": _run, "summary": _summary}[args.command](args)
+        return {"check-catalogue": _check, "run": _run, "summary": _summary, "migrate": _migrate,
+                "access": run_access}[args.command](args)
     except CatalogueError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -88,3 +94,22 @@ def _print_summary(settings, as_json: bool) -> int:  # type: ignore[no-untyped-d
         store.dispose()
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str) if as_json else render_text(summary))
     return 0 if summary["totals"]["all_reconciled"] else 1
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    """Exit 0 when the tables match (or were brought in line), 3 when a destructive change was refused."""
+    from pipelines.store import SharedStore
+    from pipelines.store.migrate import MigrationRefused
+    from resources.platform import Settings
+
+    settings = Settings.from_env()
+    store = SharedStore(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
+    try:
+        plan = store.migrate(dry_run=args.dry_run)
+    except MigrationRefused as refused:
+        print(refused, file=sys.stderr)
+        return 3
+    finally:
+        store.dispose()
+    print(("dry run, nothing applied:\n" if args.dry_run else "") + plan.describe())
+    return 3 if plan.destructive else 0
