@@ -22,7 +22,7 @@ pytestmark = pytest.mark.postgres
 def _catalogue() -> Catalogue:
     """Mini plus a not-shared amr item: unconditional, conditional and not-shared all present."""
     base = mini()
-    secret = Item(**{**base.item("enterprise").model_dump(exclude={"fields", "sharing", "code", "name"}),
+    secret = Item(**{**base.item("enterprise").model_dump(exclude={"fields", "sharing", "code", "name", "timestamp_field"}),
                      "code": "inspection", "name": "执法检查记录", "sharing": Sharing(type=SharingType.NOT_SHARED),
                      "fields": (ItemField(name="case_no", label="案件编号", primary_key=True),)})
     return Catalogue(units=base.units, items=(*base.items, secret))
