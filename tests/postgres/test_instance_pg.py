@@ -32,20 +32,19 @@ def pg_instance(pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     return dg.DagsterInstance.from_config(str(home))
 
 
-def test_instance_storage_is_postgres_with_psycopg2_and_queued_runs(pg_instance: dg.DagsterInstance) -> None:
+def _assert_production_storage(instance: dg.DagsterInstance) -> None:
     from dagster._core.run_coordinator import QueuedRunCoordinator
     from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
-    with pg_instance:
-        assert isinstance(pg_instance.run_storage, PostgresRunStorage)
-        assert isinstance(pg_instance.event_log_storage, PostgresEventLogStorage)
-        assert isinstance(pg_instance.schedule_storage, PostgresScheduleStorage)
-        assert pg_instance.event_log_storage.postgres_url.startswith("postgresql+psycopg2://")
-        coordinator = pg_instance.run_coordinator
-        assert isinstance(coordinator, QueuedRunCoordinator)
-        assert coordinator.max_concurrent_runs == 4
-        limits = {limit["key"]: limit["limit"] for limit in coordinator.tag_concurrency_limits}
-        assert limits == {"govdata/unit": 1, "govdata/kind": 2}
+    assert isinstance(instance.run_storage, PostgresRunStorage)
+    assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+    assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
+    assert instance.event_log_storage.postgres_url.startswith("postgresql+psycopg2://")
+    assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+    queue = instance.run_coordinator.get_run_queue_config()
+    assert queue.max_concurrent_runs == 4
+    assert {limit["key"]: limit["limit"] for limit in queue.tag_concurrency_limits} == {"govdata/unit": 1,
+                                                                                       "govdata/kind": 2}
 
 
 def test_mini_catalogue_runs_in_the_postgres_instance_and_store(pg_instance: dg.DagsterInstance, pg_database: str,
@@ -55,6 +54,7 @@ def test_mini_catalogue_runs_in_the_postgres_instance_and_store(pg_instance: dg.
     bad = [[make_uscc(50), "", "450103", "10", "存续", today]]  # missing required name: held back
     write_csv(tmp_path / "intake" / "amr" / "enterprise.csv", HEADER, good + bad)
     with pg_instance:
+        _assert_production_storage(pg_instance)
         result = materialize_all(mini_catalogue_dir, tmp_path / "intake", tmp_path / "data", pg_database,
                                  instance=pg_instance)
         assert result.success
