@@ -96,7 +96,7 @@ def _added(item: Item, table: Table, column: Column[Any], has_rows: bool, dialec
                   f"column {type_sql}", False, tuple(sql))
 
 
-def _altered(item: Item, table: Table, column: Column[Any], live: dict[str, Any], has_rows: bool,
+def _altered(item: Item, table: Table, column: Column[Any], live: Any, has_rows: bool,
              dialect: Any) -> list[Change]:
     wanted_type = column.type.compile(dialect=dialect)
     live_type = live["type"].compile(dialect=dialect)

@@ -86,18 +86,19 @@ def copy_merge(engine: Engine, table: Table, item: Item, source: IO[str], column
     if unknown:
         raise ValueError(f"{item.code}: columns {', '.join(unknown)} are not catalogued")
     raw = engine.raw_connection()
+    cursor = raw.cursor()
     try:
-        with raw.cursor() as cursor:
-            _create_stage(cursor, columns)
-            _copy(cursor, columns, source, header)
-            written = _merge(cursor, table, item, columns, lineage)
-            if after_merge is not None:
-                after_merge(cursor, written)
+        _create_stage(cursor, columns)
+        _copy(cursor, columns, source, header)
+        written = _merge(cursor, table, item, columns, lineage)
+        if after_merge is not None:
+            after_merge(cursor, written)
         raw.commit()
     except BaseException:
         raw.rollback()
         raise
     finally:
+        cursor.close()
         raw.close()
     return written
 

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.postgres
 def _catalogue() -> Catalogue:
     """Mini plus a not-shared amr item: unconditional, conditional and not-shared all present."""
     base = mini()
-    secret = Item(**{**base.item("enterprise").model_dump(exclude={"fields", "sharing", "code", "name", "timestamp_field"}),
+    kept = base.item("enterprise").model_dump(exclude={"fields", "sharing", "code", "name", "timestamp_field"})
+    secret = Item(**{**kept,
                      "code": "inspection", "name": "执法检查记录", "sharing": Sharing(type=SharingType.NOT_SHARED),
                      "fields": (ItemField(name="case_no", label="案件编号", primary_key=True),)})
     return Catalogue(units=base.units, items=(*base.items, secret))

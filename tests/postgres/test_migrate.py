@@ -34,7 +34,8 @@ def test_new_nullable_column_and_new_comment_are_applied(pg_database: str) -> No
     assert not plan.destructive
     assert rows(pg_database, "select column_name, is_nullable from information_schema.columns where "
                              "table_name = 'enterprise' and column_name = 'legal_person'") == [("legal_person", "YES")]
-    assert scalar(pg_database, "select col_description('shared_province.enterprise'::regclass, 2)") == "企业名称（全称）"
+    name_comment = "select col_description('shared_province.enterprise'::regclass, 2)"
+    assert scalar(pg_database, name_comment) == "企业名称（全称）"
     assert scalar(pg_database, "select count(*) from shared_province.enterprise") == 3
     assert store.migrate(dry_run=True).changes == []  # applied once, nothing left
     store.dispose()
