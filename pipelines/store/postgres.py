@@ -17,6 +17,9 @@ from sqlalchemy import Engine, Table
 from pipelines.catalogue.models import FieldType, Item
 
 STAGE = "_govdata_stage"
+# Large loads stage in memory instead of spilling temp files: the setting can only change before the
+# session's first temporary table, so it is tried once per session inside a savepoint.
+TEMP_BUFFERS = "256MB"
 
 # SQL casts of the staged text, mirroring store._CONVERT value by value (empty text is null).
 _CASTS: dict[FieldType, str] = {
@@ -54,6 +57,17 @@ def merge_statement(table: Table, item: Item, columns: list[str]) -> str:
             f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
 
 
+def _prepare_session(cursor: Any) -> None:
+    cursor.execute("SHOW temp_buffers")
+    if cursor.fetchone()[0] == TEMP_BUFFERS:
+        return
+    cursor.execute("SAVEPOINT govdata_temp_buffers")
+    try:
+        cursor.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+    except Exception:  # the session already used a temporary table: keep its setting
+        cursor.execute("ROLLBACK TO SAVEPOINT govdata_temp_buffers")
+
+
 def _create_stage(cursor: Any, columns: list[str]) -> None:
     text_columns = ", ".join(f"{_ident(c)} text" for c in columns)
     cursor.execute(f"CREATE TEMP TABLE {STAGE} ({text_columns}) ON COMMIT DROP")
@@ -88,6 +102,7 @@ def copy_merge(engine: Engine, table: Table, item: Item, source: IO[str], column
     raw = engine.raw_connection()
     cursor = raw.cursor()
     try:
+        _prepare_session(cursor)
         _create_stage(cursor, columns)
         _copy(cursor, columns, source, header)
         written = _merge(cursor, table, item, columns, lineage)
