@@ -85,7 +85,7 @@ def _catalogue_reason(path: Path, unit: str, catalogue: Catalogue) -> tuple[str,
     code = item_code_of(path)
     item = catalogue.find_item(code)
     if path.suffix.lower() not in SUPPORTED:
-        return f"unsupported file type {path.suffix!r}: submit CSV, XLSX or JSON", item and item.code
+        return f"unsupported file type {path.suffix!r}: submit CSV, XLSX or JSON", item.code if item else None
     if item is None:
         return f"item '{code}' is not in the catalogue: no collection outside the catalogue (art. 12)", None
     if item.unit != unit:

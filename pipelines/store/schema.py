@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -43,10 +45,10 @@ def platform_schema(dialect: str) -> str | None:
 
 
 def shared_table(item: Item, metadata: MetaData, dialect: str) -> Table:
-    columns = [
+    columns: list[Column[Any]] = [
         Column(f.name, _TYPES[f.type], nullable=not f.not_null, comment=f.label) for f in item.fields
     ]
-    lineage = [
+    lineage: list[Column[Any]] = [
         Column("_source_unit", String(64), nullable=False, comment="source unit"),
         Column("_submission_id", String(200), nullable=False, comment="submission id"),
         Column("_converged_at", DateTime(timezone=True), nullable=False, comment="converged at"),
