@@ -53,3 +53,8 @@ lock:
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+## bench-pg: convergence throughput on PostgreSQL next to psql \copy and to_sql (docs/postgres.md)
+.PHONY: bench-pg
+bench-pg: install
+	$(BIN)/python benchmarks/convergence_pg.py

@@ -130,4 +130,9 @@ def _shared(context: dg.AssetExecutionContext, platform: process.Platform, item:
     })
     outcomes = [qc.availability_check(item, platform.store),
                 qc.reconciliation_check(item, platform.store.submissions(item.code))]
+    if platform.store.dialect == "postgresql":  # the table's own checks run inside PostgreSQL
+        from expectations.sql import pushed_down_lines
+
+        pushed = pushed_down_lines(item, platform.store)
+        outcomes = [qc.with_lines(o, pushed.get(o.dimension, [])) for o in outcomes]
     yield from _record(context, platform, item, outcomes)

@@ -29,10 +29,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = commands.add_parser("summary", help="per item received/valid/held back/converged, per check")
     summary.add_argument("--json", action="store_true")
     _governance_commands(commands)
+    migrate = commands.add_parser("migrate", help="bring the shared tables in line with the catalogue")
+    migrate.add_argument("--dry-run", action="store_true", help="only list the changes")
+    from pipelines.access.cli import add_access_parser, run_access
+
+    add_access_parser(commands)
     args = parser.parse_args(argv)
     try:
         handlers = {"check-catalogue": _check, "run": _run, "summary": _summary, "catalogue-schema": _schemas,
-                    **GOVERNANCE}
+                    "migrate": _migrate, "access": run_access, **GOVERNANCE}
         return handlers[args.command](args)
     except CatalogueError as exc:
         print(exc, file=sys.stderr)
@@ -154,3 +159,22 @@ def _directory(args: argparse.Namespace) -> int:
 
 
 GOVERNANCE = {"temporary-collections": _temporary, "repeated-collection": _repeated, "directory": _directory}
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    """Exit 0 when the tables match (or were brought in line), 3 when a destructive change was refused."""
+    from pipelines.store import SharedStore
+    from pipelines.store.migrate import MigrationRefused
+    from resources.platform import Settings
+
+    settings = Settings.from_env()
+    store = SharedStore(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
+    try:
+        plan = store.migrate(dry_run=args.dry_run)
+    except MigrationRefused as refused:
+        print(refused, file=sys.stderr)
+        return 3
+    finally:
+        store.dispose()
+    print(("dry run, nothing applied:\n" if args.dry_run else "") + plan.describe())
+    return 3 if plan.destructive else 0

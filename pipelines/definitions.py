@@ -10,6 +10,7 @@ ALL_JOB = "converge_all"
 
 
 def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, store_kind: str) -> dg.Definitions:
+    from assets.access import expiry_job, expiry_schedule
     from assets.governance import governance_assets
     from assets.units import unit_asset
     from pipelines.automation import intake_window_sensor, pull_schedules
@@ -22,9 +23,9 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
     )
     return dg.Definitions(
         assets=unit_assets,
-        jobs=[converge_all],
+        jobs=[converge_all, expiry_job],
         sensors=[intake_window_sensor(catalogue, converge_all)],
-        schedules=pull_schedules(catalogue),
+        schedules=[*pull_schedules(catalogue), expiry_schedule],
         resources={"platform": platform},
     )
 

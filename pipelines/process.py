@@ -218,8 +218,8 @@ def converge(platform: Platform, item: Item) -> ConvergenceReport:
     platform.store.ensure_tables([item])
     for entry in platform.store.submissions(item.code, status="validated"):
         sid = entry["submission_id"]
-        valid = read_stage(platform.stage_file(item.code, sid, "valid"), item)
-        written = platform.store.upsert(item, valid, entry["unit"], sid, platform.clock())
+        valid = platform.stage_file(item.code, sid, "valid")
+        written = platform.store.upsert_csv(item, valid, entry["unit"], sid, platform.clock())
         platform.store.update_submission(sid, status="converged", converged=written,
                                          converged_at=platform.clock())
         report.submissions.append(sid)

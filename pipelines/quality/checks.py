@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipelines.catalogue.models import Item, Severity
@@ -164,3 +164,13 @@ def _table_check(item: Item, stage: str, dimension: Dimension, lines: list[RuleL
         item=item.code, stage=stage, dimension=dimension, passed=failed == 0, severity=_severity(lines),
         rows_checked=len(lines), rows_failed=failed, lines=tuple(lines), facts=facts,
     )
+
+
+def with_lines(outcome: CheckOutcome, lines: list[RuleLine]) -> CheckOutcome:
+    """The same table check with more rule lines, e.g. the ones PostgreSQL answered (expectations/sql.py)."""
+    if not lines:
+        return outcome
+    every = [*outcome.lines, *lines]
+    failed = sum(1 for line in every if not line.success)
+    return replace(outcome, passed=failed == 0, severity=_severity(every), rows_checked=len(every),
+                   rows_failed=failed, lines=tuple(every))

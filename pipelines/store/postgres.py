@@ -1,40 +1,122 @@
-"""PostgreSQL loads: COPY into a temporary staging table, then one merge, in one transaction."""
+"""PostgreSQL loads: COPY text into a temporary staging table, then one typed merge, in one transaction.
+
+The staging table holds every catalogued column as text, so the rows go to COPY exactly as the
+validated stage file has them (no per-value Python conversion); the casts to the catalogue's types
+happen inside PostgreSQL during the merge. Anything that fails before the commit (a bad value, a
+short row, a lost connection) rolls the whole load back: the store is left exactly as it was.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import IO, Any
 
 from sqlalchemy import Engine, Table
 
-from pipelines.catalogue.models import Item
-from pipelines.store.store import records_as_csv
+from pipelines.catalogue.models import FieldType, Item
+
+STAGE = "_govdata_stage"
+# Large loads stage in memory instead of spilling temp files: the setting can only change before the
+# session's first temporary table, so it is tried once per session inside a savepoint.
+TEMP_BUFFERS = "256MB"
+
+# SQL casts of the staged text, mirroring store._CONVERT value by value (empty text is null).
+_CASTS: dict[FieldType, str] = {
+    FieldType.STRING: "{v}",
+    FieldType.INTEGER: "{v}::bigint",
+    FieldType.DECIMAL: "{v}::numeric",
+    FieldType.BOOLEAN: "(lower(btrim({v})) IN ('true', '1', 'yes', 'y', 't', '是'))",
+    FieldType.DATE: "left({v}, 10)::date",
+    FieldType.DATETIME: "{v}::timestamp",
+}
 
 
-def _quoted(table: Table) -> str:
+def quoted(table: Table) -> str:
     return f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
 
 
-def copy_merge(engine: Engine, table: Table, item: Item, records: list[dict[str, Any]],
-               lineage: dict[str, Any]) -> int:
-    columns = [c.name for c in table.columns]
-    rows = [{**r, **lineage} for r in records]
-    column_list = ", ".join(f'"{c}"' for c in columns)
-    key = ", ".join(f'"{c}"' for c in item.primary_key)
-    updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c not in item.primary_key)
-    raw = engine.raw_connection()
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def typed_select(item: Item, columns: list[str]) -> str:
+    """The staged text columns cast to the catalogue's types, plus the lineage parameters."""
+    types = {f.name: f.type for f in item.fields}
+    casts = [_CASTS[types[c]].format(v=f"NULLIF({_ident(c)}, '')") for c in columns]
+    lineage = ["%(unit)s", "%(submission)s", "%(now)s"]
+    return f"SELECT {', '.join(casts + lineage)} FROM {STAGE}"
+
+
+def merge_statement(table: Table, item: Item, columns: list[str]) -> str:
+    targets = [*columns, "_source_unit", "_submission_id", "_converged_at"]
+    column_list = ", ".join(_ident(c) for c in targets)
+    key = ", ".join(_ident(c) for c in item.primary_key)
+    updates = ", ".join(f"{_ident(c)} = EXCLUDED.{_ident(c)}" for c in targets if c not in item.primary_key)
+    return (f"INSERT INTO {quoted(table)} ({column_list}) {typed_select(item, columns)} "
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
+
+
+def _prepare_session(cursor: Any) -> None:
+    cursor.execute("SHOW temp_buffers")
+    if cursor.fetchone()[0] == TEMP_BUFFERS:
+        return
+    cursor.execute("SAVEPOINT govdata_temp_buffers")
     try:
-        with raw.cursor() as cursor:
-            cursor.execute(f'CREATE TEMP TABLE "_stage" (LIKE {_quoted(table)} INCLUDING DEFAULTS) ON COMMIT DROP')
-            cursor.copy_expert(f'COPY "_stage" ({column_list}) FROM STDIN WITH (FORMAT csv)',
-                               records_as_csv(rows, columns))
-            cursor.execute(
-                f"INSERT INTO {_quoted(table)} ({column_list}) SELECT {column_list} FROM \"_stage\" "
-                f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
-            )
+        cursor.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+    except Exception:  # the session already used a temporary table: keep its setting
+        cursor.execute("ROLLBACK TO SAVEPOINT govdata_temp_buffers")
+
+
+def _create_stage(cursor: Any, columns: list[str]) -> None:
+    text_columns = ", ".join(f"{_ident(c)} text" for c in columns)
+    cursor.execute(f"CREATE TEMP TABLE {STAGE} ({text_columns}) ON COMMIT DROP")
+
+
+def _copy(cursor: Any, columns: list[str], source: IO[str], header: bool) -> None:
+    options = "FORMAT csv, HEADER true" if header else "FORMAT csv"
+    column_list = ", ".join(_ident(c) for c in columns)
+    cursor.copy_expert(f"COPY {STAGE} ({column_list}) FROM STDIN WITH ({options})", source)
+
+
+def _merge(cursor: Any, table: Table, item: Item, columns: list[str], lineage: dict[str, Any]) -> int:
+    params = {"unit": lineage["_source_unit"], "submission": lineage["_submission_id"],
+              "now": lineage["_converged_at"]}
+    cursor.execute(merge_statement(table, item, columns), params)
+    return int(cursor.rowcount)
+
+
+AfterMerge = Callable[[Any, int], None]
+
+
+def copy_merge(engine: Engine, table: Table, item: Item, source: IO[str], columns: list[str],
+               lineage: dict[str, Any], header: bool = False, after_merge: AfterMerge | None = None) -> int:
+    """COPY ``source`` (CSV text of ``columns``) and merge it into ``table``; returns rows written.
+
+    ``after_merge(cursor, written)`` runs inside the same transaction before the commit (the audit
+    row is written there, so a convergence and its audit entry commit or roll back together).
+    """
+    unknown = sorted(set(columns) - set(item.field_names))
+    if unknown:
+        raise ValueError(f"{item.code}: columns {', '.join(unknown)} are not catalogued")
+    raw = engine.raw_connection()
+    cursor = raw.cursor()
+    try:
+        _prepare_session(cursor)
+        _create_stage(cursor, columns)
+        _copy(cursor, columns, source, header)
+        written = _merge(cursor, table, item, columns, lineage)
+        if after_merge is not None:
+            after_merge(cursor, written)
         raw.commit()
     except BaseException:
         raw.rollback()
         raise
     finally:
+        cursor.close()
         raw.close()
-    return len(rows)
+    return written
+
+
+def lineage_values(unit: str, submission_id: str, now: datetime) -> dict[str, Any]:
+    return {"_source_unit": unit, "_submission_id": submission_id, "_converged_at": now}

@@ -123,9 +123,45 @@ def platform_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table, Tab
     return ledger, quarantine, checks
 
 
+def access_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table]:
+    """The audit trail (art. 3) and the sharing applications between units (art. 6)."""
+    schema = platform_schema(dialect)
+    audit = Table(
+        "audit_log", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", DateTime(timezone=True), nullable=False),
+        Column("action", String(32), nullable=False, index=True, comment="grant, revoke, converge, apply, ..."),
+        Column("actor", String(200), nullable=False, comment="who did it: the platform, an approver, a unit"),
+        Column("unit", String(64), index=True, comment="the unit concerned (grantee, applicant, source)"),
+        Column("item", String(64), index=True),
+        Column("detail", Text, comment="JSON"),
+        schema=schema,
+        comment="every grant, revoke and convergence on the shared store",
+    )
+    applications = Table(
+        "sharing_applications", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("applicant", String(64), nullable=False, index=True, comment="the applying unit"),
+        Column("item", String(64), nullable=False, index=True),
+        Column("purpose", Text, nullable=False),
+        Column("status", String(16), nullable=False, index=True,
+               comment="pending, approved, refused, revoked, expired"),
+        Column("approver", String(200)),
+        Column("valid_until", DateTime(timezone=True), nullable=False),
+        Column("applied_at", DateTime(timezone=True), nullable=False),
+        Column("decided_at", DateTime(timezone=True)),
+        Column("ended_at", DateTime(timezone=True), comment="when it was revoked or expired"),
+        Column("note", Text),
+        schema=schema,
+        comment="conditional-share applications: a grant lasts while approved and not past valid_until",
+    )
+    return audit, applications
+
+
 def build_metadata(catalogue: Catalogue, dialect: str) -> MetaData:
     metadata = MetaData()
     platform_tables(metadata, dialect)
+    access_tables(metadata, dialect)
     for item in catalogue.items:
         shared_table(item, metadata, dialect)
     return metadata

@@ -14,14 +14,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
-from sqlalchemy import Engine, MetaData, Table, create_engine, event, func, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, func, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 
 from pipelines.catalogue.models import Catalogue, FieldType, Item
 from pipelines.standards import to_boolean
+from pipelines.store.migrate import Plan, apply_plan, plan_table
+from pipelines.store.postgres import quoted
 from pipelines.store.schema import build_metadata, platform_schema, platform_tables, shared_table
 
 
@@ -74,13 +76,30 @@ class SharedStore:
 
     # --- tables --------------------------------------------------------------------------------
     def ensure_tables(self, items: Iterable[Item] | None = None) -> None:
-        wanted = [self.ledger, self.quarantine, self.check_results]
+        wanted = [self.ledger, self.quarantine, self.check_results, self.audit_log, self.sharing_applications]
         wanted += [self.table(i) for i in (items if items is not None else self.catalogue.items)]
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 for schema in sorted({t.schema for t in wanted if t.schema}):
                     conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             self.metadata.create_all(conn, tables=wanted, checkfirst=True)
+            self._migrate(conn, list(items if items is not None else self.catalogue.items))
+
+    def _migrate(self, conn: Connection, items: list[Item], dry_run: bool = False) -> Plan:
+        """Bring existing shared tables in line with the catalogue (additive only; see migrate.py)."""
+        tables = {item.code: self.table(item) for item in items}
+        plan = Plan([c for item in items for c in plan_table(conn, item, tables[item.code]).changes])
+        if not dry_run:
+            apply_plan(conn, plan, tables)
+        return plan
+
+    def migrate(self, dry_run: bool = False) -> Plan:
+        """Create missing tables and apply the catalogue's additive changes; MigrationRefused if destructive."""
+        with self.engine.begin() as conn:
+            plan = self._migrate(conn, list(self.catalogue.items), dry_run=True)
+        if not dry_run:
+            self.ensure_tables()  # applies the same plan, or refuses it whole
+        return plan
 
     def table(self, item: Item) -> Table:
         schema = shared_table(item, MetaData(), self.dialect).schema
@@ -98,6 +117,14 @@ class SharedStore:
     @property
     def check_results(self) -> Table:
         return self._platform("platform_check_results")
+
+    @property
+    def audit_log(self) -> Table:
+        return self._platform("audit_log")
+
+    @property
+    def sharing_applications(self) -> Table:
+        return self._platform("sharing_applications")
 
     def _platform(self, name: str) -> Table:
         schema = platform_schema(self.dialect)
@@ -124,13 +151,41 @@ class SharedStore:
         """Insert or update by primary key; returns the number of rows written."""
         if rows.empty:
             return 0
+        if self.dialect == "postgresql":
+            columns = list(item.field_names)
+            buffer = io.StringIO()
+            rows.reindex(columns=columns).to_csv(buffer, index=False, header=False)
+            buffer.seek(0)
+            return self._copy_merge(item, buffer, columns, unit, submission_id, now, header=False)
         typed = typed_records(item, rows)
         lineage = {"_source_unit": unit, "_submission_id": submission_id, "_converged_at": now}
-        if self.dialect == "postgresql":
-            from pipelines.store.postgres import copy_merge
-
-            return copy_merge(self.engine, self.table(item), item, typed, lineage)
         return self._sqlite_upsert(item, typed, lineage)
+
+    def upsert_csv(self, item: Item, path: Path, unit: str, submission_id: str, now: datetime) -> int:
+        """Converge a validated stage file (header + text rows); on PostgreSQL the file goes straight to COPY."""
+        if self.dialect != "postgresql":
+            from pipelines.intake import normalise
+
+            return self.upsert(item, normalise(pd.read_csv(path, dtype=str, keep_default_na=False), item),
+                               unit, submission_id, now)
+        with path.open(encoding="utf-8", newline="") as handle:
+            columns = next(csv.reader(handle), [])
+            handle.seek(0)
+            return self._copy_merge(item, handle, columns, unit, submission_id, now, header=True)
+
+    def _copy_merge(self, item: Item, source: IO[str], columns: list[str], unit: str, submission_id: str,
+                    now: datetime, header: bool) -> int:
+        from pipelines.store.postgres import copy_merge, lineage_values
+
+        def audit(cursor: Any, written: int) -> None:
+            cursor.execute(
+                f"INSERT INTO {quoted(self.audit_log)} (at, action, actor, unit, item, detail) "
+                "VALUES (%s, 'converge', 'platform', %s, %s, %s)",
+                (now, unit, item.code, _convergence_detail(submission_id, written)),
+            )
+
+        return copy_merge(self.engine, self.table(item), item, source, columns,
+                          lineage_values(unit, submission_id, now), header=header, after_merge=audit)
 
     def _sqlite_upsert(self, item: Item, records: list[dict[str, Any]], lineage: dict[str, Any]) -> int:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -141,6 +196,9 @@ class SharedStore:
         statement = statement.on_conflict_do_update(index_elements=list(item.primary_key), set_=updates)
         with self.engine.begin() as conn:
             conn.execute(statement, [{**r, **lineage} for r in records])
+            conn.execute(insert(self.audit_log).values(
+                at=lineage["_converged_at"], action="converge", actor="platform", unit=lineage["_source_unit"],
+                item=item.code, detail=_convergence_detail(lineage["_submission_id"], len(records))))
         return len(records)
 
     # --- ledger --------------------------------------------------------------------------------
@@ -212,6 +270,10 @@ def _make_sqlite_folder(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
+def _convergence_detail(submission_id: str, rows: int) -> str:
+    return json.dumps({"submission_id": submission_id, "rows": rows}, ensure_ascii=False)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the Dagster UI read the store while a run writes to it.
@@ -242,23 +304,6 @@ _CONVERT: dict[FieldType, Any] = {
     FieldType.DATE: lambda v: date.fromisoformat(str(v)[:10]),
     FieldType.DATETIME: lambda v: datetime.fromisoformat(str(v)),
 }
-
-
-def records_as_csv(records: list[dict[str, Any]], columns: Sequence[str]) -> io.StringIO:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for record in records:
-        writer.writerow(["" if record.get(c) is None else _csv_text(record[c]) for c in columns])
-    buffer.seek(0)
-    return buffer
-
-
-def _csv_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
 
 
 __all__ = ["HeldRow", "SharedStore", "normalise_url", "platform_tables"]

@@ -9,7 +9,8 @@ REPO = Path(__file__).resolve().parents[2]
 DOMAIN = ["pipelines.catalogue", "pipelines.standards", "pipelines.quality.rules", "pipelines.quality.checks",
           "pipelines.quality.masking", "pipelines.intake", "pipelines.process", "pipelines.store",
           "pipelines.summary", "pipelines.catalogue.governance", "pipelines.sharing", "pipelines.connected",
-          "pipelines.directory", "pipelines.supervision"]
+          "pipelines.directory", "pipelines.supervision", "pipelines.store.migrate", "pipelines.quality.store_rules",
+          "pipelines.access", "pipelines.access.cli"]
 
 
 def _python(code: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> str:

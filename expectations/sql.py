@@ -1,0 +1,104 @@
+"""Quality checks pushed down into PostgreSQL through GX Core's SQL datasource.
+
+The shared table never leaves the database: GX compiles each built-in expectation to SQL (counts
+of unexpected values, row count) and only the counts and a short sample come back. One ephemeral
+GX context per store URL, made on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.catalogue.models import Item
+from pipelines.quality.checks import RuleLine
+from pipelines.quality.masking import mask
+from pipelines.quality.rules import Dimension
+from pipelines.quality.store_rules import StoreRule, store_rules
+
+SAMPLE_SIZE = 5
+
+
+@dataclass(frozen=True)
+class SqlResult:
+    rule: StoreRule
+    success: bool
+    element_count: int
+    unexpected_count: int
+    observed: Any = None
+    sample: tuple[str, ...] = ()
+
+    def line(self) -> RuleLine:
+        return RuleLine(rule=f"sql:{self.rule.id}", description=self.rule.description, severity="error",
+                        success=self.success, checked=self.element_count, unexpected=self.unexpected_count,
+                        sample=self.sample)
+
+
+class SqlChecker:
+    def __init__(self, url: str):
+        self.url = url
+        self._datasource: Any = None
+
+    def _source(self) -> Any:
+        if self._datasource is None:
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
+            logging.getLogger("great_expectations").setLevel(logging.WARNING)
+            context = gx.get_context(mode="ephemeral")
+            context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+            self._datasource = context.data_sources.add_postgres(
+                "shared_store", connection_string=self.url, create_temp_table=False)
+        return self._datasource
+
+    def _batch(self, schema: str | None, table: str) -> Any:
+        source = self._source()
+        name = f"{schema}.{table}" if schema else table
+        try:
+            asset = source.get_asset(name)
+        except LookupError:
+            asset = source.add_table_asset(name=name, table_name=table, schema_name=schema)
+            asset.add_batch_definition_whole_table("whole")
+        return asset.get_batch_definition("whole").get_batch()
+
+    def run(self, item: Item, schema: str | None, table: str) -> list[SqlResult]:
+        import great_expectations as gx
+        import great_expectations.expectations as gxe
+
+        rules = store_rules(item)
+        suite = gx.ExpectationSuite(name=f"{item.code}.shared", expectations=[
+            getattr(gxe, rule.expectation)(**rule.kwargs, meta={"rule_id": rule.id}) for rule in rules])
+        result = self._batch(schema, table).validate(suite, result_format={"result_format": "SUMMARY",
+                                                                            "partial_unexpected_count": SAMPLE_SIZE})
+        by_id = {rule.id: rule for rule in rules}
+        return [_result(r, by_id[r.expectation_config.meta["rule_id"]], item) for r in result.results]
+
+
+def _result(gx_result: Any, rule: StoreRule, item: Item) -> SqlResult:
+    detail = gx_result.result or {}
+    if rule.column is None and "element_count" not in detail:  # table-level: row count
+        observed = detail.get("observed_value")
+        return SqlResult(rule, bool(gx_result.success), 1, 0 if gx_result.success else 1, observed)
+    field = item.field(rule.column) if rule.column else None
+    sample = tuple(mask(str(v), field) for v in (detail.get("partial_unexpected_list") or [])[:SAMPLE_SIZE])
+    return SqlResult(rule, bool(gx_result.success), int(detail.get("element_count") or 0),
+                     int(detail.get("unexpected_count") or 0), None, sample)
+
+
+_CHECKERS: dict[str, SqlChecker] = {}
+
+
+def checker(url: str) -> SqlChecker:
+    if url not in _CHECKERS:
+        _CHECKERS[url] = SqlChecker(url)
+    return _CHECKERS[url]
+
+
+def pushed_down_lines(item: Item, store: Any) -> dict[Dimension, list[RuleLine]]:
+    """The shared table's checks, answered by PostgreSQL, as rule lines per dimension."""
+    table = store.table(item)
+    lines: dict[Dimension, list[RuleLine]] = {}
+    for result in checker(store.url).run(item, table.schema, table.name):
+        lines.setdefault(result.rule.dimension, []).append(result.line())
+    return lines

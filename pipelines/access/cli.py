@@ -1,0 +1,71 @@
+"""``python -m pipelines access sync|apply|approve|refuse|revoke|expire|list`` on the PostgreSQL store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+
+def add_access_parser(commands: Any) -> None:
+    access = commands.add_parser("access", help="unit roles, grants and sharing applications (PostgreSQL)")
+    actions = access.add_subparsers(dest="action", required=True)
+    actions.add_parser("sync", help="create unit roles and make the grants match catalogue + applications")
+    apply = actions.add_parser("apply", help="a unit applies to read a conditional-share item")
+    apply.add_argument("unit")
+    apply.add_argument("item")
+    apply.add_argument("--purpose", required=True)
+    apply.add_argument("--until", required=True, help="valid until, ISO date or datetime (UTC)")
+    approve = actions.add_parser("approve", help="approve a pending application (the platform grants)")
+    approve.add_argument("id", type=int)
+    approve.add_argument("--approver", required=True)
+    for name in ("refuse", "revoke"):
+        decide = actions.add_parser(name, help=f"{name} an application")
+        decide.add_argument("id", type=int)
+        decide.add_argument("--by", required=True)
+        decide.add_argument("--reason", required=True)
+    actions.add_parser("expire", help="end applications past valid_until and revoke their grants")
+    listing = actions.add_parser("list", help="list sharing applications")
+    listing.add_argument("--status")
+
+
+def _when(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def run_access(args: argparse.Namespace) -> int:
+    from pipelines.access.control import AccessControl, AccessError
+    from pipelines.catalogue import load_catalogue
+    from pipelines.store import SharedStore
+    from resources.platform import Settings
+
+    settings = Settings.from_env()
+    store = SharedStore(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
+    now = datetime.now(UTC)
+    try:
+        control = AccessControl(store)
+        print(_act(control, args, now))
+        return 0
+    except AccessError as refused:
+        print(refused, file=sys.stderr)
+        return 4
+    finally:
+        store.dispose()
+
+
+def _act(control: Any, args: argparse.Namespace, now: datetime) -> str:
+    if args.action == "sync":
+        return "\n".join(control.sync(now)) or "grants already match"
+    if args.action == "apply":
+        return f"application {control.apply(args.unit, args.item, args.purpose, _when(args.until), now)} pending"
+    if args.action == "approve":
+        return str(control.approve(args.id, args.approver, now))
+    if args.action == "refuse":
+        return str(control.refuse(args.id, args.by, args.reason, now))
+    if args.action == "revoke":
+        return str(control.revoke(args.id, args.by, args.reason, now))
+    if args.action == "expire":
+        return f"expired: {control.expire_applications(now)}"
+    return "\n".join(str(a) for a in control.applications(args.status))

@@ -1,0 +1,268 @@
+"""Who may read which shared table, enforced by PostgreSQL itself (art. 3, 6).
+
+Every unit has a NOLOGIN group role ``unit_<code>``; people and services log in with their own
+roles that are members of it. What a unit role may SELECT follows from the catalogue and the
+sharing applications, and the platform keeps the live grants equal to that:
+
+- its own items, whatever their sharing type;
+- every unconditional-share item;
+- a conditional-share item while an approved application of the unit for it has not expired;
+- nothing else (not-shared items stay with their owner).
+
+Every grant and revoke the platform makes, and every application decision, goes to
+``platform.audit_log`` in the same transaction as the change itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, text, update
+
+from pipelines.catalogue.models import Item, SharingType
+from pipelines.store import SharedStore
+
+DEFAULT_PREFIX = "unit_"
+PLATFORM = "platform"
+ACTIVE = "approved"
+
+
+class AccessError(ValueError):
+    """An application or a decision the rules do not allow; the message says which rule."""
+
+
+def unit_role(unit: str, prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{prefix}{unit}"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Application:
+    id: int
+    applicant: str
+    item: str
+    purpose: str
+    status: str
+    approver: str | None
+    valid_until: datetime
+    applied_at: datetime
+    decided_at: datetime | None
+    ended_at: datetime | None
+    note: str | None
+
+
+class AccessControl:
+    """Grants on a PostgreSQL shared store. ``prefix`` namespaces the roles (tests use their own)."""
+
+    def __init__(self, store: SharedStore, prefix: str = DEFAULT_PREFIX):
+        if store.dialect != "postgresql":
+            raise AccessError("access control needs the PostgreSQL store (GOVDATA_STORE_URL=postgresql://...)")
+        self.store = store
+        self.catalogue = store.catalogue
+        self.prefix = prefix
+
+    def role(self, unit: str) -> str:
+        return unit_role(unit, self.prefix)
+
+    # --- the wanted state ---------------------------------------------------------------------
+    def _active_applications(self, conn: Connection, now: datetime) -> set[tuple[str, str]]:
+        apps = self.store.sharing_applications
+        query = select(apps.c.applicant, apps.c.item).where(apps.c.status == ACTIVE, apps.c.valid_until > now)
+        return {(r.applicant, r.item) for r in conn.execute(query)}
+
+    def _reason(self, unit: str, item: Item, active: set[tuple[str, str]]) -> str | None:
+        """Why the unit may read the item, or None when it may not."""
+        if item.unit == unit:
+            return "owner"
+        if item.sharing.type is SharingType.UNCONDITIONAL:
+            return "unconditional share"
+        if item.sharing.type is SharingType.CONDITIONAL and (unit, item.code) in active:
+            return "approved sharing application"
+        return None
+
+    def _granted(self, conn: Connection) -> set[tuple[str, str]]:
+        """(role, schema.table) pairs that hold SELECT on a shared table right now."""
+        found = conn.execute(text(
+            "select r.rolname, n.nspname || '.' || c.relname from pg_class c "
+            "join pg_namespace n on n.oid = c.relnamespace cross join lateral aclexplode(c.relacl) a "
+            "join pg_roles r on r.oid = a.grantee "
+            "where n.nspname like 'shared\\_%' and a.privilege_type = 'SELECT' and starts_with(r.rolname, :p)"
+        ), {"p": self.prefix})
+        return {(role, table) for role, table in found}
+
+    # --- keeping the live grants equal to the wanted state -------------------------------------
+    def sync(self, now: datetime, items: list[Item] | None = None) -> list[str]:
+        """Create missing roles and tables, then grant and revoke until every unit reads exactly what it may."""
+        items = list(items if items is not None else self.catalogue.items)
+        self.store.ensure_tables(items)
+        with self.store.engine.begin() as conn:
+            self._ensure_roles(conn, now)
+            return self._settle(conn, items, now)
+
+    def _ensure_roles(self, conn: Connection, now: datetime) -> None:
+        existing = {r for (r,) in conn.execute(text("select rolname from pg_roles where starts_with(rolname, :p)"),
+                                               {"p": self.prefix})}
+        schemas = sorted({self.store.table(i).schema or "" for i in self.catalogue.items})
+        for unit in self.catalogue.units:
+            role = self.role(unit.code)
+            if role not in existing:
+                conn.exec_driver_sql(f"CREATE ROLE {_q(role)} NOLOGIN")
+                self._audit(conn, now, "create_role", PLATFORM, unit.code, None, {"role": role})
+            for schema in schemas:
+                conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {_q(schema)} TO {_q(role)}")
+
+    def _settle(self, conn: Connection, items: list[Item], now: datetime, why: str = "") -> list[str]:
+        active = self._active_applications(conn, now)
+        granted = self._granted(conn)
+        done = []
+        for item in items:
+            table = self.store.table(item)
+            name = f"{table.schema}.{table.name}"
+            for unit in self.catalogue.units:
+                role, reason = self.role(unit.code), self._reason(unit.code, item, active)
+                has = (role, name) in granted
+                if reason and not has:
+                    conn.exec_driver_sql(f"GRANT SELECT ON {_q(table.schema or '')}.{_q(table.name)} TO {_q(role)}")
+                    self._audit(conn, now, "grant", PLATFORM, unit.code, item.code, {"role": role, "reason": reason})
+                    done.append(f"grant {role} {name}: {reason}")
+                elif has and not reason:
+                    conn.exec_driver_sql(f"REVOKE SELECT ON {_q(table.schema or '')}.{_q(table.name)} FROM {_q(role)}")
+                    self._audit(conn, now, "revoke", PLATFORM, unit.code, item.code,
+                                {"role": role, "reason": why or "no longer entitled"})
+                    done.append(f"revoke {role} {name}")
+        return done
+
+    # --- sharing applications ------------------------------------------------------------------
+    def apply(self, applicant: str, item_code: str, purpose: str, valid_until: datetime, now: datetime) -> int:
+        """A unit asks to read a conditional-share item, for a purpose, until a date."""
+        item = self._shareable(applicant, item_code)
+        if not purpose.strip():
+            raise AccessError("an application must state its purpose (art. 6)")
+        if valid_until <= now:
+            raise AccessError(f"valid_until {valid_until.isoformat()} is not after {now.isoformat()}")
+        apps = self.store.sharing_applications
+        with self.store.engine.begin() as conn:
+            new_id = conn.execute(insert(apps).values(
+                applicant=applicant, item=item.code, purpose=purpose, status="pending", valid_until=valid_until,
+                applied_at=now).returning(apps.c.id)).scalar_one()
+            self._audit(conn, now, "apply", applicant, applicant, item.code,
+                        {"application": new_id, "purpose": purpose, "valid_until": valid_until.isoformat()})
+        return int(new_id)
+
+    def _shareable(self, applicant: str, item_code: str) -> Item:
+        item = self.catalogue.find_item(item_code)
+        if item is None:
+            raise AccessError(f"item {item_code!r} is not in the catalogue")
+        if applicant not in {u.code for u in self.catalogue.units}:
+            raise AccessError(f"unit {applicant!r} is not registered")
+        if item.unit == applicant:
+            raise AccessError(f"{applicant} owns {item_code}: it reads it without an application")
+        if item.sharing.type is SharingType.UNCONDITIONAL:
+            raise AccessError(f"{item_code} is shared unconditionally: every unit reads it without an application")
+        if item.sharing.type is SharingType.NOT_SHARED:
+            raise AccessError(f"{item_code} is not shared: only its owner {item.unit} may read it")
+        return item
+
+    def approve(self, application_id: int, approver: str, now: datetime,
+                valid_until: datetime | None = None) -> Application:
+        """Approve a pending application; the platform grants the read in the same transaction."""
+        if not approver.strip():
+            raise AccessError("an approval names its approver")
+        with self.store.engine.begin() as conn:
+            app = self._pending(conn, application_id)
+            until = valid_until or app.valid_until
+            if until <= now:
+                raise AccessError(f"application {application_id} would already have expired ({until.isoformat()})")
+            self._set(conn, application_id, status=ACTIVE, approver=approver, decided_at=now, valid_until=until)
+            self._audit(conn, now, "approve", approver, app.applicant, app.item,
+                        {"application": application_id, "valid_until": until.isoformat()})
+            self._settle(conn, [self.catalogue.item(app.item)], now)
+        return self.application(application_id)
+
+    def refuse(self, application_id: int, approver: str, reason: str, now: datetime) -> Application:
+        with self.store.engine.begin() as conn:
+            app = self._pending(conn, application_id)
+            self._set(conn, application_id, status="refused", approver=approver, decided_at=now, note=reason)
+            self._audit(conn, now, "refuse", approver, app.applicant, app.item,
+                        {"application": application_id, "reason": reason})
+        return self.application(application_id)
+
+    def revoke(self, application_id: int, actor: str, reason: str, now: datetime) -> Application:
+        """End an approved application early; the read goes unless another approval still covers it."""
+        with self.store.engine.begin() as conn:
+            app = self._load(conn, application_id)
+            if app.status != ACTIVE:
+                raise AccessError(f"application {application_id} is {app.status}, not approved")
+            self._set(conn, application_id, status="revoked", ended_at=now, note=reason)
+            self._audit(conn, now, "revoke_application", actor, app.applicant, app.item,
+                        {"application": application_id, "reason": reason})
+            self._settle(conn, [self.catalogue.item(app.item)], now, why=f"application {application_id} revoked")
+        return self.application(application_id)
+
+    def expire_applications(self, now: datetime) -> list[int]:
+        """Applications past valid_until end; the platform revokes the reads they carried."""
+        apps = self.store.sharing_applications
+        with self.store.engine.begin() as conn:
+            due = conn.execute(select(apps.c.id, apps.c.applicant, apps.c.item).where(
+                apps.c.status.in_(("pending", ACTIVE)), apps.c.valid_until <= now).order_by(apps.c.id)).all()
+            for row in due:
+                self._set(conn, row.id, status="expired", ended_at=now)
+                self._audit(conn, now, "expire", PLATFORM, row.applicant, row.item, {"application": row.id})
+            items = sorted({row.item for row in due})
+            self._settle(conn, [self.catalogue.item(i) for i in items if self.catalogue.find_item(i)], now,
+                         why="application expired")
+        return [int(row.id) for row in due]
+
+    def application(self, application_id: int) -> Application:
+        with self.store.engine.connect() as conn:
+            return self._load(conn, application_id)
+
+    def applications(self, status: str | None = None) -> list[Application]:
+        apps = self.store.sharing_applications
+        query = select(apps).order_by(apps.c.id)
+        if status is not None:
+            query = query.where(apps.c.status == status)
+        with self.store.engine.connect() as conn:
+            return [Application(**r._mapping) for r in conn.execute(query)]
+
+    def _load(self, conn: Connection, application_id: int) -> Application:
+        apps = self.store.sharing_applications
+        row = conn.execute(select(apps).where(apps.c.id == application_id)).first()
+        if row is None:
+            raise AccessError(f"no sharing application {application_id}")
+        return Application(**row._mapping)
+
+    def _pending(self, conn: Connection, application_id: int) -> Application:
+        app = self._load(conn, application_id)
+        if app.status != "pending":
+            raise AccessError(f"application {application_id} is {app.status}, not pending")
+        return app
+
+    def _set(self, conn: Connection, application_id: int, **values: Any) -> None:
+        apps = self.store.sharing_applications
+        conn.execute(update(apps).where(apps.c.id == application_id).values(**values))
+
+    # --- logins and the audit trail ------------------------------------------------------------
+    def create_login(self, unit: str, login: str, password: str | None = None) -> str:
+        """A login role that acts as the unit (a member of its group role)."""
+        secret = "" if password is None else " PASSWORD " + "'" + password.replace("'", "''") + "'"
+        with self.store.engine.begin() as conn:
+            conn.exec_driver_sql(f"CREATE ROLE {_q(login)} LOGIN{secret} IN ROLE {_q(self.role(unit))}")
+        return login
+
+    def _audit(self, conn: Connection, now: datetime, action: str, actor: str, unit: str | None,
+               item: str | None, detail: dict[str, Any]) -> None:
+        conn.execute(insert(self.store.audit_log).values(
+            at=now, action=action, actor=actor, unit=unit, item=item,
+            detail=json.dumps(detail, ensure_ascii=False, sort_keys=True)))
+
+
+def expire_applications(store: SharedStore, now: datetime, prefix: str = DEFAULT_PREFIX) -> list[int]:
+    """End every sharing application past its valid_until and revoke what it granted."""
+    return AccessControl(store, prefix).expire_applications(now)

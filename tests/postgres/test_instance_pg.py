@@ -1,0 +1,81 @@
+"""The production instance (deploy/postgres/dagster.yaml) on a real PostgreSQL database runs the catalogue."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import REPO, make_uscc
+from tests.helpers import check_evaluations, materialize_all, open_store, write_csv
+from tests.postgres.pgutil import rows, scalar
+
+pytestmark = pytest.mark.postgres
+HEADER = ["credit_code", "name", "region", "capital", "status", "updated_at"]
+
+
+@pytest.fixture
+def pg_instance(pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dg.DagsterInstance:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "postgres" / "dagster.yaml", home / "dagster.yaml")
+    url = sa.engine.make_url(pg_database)
+    for name, value in {"DAGSTER_PG_HOST": url.host, "DAGSTER_PG_PORT": str(url.port or 5432),
+                        "DAGSTER_PG_DB": url.database, "DAGSTER_PG_USER": url.username,
+                        "DAGSTER_PG_PASSWORD": url.password or ""}.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.chdir(tmp_path)  # compute logs go under the working directory
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _assert_production_storage(instance: dg.DagsterInstance) -> None:
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+    from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
+
+    assert isinstance(instance.run_storage, PostgresRunStorage)
+    assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+    assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
+    assert instance.event_log_storage.postgres_url.startswith("postgresql+psycopg2://")
+    assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+    queue = instance.run_coordinator.get_run_queue_config()
+    assert queue.max_concurrent_runs == 4
+    assert {limit["key"]: limit["limit"] for limit in queue.tag_concurrency_limits} == {"govdata/unit": 1,
+                                                                                       "govdata/kind": 2}
+
+
+def test_mini_catalogue_runs_in_the_postgres_instance_and_store(pg_instance: dg.DagsterInstance, pg_database: str,
+                                                               tmp_path: Path, mini_catalogue_dir: Path) -> None:
+    today = date.today().isoformat()
+    good = [[make_uscc(i), f"企业{i}", "450103", "10", "存续", today] for i in range(8)]
+    bad = [[make_uscc(50), "", "450103", "10", "存续", today]]  # missing required name: held back
+    write_csv(tmp_path / "intake" / "amr" / "enterprise.csv", HEADER, good + bad)
+    with pg_instance:
+        _assert_production_storage(pg_instance)
+        result = materialize_all(mini_catalogue_dir, tmp_path / "intake", tmp_path / "data", pg_database,
+                                 instance=pg_instance)
+        assert result.success
+        run = pg_instance.get_run_by_id(result.run_id)
+        assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+        shared = dg.AssetKey(["shared", "amr", "enterprise"])
+        event = pg_instance.get_latest_materialization_event(shared)
+        assert event is not None and event.run_id == result.run_id
+        assert event.asset_materialization.metadata["rows_converged"].value == 8
+    # the same facts, read straight from PostgreSQL: the run, its materializations, the converged rows
+    assert scalar(pg_database, "select status from runs where run_id = :r", r=result.run_id) == "SUCCESS"
+    materialized = rows(pg_database, "select asset_key from event_logs where run_id = :r and "
+                                     "dagster_event_type = 'ASSET_MATERIALIZATION' order by asset_key",
+                        r=result.run_id)
+    assert materialized == [('["intake", "amr", "enterprise"]',), ('["shared", "amr", "enterprise"]',),
+                            ('["validated", "amr", "enterprise"]',)]
+    assert scalar(pg_database, "select count(*) from shared_province.enterprise") == 8
+    checks = check_evaluations(result)
+    assert checks["shared_enterprise_integrity"].passed and checks["shared_enterprise_availability"].passed
+    assert "sql:unique_key" in checks["shared_enterprise_integrity"].metadata["rules"].value
+    store = open_store(mini_catalogue_dir, tmp_path / "data", pg_database)
+    [entry] = store.submissions("enterprise")
+    assert (entry["received"], entry["converged"], entry["held_back"]) == (9, 8, 1)
+    store.dispose()
