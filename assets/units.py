@@ -12,7 +12,7 @@ from assets.render import check_result
 from pipelines import process
 from pipelines.catalogue.models import Catalogue, Item, Unit
 from pipelines.quality import checks as qc
-from resources.platform import PlatformResource
+from resources.platform import DATA_DOCS, PlatformResource
 
 Event = dg.MaterializeResult | dg.AssetCheckResult
 # No "from __future__ import annotations" here: Dagster reads the context and resource annotations at runtime.
@@ -44,6 +44,10 @@ def run_unit(context: dg.AssetExecutionContext, platform: process.Platform, cata
         stages = [s for s in qc.STAGES if asset_key(s, item) in selected]
         if stages:
             yield from _run_item(context, platform, item, stages)
+    if platform.data_dir is not None:
+        from expectations.docs import build_index
+
+        build_index(platform.data_dir / DATA_DOCS)  # once per unit run, not per validation
 
 
 def _run_item(context: dg.AssetExecutionContext, platform: process.Platform, item: Item,
@@ -69,6 +73,9 @@ def _record(context: dg.AssetExecutionContext, platform: process.Platform, item:
     ])
     for outcome in outcomes:
         yield check_result(outcome, asset_key(outcome.stage, item))
+
+
+record_checks = _record  # the inspection checks record into the quality history the same way
 
 
 def _intake(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:

@@ -18,6 +18,8 @@ import pandas as pd
 
 from pipelines import intake
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item
+from pipelines.quality.context import StoreAuthority, contextual_results, is_correction, previous_rows
+from pipelines.quality.corrections import release_corrected
 from pipelines.quality.outcome import ValidationOutcome
 from pipelines.store import HeldRow, SharedStore
 
@@ -168,10 +170,13 @@ def read_stage(path: Path, item: Item) -> pd.DataFrame:
 def validate(platform: Platform, item: Item) -> ValidationReport:
     report = ValidationReport(item.code)
     as_of = platform.clock().date()
+    authority = StoreAuthority(platform.store)
     for entry in platform.store.submissions(item.code, status="received"):
         sid = entry["submission_id"]
         frame = read_stage(platform.stage_file(item.code, sid, "intake"), item)
-        outcome = platform.validator.validate(item, frame, as_of)
+        outcome = platform.validator.validate(item, frame, as_of).extended(contextual_results(
+            item, frame, authority, previous_rows(platform.store.submissions(item.code), sid),
+            correction=is_correction(entry["source"])))
         held = _held_rows(item, frame, outcome)
         valid = frame.drop(index=[h.row_no - 1 for h in held])
         valid.to_csv(platform.stage_file(item.code, sid, "valid"), index=False)
@@ -210,6 +215,7 @@ def converge(platform: Platform, item: Item) -> ConvergenceReport:
         sid = entry["submission_id"]
         valid = read_stage(platform.stage_file(item.code, sid, "valid"), item)
         written = platform.store.upsert(item, valid, entry["unit"], sid, platform.clock())
+        release_corrected(platform.store, item, sid, valid, platform.clock())
         platform.store.update_submission(sid, status="converged", converged=written,
                                          converged_at=platform.clock())
         report.submissions.append(sid)
