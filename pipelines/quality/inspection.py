@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -88,7 +89,7 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def with_lines(check: CheckOutcome, lines: list[RuleLine]) -> CheckOutcome:
+def with_lines(check: CheckOutcome, lines: Sequence[RuleLine]) -> CheckOutcome:
     combined = (*check.lines, *lines)
     failed_error = any(not x.success and x.severity == Severity.ERROR.value for x in combined)
     return dataclasses.replace(check, lines=combined, passed=all(x.success for x in combined),
