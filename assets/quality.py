@@ -69,7 +69,7 @@ def unit_inspection(catalogue: Catalogue, unit: Unit) -> dg.AssetChecksDefinitio
         for item in items:
             wanted = [o for o in inspection.inspect_item(p, item) if o.name in selected] if any(
                 qc.check_name(qc.INSPECTION, item.code, d) in selected for d in qc.INSPECTION_DIMENSIONS) else []
-            yield from record_checks(context, p, item, wanted)  # type: ignore[arg-type]
+            yield from record_checks(context, p, item, wanted)  # type: ignore[arg-type]  # reads only .run
 
     return _inspect
 

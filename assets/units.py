@@ -67,12 +67,14 @@ def _record(context: dg.AssetExecutionContext, platform: process.Platform, item:
         {"check_name": o.name, "item": item.code, "unit": item.unit, "stage": o.stage,
          "dimension": o.dimension.value, "passed": o.passed, "severity": o.severity.value,
          "pass_rate": o.pass_rate, "rows_checked": o.rows_checked, "rows_failed": o.rows_failed,
-         "detail": json.dumps([line.rule for line in o.lines if not line.success]), "run_id": context.run_id,
+         "detail": json.dumps([line.rule for line in o.lines if not line.success]), "run_id": context.run.run_id,
          "checked_at": now}
         for o in outcomes
     ])
     for outcome in outcomes:
-        yield check_result(outcome, asset_key(outcome.stage, item))
+        # Inspection checks sit on the shared asset they inspect.
+        stage = qc.SHARED if outcome.stage == qc.INSPECTION else outcome.stage
+        yield check_result(outcome, asset_key(stage, item))
 
 
 record_checks = _record  # the inspection checks record into the quality history the same way
