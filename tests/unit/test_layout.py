@@ -8,7 +8,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 DOMAIN = ["pipelines.catalogue", "pipelines.standards", "pipelines.quality.rules", "pipelines.quality.checks",
           "pipelines.quality.masking", "pipelines.intake", "pipelines.process", "pipelines.store",
-          "pipelines.summary"]
+          "pipelines.summary", "pipelines.quality.context", "pipelines.quality.corrections",
+          "pipelines.quality.inspection", "pipelines.quality.outcome"]
 
 
 def _python(code: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> str:
