@@ -8,8 +8,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import dagster as dg
-import pytest
 import pandas as pd
+import pytest
 import yaml
 
 from pipelines.catalogue import load_catalogue
@@ -25,7 +25,8 @@ LICENCE = {
     "level": "province", "region": "450000", "update_cycle": "monthly", "sharing": {"type": "unconditional"},
     "fields": [
         {"name": "licence_no", "label": "许可证号", "primary_key": True},
-        {"name": "credit_code", "label": "统一社会信用代码", "references": {"item": "enterprise", "field": "credit_code"}},
+        {"name": "credit_code", "label": "统一社会信用代码",
+         "references": {"item": "enterprise", "field": "credit_code"}},
         {"name": "holder_name", "label": "持证企业", "personal": True,
          "matches": {"item": "enterprise", "field": "name"}},
     ],

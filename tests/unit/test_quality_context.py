@@ -88,7 +88,7 @@ def test_row_count_bounds_and_change_against_the_previous_submission(mini_catalo
     failing = by_rule(contextual_results(item, one_row, None, previous=10))
     assert not failing["row_count"].success and failing["row_count"].unexpected_count == 1
     assert not failing["row_change"].success
-    assert "1 rows against 10 in the previous submission (-90.0%)" == failing["row_change"].observed
+    assert failing["row_change"].observed == "1 rows against 10 in the previous submission (-90.0%)"
     two_rows = licences([("L1", make_uscc(0), "企业0"), ("L2", make_uscc(1), "企业1")])
     passing = by_rule(contextual_results(item, two_rows, None, previous=3))
     assert passing["row_count"].success and passing["row_change"].success
