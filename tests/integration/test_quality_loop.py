@@ -15,6 +15,7 @@ import yaml
 from pipelines.catalogue import load_catalogue
 from pipelines.definitions import build_definitions
 from pipelines.quality.corrections import row_history
+from pipelines.summary import build_summary, render_text
 from resources.platform import PlatformResource
 from tests.conftest import make_ric, make_uscc
 from tests.helpers import check_evaluations, materialize_all, open_store, write_csv
@@ -174,3 +175,7 @@ def test_blocking_row_counts_and_the_daily_inspection(tmp_path: Path, mini_catal
     assert summary.metadata["pass_rate_accuracy"].value == 1.0
     # enterprise: 6 pipeline checks + 4 inspection checks; water_account: 4 inspection checks.
     assert (summary.metadata["checks"].value, summary.metadata["checks_failed"].value) == (14, 2)
+    store = open_store(mini_catalogue_dir, data)
+    text = render_text(build_summary(store.catalogue, store))  # what `python -m pipelines summary` prints
+    store.dispose()
+    assert "nn_water         timeliness         1      0      1     0.00%  water_account" in text
