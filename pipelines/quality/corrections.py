@@ -30,6 +30,8 @@ def record_key(item: Item, values: dict[str, Any]) -> str:
 
 def release_corrected(store: Any, item: Item, submission_id: str, converged: pd.DataFrame, now: datetime) -> int:
     """Mark open quarantine rows of the item whose key this submission converged; returns how many."""
+    if not has_open_rows(store, item.code):
+        return 0  # the usual case: nothing to release, so no key lookups at all
     keys = [record_key(item, row) for row in converged[list(item.primary_key)].to_dict(orient="records")]
     q = store.quarantine
     released = 0
@@ -41,6 +43,13 @@ def release_corrected(store: Any, item: Item, submission_id: str, converged: pd.
                          .values(released_by=submission_id, released_at=now))
             released += conn.execute(statement).rowcount or 0
     return released
+
+
+def has_open_rows(store: Any, item_code: str) -> bool:
+    q = store.quarantine
+    query = select(q.c.id).where(q.c.item == item_code, q.c.released_at.is_(None)).limit(1)
+    with store.engine.connect() as conn:
+        return conn.execute(query).first() is not None
 
 
 def open_rows(store: Any, unit: str) -> list[dict[str, Any]]:
