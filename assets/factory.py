@@ -75,9 +75,15 @@ def item_specs(item: Item, unit: Unit, store_kind: str,
             metadata={"dagster/column_schema": column_schema(item), "item": item.code, "unit_name": unit.name,
                       "primary_key": ", ".join(item.primary_key)},
             skippable=True,
+            freshness_policy=freshness_policy(item) if stage == SHARED else None,
         ))
         upstream = key
     return specs
+
+
+def freshness_policy(item: Item) -> dg.FreshnessPolicy:
+    """The shared table is stale once it has not converged within the item's update cycle."""
+    return dg.FreshnessPolicy.time_window(fail_window=item.update_cycle.max_age)
 
 
 def item_check_specs(item: Item) -> list[dg.AssetCheckSpec]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from pipelines.catalogue.models import Severity
-from pipelines.quality.checks import CheckOutcome
+from pipelines.quality.checks import DATA_DOCS, CheckOutcome
 
 _SEVERITY = {Severity.ERROR: dg.AssetCheckSeverity.ERROR, Severity.WARNING: dg.AssetCheckSeverity.WARN}
 
@@ -36,6 +37,10 @@ def check_metadata(outcome: CheckOutcome) -> dict[str, Any]:
     }
     for key, value in outcome.facts.items():
         metadata[key] = value
+    if outcome.facts.get(DATA_DOCS):
+        page = Path(outcome.facts[DATA_DOCS]).resolve()
+        metadata[DATA_DOCS] = dg.MetadataValue.url(page.as_uri())
+        metadata["data_docs_path"] = dg.MetadataValue.path(str(page))
     return metadata
 
 

@@ -13,7 +13,7 @@ from pipelines import process
 from pipelines.catalogue.models import Catalogue, Item, Unit
 from pipelines.quality import checks as qc
 from pipelines.sharing import authority_first
-from resources.platform import PlatformResource
+from resources.platform import DATA_DOCS, PlatformResource
 
 Event = dg.MaterializeResult | dg.AssetCheckResult
 # No "from __future__ import annotations" here: Dagster reads the context and resource annotations at runtime.
@@ -45,6 +45,10 @@ def run_unit(context: dg.AssetExecutionContext, platform: process.Platform, cata
         stages = [s for s in qc.STAGES if asset_key(s, item) in selected]
         if stages:
             yield from _run_item(context, platform, item, stages)
+    if platform.data_dir is not None:
+        from expectations.docs import build_index
+
+        build_index(platform.data_dir / DATA_DOCS)  # once per unit run, not per validation
 
 
 def _run_item(context: dg.AssetExecutionContext, platform: process.Platform, item: Item,
@@ -64,12 +68,17 @@ def _record(context: dg.AssetExecutionContext, platform: process.Platform, item:
         {"check_name": o.name, "item": item.code, "unit": item.unit, "stage": o.stage,
          "dimension": o.dimension.value, "passed": o.passed, "severity": o.severity.value,
          "pass_rate": o.pass_rate, "rows_checked": o.rows_checked, "rows_failed": o.rows_failed,
-         "detail": json.dumps([line.rule for line in o.lines if not line.success]), "run_id": context.run_id,
+         "detail": json.dumps([line.rule for line in o.lines if not line.success]), "run_id": context.run.run_id,
          "checked_at": now}
         for o in outcomes
     ])
     for outcome in outcomes:
-        yield check_result(outcome, asset_key(outcome.stage, item))
+        # Inspection checks sit on the shared asset they inspect.
+        stage = qc.SHARED if outcome.stage == qc.INSPECTION else outcome.stage
+        yield check_result(outcome, asset_key(stage, item))
+
+
+record_checks = _record  # the inspection checks record into the quality history the same way
 
 
 def _intake(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -19,7 +20,8 @@ SAMPLE_SIZE = 5
 class GxValidator:
     """Holds one ephemeral GX context, made on first use (never at import)."""
 
-    def __init__(self) -> None:
+    def __init__(self, docs_dir: Path | None = None) -> None:
+        self.docs_dir = docs_dir  # where each validation's Data Docs page goes; None builds none
         self._batch_definition: Any = None
         self._suites: dict[tuple[str, date], tuple[Any, dict[str, Rule]]] = {}
 
@@ -50,7 +52,12 @@ class GxValidator:
         batch = self._definition().get_batch(batch_parameters={"dataframe": frame})
         result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
         results = tuple(_rule_result(r, rules, item, frame) for r in result.results)
-        return ValidationOutcome(item=item.code, rows=len(frame), results=results)
+        docs = ""
+        if self.docs_dir is not None:
+            from expectations.docs import write_validation_page
+
+            docs = str(write_validation_page(self.docs_dir, item, result))
+        return ValidationOutcome(item=item.code, rows=len(frame), results=results, docs=docs)
 
 
 def _rule_result(gx_result: Any, rules: dict[str, Rule], item: Item, frame: pd.DataFrame) -> RuleResult:

@@ -25,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = commands.add_parser("run", help="materialize every catalogued item with pending data")
     run.add_argument("--job", default="converge_all")
     run.add_argument("--quiet", action="store_true", help="only print the summary")
+    run.add_argument("--no-inspect", action="store_true", help="skip the regular inspection after the run")
     commands.add_parser("catalogue-schema", help="write the catalogue JSON Schemas to catalogue/schema/")
     summary = commands.add_parser("summary", help="per item received/valid/held back/converged, per check")
     summary.add_argument("--json", action="store_true")
@@ -78,11 +79,15 @@ def _run(args: argparse.Namespace) -> int:
     definitions = build_definitions(catalogue, resource, settings.store_kind)
     started = time.perf_counter()
     level = "WARNING" if args.quiet else "INFO"
+    jobs = [args.job] if args.no_inspect or args.job != "converge_all" else [args.job, "inspection_daily"]
     with _instance() as instance:
-        result = definitions.resolve_job_def(args.job).execute_in_process(
-            instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-        )
+        for job in jobs:  # the inspection after the pipeline, so its summary covers this run
+            result = definitions.resolve_job_def(job).execute_in_process(
+                instance=instance, raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+            )
+            if not result.success:
+                break
     print(f"\nrun {result.run_id}: {'succeeded' if result.success else 'FAILED'} "
           f"in {time.perf_counter() - started:.1f} s\n")
     _print_summary(settings, as_json=False)

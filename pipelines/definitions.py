@@ -12,20 +12,23 @@ ALL_JOB = "converge_all"
 def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, store_kind: str) -> dg.Definitions:
     from assets.access import expiry_job, expiry_schedule
     from assets.governance import governance_assets
+    from assets.quality import pipeline_selection, quality_definitions
     from assets.units import unit_asset
-    from pipelines.automation import intake_window_sensor, pull_schedules
+    from pipelines.automation import CYCLE_CRON, intake_window_sensor, pull_schedules
 
     unit_assets = [unit_asset(catalogue, u, store_kind) for u in catalogue.units if catalogue.items_of(u.code)]
     unit_assets += governance_assets(catalogue)
+    quality = quality_definitions(catalogue, CYCLE_CRON)
     converge_all = dg.define_asset_job(
-        ALL_JOB, selection=dg.AssetSelection.all(),
+        ALL_JOB, selection=pipeline_selection(catalogue),
         description="Collect, validate and converge every catalogued item with pending data",
     )
     return dg.Definitions(
-        assets=unit_assets,
+        assets=[*unit_assets, *quality["assets"]],
+        asset_checks=quality["asset_checks"],
         jobs=[converge_all, expiry_job],
         sensors=[intake_window_sensor(catalogue, converge_all)],
-        schedules=[*pull_schedules(catalogue), expiry_schedule],
+        schedules=[*pull_schedules(catalogue), expiry_schedule, *quality["schedules"]],
         resources={"platform": platform},
     )
 

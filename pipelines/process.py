@@ -18,6 +18,8 @@ import pandas as pd
 
 from pipelines import intake, sharing
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item
+from pipelines.quality.context import StoreAuthority, contextual_results, is_correction, previous_rows
+from pipelines.quality.corrections import release_corrected
 from pipelines.quality.outcome import ValidationOutcome
 from pipelines.store import HeldRow, SharedStore
 
@@ -170,12 +172,15 @@ def read_stage(path: Path, item: Item) -> pd.DataFrame:
 def validate(platform: Platform, item: Item) -> ValidationReport:
     report = ValidationReport(item.code)
     as_of = platform.clock().date()
+    authority = StoreAuthority(platform.store)
     for entry in platform.store.submissions(item.code, status="received"):
         sid = entry["submission_id"]
         submitted = read_stage(platform.stage_file(item.code, sid, "intake"), item)
         frame, carried = sharing.strip_lookups(item, submitted)  # art. 13: obtained by sharing, not collected
         sharing.record_carried(platform.data_dir, item, sid, carried, platform.clock())
-        outcome = platform.validator.validate(item, frame, as_of)
+        outcome = platform.validator.validate(item, frame, as_of).extended(contextual_results(
+            item, frame, authority, previous_rows(platform.store.submissions(item.code), sid),
+            correction=is_correction(entry["source"])))
         unverified = sharing.unknown_keys(platform.store, item, frame)  # art. 14: online verification
         held = _held_rows(item, submitted, outcome, unverified)
         valid = sharing.fill_lookups(platform.store, item, frame.drop(index=[h.row_no - 1 for h in held]))
@@ -218,8 +223,9 @@ def converge(platform: Platform, item: Item) -> ConvergenceReport:
     platform.store.ensure_tables([item])
     for entry in platform.store.submissions(item.code, status="validated"):
         sid = entry["submission_id"]
-        valid = platform.stage_file(item.code, sid, "valid")
-        written = platform.store.upsert_csv(item, valid, entry["unit"], sid, platform.clock())
+        valid_file = platform.stage_file(item.code, sid, "valid")
+        written = platform.store.upsert_csv(item, valid_file, entry["unit"], sid, platform.clock())
+        release_corrected(platform.store, item, sid, read_stage(valid_file, item), platform.clock())
         platform.store.update_submission(sid, status="converged", converged=written,
                                          converged_at=platform.clock())
         report.submissions.append(sid)

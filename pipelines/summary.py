@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from pipelines.catalogue.models import Catalogue
+from pipelines.quality.inspection import quality_summary
 from pipelines.store import SharedStore
 
 COUNTS = ("received", "valid", "held_back", "converged", "stale")
@@ -34,8 +35,9 @@ def build_summary(catalogue: Catalogue, store: SharedStore) -> dict[str, Any]:
     checks = [{"check": c["check_name"], "item": c["item"], "unit": c["unit"], "stage": c["stage"],
                "dimension": c["dimension"], "passed": bool(c["passed"]), "severity": c["severity"],
                "pass_rate": round(c["pass_rate"], 4)} for c in store.latest_checks()]
+    quality = quality_summary(catalogue, store.latest_checks())
     return {"items": items, "checks": checks, "refused_outside_catalogue": uncatalogued,
-            "totals": _totals(items, checks)}
+            "quality": quality, "totals": _totals(items, checks)}
 
 
 def _totals(items: dict[str, dict[str, Any]], checks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -64,4 +66,12 @@ def render_text(summary: dict[str, Any]) -> str:
         lines.append(f"refused outside the catalogue: {refused['unit']}/{refused['source']}: {refused['reason']}")
     lines.append("received = converged + held back for every item: "
                  + ("yes" if t["all_reconciled"] else "NO"))
+    lines += ["", "quality per unit and dimension (newest result of each check):", *_quality_lines(summary["quality"])]
     return "\n".join(lines)
+
+
+def _quality_lines(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [f"{'unit':<16} {'dimension':<13} {'checks':>6} {'passed':>6} {'failed':>6} {'pass rate':>9}  failed items"]
+    lines += [f"{r['unit']:<16} {r['dimension']:<13} {r['checks']:>6} {r['passed']:>6} {r['failed']:>6} "
+              f"{r['pass_rate']:>9.2%}  {', '.join(r['failed_items']) or '-'}" for r in rows]
+    return lines

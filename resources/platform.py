@@ -18,6 +18,7 @@ ENV_INTAKE = "GOVDATA_INTAKE_DIR"
 ENV_DATA = "GOVDATA_DATA_DIR"
 ENV_STORE = "GOVDATA_STORE_URL"
 
+DATA_DOCS = "data_docs"  # the GX Data Docs site, under the data directory
 DEFAULTS = {ENV_CATALOGUE: "catalogue/demo", ENV_INTAKE: "var/intake", ENV_DATA: "var/data", ENV_STORE: ""}
 
 
@@ -101,4 +102,4 @@ def build_platform(catalogue: Catalogue, intake_dir: str, data_dir: str, store_u
     store = SharedStore(resolve_store_url(store_url, data_dir), catalogue)
     store.ensure_tables([])
     return Platform(catalogue=catalogue, intake_dir=Path(intake_dir), data_dir=data, store=store,
-                    validator=GxValidator())
+                    validator=GxValidator(docs_dir=data / DATA_DOCS))

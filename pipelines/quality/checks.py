@@ -16,7 +16,11 @@ from pipelines.quality.rules import Dimension
 
 INTAKE, VALIDATED, SHARED = "intake", "validated", "shared"
 STAGES = (INTAKE, VALIDATED, SHARED)
+# Regular inspection of the shared tables; its checks sit on the shared assets, named inspection_<item>_<dim>.
+INSPECTION = "inspection"
+INSPECTION_DIMENSIONS = (Dimension.ACCURACY, Dimension.TIMELINESS, Dimension.INTEGRITY, Dimension.AVAILABILITY)
 QUERY_BOUND_MS = 2000.0
+DATA_DOCS = "data_docs"  # the fact naming a validation's Data Docs page
 
 
 def check_plan(item: Item) -> list[tuple[str, Dimension]]:
@@ -75,10 +79,11 @@ def _severity(lines: list[RuleLine]) -> Severity:
 
 def validation_checks(item: Item, outcomes: list[ValidationOutcome]) -> list[CheckOutcome]:
     dims = [d for stage, d in check_plan(item) if stage == VALIDATED]
-    return [_dimension_check(item, outcomes, d) for d in dims]
+    return [dimension_check(item, outcomes, d) for d in dims]
 
 
-def _dimension_check(item: Item, outcomes: list[ValidationOutcome], dimension: Dimension) -> CheckOutcome:
+def dimension_check(item: Item, outcomes: list[ValidationOutcome], dimension: Dimension,
+                     stage: str = VALIDATED) -> CheckOutcome:
     per_rule: dict[str, list[RuleResult]] = defaultdict(list)
     failed_rows = 0
     for outcome in outcomes:
@@ -90,10 +95,18 @@ def _dimension_check(item: Item, outcomes: list[ValidationOutcome], dimension: D
     lines = [_rule_line(results) for results in per_rule.values()]
     rows = sum(o.rows for o in outcomes)
     return CheckOutcome(
-        item=item.code, stage=VALIDATED, dimension=dimension, passed=all(line.success for line in lines),
+        item=item.code, stage=stage, dimension=dimension, passed=all(line.success for line in lines),
         severity=_severity(lines), rows_checked=rows, rows_failed=min(failed_rows, rows), lines=tuple(lines),
-        facts={"submissions": len(outcomes)},
+        facts=_validation_facts(outcomes),
     )
+
+
+def _validation_facts(outcomes: list[ValidationOutcome]) -> dict[str, Any]:
+    facts: dict[str, Any] = {"submissions": len(outcomes)}
+    docs = [o.docs for o in outcomes if o.docs]
+    if docs:
+        facts[DATA_DOCS] = docs[-1]
+    return facts
 
 
 def _rule_line(results: list[RuleResult]) -> RuleLine:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pipelines.catalogue.models import Severity
 from pipelines.quality.rules import Dimension, Rule
@@ -33,6 +33,11 @@ class ValidationOutcome:
     item: str
     rows: int
     results: tuple[RuleResult, ...]
+    docs: str = ""  # the GX Data Docs page of this validation, when one was built
+
+    def extended(self, results: tuple[RuleResult, ...]) -> ValidationOutcome:
+        """The same outcome with the rules evaluated outside GX (ledger, authoritative tables) added."""
+        return replace(self, results=self.results + results)
 
     def row_reasons(self) -> dict[int, list[str]]:
         """Row position -> reasons, for every row an error-severity row rule failed on."""

@@ -31,14 +31,23 @@ class Kind(StrEnum):
     RANGE = "range"
     MAX_LENGTH = "max_length"
     FRESH_RECORDS = "fresh_records"
+    ROW_COUNT = "row_count"  # declared bounds min_rows / max_rows (full submissions and the shared table)
+    ROW_CHANGE = "row_change"  # against the previous submission (needs the ledger)
+    MATCHES = "matches"  # comparison with the authoritative item (needs the shared store)
+    # Integrity metric only: holding back unknown keys is online verification's job (``references``).
+    RESOLVABLE = "resolvable_reference"
 
 
 ROW_LEVEL = frozenset(
     {Kind.REQUIRED, Kind.UNIQUE_KEY, Kind.TYPE, Kind.STANDARD, Kind.VALUE_SET, Kind.RANGE, Kind.MAX_LENGTH,
-     Kind.FRESH_RECORDS}
+     Kind.FRESH_RECORDS, Kind.MATCHES, Kind.RESOLVABLE}
 )
+# Evaluated in plain Python with the ledger or the authoritative tables, not in the GX suite.
+# Row counts are here too: a correction resubmission is partial by design and is not held to them.
+CONTEXTUAL = frozenset({Kind.ROW_COUNT, Kind.ROW_CHANGE, Kind.MATCHES, Kind.RESOLVABLE})
+REPORT_ONLY = frozenset({Kind.RESOLVABLE})
 
-DEFAULT_SEVERITY = {Kind.FRESH_RECORDS: Severity.WARNING}
+DEFAULT_SEVERITY = {Kind.FRESH_RECORDS: Severity.WARNING, Kind.RESOLVABLE: Severity.WARNING}
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,11 @@ class Rule:
 
     @property
     def holds_back_rows(self) -> bool:
-        return self.row_level and self.severity is Severity.ERROR
+        return self.row_level and self.severity is Severity.ERROR and self.kind not in REPORT_ONLY
+
+    @property
+    def contextual(self) -> bool:
+        return self.kind in CONTEXTUAL
 
 
 def rules_for(item: Item) -> tuple[Rule, ...]:
@@ -66,6 +79,8 @@ def rules_for(item: Item) -> tuple[Rule, ...]:
         rules.extend(_field_rules(item, f))
     if item.timestamp_field:
         rules.append(_fresh_records_rule(item))
+    rules.extend(_row_count_rules(item))
+    rules.extend(_authority_rules(item))
     return tuple(_with_severity(item, r) for r in rules)
 
 
@@ -127,3 +142,34 @@ def _fresh_records_rule(item: Item) -> Rule:
     return _rule(Kind.FRESH_RECORDS, Dimension.TIMELINESS, (ts,),
                  f"records dated within {days} days ({item.update_cycle.value} update cycle)", ts,
                  max_age_days=days)
+
+
+def _row_count_rules(item: Item) -> list[Rule]:
+    policy = item.quality
+    out: list[Rule] = []
+    if policy.min_rows is not None or policy.max_rows is not None:
+        bounds = f"{policy.min_rows if policy.min_rows is not None else 0}..{policy.max_rows or '∞'}"
+        out.append(_rule(Kind.ROW_COUNT, Dimension.INTEGRITY, (), f"row count within the declared {bounds}",
+                         min_rows=policy.min_rows, max_rows=policy.max_rows))
+    if policy.max_row_change is not None:
+        out.append(_rule(Kind.ROW_CHANGE, Dimension.INTEGRITY, (),
+                         f"row count within ±{policy.max_row_change:.0%} of the previous submission",
+                         max_row_change=policy.max_row_change))
+    return out
+
+
+def _authority_rules(item: Item) -> list[Rule]:
+    """``references``: keys resolvable in the authoritative item (a metric); ``matches``: the value
+    equals the authoritative row's, found through the field that references the same item."""
+    out: list[Rule] = []
+    for f in item.fields:
+        if f.references is not None:
+            out.append(_rule(Kind.RESOLVABLE, Dimension.INTEGRITY, (f.name,),
+                             f"{f.label} resolves to a key of {f.references}", f.name, key=f.references))
+        if f.matches is not None:
+            key_field = next(g for g in item.fields if g.references and g.references.item == f.matches.item)
+            assert key_field.references is not None
+            out.append(_rule(Kind.MATCHES, Dimension.ACCURACY, (key_field.name, f.name),
+                             f"{f.label} equals {f.matches} of the row found by {key_field.label}", f.name,
+                             key=key_field.references, value=f.matches))
+    return out

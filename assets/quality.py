@@ -1,0 +1,139 @@
+"""Dagster wiring of the quality loop: per-unit correction lists, regular inspection checks on the
+shared assets, the quality summary asset, and the inspection schedules. The work is domain code
+in pipelines.quality.corrections and pipelines.quality.inspection."""
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from assets.factory import asset_key
+from assets.units import record_checks
+from pipelines.catalogue.models import Catalogue, Item, Unit, UpdateCycle
+from pipelines.quality import checks as qc
+from pipelines.quality import corrections, inspection
+from resources.platform import PlatformResource
+
+# No "from __future__ import annotations" here: Dagster reads the context and resource annotations at runtime.
+SUMMARY_KEY = dg.AssetKey(["inspection", "quality_summary"])
+DAILY_INSPECTION = "inspection_daily"
+INSPECTION_CRON = "0 6 * * *"  # before office hours, after the nightly pulls
+TIMEZONE = "Asia/Shanghai"
+
+
+def corrections_key(unit: Unit) -> dg.AssetKey:
+    return dg.AssetKey(["corrections", unit.code])
+
+
+def corrections_asset(catalogue: Catalogue, unit: Unit) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=corrections_key(unit), group_name=unit.code, kinds={"excel", "csv"},
+        deps=[asset_key(qc.VALIDATED, i) for i in catalogue.items_of(unit.code)],
+        owners=[unit.owner] if unit.owner else [],
+        automation_condition=dg.AutomationCondition.eager(),
+        description=f"Rows of {unit.name} held back, with the reason for each: correct them and resubmit "
+                    "as <item>__correction-<date>.csv (without the reasons/submission_id/row_no columns)",
+    )
+    def _corrections(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+        p = platform.platform()
+        frames = corrections.correction_frames(catalogue, corrections.open_rows(p.store, unit.code))
+        paths = corrections.write_correction_files(p.data_dir / "corrections", unit.code, frames)
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": sum(len(f) for f in frames.values()),
+            "rows_to_correct": dg.MetadataValue.int(sum(len(f) for f in frames.values())),
+            "workbook": dg.MetadataValue.path(str(paths["xlsx"].resolve())),
+            "per_item": dg.MetadataValue.json({code: len(f) for code, f in frames.items()}),
+            "preview": dg.MetadataValue.md(corrections.masked_preview(catalogue, frames)),
+        })
+
+    return _corrections
+
+
+def inspection_check_specs(item: Item) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(name=qc.check_name(qc.INSPECTION, item.code, d), asset=asset_key(qc.SHARED, item),
+                          description=f"regular inspection: {d.value} of the shared {item.name}", blocking=False)
+        for d in qc.INSPECTION_DIMENSIONS
+    ]
+
+
+def unit_inspection(catalogue: Catalogue, unit: Unit) -> dg.AssetChecksDefinition:
+    items = catalogue.items_of(unit.code)
+
+    @dg.multi_asset_check(name=f"{unit.code}__inspection", specs=[s for i in items for s in inspection_check_specs(i)],
+                          can_subset=True, description=f"Regular inspection of {unit.name}'s shared tables")
+    def _inspect(context: dg.AssetCheckExecutionContext, platform: PlatformResource) -> Iterator[dg.AssetCheckResult]:
+        p = platform.platform()
+        selected = {k.name for k in context.selected_asset_check_keys}
+        for item in items:
+            wanted = [o for o in inspection.inspect_item(p, item) if o.name in selected] if any(
+                qc.check_name(qc.INSPECTION, item.code, d) in selected for d in qc.INSPECTION_DIMENSIONS) else []
+            yield from record_checks(context, p, item, wanted)  # type: ignore[arg-type]  # reads only .run
+
+    return _inspect
+
+
+def quality_summary_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=SUMMARY_KEY, group_name="inspection", kinds={"great_expectations"},
+        # Lowest priority: in the inspection job (in-process executor) it runs after the checks.
+        op_tags={"dagster/priority": "-10"},
+        description="Quality per unit and per dimension, from each check's newest result (art. 15, 16)",
+    )
+    def _summary(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+        store = platform.platform().store
+        rows = inspection.quality_summary(catalogue, store.latest_checks())
+        metadata: dict[str, Any] = {
+            "summary": dg.MetadataValue.md(inspection.summary_markdown(rows)),
+            "checks": dg.MetadataValue.int(sum(r["checks"] for r in rows)),
+            "checks_failed": dg.MetadataValue.int(sum(r["failed"] for r in rows)),
+        }
+        for dimension, rate in inspection.dimension_pass_rates(rows).items():
+            metadata[f"pass_rate_{dimension}"] = dg.MetadataValue.float(rate)
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _summary
+
+
+def inspection_check_keys(items: list[Item] | tuple[Item, ...]) -> list[dg.AssetCheckKey]:
+    return [dg.AssetCheckKey(asset_key(qc.SHARED, i), qc.check_name(qc.INSPECTION, i.code, d))
+            for i in items for d in qc.INSPECTION_DIMENSIONS]
+
+
+def inspection_schedules(catalogue: Catalogue, cycle_cron: dict[UpdateCycle, str]) -> list[dg.ScheduleDefinition]:
+    """A daily inspection of every shared item, and per update cycle the inspection of its items."""
+    daily = dg.define_asset_job(
+        DAILY_INSPECTION, executor_def=dg.in_process_executor,
+        selection=dg.AssetSelection.checks(*inspection_check_keys(catalogue.items)) | dg.AssetSelection.assets(
+            SUMMARY_KEY),
+        description="Inspect every shared table in the four dimensions, then summarise per unit and dimension")
+    schedules = [dg.ScheduleDefinition(name=f"{DAILY_INSPECTION}_schedule", job=daily, cron_schedule=INSPECTION_CRON,
+                                       execution_timezone=TIMEZONE, default_status=dg.DefaultScheduleStatus.RUNNING)]
+    by_cycle: dict[UpdateCycle, list[Item]] = defaultdict(list)
+    for item in catalogue.items:
+        by_cycle[item.update_cycle].append(item)
+    for cycle, items in sorted(by_cycle.items()):
+        job = dg.define_asset_job(f"inspect_{cycle.value}", executor_def=dg.in_process_executor,
+                                  selection=dg.AssetSelection.checks(*inspection_check_keys(items)),
+                                  description=f"Inspect the items with a {cycle.value} update cycle")
+        schedules.append(dg.ScheduleDefinition(name=f"inspect_{cycle.value}_schedule", job=job,
+                                               cron_schedule=cycle_cron[cycle], execution_timezone=TIMEZONE,
+                                               default_status=dg.DefaultScheduleStatus.RUNNING))
+    return schedules
+
+
+def pipeline_selection(catalogue: Catalogue) -> dg.AssetSelection:
+    """Everything but the inspection: it runs as its own job, so its summary follows its checks."""
+    return (dg.AssetSelection.all() - dg.AssetSelection.assets(SUMMARY_KEY)
+            - dg.AssetSelection.checks(*inspection_check_keys(catalogue.items)))
+
+
+def quality_definitions(catalogue: Catalogue, cycle_cron: dict[UpdateCycle, str]) -> dict[str, list]:
+    units = [u for u in catalogue.units if catalogue.items_of(u.code)]
+    return {
+        "assets": [*(corrections_asset(catalogue, u) for u in units), quality_summary_asset(catalogue)],
+        "asset_checks": [unit_inspection(catalogue, u) for u in units],
+        "schedules": inspection_schedules(catalogue, cycle_cron),
+    }
+

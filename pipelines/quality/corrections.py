@@ -1,0 +1,133 @@
+"""The error-correction loop (art. 16): held-back rows go back to their unit as a correction list;
+a resubmission that converges a row with the same primary key releases it from the quarantine.
+
+The quarantine keeps every held row with its submission and reasons, the ledger every submission,
+so the history of a row (held in one submission, converged by a later one) stays readable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select, update
+
+from pipelines.catalogue.models import Catalogue, Item
+from pipelines.quality.masking import mask
+
+META_COLUMNS = ("reasons", "submission_id", "row_no")  # delete these before resubmitting
+_CHUNK = 500  # keeps IN (...) lists well under SQLite's variable limit
+
+
+def record_key(item: Item, values: dict[str, Any]) -> str:
+    """The quarantine's key text, built the same way process._held_rows builds it."""
+    return json.dumps({k: values.get(k) for k in item.primary_key}, ensure_ascii=False, default=str)
+
+
+def release_corrected(store: Any, item: Item, submission_id: str, converged: pd.DataFrame, now: datetime) -> int:
+    """Mark open quarantine rows of the item whose key this submission converged; returns how many."""
+    if not has_open_rows(store, item.code):
+        return 0  # the usual case: nothing to release, so no key lookups at all
+    keys = [record_key(item, row) for row in converged[list(item.primary_key)].to_dict(orient="records")]
+    q = store.quarantine
+    released = 0
+    with store.engine.begin() as conn:
+        for start in range(0, len(keys), _CHUNK):
+            statement = (update(q).where(q.c.item == item.code, q.c.released_at.is_(None),
+                                         q.c.submission_id != submission_id,
+                                         q.c.record_key.in_(keys[start:start + _CHUNK]))
+                         .values(released_by=submission_id, released_at=now))
+            released += conn.execute(statement).rowcount or 0
+    return released
+
+
+def has_open_rows(store: Any, item_code: str) -> bool:
+    q = store.quarantine
+    query = select(q.c.id).where(q.c.item == item_code, q.c.released_at.is_(None)).limit(1)
+    with store.engine.connect() as conn:
+        return conn.execute(query).first() is not None
+
+
+def open_rows(store: Any, unit: str) -> list[dict[str, Any]]:
+    q = store.quarantine
+    query = select(q).where(q.c.unit == unit, q.c.released_at.is_(None)).order_by(q.c.item, q.c.id)
+    with store.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def correction_frames(catalogue: Catalogue, rows: Iterable[dict[str, Any]]) -> dict[str, pd.DataFrame]:
+    """Per item: the reason, where the row came from, then the row as submitted, in catalogue order."""
+    by_item: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        record = json.loads(row["record"])
+        by_item.setdefault(row["item"], []).append(
+            {"reasons": row["reasons"], "submission_id": row["submission_id"], "row_no": row["row_no"], **record})
+    frames = {}
+    for code, records in by_item.items():
+        columns = [*META_COLUMNS, *catalogue.item(code).field_names]
+        frames[code] = pd.DataFrame(records, columns=columns)
+    return frames
+
+
+def write_correction_files(directory: Path, unit: str, frames: dict[str, pd.DataFrame]) -> dict[str, Path]:
+    """``<unit>.xlsx`` with a sheet per item, and ``<unit>/<item>.csv`` ready to correct and resubmit."""
+    directory.mkdir(parents=True, exist_ok=True)
+    workbook = directory / f"{unit}.xlsx"
+    with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
+        if not frames:
+            pd.DataFrame(columns=list(META_COLUMNS)).to_excel(writer, sheet_name="none", index=False)
+        for code, frame in frames.items():
+            frame.to_excel(writer, sheet_name=code[:31], index=False)
+    paths = {"xlsx": workbook}
+    csv_dir = directory / unit
+    csv_dir.mkdir(exist_ok=True)
+    for stale in csv_dir.glob("*.csv"):  # an item with no open rows any more has nothing to correct
+        stale.unlink()
+    for code, frame in frames.items():
+        paths[code] = csv_dir / f"{code}.csv"
+        frame.to_csv(paths[code], index=False, encoding="utf-8-sig")  # the BOM lets Excel read Chinese
+    return paths
+
+
+def masked_preview(catalogue: Catalogue, frames: dict[str, pd.DataFrame], limit: int = 10) -> str:
+    """A markdown table of the first rows, personal data masked: for the UI, not for the unit."""
+    lines = []
+    for code, frame in frames.items():
+        item = catalogue.item(code)
+        fields: Sequence[str] = item.field_names
+        lines += [f"**{item.name}** (`{code}`): {len(frame)} row(s)", "",
+                  "| row | reasons | " + " | ".join(fields) + " |", "|---" * (len(fields) + 2) + "|"]
+        for _, row in frame.head(limit).iterrows():
+            values = [_cell(mask(_text(row[f]), item.field(f))) for f in fields]
+            lines.append(f"| {row['row_no']} | {_cell(row['reasons'])} | " + " | ".join(values) + " |")
+        lines.append("")
+    return "\n".join(lines) or "no rows held back"
+
+
+def row_history(store: Any, item: Item, key: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every submission that carried this row: when it was held and why, and which one released it."""
+    q, ledger = store.quarantine, store.ledger
+    wanted = record_key(item, key)
+    with store.engine.connect() as conn:
+        held = [dict(r._mapping) for r in conn.execute(select(q).where(q.c.item == item.code,
+                                                                        q.c.record_key == wanted).order_by(q.c.id))]
+        sources = {r.submission_id: r.source for r in conn.execute(select(ledger.c.submission_id, ledger.c.source))}
+    history = [{"submission_id": h["submission_id"], "source": sources.get(h["submission_id"]), "outcome": "held",
+                "reasons": h["reasons"], "at": h["held_at"]} for h in held]
+    for sid in dict.fromkeys(h["released_by"] for h in held if h["released_by"]):
+        at = next(h["released_at"] for h in held if h["released_by"] == sid)
+        history.append({"submission_id": sid, "source": sources.get(sid), "outcome": "converged", "reasons": "",
+                        "at": at})
+    return history
+
+
+def _text(value: Any) -> str:
+    return "∅" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "/").replace("\n", " ")

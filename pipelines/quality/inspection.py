@@ -1,0 +1,144 @@
+"""Regular inspection (art. 15): every shared table checked again in all four dimensions, and a
+quality summary per unit and per dimension read from the quality history.
+
+The shared table is read back as text so the item's own GX suite runs on it unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+
+from pipelines.catalogue.models import Catalogue, Item, Severity
+from pipelines.quality.checks import (
+    INSPECTION,
+    CheckOutcome,
+    RuleLine,
+    availability_check,
+    dimension_check,
+    reconciliation_check,
+)
+from pipelines.quality.context import StoreAuthority, contextual_results
+from pipelines.quality.rules import Dimension
+
+FRESH_SUBMISSION = "fresh_submission"  # rule id; the catalogue may set its severity like any other
+
+
+def shared_text_frame(store: Any, item: Item) -> pd.DataFrame:
+    """The shared table's catalogued columns as text, the way submissions are validated."""
+    table = store.read_table(item)[list(item.field_names)]
+    return pd.DataFrame({name: [_as_text(v) for v in table[name]] for name in item.field_names},
+                        index=range(len(table)), dtype=object)
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def inspect_item(platform: Any, item: Item) -> list[CheckOutcome]:
+    """Accuracy, timeliness, integrity and availability of one shared table, as inspection checks."""
+    store = platform.store
+    availability = dataclasses.replace(availability_check(item, store), stage=INSPECTION)
+    ledger = store.submissions(item.code)
+    now = platform.clock()
+    freshness = submission_freshness(item, ledger, now)
+    reconciliation = reconciliation_check(item, ledger).lines
+    if not store.table_exists(item):
+        missing = RuleLine("table_exists", "the shared table exists", Severity.ERROR.value, False, 1, 1)
+        return [_table_only(item, Dimension.ACCURACY, [missing]),
+                _table_only(item, Dimension.TIMELINESS, [missing, freshness]),
+                _table_only(item, Dimension.INTEGRITY, [missing, *reconciliation]), availability]
+    frame = shared_text_frame(store, item)
+    outcome = platform.validator.validate(item, frame, now.date()).extended(
+        contextual_results(item, frame, StoreAuthority(store)))
+    return [
+        dimension_check(item, [outcome], Dimension.ACCURACY, INSPECTION),
+        with_lines(dimension_check(item, [outcome], Dimension.TIMELINESS, INSPECTION), [freshness]),
+        with_lines(dimension_check(item, [outcome], Dimension.INTEGRITY, INSPECTION), reconciliation),
+        availability,
+    ]
+
+
+def submission_freshness(item: Item, ledger: list[dict[str, Any]], now: datetime) -> RuleLine:
+    """The newest accepted submission is no older than the item's update cycle allows."""
+    severity = item.quality.severity.get(FRESH_SUBMISSION, Severity.WARNING).value
+    cycle = item.update_cycle
+    description = f"last submission within {cycle.max_age.days} days ({cycle.value} update cycle)"
+    times = [_utc(e["received_at"]) for e in ledger if e["status"] != "rejected"]
+    if not times:
+        return RuleLine(FRESH_SUBMISSION, description, severity, False, 1, 1, ("no submission yet",))
+    age = _utc(now) - max(times)
+    fresh = age <= cycle.max_age
+    return RuleLine(FRESH_SUBMISSION, description, severity, fresh, 1, 0 if fresh else 1,
+                    (f"last submission {age.days} day(s) ago",))
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without their zone; the platform writes them in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def with_lines(check: CheckOutcome, lines: Sequence[RuleLine]) -> CheckOutcome:
+    combined = (*check.lines, *lines)
+    failed_error = any(not x.success and x.severity == Severity.ERROR.value for x in combined)
+    return dataclasses.replace(check, lines=combined, passed=all(x.success for x in combined),
+                               severity=Severity.ERROR if failed_error else Severity.WARNING)
+
+
+def _table_only(item: Item, dimension: Dimension, lines: list[RuleLine]) -> CheckOutcome:
+    empty = CheckOutcome(item=item.code, stage=INSPECTION, dimension=dimension, passed=True,
+                         severity=Severity.WARNING, rows_checked=0, rows_failed=0)
+    return with_lines(empty, lines)
+
+
+# --- the quality summary ---------------------------------------------------------------------
+def quality_summary(catalogue: Catalogue, latest_checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per unit and dimension, from each check's newest result: checks passed and failed, the mean
+    pass rate, and the items with a failed check."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for check in latest_checks:
+        groups[(check["unit"], check["dimension"])].append(check)
+    order = {d.value: n for n, d in enumerate(Dimension)}
+    rows = []
+    for (unit, dimension), checks in sorted(groups.items(), key=lambda g: (g[0][0], order.get(g[0][1], 9))):
+        failed = sorted({c["item"] for c in checks if not c["passed"]})
+        rows.append({"unit": unit, "unit_name": _unit_name(catalogue, unit), "dimension": dimension,
+                     "checks": len(checks), "passed": len(checks) - sum(not c["passed"] for c in checks),
+                     "failed": sum(not c["passed"] for c in checks),
+                     "pass_rate": round(sum(c["pass_rate"] for c in checks) / len(checks), 4),
+                     "failed_items": failed})
+    return rows
+
+
+def _unit_name(catalogue: Catalogue, code: str) -> str:
+    return next((u.name for u in catalogue.units if u.code == code), code)
+
+
+def summary_markdown(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no checks recorded yet"
+    lines = ["| unit | dimension | checks | passed | failed | mean pass rate | items with a failed check |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    lines += [f"| {r['unit_name']} (`{r['unit']}`) | {r['dimension']} | {r['checks']} | {r['passed']} | "
+              f"{r['failed']} | {r['pass_rate']:.2%} | {', '.join(r['failed_items']) or '—'} |" for r in rows]
+    return "\n".join(lines)
+
+
+def dimension_pass_rates(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Province-wide mean pass rate per dimension, weighted by checks: numbers the UI plots over time."""
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for r in rows:
+        totals[r["dimension"]][0] += r["pass_rate"] * r["checks"]
+        totals[r["dimension"]][1] += r["checks"]
+    return {d: round(s / n, 6) for d, (s, n) in totals.items() if n}

@@ -1,0 +1,119 @@
+"""The Dagster UI's own API: start dagster-webserver on the mini catalogue, materialize into the same
+instance, and read the check results and their metadata back over GraphQL with a real HTTP client."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import requests
+
+from pipelines.catalogue import load_catalogue
+from pipelines.definitions import build_definitions
+from resources.platform import PlatformResource
+from tests.conftest import REPO
+from tests.helpers import write_csv
+from tests.integration.test_pipeline_mini import HEADER, enterprise_rows
+
+STARTUP_SECONDS = 240  # a loaded CI machine needs a while to load the code location
+
+QUERY = """
+query Check($key: AssetKeyInput!, $name: String!) {
+  assetCheckExecutions(assetKey: $key, checkName: $name, limit: 1) {
+    status
+    evaluation {
+      success
+      severity
+      metadataEntries {
+        label
+        ... on MarkdownMetadataEntry { mdStr }
+        ... on FloatMetadataEntry { floatValue }
+        ... on IntMetadataEntry { intValue }
+        ... on UrlMetadataEntry { url }
+      }
+    }
+  }
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path, mini_catalogue_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    home, intake, data = tmp_path / "dagster_home", tmp_path / "intake", tmp_path / "data"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    write_csv(intake / "amr" / "enterprise.csv", HEADER, enterprise_rows())
+    resource = PlatformResource(catalogue_dir=str(mini_catalogue_dir), intake_dir=str(intake), data_dir=str(data))
+    definitions = build_definitions(load_catalogue(mini_catalogue_dir), resource, "sqlite")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # the in-process run and the server share one instance
+    with dg.DagsterInstance.get() as instance:
+        assert definitions.resolve_job_def("converge_all").execute_in_process(instance=instance).success
+    port = _free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "GOVDATA_CATALOGUE_DIR": str(mini_catalogue_dir),
+           "GOVDATA_INTAKE_DIR": str(intake), "GOVDATA_DATA_DIR": str(data)}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1",
+         "-p", str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_code_location(url, server)
+        yield url
+    finally:
+        server.send_signal(signal.SIGINT)  # SIGTERM would leave the code server process behind
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _wait_for_code_location(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    query = "{ workspaceOrError { ... on Workspace { locationEntries { loadStatus } } } }"
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "dagster-webserver exited"
+        try:
+            answer = requests.post(f"{url}/graphql", json={"query": query}, timeout=10).json()
+            entries = answer["data"]["workspaceOrError"]["locationEntries"]
+            if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+                return
+        except (requests.RequestException, KeyError, TypeError, ValueError):
+            pass
+        time.sleep(2)
+    raise AssertionError(f"the code location did not load within {STARTUP_SECONDS} s")
+
+
+def _check(url: str, key: list[str], name: str) -> dict:
+    answer = requests.post(f"{url}/graphql", json={"query": QUERY, "variables": {
+        "key": {"path": key}, "name": name}}, timeout=60).json()
+    assert "errors" not in answer, answer.get("errors")
+    [execution] = answer["data"]["assetCheckExecutions"]
+    return execution
+
+
+@pytest.mark.webserver
+def test_check_results_and_metadata_through_graphql(served: str) -> None:
+    accuracy = _check(served, ["validated", "amr", "enterprise"], "validated_enterprise_accuracy")
+    assert accuracy["status"] == "FAILED"
+    evaluation = accuracy["evaluation"]
+    assert (evaluation["success"], evaluation["severity"]) == (False, "ERROR")
+    entries = {e["label"]: e for e in evaluation["metadataEntries"]}
+    assert entries["pass_rate"]["floatValue"] == pytest.approx(17 / 20)
+    assert (entries["rows_checked"]["intValue"], entries["rows_failed"]["intValue"]) == (20, 3)
+    assert "`standard:credit_code`" in entries["rules"]["mdStr"] and "❌ fail" in entries["rules"]["mdStr"]
+    assert entries["data_docs"]["url"].startswith("file://") and entries["data_docs"]["url"].endswith(".html")
+    availability = _check(served, ["shared", "amr", "enterprise"], "shared_enterprise_availability")
+    assert availability["status"] == "SUCCEEDED" and availability["evaluation"]["success"]
