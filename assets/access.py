@@ -9,7 +9,7 @@ EXPIRY_JOB = "expire_sharing_applications"
 
 
 @dg.op(description="End sharing applications past valid_until and revoke the reads they granted (art. 6)")
-def expire_sharing_applications(context: dg.OpExecutionContext, platform: PlatformResource) -> list[int]:
+def revoke_expired_applications(context: dg.OpExecutionContext, platform: PlatformResource) -> list[int]:
     running = platform.platform()
     if running.store.dialect != "postgresql":
         context.log.info("access control runs on the PostgreSQL store only: nothing to expire")
@@ -23,7 +23,7 @@ def expire_sharing_applications(context: dg.OpExecutionContext, platform: Platfo
 
 @dg.job(name=EXPIRY_JOB, description="Revoke the grants of expired sharing applications")
 def expiry_job() -> None:
-    expire_sharing_applications()
+    revoke_expired_applications()
 
 
 expiry_schedule = dg.ScheduleDefinition(

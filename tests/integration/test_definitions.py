@@ -45,8 +45,10 @@ def test_entry_point_builds_the_demo_graph(monkeypatch: pytest.MonkeyPatch, tmp_
     assert node.tags["level"] == "province" and node.tags["region"] == "450000"
     assert node.parent_keys == {dg.AssetKey(["validated", "gx_amr", "market_entity_registration"])}
     checks = {c.name for c in graph.asset_check_keys if c.asset_key == key}
+    dimensions = ("accuracy", "timeliness", "integrity", "availability")
     assert checks == {"shared_market_entity_registration_availability",
-                      "shared_market_entity_registration_integrity"}
+                      "shared_market_entity_registration_integrity",
+                      *(f"inspection_market_entity_registration_{d}" for d in dimensions)}
     assert definitions.resolve_job_def("converge_all") is not None
     assert definitions.resolve_sensor_def("intake_window") is not None
 
