@@ -7,6 +7,8 @@ all problems listed, so a half-valid catalogue is never used.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +69,7 @@ def _load_governance(path: Path, problems: list[Problem]) -> Governance | None:
     if not path.is_file():
         return None
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
+        document = read_yaml(path) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         problems.append(Problem(path.name, "catalogue", "", f"not readable YAML: {exc}"))
         return None
@@ -95,10 +97,33 @@ def _load_units(path: Path, problems: list[Problem]) -> list[tuple[str, Unit]]:
     return [(_rel(path, root), u) for u in _load_models(path, root, "units", Unit, problems)]
 
 
+def _cache_dir() -> Path:
+    return Path.home() / ".cache" / "govdata" / "catalogue"
+
+
+def read_yaml(path: Path) -> Any:
+    """YAML parsing dominates loading a large catalogue, and every Dagster run process loads it again:
+    keep each parsed file as JSON, keyed by its path, size and modification time."""
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+    cached = _cache_dir() / f"{key}.json"
+    try:
+        return json.loads(cached.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    document = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(document, ensure_ascii=False, default=str), encoding="utf-8")
+    except (OSError, TypeError, ValueError):
+        pass  # a cache that cannot be written only costs speed
+    return document
+
+
 def _load_models(path: Path, root: Path, key: str, model: Any, problems: list[Problem]) -> list[Any]:
     name = _rel(path, root)
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+        document = read_yaml(path)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         problems.append(Problem(name, "catalogue", "", f"not readable YAML: {exc}"))
         return []

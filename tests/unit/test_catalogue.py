@@ -139,3 +139,15 @@ def test_committed_json_schemas_match_the_models_and_accept_the_fixture() -> Non
     items["items"][0]["update_cycle"] = "fortnightly"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(items, catalogue_schemas()["items.schema.json"])
+
+
+def test_parsed_files_are_cached_and_a_change_is_seen(mini_catalogue_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    from pipelines.catalogue import loader
+
+    monkeypatch.setattr(loader, "_cache_dir", lambda: tmp_path / "cache")
+    first = load_catalogue(mini_catalogue_dir)
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 3
+    assert load_catalogue(mini_catalogue_dir) == first
+    _edit(mini_catalogue_dir, "items/nn_water.yaml", lambda d: d["items"][0].update(name="供水户信息（新）"))
+    assert load_catalogue(mini_catalogue_dir).item("water_account").name == "供水户信息（新）"
