@@ -10,7 +10,8 @@ from typing import Any
 import dagster as dg
 
 from assets.factory import asset_key
-from pipelines import connected, directory, sharing, supervision
+from assets.opendata import open_key
+from pipelines import connected, directory, opendata, sharing, supervision
 from pipelines.catalogue.models import Catalogue
 from pipelines.quality.checks import SHARED
 from resources.platform import PlatformResource
@@ -69,13 +70,14 @@ def _province_asset(catalogue: Catalogue, rollup: connected.ProvinceRollup) -> d
 
 def _directory_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
     @dg.asset(key=DIRECTORY_KEY, group_name=GROUP, automation_condition=keep_in_sync(), kinds={"rdf"},
-              deps=[asset_key(SHARED, item) for item in catalogue.items],
+              deps=[*(asset_key(SHARED, item) for item in catalogue.items),
+                    *(open_key(item) for item in opendata.open_items(catalogue))],
               description="The resource directory (art. 18): one DCAT entry per item, Turtle and JSON-LD, "
                           "validated against the DCAT-AP 3.0.0 shapes")
     def _directory(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
         built = platform.platform()
         entries = directory.entries(catalogue, directory.first_converged(built.store.submissions(status="converged")))
-        graph = directory.dcat_graph(catalogue, entries)
+        graph = directory.dcat_graph(catalogue, entries, opened=opendata.read_index(built.data_dir / "open"))
         turtle, jsonld = directory.export(graph, built.data_dir / "directory")
         metadata: dict[str, Any] = {"entries": len(entries), "turtle": dg.MetadataValue.path(str(turtle)),
                                     "jsonld": dg.MetadataValue.path(str(jsonld))}

@@ -127,6 +127,7 @@ def _governance_commands(commands: argparse._SubParsersAction) -> None:  # type:
     export.add_argument("directory")
     export.add_argument("--out", required=True, help="folder for directory.ttl and directory.jsonld")
     export.add_argument("--shapes", default=None, help="DCAT-AP SHACL shapes (default: ../shared/standards)")
+    export.add_argument("--data", default=None, help="data directory: its open-data files become distributions")
 
 
 def _temporary(args: argparse.Namespace) -> int:
@@ -152,13 +153,16 @@ def _repeated(args: argparse.Namespace) -> int:
 def _directory(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from pipelines import directory
+    from pipelines import directory, opendata
 
     catalogue = load_catalogue(args.directory)
-    graph = directory.dcat_graph(catalogue, directory.entries(catalogue))
+    opened = opendata.read_index(Path(args.data) / "open") if args.data else {}
+    graph = directory.dcat_graph(catalogue, directory.entries(catalogue), opened=opened)
     turtle, jsonld = directory.export(graph, Path(args.out))
     result = directory.validate(graph, Path(args.shapes) if args.shapes else None)
     print(f"{len(catalogue.items)} entries written to {turtle} and {jsonld}")
+    if args.data:
+        print(f"{len(opened)} of them list open-data files as distributions")
     print("conforms to DCAT-AP 3.0.0" if result.conforms else f"does NOT conform:\n{result.report}")
     return 0 if result.conforms else 1
 

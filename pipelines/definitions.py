@@ -12,12 +12,14 @@ ALL_JOB = "converge_all"
 def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, store_kind: str) -> dg.Definitions:
     from assets.access import expiry_job, expiry_schedule
     from assets.governance import governance_assets
+    from assets.opendata import opendata_assets
     from assets.quality import pipeline_selection, quality_definitions
     from assets.units import unit_asset
     from pipelines.automation import CYCLE_CRON, intake_window_sensor, pull_schedules
 
     unit_assets = [unit_asset(catalogue, u, store_kind) for u in catalogue.units if catalogue.items_of(u.code)]
     unit_assets += governance_assets(catalogue)
+    unit_assets += opendata_assets(catalogue)
     quality = quality_definitions(catalogue, CYCLE_CRON)
     converge_all = dg.define_asset_job(
         ALL_JOB, selection=pipeline_selection(catalogue),

@@ -10,6 +10,7 @@ under the platform's own namespace ``GD``, which DCAT-AP's open shapes allow.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -73,7 +74,8 @@ def first_converged(ledger: list[dict[str, Any]]) -> dict[str, date]:
 
 
 def dcat_graph(catalogue: Catalogue, directory: list[Entry], base: str = DEFAULT_BASE,
-               title: str = "政务信息资源目录") -> Graph:
+               title: str = "政务信息资源目录", opened: Mapping[str, Mapping[str, Any]] | None = None) -> Graph:
+    """``opened``: the open-data index (item -> its published files), listed as distributions."""
     graph = _bound_graph()
     ns = Namespace(base)
     catalog = ns["catalogue"]
@@ -86,7 +88,10 @@ def dcat_graph(catalogue: Catalogue, directory: list[Entry], base: str = DEFAULT
     graph.add((scheme, DCTERMS.title, Literal("资源分类", lang="zh")))
     graph.add((catalog, DCAT.themeTaxonomy, scheme))
     for entry in directory:
-        graph.add((catalog, DCAT.dataset, _dataset(graph, ns, scheme, catalogue, entry)))
+        dataset = _dataset(graph, ns, scheme, catalogue, entry)
+        graph.add((catalog, DCAT.dataset, dataset))
+        if entry.item.code in (opened or {}):
+            _open_distributions(graph, ns, dataset, entry, (opened or {})[entry.item.code])
     return graph
 
 
@@ -175,6 +180,29 @@ def _distribution(graph: Graph, ns: Namespace, entry: Entry) -> URIRef:
     graph.add((media, RDF.type, DCTERMS.MediaTypeOrExtent))
     graph.add((media, RDFS.label, Literal(entry.format)))
     return distribution
+
+
+_MEDIA = {"csv": ("text/csv", "CSV"), "json": ("application/json", "JSON")}
+IANA = Namespace("http://www.iana.org/assignments/media-types/")
+
+
+def _open_distributions(graph: Graph, ns: Namespace, dataset: URIRef, entry: Entry,
+                        published: Mapping[str, Any]) -> None:
+    """One distribution per open-data file, downloadable by anyone (art. 10)."""
+    issued = Literal(str(published["published_at"])[:10], datatype=XSD.date)
+    for kind, (media_type, label) in _MEDIA.items():
+        distribution = ns[f"dataset/{entry.item.code}/open/{kind}"]
+        media = IANA[media_type]
+        graph.add((distribution, RDF.type, DCAT.Distribution))
+        graph.add((distribution, DCTERMS.title, Literal(f"{entry.item.name}（开放数据 {label}）", lang="zh")))
+        file_url = _resource(graph, ns[f"open/{published[kind]}"])
+        graph.add((distribution, DCAT.accessURL, file_url))
+        graph.add((distribution, DCAT.downloadURL, file_url))
+        graph.add((distribution, DCAT.mediaType, media))
+        graph.add((media, RDF.type, DCTERMS.MediaType))
+        graph.add((distribution, DCTERMS.issued, issued))
+        graph.add((distribution, RDFS.comment, Literal(f"{published['rows']} rows; personal information removed")))
+        graph.add((dataset, DCAT.distribution, distribution))
 
 
 def _resource(graph: Graph, node: URIRef) -> URIRef:

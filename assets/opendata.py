@@ -1,0 +1,82 @@
+"""Open data (art. 10): one ``open/<unit>/<item>`` asset per item whose opening type is ``open``,
+published from its shared table with personal information removed, and a blocking check that scans
+the published files for identity numbers, phone numbers, e-mail addresses and the source rows'
+personal values. Thin wiring over pipelines.opendata."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from assets.factory import asset_key
+from pipelines import opendata
+from pipelines.catalogue.models import Catalogue, Item
+from pipelines.quality.checks import SHARED
+from resources.platform import PlatformResource
+
+# No "from __future__ import annotations" here: Dagster reads the context and resource annotations at runtime.
+OPEN = "open"
+PII_CHECK = "no_personal_data"
+Event = dg.MaterializeResult | dg.AssetCheckResult
+
+
+def open_key(item: Item) -> dg.AssetKey:
+    return asset_key(OPEN, item)
+
+
+def opendata_assets(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
+    items = opendata.open_items(catalogue)
+    if not items:
+        return []
+    by_key = {open_key(item): item for item in items}
+
+    @dg.multi_asset(
+        name="open_data", specs=[_spec(catalogue, item) for item in items], can_subset=True,
+        check_specs=[dg.AssetCheckSpec(PII_CHECK, asset=open_key(item), blocking=True,
+                                       description="the published files hold no personal information")
+                     for item in items],
+    )
+    def _open_data(context: dg.AssetExecutionContext, platform: PlatformResource) -> Iterator[Event]:
+        built = platform.platform()
+        target = built.data_dir / OPEN
+        published = []
+        for key in sorted(context.selected_asset_keys, key=str):
+            item = by_key[key]
+            # Before its first convergence an open item is published empty, so its files always exist.
+            rows = built.store.read_table(item) if built.store.table_exists(item) else opendata.empty_rows(item)
+            publication = opendata.publish(catalogue, item, rows, target, built.clock())
+            published.append(publication)
+            yield _materialized(key, publication)
+            yield _pii_check(key, publication, opendata.personal_values(item, rows))
+        opendata.write_index(target, published)
+
+    return [_open_data]
+
+
+def _spec(catalogue: Catalogue, item: Item) -> dg.AssetSpec:
+    unit = catalogue.unit(item.unit)
+    return dg.AssetSpec(
+        open_key(item), deps=[asset_key(SHARED, item)], group_name=unit.code, kinds={"csv", "json"},
+        owners=[unit.owner] if unit.owner else [], skippable=True,
+        tags={"layer": OPEN, "opening": item.opening.type.value},
+        description=f"{item.name}: open data for society (CSV and JSON), personal information removed "
+                    f"({', '.join(opendata.withheld_fields(item)) or 'no personal fields'})",
+    )
+
+
+def _materialized(key: dg.AssetKey, publication: opendata.Publication) -> dg.MaterializeResult:
+    return dg.MaterializeResult(asset_key=key, metadata={
+        "dagster/row_count": publication.rows,
+        "csv": dg.MetadataValue.path(str(publication.csv.resolve())),
+        "json": dg.MetadataValue.path(str(publication.json.resolve())),
+        "withheld_fields": ", ".join(publication.withheld) or "none",
+        "values_scrubbed": publication.scrubbed,
+    })
+
+
+def _pii_check(key: dg.AssetKey, publication: opendata.Publication, known: set[str]) -> dg.AssetCheckResult:
+    findings = [f for path in (publication.csv, publication.json) for f in opendata.find_personal_data(path, known)]
+    return dg.AssetCheckResult(
+        asset_key=key, check_name=PII_CHECK, passed=not findings,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"findings": len(findings), "examples": "; ".join(str(f) for f in findings[:5]) or "none"},
+    )

@@ -1,0 +1,172 @@
+"""Open data for society (art. 10): items whose opening type is ``open`` are published as CSV and JSON
+files, personal information removed.
+
+Personal information is removed twice over, because an open file cannot be recalled once downloaded:
+1. whole fields: every field marked ``personal`` and every field whose standard identifies a person
+   (citizen ID, phone, e-mail) is left out;
+2. inside the remaining text: identity numbers that pass GB 11643, mobile numbers and e-mail addresses
+   written into free text (an address, a remark) are blotted out.
+``find_personal_data`` scans published files for what slipped through; the asset check and the tests
+use it, with the personal values of the source rows as known names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.catalogue.models import Catalogue, FieldType, Item, ItemField, OpeningType, Standard
+from pipelines.standards import is_ric
+
+INDEX_NAME = "index.json"
+# Standards that identify a person whatever the field's `personal` flag says.
+_PERSONAL_STANDARDS = {Standard.RIC, Standard.PHONE, Standard.EMAIL}
+_RIC_LIKE = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_SHORTEST_NAME = 2  # a one-character value would match everywhere
+
+
+def is_open(item: Item) -> bool:
+    return item.opening.type is OpeningType.OPEN
+
+
+def open_items(catalogue: Catalogue) -> list[Item]:
+    return [item for item in catalogue.items if is_open(item)]
+
+
+def is_personal(f: ItemField) -> bool:
+    return f.personal or f.standard in _PERSONAL_STANDARDS
+
+
+def published_fields(item: Item) -> list[ItemField]:
+    return [f for f in item.fields if not is_personal(f)]
+
+
+def withheld_fields(item: Item) -> list[str]:
+    return [f.name for f in item.fields if is_personal(f)]
+
+
+def scrub(text: str) -> tuple[str, int]:
+    """Blot out identity numbers, mobile numbers and e-mail addresses in free text; returns the count."""
+    found = 0
+
+    def blot(match: re.Match[str]) -> str:
+        nonlocal found
+        found += 1
+        return "*" * len(match.group(0))
+
+    def blot_ric(match: re.Match[str]) -> str:
+        return blot(match) if is_ric(match.group(0)) else match.group(0)
+
+    text = _RIC_LIKE.sub(blot_ric, text)
+    text = _MOBILE.sub(blot, text)
+    return _EMAIL.sub(blot, text), found
+
+
+@dataclass(frozen=True)
+class Publication:
+    item: str
+    unit: str
+    rows: int
+    csv: Path
+    json: Path
+    withheld: tuple[str, ...]
+    scrubbed: int  # values blotted out inside published text
+    published_at: datetime
+
+    def as_index_entry(self) -> dict[str, Any]:
+        return {"item": self.item, "unit": self.unit, "rows": self.rows, "csv": self.csv.name,
+                "json": self.json.name, "withheld": list(self.withheld), "scrubbed": self.scrubbed,
+                "published_at": self.published_at.isoformat(timespec="seconds")}
+
+
+def empty_rows(item: Item) -> pd.DataFrame:
+    return pd.DataFrame({f.name: pd.Series(dtype="object") for f in item.fields})
+
+
+def open_table(item: Item, shared_rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The rows as published: catalogue fields only (no lineage), personal fields out, text scrubbed."""
+    columns = [f.name for f in published_fields(item) if f.name in shared_rows.columns]
+    table = shared_rows[columns].copy()
+    scrubbed = 0
+    for f in published_fields(item):
+        if f.name in table.columns and f.type is FieldType.STRING:
+            cleaned = [scrub(v) if isinstance(v, str) else (v, 0) for v in table[f.name]]
+            table[f.name] = [value for value, _ in cleaned]
+            scrubbed += sum(n for _, n in cleaned)
+    order = [key for key in item.primary_key if key in table.columns] or columns[:1]
+    return table.sort_values(order).reset_index(drop=True), scrubbed
+
+
+def publish(catalogue: Catalogue, item: Item, shared_rows: pd.DataFrame, directory: Path,
+            now: datetime) -> Publication:
+    """Write ``<directory>/<item>.csv`` (UTF-8 with BOM, for spreadsheet users) and ``<item>.json``."""
+    table, scrubbed = open_table(item, shared_rows)
+    directory.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = directory / f"{item.code}.csv", directory / f"{item.code}.json"
+    table.to_csv(csv_path, index=False, encoding="utf-8-sig")
+    fields = [{"name": f.name, "label": f.label, "type": f.type.value} for f in published_fields(item)]
+    document = {"dataset": item.code, "title": item.name, "publisher": catalogue.unit(item.unit).name,
+                "published_at": now.isoformat(timespec="seconds"), "fields": fields,
+                "records": json.loads(table.to_json(orient="records", force_ascii=False, date_format="iso"))}
+    json_path.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+    return Publication(item.code, item.unit, len(table), csv_path, json_path, tuple(withheld_fields(item)),
+                       scrubbed, now)
+
+
+def write_index(directory: Path, publications: Iterable[Publication]) -> Path:
+    """Merge these publications into ``index.json`` (a subset run keeps the other items' entries)."""
+    index = read_index(directory)
+    index.update({p.item: p.as_index_entry() for p in publications})
+    path = directory / INDEX_NAME
+    path.write_text(json.dumps(dict(sorted(index.items())), ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+def read_index(directory: Path) -> dict[str, dict[str, Any]]:
+    path = directory / INDEX_NAME
+    if not path.exists():
+        return {}
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True)
+class Finding:
+    file: str
+    kind: str  # citizen_id | mobile | email | known_personal_value
+    sample: str  # masked: the finding itself must not leak
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.kind} {self.sample}"
+
+
+def personal_values(item: Item, shared_rows: pd.DataFrame) -> set[str]:
+    """The source rows' values of personal fields: names and numbers that must not appear in the file."""
+    values: set[str] = set()
+    for f in item.fields:
+        if is_personal(f) and f.name in shared_rows.columns:
+            values |= {str(v) for v in shared_rows[f.name].dropna() if len(str(v)) >= _SHORTEST_NAME}
+    return values
+
+
+def find_personal_data(path: Path, known_values: Iterable[str] = ()) -> list[Finding]:
+    """Scan a published file for citizen IDs, mobile numbers, e-mail addresses and known personal values."""
+    text = path.read_text(encoding="utf-8-sig")
+    found = [Finding(path.name, "citizen_id", _masked(m.group(0)))
+             for m in _RIC_LIKE.finditer(text) if is_ric(m.group(0))]
+    found += [Finding(path.name, "mobile", _masked(m.group(0))) for m in _MOBILE.finditer(text)]
+    found += [Finding(path.name, "email", _masked(m.group(0))) for m in _EMAIL.finditer(text)]
+    found += [Finding(path.name, "known_personal_value", _masked(v)) for v in sorted(set(known_values)) if v in text]
+    return found
+
+
+def _masked(value: str) -> str:
+    return value[0] + "*" * (len(value) - 1)
