@@ -174,13 +174,13 @@ def _check_columns(frame: pd.DataFrame, item: Item) -> None:
 def normalise(frame: pd.DataFrame, item: Item) -> pd.DataFrame:
     """Catalogue column order, text values stripped, empty text as null."""
     columns = {
-        name: [_clean(v) for v in frame[name]] if name in frame.columns else [None] * len(frame)
+        name: [clean_value(v) for v in frame[name]] if name in frame.columns else [None] * len(frame)
         for name in item.field_names
     }
     return pd.DataFrame(columns, index=range(len(frame)), dtype=object)
 
 
-def _clean(value: object) -> str | None:
+def clean_value(value: object) -> str | None:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return None
     text = str(value).strip()

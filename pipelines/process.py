@@ -19,7 +19,7 @@ import pandas as pd
 from pipelines import intake, sharing
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item
 from pipelines.quality.context import StoreAuthority, contextual_results, is_correction, previous_rows
-from pipelines.quality.corrections import release_corrected
+from pipelines.quality.corrections import has_open_rows, release_corrected
 from pipelines.quality.outcome import ValidationOutcome
 from pipelines.store import HeldRow, SharedStore
 
@@ -169,6 +169,13 @@ def read_stage(path: Path, item: Item) -> pd.DataFrame:
     return intake.normalise(frame, item)
 
 
+def read_stage_keys(path: Path, item: Item) -> pd.DataFrame:
+    """Only the primary-key columns, cleaned the way the rows were when they were held back."""
+    keys = list(item.primary_key)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=keys)
+    return pd.DataFrame({k: [intake.clean_value(v) for v in frame[k]] for k in keys}, dtype=object)
+
+
 def validate(platform: Platform, item: Item) -> ValidationReport:
     report = ValidationReport(item.code)
     as_of = platform.clock().date()
@@ -225,7 +232,8 @@ def converge(platform: Platform, item: Item) -> ConvergenceReport:
         sid = entry["submission_id"]
         valid_file = platform.stage_file(item.code, sid, "valid")
         written = platform.store.upsert_csv(item, valid_file, entry["unit"], sid, platform.clock())
-        release_corrected(platform.store, item, sid, read_stage(valid_file, item), platform.clock())
+        if has_open_rows(platform.store, item.code):  # usually none: then the stage file is not read again
+            release_corrected(platform.store, item, sid, read_stage_keys(valid_file, item), platform.clock())
         platform.store.update_submission(sid, status="converged", converged=written,
                                          converged_at=platform.clock())
         report.submissions.append(sid)
