@@ -106,3 +106,21 @@ def test_a_unit_run_that_breaks_is_recorded_as_failed_with_the_error(tmp_path: P
     assert _runs(paths, result.run_id) == [
         {"unit": "nn_water", "contractor": "nn_infoservice", "status": "failed", "finished": True,
          "reason": "SubmissionError: environment variable NN_WATER_DB (database URL) is not set"}]
+
+
+def test_cli_run_by_a_contractor_prints_the_refusals(tmp_path: Path, mini_catalogue_dir: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.cli import main
+
+    write_csv(tmp_path / "intake" / "amr" / "enterprise.csv", HEADER, enterprise_rows())
+    for name, value in {"GOVDATA_CATALOGUE_DIR": mini_catalogue_dir, "GOVDATA_INTAKE_DIR": tmp_path / "intake",
+                        "GOVDATA_DATA_DIR": tmp_path / "data"}.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.delenv("GOVDATA_STORE_URL", raising=False)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert main(["run", "--contractor", "acme", "--run-date", "2026-06-15", "--no-inspect", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "refused for unit amr: contractor acme has no valid entrustment for unit amr on 2026-06-15: " \
+           "unknown contractor (not in contractors.yaml)\n" in out
+    assert (tmp_path / "intake" / "amr" / "enterprise.csv").exists()
