@@ -11,8 +11,9 @@ DOMAIN = ["pipelines.catalogue", "pipelines.standards", "pipelines.quality.rules
           "pipelines.summary", "pipelines.catalogue.governance", "pipelines.sharing", "pipelines.connected",
           "pipelines.directory", "pipelines.supervision", "pipelines.store.migrate", "pipelines.quality.store_rules",
           "pipelines.access", "pipelines.access.cli", "pipelines.quality.context", "pipelines.quality.corrections",
-          "pipelines.quality.inspection", "pipelines.quality.outcome", "pipelines.entrustment",
-          "pipelines.catalogue.contractors"]
+          "pipelines.quality.inspection", "pipelines.quality.outcome"]
+
+DOMAIN += ["pipelines.entrustment", "pipelines.catalogue.contractors"]  # art. 7 (issue 6)
 
 
 def _python(code: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> str:
