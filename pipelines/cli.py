@@ -1,4 +1,4 @@
-"""Headless command line: ``python -m pipelines check-catalogue|run|summary``.
+"""Headless command line: ``python -m pipelines check-catalogue|run|summary|contractors``.
 
 Configured by GOVDATA_CATALOGUE_DIR, GOVDATA_INTAKE_DIR, GOVDATA_DATA_DIR, GOVDATA_STORE_URL and
 DAGSTER_HOME (see README).
@@ -26,10 +26,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--job", default="converge_all")
     run.add_argument("--quiet", action="store_true", help="only print the summary")
     run.add_argument("--no-inspect", action="store_true", help="skip the regular inspection after the run")
+    run.add_argument("--contractor", default=None, metavar="CODE",
+                     help="the technical service unit operating the run (refused without a valid entrustment)")
+    run.add_argument("--run-date", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                     help="judge entrustments on this day instead of today")
     commands.add_parser("catalogue-schema", help="write the catalogue JSON Schemas to catalogue/schema/")
     summary = commands.add_parser("summary", help="per item received/valid/held back/converged, per check")
     summary.add_argument("--json", action="store_true")
     _governance_commands(commands)
+    contractors = commands.add_parser("contractors", help="list technical service units and their entrustments")
+    contractors.add_argument("directory", nargs="?", default=None, help="catalogue (default: GOVDATA_CATALOGUE_DIR)")
+    contractors.add_argument("--as-of", type=date.fromisoformat, default=None, help="judge validity on this day")
+    contractors.add_argument("--json", action="store_true")
     migrate = commands.add_parser("migrate", help="bring the shared tables in line with the catalogue")
     migrate.add_argument("--dry-run", action="store_true", help="only list the changes")
     from pipelines.access.cli import add_access_parser, run_access
@@ -38,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         handlers = {"check-catalogue": _check, "run": _run, "summary": _summary, "catalogue-schema": _schemas,
-                    "migrate": _migrate, "access": run_access, **GOVERNANCE}
+                    "migrate": _migrate, "access": run_access, "contractors": _contractors, **GOVERNANCE}
         return handlers[args.command](args)
     except CatalogueError as exc:
         print(exc, file=sys.stderr)
@@ -47,7 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     catalogue = load_catalogue(args.directory)
-    print(f"ok: {len(catalogue.units)} units, {len(catalogue.items)} items in {args.directory}")
+    contractors = f", {len(catalogue.contractors)} contractors" if catalogue.contractors else ""
+    print(f"ok: {len(catalogue.units)} units, {len(catalogue.items)} items{contractors} in {args.directory}")
     return 0
 
 
@@ -83,15 +92,47 @@ def _run(args: argparse.Namespace) -> int:
     with _instance() as instance:
         for job in jobs:  # the inspection after the pipeline, so its summary covers this run
             result = definitions.resolve_job_def(job).execute_in_process(
-                instance=instance, raise_on_error=False,
+                instance=instance, raise_on_error=False, tags=_run_tags(args),
                 run_config={"loggers": {"console": {"config": {"log_level": level}}}},
             )
             if not result.success:
                 break
     print(f"\nrun {result.run_id}: {'succeeded' if result.success else 'FAILED'} "
           f"in {time.perf_counter() - started:.1f} s\n")
+    _print_refusals(settings, catalogue, result.run_id)
     _print_summary(settings, as_json=False)
     return 0 if result.success else 1
+
+
+def _run_tags(args: argparse.Namespace) -> dict[str, str]:
+    from pipelines.entrustment import CONTRACTOR_TAG, RUN_DATE_TAG
+
+    tags = {CONTRACTOR_TAG: args.contractor} if args.contractor else {}
+    return tags | ({RUN_DATE_TAG: args.run_date.isoformat()} if args.run_date else {})
+
+
+def _print_refusals(settings, catalogue, run_id: str) -> None:  # type: ignore[no-untyped-def]
+    from pipelines.store import SharedStore
+
+    store = SharedStore(settings.resolved_store_url, catalogue)
+    try:
+        refused = [r for r in store.run_records(run_id) if r["status"] == "refused"]
+    finally:
+        store.dispose()
+    for record in refused:
+        print(f"refused for unit {record['unit']}: {record['reason']}")
+    if refused:
+        print()
+
+
+def _contractors(args: argparse.Namespace) -> int:
+    from pipelines.entrustment import contractor_listing, render_listing
+    from resources.platform import Settings
+
+    day = args.as_of or date.today()
+    listing = contractor_listing(load_catalogue(args.directory or Settings.from_env().catalogue_dir), day)
+    print(json.dumps(listing, ensure_ascii=False, indent=2) if args.json else render_listing(listing, day))
+    return 0
 
 
 def _summary(args: argparse.Namespace) -> int:

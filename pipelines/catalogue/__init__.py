@@ -3,6 +3,8 @@
 from pipelines.catalogue.loader import CatalogueError, Problem, load_catalogue
 from pipelines.catalogue.models import (
     Catalogue,
+    Contractor,
+    Entrustment,
     FieldType,
     Item,
     ItemField,
@@ -12,11 +14,14 @@ from pipelines.catalogue.models import (
     Standard,
     Unit,
     UpdateCycle,
+    Work,
 )
 
 __all__ = [
     "Catalogue",
     "CatalogueError",
+    "Contractor",
+    "Entrustment",
     "FieldType",
     "Item",
     "ItemField",
@@ -27,5 +32,6 @@ __all__ = [
     "Standard",
     "Unit",
     "UpdateCycle",
+    "Work",
     "load_catalogue",
 ]

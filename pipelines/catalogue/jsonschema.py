@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipelines.catalogue.models import Item, Unit
+from pipelines.catalogue.models import Contractor, Item, Unit
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "catalogue" / "schema"
 
@@ -29,6 +29,8 @@ def catalogue_schemas() -> dict[str, dict[str, Any]]:
     return {
         "units.schema.json": _file_schema("units", Unit, "Government data catalogue: units.yaml"),
         "items.schema.json": _file_schema("items", Item, "Government data catalogue: items/*.yaml"),
+        "contractors.schema.json": _file_schema("contractors", Contractor,
+                                                "Government data catalogue: contractors.yaml"),
     }
 
 

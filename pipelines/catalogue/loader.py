@@ -1,8 +1,9 @@
 """Load a catalogue directory into frozen models, all or nothing.
 
 Layout: ``units.yaml`` (``units: [...]``) and ``items/*.yaml`` (``items: [...]``), one items file
-per unit by convention. Every problem names the file, the item and the field; loading stops with
-all problems listed, so a half-valid catalogue is never used.
+per unit by convention; optional ``governance.yaml`` and ``contractors.yaml`` (``contractors: [...]``).
+Every problem names the file, the item and the field; loading stops with all problems listed, so a
+half-valid catalogue is never used.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from pipelines.catalogue.contractors import CONTRACTORS_FILE, contractor_findings
 from pipelines.catalogue.governance import GOVERNANCE_FILE, governance_findings
-from pipelines.catalogue.models import Catalogue, Governance, Item, Unit
+from pipelines.catalogue.models import Catalogue, Contractor, Governance, Item, Unit
 
 # libyaml's loader is about ten times faster; a province catalogue has thousands of items.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -59,9 +61,19 @@ def load_catalogue(directory: str | Path) -> Catalogue:
     governance = _load_governance(root / GOVERNANCE_FILE, problems)
     if not problems:  # governance rules read a catalogue whose items and references are already sound
         problems.extend(Problem(*finding) for finding in governance_findings(governance, items))
+    contractors = _load_contractors(root / CONTRACTORS_FILE, problems)
+    problems.extend(Problem(*finding) for finding in contractor_findings(contractors, {u.code for _, u in units}))
     if problems:
         raise CatalogueError(problems)
-    return Catalogue(units=tuple(u for _, u in units), items=tuple(i for _, i in items), governance=governance)
+    return Catalogue(units=tuple(u for _, u in units), items=tuple(i for _, i in items), governance=governance,
+                     contractors=tuple(contractors))
+
+
+def _load_contractors(path: Path, problems: list[Problem]) -> list[Contractor]:
+    """Optional: without contractors.yaml every unit operates its own runs."""
+    if not path.is_file():
+        return []
+    return _load_models(path, path.parent, "contractors", Contractor, problems)
 
 
 def _load_governance(path: Path, problems: list[Problem]) -> Governance | None:

@@ -10,7 +10,17 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from stdnum.cn import uscc
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[1-8][0-9]{5}$")]
@@ -322,10 +332,60 @@ class Governance(Frozen):
         return next((e for e in self.elements if e.code == code), None)
 
 
+class Work(StrEnum):
+    """The data work a unit may entrust to a technical service unit (art. 7)."""
+
+    COLLECTION = "collection"
+    VALIDATION = "validation"
+    CONVERGENCE = "convergence"
+    SHARING = "sharing"
+
+
+class Entrustment(Frozen):
+    """A unit's entrustment of some of its data work to a technical service unit, for a period (art. 7)."""
+
+    unit: Code
+    work: tuple[Work, ...] = Field(min_length=1)
+    valid_from: date = Field(description="first day the entrustment is in force")
+    valid_until: date = Field(description="last day the entrustment is in force")
+    reference: str = Field(min_length=1, description="the entrustment contract or letter")
+
+    @field_validator("valid_until")
+    @classmethod
+    def _not_before_start(cls, valid_until: date, info: ValidationInfo) -> date:
+        valid_from = info.data.get("valid_from")
+        if valid_from is not None and valid_until < valid_from:
+            raise ValueError(f"valid_until {valid_until} is before valid_from {valid_from}")
+        return valid_until
+
+    def valid_on(self, day: date) -> bool:
+        return self.valid_from <= day <= self.valid_until
+
+    def covers(self, unit: str, work: Work) -> bool:
+        return self.unit == unit and work in self.work
+
+
+class Contractor(Frozen):
+    """A technical service unit operating data work for units under entrustment (art. 7, 8)."""
+
+    code: Code
+    name: str = Field(min_length=1)
+    credit_code: str = Field(description="GB 32100-2015 unified social credit code")
+    entrustments: tuple[Entrustment, ...] = ()
+
+    @field_validator("credit_code")
+    @classmethod
+    def _valid_credit_code(cls, credit_code: str) -> str:
+        if not uscc.is_valid(credit_code):
+            raise ValueError(f"'{credit_code}' is not a valid unified social credit code (GB 32100-2015)")
+        return credit_code
+
+
 class Catalogue(Frozen):
     units: tuple[Unit, ...]
     items: tuple[Item, ...]
     governance: Governance | None = None
+    contractors: tuple[Contractor, ...] = ()
 
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
     _items: dict[str, Item] = PrivateAttr(default_factory=dict)
@@ -350,3 +410,6 @@ class Catalogue(Frozen):
 
     def items_of(self, unit_code: str) -> tuple[Item, ...]:
         return self._by_unit.get(unit_code, ())
+
+    def contractor(self, code: str) -> Contractor | None:
+        return next((c for c in self.contractors if c.code == code), None)

@@ -158,10 +158,27 @@ def access_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table]:
     return audit, applications
 
 
+def run_tables(metadata: MetaData, dialect: str) -> Table:
+    """Who operated each unit's part of each run and how it ended (art. 7, 8): what contractors are judged on."""
+    return Table(
+        "platform_runs", metadata,
+        Column("run_id", String(64), primary_key=True),
+        Column("unit", String(64), primary_key=True),
+        Column("contractor", String(64), index=True, comment="the operating technical service unit; NULL: the unit"),
+        Column("started_at", DateTime(timezone=True), nullable=False),
+        Column("finished_at", DateTime(timezone=True), comment="NULL while running or when the run never finished"),
+        Column("status", String(16), nullable=False, index=True, comment="succeeded, failed, refused"),
+        Column("reason", Text, comment="why it failed or was refused"),
+        schema=platform_schema(dialect),
+        comment="one row per run and unit asset execution, with its operator",
+    )
+
+
 def build_metadata(catalogue: Catalogue, dialect: str) -> MetaData:
     metadata = MetaData()
     platform_tables(metadata, dialect)
     access_tables(metadata, dialect)
+    run_tables(metadata, dialect)
     for item in catalogue.items:
         shared_table(item, metadata, dialect)
     return metadata

@@ -17,7 +17,20 @@ from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, func, insert, inspect, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 
 from pipelines.catalogue.models import Catalogue, FieldType, Item
@@ -76,7 +89,8 @@ class SharedStore:
 
     # --- tables --------------------------------------------------------------------------------
     def ensure_tables(self, items: Iterable[Item] | None = None) -> None:
-        wanted = [self.ledger, self.quarantine, self.check_results, self.audit_log, self.sharing_applications]
+        wanted = [self.ledger, self.quarantine, self.check_results, self.audit_log, self.sharing_applications,
+                  self.runs]
         wanted += [self.table(i) for i in (items if items is not None else self.catalogue.items)]
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
@@ -125,6 +139,10 @@ class SharedStore:
     @property
     def sharing_applications(self) -> Table:
         return self._platform("sharing_applications")
+
+    @property
+    def runs(self) -> Table:
+        return self._platform("platform_runs")
 
     def _platform(self, name: str) -> Table:
         schema = platform_schema(self.dialect)
@@ -260,6 +278,36 @@ class SharedStore:
         c = self.check_results
         newest = select(func.max(c.c.id)).group_by(c.c.check_name).scalar_subquery()
         query = select(c).where(c.c.id.in_(newest)).order_by(c.c.item, c.c.check_name)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+
+    # --- runs and their operators (art. 7, 8) ----------------------------------------------------
+    def start_run(self, run_id: str, unit: str, contractor: str | None, started_at: datetime) -> None:
+        """Recorded as failed until finish_run says otherwise: a run whose process dies stays a failure.
+
+        A step retried within the same run replaces the earlier attempt: one row per run and unit."""
+        self.record_run(run_id, unit, contractor, started_at, None, "failed", "did not finish")
+
+    def finish_run(self, run_id: str, unit: str, finished_at: datetime, status: str, reason: str | None = None) -> None:
+        runs = self.runs
+        with self.engine.begin() as conn:
+            conn.execute(update(runs).where(runs.c.run_id == run_id, runs.c.unit == unit).values(
+                finished_at=finished_at, status=status, reason=reason))
+
+    def record_run(self, run_id: str, unit: str, contractor: str | None, started_at: datetime,
+                   finished_at: datetime | None, status: str, reason: str | None = None) -> None:
+        runs = self.runs
+        with self.engine.begin() as conn:
+            conn.execute(delete(runs).where(runs.c.run_id == run_id, runs.c.unit == unit))
+            conn.execute(insert(runs).values(run_id=run_id, unit=unit, contractor=contractor, started_at=started_at,
+                                             finished_at=finished_at, status=status, reason=reason))
+
+    def run_records(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        runs = self.runs
+        query = select(runs).order_by(runs.c.started_at, runs.c.unit)
+        if run_id is not None:
+            query = query.where(runs.c.run_id == run_id)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 

@@ -147,7 +147,7 @@ def test_parsed_files_are_cached_and_a_change_is_seen(mini_catalogue_dir: Path, 
 
     monkeypatch.setattr(loader, "_cache_dir", lambda: tmp_path / "cache")
     first = load_catalogue(mini_catalogue_dir)
-    assert len(list((tmp_path / "cache").glob("*.json"))) == 3
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 4  # units, two items files, contractors
     assert load_catalogue(mini_catalogue_dir) == first
     _edit(mini_catalogue_dir, "items/nn_water.yaml", lambda d: d["items"][0].update(name="供水户信息（新）"))
     assert load_catalogue(mini_catalogue_dir).item("water_account").name == "供水户信息（新）"

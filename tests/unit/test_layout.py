@@ -13,6 +13,8 @@ DOMAIN = ["pipelines.catalogue", "pipelines.standards", "pipelines.quality.rules
           "pipelines.access", "pipelines.access.cli", "pipelines.quality.context", "pipelines.quality.corrections",
           "pipelines.quality.inspection", "pipelines.quality.outcome", "pipelines.opendata"]
 
+DOMAIN += ["pipelines.entrustment", "pipelines.catalogue.contractors"]  # art. 7 (issue 6)
+
 
 def _python(code: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> str:
     done = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, env=env,
