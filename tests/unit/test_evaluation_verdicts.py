@@ -40,7 +40,8 @@ def test_exactly_at_every_threshold_passes() -> None:
 @pytest.mark.parametrize(("changes", "reason"), [
     ({"items_submitted": 8}, "catalogue coverage 80.00% is below the minimum 90.00%"),
     ({"items_registered": 8}, "directory registration 80.00% is below the minimum 90.00%"),
-    ({"expected_submissions": 1000, "on_time_submissions": 799}, "on-time submission 79.90% is below the minimum 80.00%"),
+    ({"expected_submissions": 1000, "on_time_submissions": 799},
+     "on-time submission 79.90% is below the minimum 80.00%"),
     ({"pass_rate": 0.8999}, "quality check pass rate 89.99% is below the minimum 90.00%"),
     ({"rows_held_back": 11}, "held-back rate 11.00% is above the maximum 10.00%"),
     ({"applications_in_time": 8}, "sharing applications answered in time 80.00% is below the minimum 90.00%"),
@@ -78,7 +79,8 @@ def test_contractor_evaluation_from_run_records() -> None:
     assert (techco.run_success_rate, techco.timeliness, techco.quality) == (0.5, 0.75, 0.9)
     assert [(i.run_id, i.status, i.reason) for i in techco.incidents] == [
         ("r2", "failed", "store timeout"), ("r3", "refused", "no valid entrustment for nn")]
-    assert (idle.runs, idle.run_success_rate, idle.timeliness, idle.quality, idle.incidents) == (0, None, None, None, ())
+    assert (idle.runs, idle.run_success_rate, idle.timeliness, idle.quality, idle.incidents) == (
+        0, None, None, None, ())
 
 
 def test_entrusted_units_overlap_the_period() -> None:
