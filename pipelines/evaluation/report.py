@@ -263,3 +263,28 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]
         writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
+
+
+def render_text(evaluation: Evaluation, paths: dict[str, Path] | None = None) -> str:
+    """What ``python -m pipelines evaluate`` prints."""
+    p = evaluation.period
+    lines = [f"period {p.label} ({p.start.isoformat()} to {p.last_day.isoformat()})",
+             f"{'unit':<16} {'verdict':<7} {'coverage':>8} {'register':>8} {'on time':>8} {'pass':>8} "
+             f"{'held':>8} {'open':>4} {'overdue':>7}  reasons"]
+    cards = {s.unit: s for s in evaluation.scorecards}
+    for v in evaluation.verdicts:
+        s = cards[v.unit]
+        lines.append(f"{v.unit:<16} {v.verdict.upper():<7} {percent(s.catalogue_coverage):>8} "
+                     f"{percent(s.directory_registration):>8} {percent(s.on_time_rate):>8} {percent(s.pass_rate):>8} "
+                     f"{percent(s.held_back_rate):>8} {s.violations_open:>4} {s.violations_overdue:>7}  "
+                     + ("; ".join(v.reasons) or "-"))
+    for c in evaluation.contractors:
+        lines.append(f"contractor {c.contractor}: {c.runs} run(s), success {percent(c.run_success_rate)}, "
+                     f"{len(c.incidents)} incident(s), timeliness {percent(c.timeliness)}, "
+                     f"quality {percent(c.quality)}")
+    overdue = [v for v in evaluation.violations if v.status == "overdue"]
+    lines += [f"ESCALATED {v.kind} {v.unit}/{v.subject}: {v.days_overdue(evaluation.generated_at)} day(s) past "
+              f"{v.deadline.date().isoformat()}" for v in overdue]
+    if paths:
+        lines.append(f"reports: {paths['report.html'].parent}")
+    return "\n".join(lines)

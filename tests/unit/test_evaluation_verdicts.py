@@ -6,6 +6,7 @@ import dataclasses
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -48,7 +49,7 @@ def test_exactly_at_every_threshold_passes() -> None:
     ({"correction_turnaround_hours": 241.0}, "median correction turnaround (days) 10.0417 is above the maximum 10"),
     ({"violations_overdue": 1}, "1 overdue violation(s), more than the 0 allowed"),
 ])
-def test_just_beyond_a_threshold_fails_with_the_reason(changes: dict[str, object], reason: str) -> None:
+def test_just_beyond_a_threshold_fails_with_the_reason(changes: dict[str, Any], reason: str) -> None:
     verdict = judge(card(**changes), Thresholds())
     assert (verdict.verdict, verdict.reasons) == (FAIL, (reason,))
 
