@@ -6,7 +6,8 @@
 - on-time submission: each item's update cycle cuts time into windows (day, ISO week, month, quarter,
   half-year, year; realtime counts as daily); a window whose last day falls in the period is expected
   once it has ended or already has a submission, and it is on time when an accepted submission was
-  received inside it;
+  received inside it. Windows that ended before the platform's first recorded submission are not
+  expected: nothing could be submitted to a platform not yet running;
 - pass rate per quality dimension: mean ``pass_rate`` of the unit's check results recorded in the period;
 - held-back rate: rows held back / rows received over the submissions received in the period (refused
   files count whole);
@@ -112,13 +113,15 @@ def cycle_window(day: date, cycle: UpdateCycle) -> tuple[date, date]:
     return first, month_of(last).end
 
 
-def due_windows(item: Item, period: Period, now: datetime, received: Sequence[datetime]) -> list[tuple[bool, bool]]:
-    """Per window whose last day is in the period and that counts (ended, or already fulfilled):
-    (expected, on time)."""
+def due_windows(item: Item, period: Period, now: datetime, received: Sequence[datetime],
+                live_since: datetime | None = None) -> list[tuple[bool, bool]]:
+    """Per window whose last day is in the period and that counts (ended, or already fulfilled, and not
+    over before the platform went live): (expected, on time)."""
     windows = []
     start, end = cycle_window(period.start, item.update_cycle)
     while start < period.end:
-        if period.start <= end - timedelta(days=1) < period.end and not _after_expiry(item, start):
+        live = live_since is None or at_midnight(end) > utc(live_since)
+        if period.start <= end - timedelta(days=1) < period.end and live and not _after_expiry(item, start):
             on_time = any(at_midnight(start) <= moment < at_midnight(end) for moment in received)
             if on_time or at_midnight(end) <= utc(now):
                 windows.append((True, on_time))
@@ -139,15 +142,17 @@ def scorecards(catalogue: Catalogue, records: Records, violations: Sequence[Viol
     for s in records.submissions:
         if s.accepted:
             accepted[s.item].append(s.received_at)
-    return [_scorecard(catalogue, unit.code, unit.name, records, violations, period, config, now, accepted, registered)
-            for unit in catalogue.units if catalogue.items_of(unit.code)]
+    live_since = min((s.received_at for s in records.submissions), default=None)
+    return [_scorecard(catalogue, unit.code, unit.name, records, violations, period, config, now,
+                       (accepted, registered, live_since)) for unit in catalogue.units if catalogue.items_of(unit.code)]
 
 
 def _scorecard(catalogue: Catalogue, unit: str, name: str, records: Records, violations: Sequence[Violation],
-               period: Period, config: EvaluationConfig, now: datetime, accepted: dict[str, list[datetime]],
-               registered: set[str]) -> Scorecard:
+               period: Period, config: EvaluationConfig, now: datetime,
+               shared: tuple[dict[str, list[datetime]], set[str], datetime | None]) -> Scorecard:
+    accepted, registered, live_since = shared
     items = catalogue.items_of(unit)
-    windows = [w for item in items for w in due_windows(item, period, now, accepted.get(item.code, []))]
+    windows = [w for item in items for w in due_windows(item, period, now, accepted.get(item.code, []), live_since)]
     checks = [c for c in records.checks if c.unit == unit and period.contains(c.checked_at)]
     received = [s for s in records.submissions if s.unit == unit and period.contains(s.received_at)]
     released = [r for r in records.held if r.unit == unit and period.contains(r.released_at)]

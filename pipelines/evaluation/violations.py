@@ -1,6 +1,6 @@
 """Violations and their rectification (art. 8, 12, 13, 16), detected from what the platform recorded.
 
-- ``out_of_catalogue``: a file refused because its item is not in the catalogue;
+- ``out_of_catalogue``: a file refused because its item, or a column of it, is not in the catalogue;
 - ``expired_temporary``: a file refused because its temporary collection had expired;
 - ``repeated_collection``: a submission that carried values the platform obtains through sharing;
 - ``overdue_correction``: rows of a submission held back and not released within ``correction_days``.
@@ -36,7 +36,7 @@ from pipelines.store.schema import platform_schema
 OPEN, OVERDUE, RECTIFIED = "open", "overdue", "rectified"
 TABLE = "platform_violations"
 EXPIRED_MARK = "temporary collection of item"  # intake.expired_reason
-OUT_OF_CATALOGUE_MARK = "is not in the catalogue"  # intake._catalogue_reason
+OUT_OF_CATALOGUE_MARK = "no collection outside the catalogue"  # intake: unknown item or uncatalogued columns
 
 
 @dataclass(frozen=True)

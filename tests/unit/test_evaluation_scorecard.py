@@ -111,6 +111,12 @@ def test_a_window_not_yet_ended_counts_only_once_fulfilled() -> None:
     assert (amr.expected_submissions, amr.on_time_submissions) == (4, 3)
 
 
+def test_nothing_is_expected_before_the_platform_went_live() -> None:
+    # the first submission the platform recorded came on 16 November: W46 had nothing to submit to
+    amr = scorecards(catalogue(), records(), [], parse_period("2026-W46"), EvaluationConfig(), NOW)[0]
+    assert (amr.expected_submissions, amr.on_time_rate) == (0, None)
+
+
 def test_pass_rate_trend_per_unit_and_period() -> None:
     periods = periods_between(date(2026, 11, 9), parse_period("2026-W48"))
     trend = pass_rate_trend(records().checks, ["amr", "nn"], periods)

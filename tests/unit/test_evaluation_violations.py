@@ -64,6 +64,8 @@ def test_every_kind_is_detected_from_the_records() -> None:
         submissions=[
             Submission("survey/s.csv/ccc", "survey", "nn", "rejected", moment(3), 4, 4, EXPIRED),
             Submission("water/w.csv/ddd", "water", "nn", "rejected", moment(3), 4, 4, "unsupported file type '.doc'"),
+            Submission("water/x.csv/ggg", "water", "nn", "rejected", moment(3), 4, 4,
+                       "uncatalogued column(s) remark: no collection outside the catalogue (art. 12)"),
             Submission("water/w1/eee", "water", "nn", "converged", moment(4), 10, 0, None, moment(4)),
             Submission("water/w2/fff", "water", "nn", "converged", moment(6), 10, 0, None, moment(6)),
         ],
@@ -72,7 +74,10 @@ def test_every_kind_is_detected_from_the_records() -> None:
         flags=[RepeatedFlag("water/w1/eee", "water", "nn", "holder_name", moment(4, 1))],
     )
     found = {f.kind: f for f in detect(data, 3, moment(10))}
-    assert sorted(found) == ["expired_temporary", "overdue_correction", "repeated_collection"]
+    assert sorted(found) == ["expired_temporary", "out_of_catalogue", "overdue_correction", "repeated_collection"]
+    # the uncatalogued column was refused on the 3rd; the accepted submission on the 4th rectified it
+    assert (found["out_of_catalogue"].subject, found["out_of_catalogue"].rectified_by) == (
+        "water/x.csv/ggg", "water/w1/eee")
     assert (found["expired_temporary"].subject, found["expired_temporary"].rectified_at) == ("survey/s.csv/ccc", None)
     repeated = found["repeated_collection"]
     assert (repeated.opened_at, repeated.rectified_at, repeated.rectified_by) == (moment(4), moment(6), "water/w2/fff")
