@@ -185,8 +185,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], row_class: Seq
 
 def report_html(evaluation: Evaluation, pass_threshold: float | None = None) -> str:
     p = evaluation.period
-    names = {s.unit: s.unit_name for s in evaluation.scorecards}
-    trend = {f"{names.get(u, u)} ({u})": values for u, values in evaluation.trend.items()}
+    trend = evaluation.trend  # keyed by unit code: the legend stays narrow, the tables carry the names
     verdicts = _table(["unit", "verdict", "reasons", "not judged (no data)"], [
         [escape(f"{v.unit_name} ({v.unit})"), f'<span class="{v.verdict}">{v.verdict.upper()}</span>',
          escape("; ".join(v.reasons) or "—"), escape(", ".join(v.not_judged) or "—")] for v in evaluation.verdicts])
