@@ -4,7 +4,7 @@ contractors and judge compliance. The CLI and the Dagster assets both call this.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -77,7 +77,7 @@ def evaluate(catalogue: Catalogue, store: Any, data_dir: Path, period: Period, c
     records = read_records(store, data_dir)
     violations, changes = sync_violations(store, records, config.deadlines, config.correction_days, now)
     evaluation = evaluate_records(catalogue, records, violations, period, config, now)
-    return Evaluation(**{**evaluation.__dict__, "changes": changes})
+    return replace(evaluation, changes=changes)
 
 
 def reports_dir(data_dir: Path, period: Period) -> Path:
