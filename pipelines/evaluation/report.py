@@ -25,6 +25,11 @@ SCORECARD_COLUMNS = ("unit", "unit_name", "period", "items", "catalogue_coverage
                      "applications_in_time", "sharing_answered_in_time", "violations_open", "violations_overdue")
 
 
+def md(text: str) -> str:
+    """A table cell: reasons and details come from refused files and may hold a pipe or a newline."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.2%}"
 
@@ -57,7 +62,7 @@ def verdicts_markdown(evaluation: Evaluation) -> str:
     if not evaluation.verdicts:
         return "no units judged"
     lines = ["| unit | verdict | reasons | not judged (no data) |", "|---|---|---|---|"]
-    lines += [f"| {v.unit_name} (`{v.unit}`) | **{v.verdict.upper()}** | {'; '.join(v.reasons) or '—'} "
+    lines += [f"| {v.unit_name} (`{v.unit}`) | **{v.verdict.upper()}** | {md('; '.join(v.reasons)) or '—'} "
               f"| {', '.join(v.not_judged) or '—'} |" for v in evaluation.verdicts]
     return "\n".join(lines)
 
@@ -83,7 +88,7 @@ def violations_markdown(evaluation: Evaluation, only_open: bool = True) -> str:
     shown.sort(key=lambda v: (v["status"] != "overdue", v["deadline"]))
     lines += [f"| {'**OVERDUE**' if v['status'] == 'overdue' else v['status']} | {v['kind']} | `{v['unit']}` "
               f"| {v['item']} | `{v['subject']}` | {v['opened_at'][:10]} | {v['deadline'][:10]} "
-              f"| {v['days_overdue']} | {v['detail']} |" for v in shown]
+              f"| {v['days_overdue']} | {md(v['detail'] or '')} |" for v in shown]
     return "\n".join(lines)
 
 
