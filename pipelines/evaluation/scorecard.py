@@ -30,7 +30,7 @@ from pipelines.catalogue.models import Catalogue, Item, UpdateCycle
 from pipelines.directory import entries
 from pipelines.evaluation.config import EvaluationConfig
 from pipelines.evaluation.periods import Period, at_midnight, month_of, utc, week_of
-from pipelines.evaluation.records import CheckResult, Records, Submission
+from pipelines.evaluation.records import CheckResult, Records, SharingApplication, Submission
 from pipelines.evaluation.violations import OVERDUE, Violation, is_open
 from pipelines.quality.rules import Dimension
 
@@ -143,22 +143,44 @@ def scorecards(catalogue: Catalogue, records: Records, violations: Sequence[Viol
         if s.accepted:
             accepted[s.item].append(s.received_at)
     live_since = min((s.received_at for s in records.submissions), default=None)
-    return [_scorecard(catalogue, unit.code, unit.name, records, violations, period, config, now,
-                       (accepted, registered, live_since)) for unit in catalogue.units if catalogue.items_of(unit.code)]
+    by_unit = _by_unit(catalogue, records, period)
+    unit_violations: dict[str, list[Violation]] = defaultdict(list)
+    for v in violations:
+        unit_violations[v.unit].append(v)
+    return [_scorecard(catalogue, unit.code, unit.name, by_unit.get(unit.code, Records()),
+                       unit_violations[unit.code], period, config, now, (accepted, registered, live_since))
+            for unit in catalogue.units if catalogue.items_of(unit.code)]
 
 
-def _scorecard(catalogue: Catalogue, unit: str, name: str, records: Records, violations: Sequence[Violation],
+def _by_unit(catalogue: Catalogue, records: Records, period: Period) -> dict[str, Records]:
+    """Each unit's records of the period, grouped in one pass (a province has thousands of items)."""
+    grouped: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for s in records.submissions:
+        if period.contains(s.received_at):
+            grouped[s.unit]["submissions"].append(s)
+    for r in records.held:
+        if period.contains(r.released_at):
+            grouped[r.unit]["held"].append(r)
+    for c in records.checks:
+        if period.contains(c.checked_at):
+            grouped[c.unit]["checks"].append(c)
+    for a in records.applications:
+        item = catalogue.find_item(a.item)
+        if item is not None and period.contains(a.applied_at):  # the owner of the item answers
+            grouped[item.unit]["applications"].append(a)
+    return {unit: Records(**lists) for unit, lists in grouped.items()}
+
+
+def _scorecard(catalogue: Catalogue, unit: str, name: str, mine: Records, violations: Sequence[Violation],
                period: Period, config: EvaluationConfig, now: datetime,
                shared: tuple[dict[str, list[datetime]], set[str], datetime | None]) -> Scorecard:
+    """``mine``: the unit's submissions received, rows released, checks and applications of the period."""
     accepted, registered, live_since = shared
     items = catalogue.items_of(unit)
     windows = [w for item in items for w in due_windows(item, period, now, accepted.get(item.code, []), live_since)]
-    checks = [c for c in records.checks if c.unit == unit and period.contains(c.checked_at)]
-    received = [s for s in records.submissions if s.unit == unit and period.contains(s.received_at)]
-    released = [r for r in records.held if r.unit == unit and period.contains(r.released_at)]
-    turnaround = [(utc(r.released_at) - r.held_at).total_seconds() / 3600 for r in released if r.released_at]
-    due, in_time = _applications(catalogue, records, unit, period, config.sharing_answer_days, now)
-    mine = [v for v in violations if v.unit == unit]
+    checks = mine.checks
+    turnaround = [(utc(r.released_at) - r.held_at).total_seconds() / 3600 for r in mine.held if r.released_at]
+    due, in_time = _applications(mine.applications, config.sharing_answer_days, now)
     return Scorecard(
         unit=unit, unit_name=name, period=period.label, items=len(items),
         items_submitted=sum(1 for i in items if any(utc(m) < period.end_at for m in accepted.get(i.code, []))),
@@ -167,13 +189,14 @@ def _scorecard(catalogue: Catalogue, unit: str, name: str, records: Records, vio
         checks=len(checks), checks_failed=sum(1 for c in checks if not c.passed),
         pass_rates={d: _mean(c.pass_rate for c in checks if c.dimension == d) for d in DIMENSIONS},
         pass_rate=_mean(c.pass_rate for c in checks),
-        rows_received=sum(s.received for s in received), rows_held_back=sum(s.held_back for s in received),
-        corrections_released=len(released),
+        rows_received=sum(s.received for s in mine.submissions),
+        rows_held_back=sum(s.held_back for s in mine.submissions),
+        corrections_released=len(mine.held),
         correction_turnaround_hours=round(median(turnaround), 4) if turnaround else None,
         applications_due=due, applications_in_time=in_time,
-        violations_opened=dict(sorted(Counter(v.kind for v in mine if period.contains(v.opened_at)).items())),
-        violations_open=sum(1 for v in mine if is_open(v)),
-        violations_overdue=sum(1 for v in mine if v.status == OVERDUE),
+        violations_opened=dict(sorted(Counter(v.kind for v in violations if period.contains(v.opened_at)).items())),
+        violations_open=sum(1 for v in violations if is_open(v)),
+        violations_overdue=sum(1 for v in violations if v.status == OVERDUE),
     )
 
 
@@ -191,14 +214,11 @@ def _registered(catalogue: Catalogue, submissions: Sequence[Submission], period:
     return {e.item.code for e in entries(catalogue, first) if e.published is not None and e.published < period.end}
 
 
-def _applications(catalogue: Catalogue, records: Records, unit: str, period: Period, days: int,
-                  now: datetime) -> tuple[int, int]:
+def _applications(applications: Sequence[SharingApplication], days: int, now: datetime) -> tuple[int, int]:
+    """Applications counted once decided or past the answer deadline; in time when decided within it."""
     deadline = timedelta(days=days)
     due = in_time = 0
-    for app in records.applications:
-        item = catalogue.find_item(app.item)
-        if item is None or item.unit != unit or not period.contains(app.applied_at):
-            continue
+    for app in applications:
         if app.decided_at is not None or app.applied_at + deadline <= utc(now):
             due += 1
             in_time += app.decided_at is not None and utc(app.decided_at) - app.applied_at <= deadline
