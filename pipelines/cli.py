@@ -25,7 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = commands.add_parser("run", help="materialize every catalogued item with pending data")
     run.add_argument("--job", default="converge_all")
     run.add_argument("--quiet", action="store_true", help="only print the summary")
-    run.add_argument("--no-inspect", action="store_true", help="skip the regular inspection after the run")
+    run.add_argument("--no-inspect", action="store_true",
+                     help="skip the regular inspection and the supervision reports after the run")
     run.add_argument("--contractor", default=None, metavar="CODE",
                      help="the technical service unit operating the run (refused without a valid entrustment)")
     run.add_argument("--run-date", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
@@ -38,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     contractors.add_argument("directory", nargs="?", default=None, help="catalogue (default: GOVDATA_CATALOGUE_DIR)")
     contractors.add_argument("--as-of", type=date.fromisoformat, default=None, help="judge validity on this day")
     contractors.add_argument("--json", action="store_true")
+    _evaluation_command(commands)
     migrate = commands.add_parser("migrate", help="bring the shared tables in line with the catalogue")
     migrate.add_argument("--dry-run", action="store_true", help="only list the changes")
     from pipelines.access.cli import add_access_parser, run_access
@@ -46,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         handlers = {"check-catalogue": _check, "run": _run, "summary": _summary, "catalogue-schema": _schemas,
-                    "migrate": _migrate, "access": run_access, "contractors": _contractors, **GOVERNANCE}
+                    "migrate": _migrate, "access": run_access, "contractors": _contractors, "evaluate": _evaluate,
+                    **GOVERNANCE}
         return handlers[args.command](args)
     except CatalogueError as exc:
         print(exc, file=sys.stderr)
@@ -88,7 +91,8 @@ def _run(args: argparse.Namespace) -> int:
     definitions = build_definitions(catalogue, resource, settings.store_kind)
     started = time.perf_counter()
     level = "WARNING" if args.quiet else "INFO"
-    jobs = [args.job] if args.no_inspect or args.job != "converge_all" else [args.job, "inspection_daily"]
+    jobs = [args.job] if args.no_inspect or args.job != "converge_all" else [
+        args.job, "inspection_daily", "supervision_reports"]
     with _instance() as instance:
         for job in jobs:  # the inspection after the pipeline, so its summary covers this run
             result = definitions.resolve_job_def(job).execute_in_process(
@@ -100,6 +104,9 @@ def _run(args: argparse.Namespace) -> int:
     print(f"\nrun {result.run_id}: {'succeeded' if result.success else 'FAILED'} "
           f"in {time.perf_counter() - started:.1f} s\n")
     _print_refusals(settings, catalogue, result.run_id)
+    if "supervision_reports" in jobs and result.success:
+        reports = os.path.join(settings.data_dir, "reports")
+        print(f"supervision and evaluation reports: {reports}/<period>/report.html\n")
     _print_summary(settings, as_json=False)
     return 0 if result.success else 1
 
@@ -209,6 +216,46 @@ def _directory(args: argparse.Namespace) -> int:
 
 
 GOVERNANCE = {"temporary-collections": _temporary, "repeated-collection": _repeated, "directory": _directory}
+
+
+# --- supervision and evaluation (art. 8, 9, 15) -------------------------------------------------------------
+def _evaluation_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    evaluate = commands.add_parser("evaluate", help="unit scorecards, contractors, violations and compliance "
+                                                    "verdicts of a period, written under <data dir>/reports/<period>/")
+    evaluate.add_argument("--period", default=None, help="2026-11 (month) or 2026-W48 (ISO week); default: this month")
+    evaluate.add_argument("--json", action="store_true")
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    """Exit 0 when every unit complies, 1 when one fails, 2 on a bad period or configuration."""
+    from pathlib import Path
+
+    from pipelines.evaluation.config import load_evaluation_config
+    from pipelines.evaluation.periods import MONTH, PeriodError, parse_period, period_of
+    from pipelines.evaluation.report import render_text, write_reports
+    from pipelines.evaluation.service import evaluate, reports_dir
+    from pipelines.process import utc_now
+    from pipelines.store import SharedStore
+    from resources.platform import Settings
+
+    settings = Settings.from_env()
+    catalogue = load_catalogue(settings.catalogue_dir)
+    config = load_evaluation_config(settings.catalogue_dir)
+    now = utc_now()
+    try:
+        period = parse_period(args.period) if args.period else period_of(now.date(), MONTH)
+    except PeriodError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    store = SharedStore(settings.resolved_store_url, catalogue)
+    try:
+        evaluation = evaluate(catalogue, store, Path(settings.data_dir), period, config, now)
+    finally:
+        store.dispose()
+    paths = write_reports(evaluation, reports_dir(Path(settings.data_dir), period), config.thresholds.pass_rate)
+    print(json.dumps(evaluation.as_dict(), ensure_ascii=False, indent=2, default=str) if args.json
+          else render_text(evaluation, paths))
+    return 1 if any(v.verdict == "fail" for v in evaluation.verdicts) else 0
 
 
 def _migrate(args: argparse.Namespace) -> int:

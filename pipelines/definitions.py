@@ -14,6 +14,7 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
     from assets.governance import governance_assets
     from assets.opendata import opendata_assets
     from assets.quality import pipeline_selection, quality_definitions
+    from assets.supervision import supervision_assets, supervision_jobs_and_schedules, supervision_selection
     from assets.units import unit_asset
     from pipelines.automation import CYCLE_CRON, intake_window_sensor, pull_schedules
 
@@ -21,16 +22,17 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
     unit_assets += governance_assets(catalogue)
     unit_assets += opendata_assets(catalogue)
     quality = quality_definitions(catalogue, CYCLE_CRON)
+    supervision_jobs, supervision_schedules = supervision_jobs_and_schedules()
     converge_all = dg.define_asset_job(
-        ALL_JOB, selection=pipeline_selection(catalogue),
+        ALL_JOB, selection=pipeline_selection(catalogue) - supervision_selection(),
         description="Collect, validate and converge every catalogued item with pending data",
     )
     return dg.Definitions(
-        assets=[*unit_assets, *quality["assets"]],
+        assets=[*unit_assets, *quality["assets"], *supervision_assets(catalogue)],
         asset_checks=quality["asset_checks"],
-        jobs=[converge_all, expiry_job],
+        jobs=[converge_all, expiry_job, *supervision_jobs],
         sensors=[intake_window_sensor(catalogue, converge_all)],
-        schedules=[*pull_schedules(catalogue), expiry_schedule, *quality["schedules"]],
+        schedules=[*pull_schedules(catalogue), expiry_schedule, *quality["schedules"], *supervision_schedules],
         resources={"platform": platform},
     )
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -174,11 +175,36 @@ def run_tables(metadata: MetaData, dialect: str) -> Table:
     )
 
 
+def violation_tables(metadata: MetaData, dialect: str) -> Table:
+    """Violations found in the records (art. 8), each with its deadline and rectification."""
+    return Table(
+        "platform_violations", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("kind", String(32), nullable=False, index=True,
+               comment="out_of_catalogue, expired_temporary, repeated_collection, overdue_correction"),
+        Column("unit", String(64), nullable=False, index=True),
+        Column("item", String(64), nullable=False),
+        Column("subject", String(300), nullable=False, comment="the submission it concerns"),
+        Column("detail", Text),
+        Column("opened_at", DateTime(timezone=True), nullable=False),
+        Column("deadline", DateTime(timezone=True), nullable=False),
+        Column("status", String(16), nullable=False, index=True, comment="open, overdue, rectified"),
+        Column("closed_at", DateTime(timezone=True)),
+        Column("closed_by", String(300), comment="the submission that corrected it"),
+        Column("escalated_at", DateTime(timezone=True), comment="first found overdue"),
+        Column("recorded_at", DateTime(timezone=True), nullable=False),
+        UniqueConstraint("kind", "unit", "subject", name="uq_platform_violations_subject"),
+        schema=platform_schema(dialect),
+        comment="violations and their rectification: re-detection updates, never duplicates",
+    )
+
+
 def build_metadata(catalogue: Catalogue, dialect: str) -> MetaData:
     metadata = MetaData()
     platform_tables(metadata, dialect)
     access_tables(metadata, dialect)
     run_tables(metadata, dialect)
+    violation_tables(metadata, dialect)
     for item in catalogue.items:
         shared_table(item, metadata, dialect)
     return metadata

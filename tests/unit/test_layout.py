@@ -11,9 +11,11 @@ DOMAIN = ["pipelines.catalogue", "pipelines.standards", "pipelines.quality.rules
           "pipelines.summary", "pipelines.catalogue.governance", "pipelines.sharing", "pipelines.connected",
           "pipelines.directory", "pipelines.supervision", "pipelines.store.migrate", "pipelines.quality.store_rules",
           "pipelines.access", "pipelines.access.cli", "pipelines.quality.context", "pipelines.quality.corrections",
-          "pipelines.quality.inspection", "pipelines.quality.outcome", "pipelines.opendata"]
-
-DOMAIN += ["pipelines.entrustment", "pipelines.catalogue.contractors"]  # art. 7 (issue 6)
+          "pipelines.quality.inspection", "pipelines.quality.outcome", "pipelines.evaluation",
+          "pipelines.evaluation.periods", "pipelines.evaluation.records", "pipelines.evaluation.config",
+          "pipelines.evaluation.scorecard", "pipelines.evaluation.violations", "pipelines.evaluation.contractors",
+          "pipelines.evaluation.verdicts", "pipelines.evaluation.service", "pipelines.evaluation.report",
+          "pipelines.opendata", "pipelines.entrustment", "pipelines.catalogue.contractors"]
 
 
 def _python(code: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> str:

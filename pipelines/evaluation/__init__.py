@@ -1,0 +1,1 @@
+"""Supervision and evaluation (art. 7-10, 15): scorecards, contractors, violations, verdicts."""

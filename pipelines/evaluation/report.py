@@ -1,0 +1,294 @@
+"""The period's reports for the approval and finance departments (art. 9, 15), under
+``<data dir>/reports/<period>/``: ``scorecards.csv``, ``verdicts.csv``, ``violations.csv``,
+``evaluation.json`` (everything), ``report.md`` and ``report.html`` (with inline SVG charts, no
+dependency: the trend of each unit's pass rate over the periods in the check history, and this
+period's indicators per unit)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from pipelines.evaluation.scorecard import DIMENSIONS, Scorecard
+from pipelines.evaluation.service import Evaluation, violation_dict
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf")
+SCORECARD_COLUMNS = ("unit", "unit_name", "period", "items", "catalogue_coverage", "directory_registration",
+                     "expected_submissions", "on_time_submissions", "on_time_rate", "checks", "checks_failed",
+                     "pass_rate", *(f"pass_rate_{d}" for d in DIMENSIONS), "rows_received", "rows_held_back",
+                     "held_back_rate", "corrections_released", "correction_turnaround_hours", "applications_due",
+                     "applications_in_time", "sharing_answered_in_time", "violations_open", "violations_overdue")
+
+
+def md(text: str) -> str:
+    """A table cell: reasons and details come from refused files and may hold a pipe or a newline."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2%}"
+
+
+def scorecard_row(s: Scorecard) -> dict[str, Any]:
+    row = s.as_dict()
+    row.update({f"pass_rate_{d}": s.pass_rates.get(d) for d in DIMENSIONS})
+    return {c: row[c] for c in SCORECARD_COLUMNS}
+
+
+# --- markdown ------------------------------------------------------------------------------------------
+def scorecards_markdown(cards: Sequence[Scorecard]) -> str:
+    if not cards:
+        return "no units with catalogued items"
+    lines = ["| unit | coverage | registration | on time | pass rate | accuracy | timeliness | integrity | "
+             "availability | held back | correction (h) | applications in time | violations open / overdue |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for s in cards:
+        turnaround = "—" if s.correction_turnaround_hours is None else f"{s.correction_turnaround_hours:.1f}"
+        lines.append(
+            f"| {s.unit_name} (`{s.unit}`) | {percent(s.catalogue_coverage)} | {percent(s.directory_registration)} "
+            f"| {percent(s.on_time_rate)} ({s.on_time_submissions}/{s.expected_submissions}) "
+            f"| {percent(s.pass_rate)} | " + " | ".join(percent(s.pass_rates.get(d)) for d in DIMENSIONS)
+            + f" | {percent(s.held_back_rate)} | {turnaround} | {percent(s.sharing_answered_in_time)} "
+            f"| {s.violations_open} / {s.violations_overdue} |")
+    return "\n".join(lines)
+
+
+def verdicts_markdown(evaluation: Evaluation) -> str:
+    if not evaluation.verdicts:
+        return "no units judged"
+    lines = ["| unit | verdict | reasons | not judged (no data) |", "|---|---|---|---|"]
+    lines += [f"| {v.unit_name} (`{v.unit}`) | **{v.verdict.upper()}** | {md('; '.join(v.reasons)) or '—'} "
+              f"| {', '.join(v.not_judged) or '—'} |" for v in evaluation.verdicts]
+    return "\n".join(lines)
+
+
+def contractors_markdown(evaluation: Evaluation) -> str:
+    if not evaluation.contractors:
+        return "no technical service units entrusted in this period"
+    lines = ["| contractor | units | runs | success rate | failed | refused | timeliness | quality |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| `{c.contractor}` | {', '.join(c.units) or '—'} | {c.runs} | {percent(c.run_success_rate)} "
+              f"| {c.failed} | {c.refused} | {percent(c.timeliness)} | {percent(c.quality)} |"
+              for c in evaluation.contractors]
+    return "\n".join(lines)
+
+
+def violations_markdown(evaluation: Evaluation, only_open: bool = True) -> str:
+    shown = [violation_dict(v, evaluation.generated_at) for v in evaluation.violations
+             if not only_open or v.status != "rectified"]
+    if not shown:
+        return "no open violations" if only_open else "no violations"
+    lines = ["| status | kind | unit | item | submission | opened | deadline | days overdue | detail |",
+             "|---|---|---|---|---|---|---|---:|---|"]
+    shown.sort(key=lambda v: (v["status"] != "overdue", v["deadline"]))
+    lines += [f"| {'**OVERDUE**' if v['status'] == 'overdue' else v['status']} | {v['kind']} | `{v['unit']}` "
+              f"| {v['item']} | `{v['subject']}` | {v['opened_at'][:10]} | {v['deadline'][:10]} "
+              f"| {v['days_overdue']} | {md(v['detail'] or '')} |" for v in shown]
+    return "\n".join(lines)
+
+
+def report_markdown(evaluation: Evaluation) -> str:
+    p = evaluation.period
+    overdue = sum(1 for v in evaluation.violations if v.status == "overdue")
+    failed = [v.unit for v in evaluation.verdicts if v.verdict == "fail"]
+    return "\n\n".join([
+        f"# Supervision and evaluation report {p.label} ({p.start.isoformat()} to {p.last_day.isoformat()})",
+        f"Generated {evaluation.generated_at.isoformat(timespec='seconds')}. {len(evaluation.verdicts)} unit(s) "
+        f"judged, {len(failed)} failed; {overdue} violation(s) overdue and escalated.",
+        "## Compliance verdicts", verdicts_markdown(evaluation),
+        "## Escalated and open violations", violations_markdown(evaluation),
+        "## Unit scorecards", scorecards_markdown(evaluation.scorecards),
+        "## Technical service units (contractors)", contractors_markdown(evaluation),
+    ]) + "\n"
+
+
+# --- SVG charts ----------------------------------------------------------------------------------------
+def svg_trend(labels: Sequence[str], series: dict[str, list[float | None]], width: int = 720,
+              height: int = 300) -> str:
+    """A line per unit: pass rate (0-100 %) per period; a period without checks leaves a gap."""
+    left, right, top, bottom = 48, 180, 16, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / max(len(labels) - 1, 1)
+
+    def x(i: int) -> float:
+        return left + (i * step if len(labels) > 1 else plot_w / 2)
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - v)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+             f'aria-label="pass rate per unit and period">']
+    for tick in (0, 0.25, 0.5, 0.75, 1):
+        parts.append(f'<line x1="{left}" y1="{y(tick):.1f}" x2="{left + plot_w}" y2="{y(tick):.1f}" '
+                     f'stroke="#ddd"/><text x="{left - 6}" y="{y(tick) + 4:.1f}" font-size="11" '
+                     f'text-anchor="end">{tick:.0%}</text>')
+    for i, label in enumerate(labels):
+        parts.append(f'<text x="{x(i):.1f}" y="{height - bottom + 16}" font-size="11" '
+                     f'text-anchor="middle">{escape(label)}</text>')
+    for n, (name, values) in enumerate(series.items()):
+        colour = PALETTE[n % len(PALETTE)]
+        for segment in _segments(values):
+            points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in segment)
+            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
+            parts += [f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}"><title>{escape(name)} '
+                      f'{escape(labels[i])}: {v:.2%}</title></circle>' for i, v in segment]
+        legend_y = top + 14 * n + 8
+        parts.append(f'<rect x="{left + plot_w + 12}" y="{legend_y - 8}" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{left + plot_w + 26}" y="{legend_y + 1}" font-size="11">{escape(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _segments(values: list[float | None]) -> list[list[tuple[int, float]]]:
+    segments: list[list[tuple[int, float]]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            segments.append([])
+        else:
+            segments[-1].append((i, v))
+    return [s for s in segments if s]
+
+
+def svg_bars(values: dict[str, float | None], threshold: float | None = None, width: int = 720) -> str:
+    """Horizontal bars (0-100 %) per unit, with the threshold as a dashed line."""
+    label_w, bar_h, gap = 160, 16, 6
+    plot_w = width - label_w - 60
+    height = (bar_h + gap) * len(values) + 10
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">']
+    for n, (name, v) in enumerate(values.items()):
+        top = n * (bar_h + gap) + 4
+        parts.append(f'<text x="{label_w - 6}" y="{top + 12}" font-size="11" text-anchor="end">{escape(name)}</text>')
+        if v is not None:
+            parts.append(f'<rect x="{label_w}" y="{top}" width="{plot_w * v:.1f}" height="{bar_h}" fill="#1f77b4"/>')
+        parts.append(f'<text x="{label_w + plot_w * (v or 0) + 4:.1f}" y="{top + 12}" font-size="11">'
+                     f'{percent(v)}</text>')
+    if threshold is not None:
+        parts.append(f'<line x1="{label_w + plot_w * threshold:.1f}" y1="0" x2="{label_w + plot_w * threshold:.1f}" '
+                     f'y2="{height}" stroke="#d62728" stroke-dasharray="4 3"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# --- HTML ----------------------------------------------------------------------------------------------
+_STYLE = ("body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}"
+          "th,td{border:1px solid #ccc;padding:4px 8px;font-size:13px}th{background:#f3f3f3}"
+          ".fail{color:#b00;font-weight:bold}.pass{color:#070;font-weight:bold}.overdue{background:#fde0e0}")
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], row_class: Sequence[str] = ()) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        f'<tr class="{row_class[n] if n < len(row_class) else ""}">'
+        + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for n, row in enumerate(rows))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def report_html(evaluation: Evaluation, pass_threshold: float | None = None) -> str:
+    p = evaluation.period
+    trend = evaluation.trend  # keyed by unit code: the legend stays narrow, the tables carry the names
+    verdicts = _table(["unit", "verdict", "reasons", "not judged (no data)"], [
+        [escape(f"{v.unit_name} ({v.unit})"), f'<span class="{v.verdict}">{v.verdict.upper()}</span>',
+         escape("; ".join(v.reasons) or "—"), escape(", ".join(v.not_judged) or "—")] for v in evaluation.verdicts])
+    shown = [violation_dict(v, evaluation.generated_at) for v in evaluation.violations if v.status != "rectified"]
+    shown.sort(key=lambda v: (v["status"] != "overdue", v["deadline"]))
+    violations = _table(["status", "kind", "unit", "item", "submission", "opened", "deadline", "days overdue",
+                         "detail"],
+                        [[escape(str(v[k]))[:10] if k in ("opened_at", "deadline") else escape(str(v[k]))
+                          for k in ("status", "kind", "unit", "item", "subject", "opened_at", "deadline",
+                                    "days_overdue", "detail")] for v in shown],
+                        [v["status"] for v in shown]) if shown else "<p>no open violations</p>"
+    cards = _table(SCORECARD_COLUMNS, [[escape(_cell(value)) for value in scorecard_row(s).values()]
+                                       for s in evaluation.scorecards])
+    contractors = _table(["contractor", "units", "runs", "success rate", "failed", "refused", "timeliness",
+                          "quality", "incidents"],
+                         [[escape(c.contractor), escape(", ".join(c.units)), c.runs, percent(c.run_success_rate),
+                           c.failed, c.refused, percent(c.timeliness), percent(c.quality),
+                           escape("; ".join(f"{i.unit} {i.status}: {i.reason or ''}" for i in c.incidents) or "—")]
+                          for c in evaluation.contractors]) if evaluation.contractors else \
+        "<p>no technical service units entrusted in this period</p>"
+    failed = sum(1 for v in evaluation.verdicts if v.verdict == "fail")
+    overdue = sum(1 for v in evaluation.violations if v.status == "overdue")
+    return "".join([
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Evaluation {escape(p.label)}</title>'
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>Supervision and evaluation report {escape(p.label)}</h1>",
+        f"<p>{p.start.isoformat()} to {p.last_day.isoformat()}, generated "
+        f"{escape(evaluation.generated_at.isoformat(timespec='seconds'))}. {len(evaluation.verdicts)} unit(s) judged, "
+        f"{failed} failed; {overdue} violation(s) overdue and escalated.</p>",
+        "<h2>Compliance verdicts</h2>", verdicts,
+        "<h2>Escalated and open violations</h2>", violations,
+        "<h2>Pass rate per unit over the periods in the check history</h2>",
+        svg_trend(evaluation.trend_periods, trend),
+        "<h2>This period: on-time submission per unit</h2>",
+        svg_bars({s.unit: s.on_time_rate for s in evaluation.scorecards}),
+        "<h2>This period: quality check pass rate per unit</h2>",
+        svg_bars({s.unit: s.pass_rate for s in evaluation.scorecards}, pass_threshold),
+        "<h2>Unit scorecards</h2>", cards,
+        "<h2>Technical service units (contractors)</h2>", contractors,
+        "</body></html>\n",
+    ])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+# --- files ---------------------------------------------------------------------------------------------
+def write_reports(evaluation: Evaluation, directory: Path, pass_threshold: float | None = None) -> dict[str, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {name: directory / name for name in ("scorecards.csv", "verdicts.csv", "violations.csv",
+                                                 "evaluation.json", "report.md", "report.html")}
+    _write_csv(paths["scorecards.csv"], SCORECARD_COLUMNS, [scorecard_row(s) for s in evaluation.scorecards])
+    _write_csv(paths["verdicts.csv"], ("unit", "unit_name", "period", "verdict", "reasons", "not_judged"),
+               [{**v.as_dict(), "reasons": "; ".join(v.reasons), "not_judged": "; ".join(v.not_judged)}
+                for v in evaluation.verdicts])
+    violations = [violation_dict(v, evaluation.generated_at) for v in evaluation.violations]
+    _write_csv(paths["violations.csv"], ("kind", "unit", "item", "subject", "detail", "opened_at", "deadline",
+                                         "status", "closed_at", "closed_by", "days_overdue"), violations)
+    paths["evaluation.json"].write_text(json.dumps(evaluation.as_dict(), ensure_ascii=False, indent=2, default=str),
+                                        encoding="utf-8")
+    paths["report.md"].write_text(report_markdown(evaluation), encoding="utf-8")
+    paths["report.html"].write_text(report_html(evaluation, pass_threshold), encoding="utf-8")
+    return paths
+
+
+def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    # utf-8-sig: the approval departments open these in Excel, which needs the BOM to read Chinese names.
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def render_text(evaluation: Evaluation, paths: dict[str, Path] | None = None) -> str:
+    """What ``python -m pipelines evaluate`` prints."""
+    p = evaluation.period
+    lines = [f"period {p.label} ({p.start.isoformat()} to {p.last_day.isoformat()})",
+             f"{'unit':<16} {'verdict':<7} {'coverage':>8} {'register':>8} {'on time':>8} {'pass':>8} "
+             f"{'held':>8} {'open':>4} {'overdue':>7}  reasons"]
+    cards = {s.unit: s for s in evaluation.scorecards}
+    for v in evaluation.verdicts:
+        s = cards[v.unit]
+        lines.append(f"{v.unit:<16} {v.verdict.upper():<7} {percent(s.catalogue_coverage):>8} "
+                     f"{percent(s.directory_registration):>8} {percent(s.on_time_rate):>8} {percent(s.pass_rate):>8} "
+                     f"{percent(s.held_back_rate):>8} {s.violations_open:>4} {s.violations_overdue:>7}  "
+                     + ("; ".join(v.reasons) or "-"))
+    for c in evaluation.contractors:
+        lines.append(f"contractor {c.contractor}: {c.runs} run(s), success {percent(c.run_success_rate)}, "
+                     f"{len(c.incidents)} incident(s), timeliness {percent(c.timeliness)}, "
+                     f"quality {percent(c.quality)}")
+    overdue = [v for v in evaluation.violations if v.status == "overdue"]
+    lines += [f"ESCALATED {v.kind} {v.unit}/{v.subject}: {v.days_overdue(evaluation.generated_at)} day(s) past "
+              f"{v.deadline.date().isoformat()}" for v in overdue]
+    if paths:
+        lines.append(f"reports: {paths['report.html'].parent}")
+    return "\n".join(lines)

@@ -1,0 +1,108 @@
+"""A violation's life: opened, then rectified by the data or overdue and escalated; detection never duplicates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from pipelines.catalogue import load_catalogue
+from pipelines.evaluation.config import Deadlines
+from pipelines.evaluation.records import QuarantinedRow, Records, RepeatedFlag, Submission, read_records
+from pipelines.evaluation.violations import (
+    OPEN,
+    OVERDUE,
+    RECTIFIED,
+    detect,
+    load_violations,
+    settle,
+    sync_violations,
+    violations_table,
+)
+from pipelines.store import SharedStore
+from tests.conftest import MINI
+from tests.unit.evaluation_fixtures import moment
+
+REFUSED = ("item 'permits' is not in the catalogue: no collection outside the catalogue (art. 12)")
+EXPIRED = ("temporary collection of item 'survey' expired on 2026-10-31 (approved by 省政府办公厅 for: 普查): "
+           "no collection outside the catalogue (art. 12)")
+DEADLINES = Deadlines(out_of_catalogue=15, expired_temporary=10, repeated_collection=30, overdue_correction=5)
+
+
+def refused(day: int) -> Submission:
+    return Submission("permits/permits.csv/aaa", "permits", "amr", "rejected", moment(day), 12, 12, REFUSED)
+
+
+def test_out_of_catalogue_opened_then_rectified_by_a_later_accepted_submission() -> None:
+    opened = settle(detect(Records([refused(2)]), 7, moment(3)), [], DEADLINES, moment(3))
+    [v] = opened
+    assert (v.kind, v.unit, v.item, v.status, v.opened_at, v.deadline) == (
+        "out_of_catalogue", "amr", "permits", OPEN, moment(2), moment(17))
+    assert v.detail == f"12 row(s) refused: {REFUSED}"
+    fixed = Submission("permits/p2/bbb", "permits", "amr", "converged", moment(9), 12, 0, None, moment(9))
+    [after] = settle(detect(Records([refused(2), fixed]), 7, moment(10)), opened, DEADLINES, moment(10))
+    assert (after.status, after.closed_at, after.closed_by, after.deadline) == (
+        RECTIFIED, moment(9), "permits/p2/bbb", moment(17))
+
+
+def test_opened_then_overdue_and_escalated_once() -> None:
+    data = Records([refused(2)])
+    opened = settle(detect(data, 7, moment(3)), [], DEADLINES, moment(3))
+    at_deadline = settle(detect(data, 7, moment(17)), opened, DEADLINES, moment(17))
+    assert [v.status for v in at_deadline] == [OPEN]  # exactly at the deadline: still in time
+    [late] = settle(detect(data, 7, moment(20)), at_deadline, DEADLINES, moment(20))
+    assert (late.status, late.escalated_at, late.days_overdue(moment(20))) == (OVERDUE, moment(20), 3)
+    [later] = settle(detect(data, 7, moment(25)), [late], DEADLINES, moment(25))
+    assert (later.status, later.escalated_at) == (OVERDUE, moment(20))
+    # a longer deadline in the configuration does not move a violation already opened
+    [kept] = settle(detect(data, 7, moment(25)), [later], Deadlines(out_of_catalogue=60), moment(25))
+    assert kept.deadline == moment(17)
+
+
+def test_every_kind_is_detected_from_the_records() -> None:
+    data = Records(
+        submissions=[
+            Submission("survey/s.csv/ccc", "survey", "nn", "rejected", moment(3), 4, 4, EXPIRED),
+            Submission("water/w.csv/ddd", "water", "nn", "rejected", moment(3), 4, 4, "unsupported file type '.doc'"),
+            Submission("water/x.csv/ggg", "water", "nn", "rejected", moment(3), 4, 4,
+                       "uncatalogued column(s) remark: no collection outside the catalogue (art. 12)"),
+            Submission("water/w1/eee", "water", "nn", "converged", moment(4), 10, 0, None, moment(4)),
+            Submission("water/w2/fff", "water", "nn", "converged", moment(6), 10, 0, None, moment(6)),
+        ],
+        held=[QuarantinedRow("water/w1/eee", "water", "nn", moment(4)),
+              QuarantinedRow("water/w1/eee", "water", "nn", moment(4), moment(5), "water/w2/fff")],
+        flags=[RepeatedFlag("water/w1/eee", "water", "nn", "holder_name", moment(4, 1))],
+    )
+    found = {f.kind: f for f in detect(data, 3, moment(10))}
+    assert sorted(found) == ["expired_temporary", "out_of_catalogue", "overdue_correction", "repeated_collection"]
+    # the uncatalogued column was refused on the 3rd; the accepted submission on the 4th rectified it
+    assert (found["out_of_catalogue"].subject, found["out_of_catalogue"].rectified_by) == (
+        "water/x.csv/ggg", "water/w1/eee")
+    assert (found["expired_temporary"].subject, found["expired_temporary"].rectified_at) == ("survey/s.csv/ccc", None)
+    repeated = found["repeated_collection"]
+    assert (repeated.opened_at, repeated.rectified_at, repeated.rectified_by) == (moment(4), moment(6), "water/w2/fff")
+    assert repeated.detail == "carried holder_name, obtained through sharing"
+    overdue = found["overdue_correction"]
+    assert (overdue.subject, overdue.opened_at, overdue.rectified_at) == ("water/w1/eee", moment(7), None)
+    assert overdue.detail == "2 row(s) held back, 1 still not corrected after 3 day(s)"
+
+
+def test_detection_on_the_store_is_idempotent(tmp_path: Path) -> None:
+    store = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
+    store.ensure_tables([])
+    store.record_submission(submission_id="permits/permits.csv/aaa", item="permits", unit="amr",
+                            source="permits.csv", digest="a" * 64, status="rejected", reason=REFUSED, received=12,
+                            held_back=12, received_at=moment(2))
+    records = read_records(store, tmp_path)
+    first, counts = sync_violations(store, records, DEADLINES, 7, moment(3))
+    assert counts == {"opened": 1, "rectified": 0, "escalated": 0}
+    again, counts = sync_violations(store, records, DEADLINES, 7, moment(20))
+    assert counts == {"opened": 0, "rectified": 0, "escalated": 1}
+    table = violations_table(store)
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 1
+    [stored] = load_violations(store)
+    assert (stored.status, stored.opened_at, stored.deadline, stored.escalated_at) == (
+        OVERDUE, moment(2), moment(17), moment(20))
+    assert [v.status for v in first] == [OPEN] and again == [stored]
+    store.dispose()
