@@ -30,7 +30,10 @@ def is_uscc(value: str) -> bool:
 
 
 def is_ric(value: str) -> bool:
-    return ric.is_valid(value)
+    try:
+        return ric.is_valid(value)
+    except KeyError:  # stdnum looks up some division codes whose county list it lacks, and raises
+        return False
 
 
 @cache

@@ -19,6 +19,12 @@ def test_citizen_id_region_must_have_existed_at_birth() -> None:
     assert not is_ric(make_ric(1, region="450108", birth="19850101"))
 
 
+def test_a_number_stdnum_cannot_place_is_not_a_citizen_id() -> None:
+    # python-stdnum raises KeyError for these division codes instead of rejecting the number
+    assert not is_ric("652492709210264830")
+    assert not is_ric("468448513004194579")
+
+
 @pytest.mark.parametrize(("code", "valid"), [("450000", True), ("450100", True), ("450123", True),
                                               ("450121", False), ("999999", False), ("45012", False)])
 def test_division_codes_in_use(code: str, valid: bool) -> None:
