@@ -46,12 +46,15 @@ def print_summary(manifest: dict[str, Any]) -> None:
     print(f"demo data as of {manifest['as_of']} (seed {manifest['seed']})")
     print(f"{'item':36} {'rows':>6} {'held':>6} {'valid':>6} {'stale':>6}  file")
     for code, entry in manifest["items"].items():
-        note = "  [rejected: uncatalogued column]" if entry["rejected_submission"] else ""
+        note = f"  [refused: {entry['refusal'].replace('_', ' ')}]" if entry["rejected_submission"] else ""
         print(f"{code:36} {entry['rows']:>6} {entry['expected_held_back']:>6} {entry['expected_valid']:>6} "
               f"{entry['stale']:>6}  {entry['file']}{note}")
     totals = manifest["totals"]
     print(f"{'total':36} {totals['rows']:>6} {totals['expected_held_back']:>6} {totals['expected_valid']:>6} "
           f"{totals['stale']:>6}")
+    print(f"unknown keys (held back by online verification): {totals['faults']['unknown_key']}; "
+          f"refused submissions: {totals['rejected_submissions']}; "
+          f"submissions carrying looked-up values: {totals['repeated_collection_flags']}")
     print(f"manifest: {manifest['data']}/demo_manifest.json")
     for name, url in manifest["env"].items():
         print(f"export {name}={url}")
