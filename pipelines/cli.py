@@ -13,8 +13,9 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
-from pipelines.catalogue import CatalogueError, load_catalogue
+from pipelines.catalogue import Catalogue, CatalogueError, load_catalogue
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -127,6 +128,8 @@ def _governance_commands(commands: argparse._SubParsersAction) -> None:  # type:
     export.add_argument("directory")
     export.add_argument("--out", required=True, help="folder for directory.ttl and directory.jsonld")
     export.add_argument("--shapes", default=None, help="DCAT-AP SHACL shapes (default: ../shared/standards)")
+    export.add_argument("--data", default=None,
+                        help="data directory whose ledger dates each item's first publication (as the asset does)")
 
 
 def _temporary(args: argparse.Namespace) -> int:
@@ -155,12 +158,26 @@ def _directory(args: argparse.Namespace) -> int:
     from pipelines import directory
 
     catalogue = load_catalogue(args.directory)
-    graph = directory.dcat_graph(catalogue, directory.entries(catalogue))
+    first = _first_converged(catalogue, Path(args.data)) if args.data else None
+    graph = directory.dcat_graph(catalogue, directory.entries(catalogue, first))
     turtle, jsonld = directory.export(graph, Path(args.out))
     result = directory.validate(graph, Path(args.shapes) if args.shapes else None)
     print(f"{len(catalogue.items)} entries written to {turtle} and {jsonld}")
     print("conforms to DCAT-AP 3.0.0" if result.conforms else f"does NOT conform:\n{result.report}")
     return 0 if result.conforms else 1
+
+
+def _first_converged(catalogue: Catalogue, data_dir: Path) -> dict[str, date]:
+    """Item -> the day it first converged, from the ledger of the store that data directory holds."""
+    from pipelines import directory
+    from pipelines.store import SharedStore
+    from resources.platform import ENV_STORE, resolve_store_url
+
+    store = SharedStore(resolve_store_url(os.environ.get(ENV_STORE, ""), str(data_dir)), catalogue)
+    try:
+        return directory.first_converged(store.submissions(status="converged"))
+    finally:
+        store.dispose()
 
 
 GOVERNANCE = {"temporary-collections": _temporary, "repeated-collection": _repeated, "directory": _directory}
