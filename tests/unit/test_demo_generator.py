@@ -422,7 +422,8 @@ def test_demo_catalogue_is_governed_and_connected(catalogue: Catalogue) -> None:
     assert catalogue.governance is not None and catalogue.governance.connected
     assert {e.code: str(e.source) for e in catalogue.governance.elements} == {
         "enterprise_key": "market_entity_registration.uscc",
-        "enterprise_name": "market_entity_registration.entity_name", "resident_key": "resident_register.citizen_id", "resident_name": "resident_register.name"}
+        "enterprise_name": "market_entity_registration.entity_name",
+        "resident_key": "resident_register.citizen_id", "resident_name": "resident_register.name"}
     assert all(i.maps_to for i in catalogue.items if i.level is not Level.PROVINCE)
     cities = {r.provincial.code: [c.city for c in r.cities] for r in connected.rollups(catalogue)}
     assert cities == {"building_permit": ["450200"], "charity_relief": ["450200"],
