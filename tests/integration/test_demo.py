@@ -13,7 +13,10 @@ import pytest
 
 from assets.governance import DIRECTORY_KEY
 from pipelines import connected
+from pipelines.catalogue import load_catalogue
+from pipelines.cli import main as cli
 from pipelines.demo.generator import generate_demo
+from pipelines.demo.showcase import connected_report, render_connected
 from pipelines.intake import expired_reason
 from pipelines.sharing import NOT_FOUND, carried_log
 from pipelines.summary import build_summary
@@ -40,11 +43,12 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
                     for r in connected.rollups(store.catalogue)}
         cities = {(c.city, r.provincial.code): connected.read_connected(store, connected.city_table(store, c))
                   for r in connected.rollups(store.catalogue) for c in r.cities}
+        showcase = render_connected(connected_report(store))
         store.dispose()
     finally:
         mp.undo()
     return {"root": root, "manifest": manifest, "result": result, "summary": summary, "held": held,
-            "ledger": ledger, "province": province, "cities": cities}
+            "ledger": ledger, "province": province, "cities": cities, "showcase": showcase}
 
 
 def materialization(result: dg.ExecuteInProcessResult, key: dg.AssetKey) -> dict:
@@ -129,8 +133,6 @@ def test_the_survey_carrying_looked_up_names_is_flagged(demo_run: dict) -> None:
 
 
 def test_the_expired_temporary_collection_is_refused_and_the_running_one_converges(demo_run: dict) -> None:
-    from pipelines.catalogue import load_catalogue
-
     item = load_catalogue(DEMO_CATALOGUE).item("returning_worker_survey")
     statuses = {e["item"]: (e["status"], e["received"], e["held_back"], e["converged"], e["reason"])
                 for e in demo_run["ledger"] if e["item"] in ("returning_worker_survey", "relapse_risk_monitoring")}
@@ -165,3 +167,33 @@ def test_the_demo_directory_conforms_to_dcat_ap(demo_run: dict) -> None:
     jsonld = json.loads((demo_run["root"] / "data" / "directory" / "directory.jsonld").read_text(encoding="utf-8"))
     datasets = [n for n in jsonld if "http://www.w3.org/ns/dcat#Dataset" in n.get("@type", [])]
     assert len(datasets) == len(demo_run["manifest"]["items"])
+
+
+def test_make_demo_prints_where_each_provincial_table_row_came_from(demo_run: dict) -> None:
+    items = demo_run["manifest"]["items"]
+    farmland = demo_run["showcase"].split("province/farmland_subsidy")[1].split("province/")[0].splitlines()
+    total = sum(items[c]["expected_valid"] for c in ("farmland_subsidy", "la_farmland_subsidy", "lc_farmland_subsidy"))
+    assert [" ".join(line.split()) for line in farmland] == [
+        f"{total} rows (table connected_farmland_subsidy)",
+        f"450000 gx_agri/farmland_subsidy {items['farmland_subsidy']['expected_valid']} the province's own",
+        f"450123 la_agri/la_farmland_subsidy {items['la_farmland_subsidy']['expected_valid']} "
+        "county -> city store 450100 -> province",
+        f"450222 lc_agri/lc_farmland_subsidy {items['lc_farmland_subsidy']['expected_valid']} "
+        "county -> city store 450200 -> province",
+    ]
+    assert "  450200  (nothing converged in this city's store yet)" in demo_run["showcase"]
+
+
+def test_the_cli_export_make_demo_writes_conforms_and_dates_first_publication(
+        demo_run: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = demo_run["root"] / "data"
+    assert cli(["directory", str(DEMO_CATALOGUE), "--out", str(tmp_path), "--data", str(data)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"22 entries written to {tmp_path / 'directory.ttl'} and {tmp_path / 'directory.jsonld'}",
+                   "conforms to DCAT-AP 3.0.0"]
+    # an item without a catalogued publication date is dated by its first convergence: all but the refused one
+    jsonld = json.loads((tmp_path / "directory.jsonld").read_text(encoding="utf-8"))
+    issued = {n["@id"].rsplit("/", 1)[-1] for n in jsonld if "http://purl.org/dc/terms/issued" in n}
+    catalogue = load_catalogue(DEMO_CATALOGUE)
+    undated = {i.code for i in catalogue.items if i.published is None}
+    assert undated - issued == {"returning_worker_survey"} and len(undated) == 16
