@@ -611,8 +611,7 @@ def charity_assistance_row(ctx: RowContext) -> Row:
         "assistance_type": kind,
         "amount": ctx.decimal(*_ASSISTANCE_AMOUNT[kind]),
         "grant_date": iso(granted),
-        "township": ctx.choose_or("township", tuple(f"{d.name}{street[:3]}" for d in DIVISIONS
-                                                    for street in d.streets[:1])),
+        "township": ctx.choose_or("township", tuple(d.name for d in DIVISIONS)),
         "handler": person_name(rng),
         "updated_at": iso(updated),
     }
@@ -820,6 +819,8 @@ def unknown_keys(rng: random.Random, item: Item, rows: list[Row], known: dict[st
             value = fresh_key(rng, target.standard)
             if value not in authority and value not in used:
                 break
+        else:
+            raise RuntimeError(f"{item.code}: no key outside the authority's left to make up")
         used.add(value)
         row[target.name] = value
 
