@@ -20,11 +20,21 @@ $(INSTALLED): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
-## demo: generate the demo province from scratch, run every item end to end, print the summary
+## demo: generate the demo province from scratch, run every item end to end, print the summary, then the
+## governance views: connected stores (art. 19), repeated collection (art. 13), temporary collections
+## (art. 12) and the DCAT directory export, validated against the DCAT-AP shapes (art. 18)
 demo: install
 	rm -rf $(DEMO_DIR) var/dagster
 	$(BIN)/python -m pipelines.demo generate --catalogue catalogue/demo --intake $(DEMO_DIR)/intake --data $(DEMO_DIR)/data
 	$(DEMO_ENV) $(BIN)/python -m pipelines run
+	@printf "\n%s\n" "== connected stores: county -> city -> province (art. 11, 19) =="
+	@$(DEMO_ENV) $(BIN)/python -m pipelines.demo connected --catalogue catalogue/demo --data $(DEMO_DIR)/data
+	@printf "\n%s\n" "== repeated collection (art. 13) =="
+	@$(BIN)/python -m pipelines repeated-collection catalogue/demo --data $(DEMO_DIR)/data
+	@printf "\n%s\n" "== temporary collections (art. 12) =="
+	@$(BIN)/python -m pipelines temporary-collections catalogue/demo
+	@printf "\n%s\n" "== resource directory (art. 18) =="
+	@$(DEMO_ENV) $(BIN)/python -m pipelines directory catalogue/demo --out $(DEMO_DIR)/data/directory --data $(DEMO_DIR)/data
 
 ## run / summary: the same CLI on the demo environment (after `make demo`)
 run: install

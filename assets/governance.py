@@ -5,6 +5,7 @@ Keys: ``city/<city region>/<provincial item>`` and ``province/<provincial item>`
 province convergence), ``directory/catalogue`` (DCAT export) and ``governance/supervision``.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -14,6 +15,7 @@ from assets.opendata import open_key
 from pipelines import connected, directory, opendata, sharing, supervision
 from pipelines.catalogue.models import Catalogue
 from pipelines.quality.checks import SHARED
+from pipelines.store import SharedStore
 from resources.platform import PlatformResource
 
 GROUP = "governance"
@@ -39,33 +41,39 @@ def province_key(rollup: connected.ProvinceRollup) -> dg.AssetKey:
 def governance_assets(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
     built: list[dg.AssetsDefinition] = []
     for rollup in connected.rollups(catalogue):
-        built += [_city_asset(catalogue, city) for city in rollup.cities]
-        built.append(_province_asset(catalogue, rollup))
+        built += [_city_asset(city) for city in rollup.cities]
+        built.append(_province_asset(rollup))
     return [*built, _directory_asset(catalogue), _supervision_asset(catalogue)]
 
 
-def _city_asset(catalogue: Catalogue, rollup: connected.CityRollup) -> dg.AssetsDefinition:
-    @dg.asset(key=city_key(rollup), group_name=GROUP, automation_condition=keep_in_sync(), kinds={"sql"},
-              deps=[asset_key(SHARED, item) for item in rollup.sources],
-              description=f"{rollup.provincial.name}: city {rollup.city}'s store, its counties' rows included")
-    def _city(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-        rows = connected.refresh_city(platform.platform().store, rollup)
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "table": rollup.table_name,
-                                              "sources": ", ".join(i.code for i in rollup.sources)})
-
-    return _city
+def _city_asset(rollup: connected.CityRollup) -> dg.AssetsDefinition:
+    return _connected_asset(
+        city_key(rollup), [asset_key(SHARED, item) for item in rollup.sources],
+        f"{rollup.provincial.name}: city {rollup.city}'s store, its counties' rows included",
+        lambda store: connected.refresh_city(store, rollup), rollup.table_name,
+        {"sources": ", ".join(i.code for i in rollup.sources)})
 
 
-def _province_asset(catalogue: Catalogue, rollup: connected.ProvinceRollup) -> dg.AssetsDefinition:
-    @dg.asset(key=province_key(rollup), group_name=GROUP, automation_condition=keep_in_sync(), kinds={"sql"},
-              deps=[asset_key(SHARED, rollup.provincial), *(city_key(c) for c in rollup.cities)],
-              description=f"{rollup.provincial.name}: the provincial store, every city's rows with their region")
-    def _province(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-        rows = connected.refresh_province(platform.platform().store, rollup)
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "table": rollup.table_name,
-                                              "cities": ", ".join(c.city for c in rollup.cities)})
+def _province_asset(rollup: connected.ProvinceRollup) -> dg.AssetsDefinition:
+    return _connected_asset(
+        province_key(rollup), [asset_key(SHARED, rollup.provincial), *(city_key(c) for c in rollup.cities)],
+        f"{rollup.provincial.name}: the provincial store, every city's rows with their region",
+        lambda store: connected.refresh_province(store, rollup), rollup.table_name,
+        {"cities": ", ".join(c.city for c in rollup.cities)})
 
-    return _province
+
+def _connected_asset(key: dg.AssetKey, deps: list[dg.AssetKey], description: str,
+                     refresh: Callable[[SharedStore], int], table: str,
+                     provenance: dict[str, str]) -> dg.AssetsDefinition:
+    """A connected store (city or province): rebuilt whole from its sources on each materialization."""
+
+    @dg.asset(key=key, group_name=GROUP, automation_condition=keep_in_sync(), kinds={"sql"}, deps=deps,
+              description=description)
+    def _connected(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+        rows = refresh(platform.platform().store)
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "table": table, **provenance})
+
+    return _connected
 
 
 def _directory_asset(catalogue: Catalogue) -> dg.AssetsDefinition:

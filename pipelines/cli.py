@@ -13,8 +13,9 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
-from pipelines.catalogue import CatalogueError, load_catalogue
+from pipelines.catalogue import Catalogue, CatalogueError, load_catalogue
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,7 +176,9 @@ def _governance_commands(commands: argparse._SubParsersAction) -> None:  # type:
     export.add_argument("directory")
     export.add_argument("--out", required=True, help="folder for directory.ttl and directory.jsonld")
     export.add_argument("--shapes", default=None, help="DCAT-AP SHACL shapes (default: ../shared/standards)")
-    export.add_argument("--data", default=None, help="data directory: its open-data files become distributions")
+    export.add_argument("--data", default=None,
+                        help="data directory: its ledger dates each item's first publication (as the asset does) "
+                             "and its open-data files become distributions")
 
 
 def _temporary(args: argparse.Namespace) -> int:
@@ -204,8 +207,9 @@ def _directory(args: argparse.Namespace) -> int:
     from pipelines import directory, opendata
 
     catalogue = load_catalogue(args.directory)
+    first = _first_converged(catalogue, Path(args.data)) if args.data else None
     opened = opendata.read_index(Path(args.data) / "open") if args.data else {}
-    graph = directory.dcat_graph(catalogue, directory.entries(catalogue), opened=opened)
+    graph = directory.dcat_graph(catalogue, directory.entries(catalogue, first), opened=opened)
     turtle, jsonld = directory.export(graph, Path(args.out))
     result = directory.validate(graph, Path(args.shapes) if args.shapes else None)
     print(f"{len(catalogue.items)} entries written to {turtle} and {jsonld}")
@@ -213,6 +217,19 @@ def _directory(args: argparse.Namespace) -> int:
         print(f"{len(opened)} of them list open-data files as distributions")
     print("conforms to DCAT-AP 3.0.0" if result.conforms else f"does NOT conform:\n{result.report}")
     return 0 if result.conforms else 1
+
+
+def _first_converged(catalogue: Catalogue, data_dir: Path) -> dict[str, date]:
+    """Item -> the day it first converged, from the ledger of the store that data directory holds."""
+    from pipelines import directory
+    from pipelines.store import SharedStore
+    from resources.platform import ENV_STORE, resolve_store_url
+
+    store = SharedStore(resolve_store_url(os.environ.get(ENV_STORE, ""), str(data_dir)), catalogue)
+    try:
+        return directory.first_converged(store.submissions(status="converged"))
+    finally:
+        store.dispose()
 
 
 GOVERNANCE = {"temporary-collections": _temporary, "repeated-collection": _repeated, "directory": _directory}

@@ -1,29 +1,50 @@
-"""Running the generated asset graph in tests, the way Dagster runs it."""
+"""Running the generated asset graph in tests, the way Dagster runs it, and editing catalogues in place.
+
+Dagster and the platform resources are imported inside the functions that need them, so the pure-logic
+unit tests that only edit catalogues do not pay for importing Dagster.
+"""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dagster as dg
+import pytest
+import yaml
 
-from assets.units import unit_asset
-from pipelines.catalogue import load_catalogue
-from pipelines.store import SharedStore
-from resources.platform import PlatformResource, resolve_store_url
+from pipelines.catalogue import CatalogueError, load_catalogue
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+    from pipelines.store import SharedStore
 
 
 def materialize_all(catalogue_dir: Path, intake_dir: Path, data_dir: Path, store_url: str = "",
-                    instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+                    instance: dg.DagsterInstance | None = None,
+                    with_governance: bool = False) -> dg.ExecuteInProcessResult:
+    """Every unit's pipeline; with_governance adds the connected stores, the directory and supervision."""
+    import dagster as dg
+
+    from assets.governance import governance_assets
+    from assets.units import unit_asset
+    from resources.platform import PlatformResource
+
     catalogue = load_catalogue(catalogue_dir)
     assets = [unit_asset(catalogue, u, "sqlite") for u in catalogue.units if catalogue.items_of(u.code)]
+    if with_governance:
+        assets += governance_assets(catalogue)
     resource = PlatformResource(catalogue_dir=str(catalogue_dir), intake_dir=str(intake_dir),
                                 data_dir=str(data_dir), store_url=store_url)
     return dg.materialize(assets, resources={"platform": resource}, instance=instance)
 
 
 def open_store(catalogue_dir: Path, data_dir: Path, store_url: str = "") -> SharedStore:
+    from pipelines.store import SharedStore
+    from resources.platform import resolve_store_url
+
     return SharedStore(resolve_store_url(store_url, str(data_dir)), load_catalogue(catalogue_dir))
 
 
@@ -38,3 +59,19 @@ def write_csv(path: Path, header: list[str], rows: list[list[Any]], encoding: st
 
 def check_evaluations(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+# --- catalogue files ---------------------------------------------------------------------------
+def edit_yaml(directory: Path, name: str, change: Callable[[Any], None]) -> None:
+    """Load ``directory/name``, let ``change`` mutate the document, write it back."""
+    path = directory / name
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(document)
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+
+
+def catalogue_problems(directory: Path) -> list[str]:
+    """The problems loading the catalogue reports; fails the test when it loads."""
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue(directory)
+    return [str(p) for p in caught.value.problems]

@@ -1,4 +1,4 @@
-"""``python -m pipelines.demo generate ...`` and ``python -m pipelines.demo catalogue ...``."""
+"""``python -m pipelines.demo generate|catalogue|connected ...``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--as-of", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)")
     demo.add_argument("--rows", type=int, default=None, help="rows per item (default: 300-1500 by item)")
 
+    rollup = commands.add_parser("connected", help="after a run: rows per region in each provincial table")
+    rollup.add_argument("--catalogue", default="catalogue/demo", help="demo catalogue directory")
+    rollup.add_argument("--data", required=True, help="the run's data directory (its SQLite shared store)")
+
     large = commands.add_parser("catalogue", help="write a large synthetic catalogue that loads")
     large.add_argument("--items", type=int, default=5000)
     large.add_argument("--out", required=True)
@@ -36,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         manifest = generate_demo(args.catalogue, args.intake, args.data, seed=args.seed, as_of=args.as_of,
                                  rows=args.rows)
         print_summary(manifest)
+    elif args.command == "connected":
+        print_connected(args.catalogue, args.data)
     else:
         result = generate_large_catalogue(args.out, items=args.items, seed=args.seed)
         print(f"wrote {result['items']} items over {result['units']} units to {result['out']}")
@@ -46,15 +52,33 @@ def print_summary(manifest: dict[str, Any]) -> None:
     print(f"demo data as of {manifest['as_of']} (seed {manifest['seed']})")
     print(f"{'item':36} {'rows':>6} {'held':>6} {'valid':>6} {'stale':>6}  file")
     for code, entry in manifest["items"].items():
-        note = "  [rejected: uncatalogued column]" if entry["rejected_submission"] else ""
+        note = f"  [refused: {entry['refusal'].replace('_', ' ')}]" if entry["rejected_submission"] else ""
         print(f"{code:36} {entry['rows']:>6} {entry['expected_held_back']:>6} {entry['expected_valid']:>6} "
               f"{entry['stale']:>6}  {entry['file']}{note}")
     totals = manifest["totals"]
     print(f"{'total':36} {totals['rows']:>6} {totals['expected_held_back']:>6} {totals['expected_valid']:>6} "
           f"{totals['stale']:>6}")
+    print(f"unknown keys (held back by online verification): {totals['faults']['unknown_key']}; "
+          f"refused submissions: {totals['rejected_submissions']}; "
+          f"submissions carrying looked-up values: {totals['repeated_collection_flags']}")
     print(f"manifest: {manifest['data']}/demo_manifest.json")
     for name, url in manifest["env"].items():
         print(f"export {name}={url}")
+
+
+def print_connected(catalogue_dir: str, data_dir: str) -> None:
+    import os
+
+    from pipelines.catalogue import load_catalogue
+    from pipelines.demo.showcase import connected_report, render_connected
+    from pipelines.store import SharedStore
+    from resources.platform import ENV_STORE, resolve_store_url
+
+    store = SharedStore(resolve_store_url(os.environ.get(ENV_STORE, ""), data_dir), load_catalogue(catalogue_dir))
+    try:
+        print(render_connected(connected_report(store)))
+    finally:
+        store.dispose()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
 ``generate_demo`` reads the demo catalogue, builds realistic rows for every item, injects faults at
 fixed rates into known rows (one fault per row at most) and writes the unit submissions, the
 database the HRSS item is pulled from, and a manifest with the counts the platform must reproduce.
+Faults include keys the authoritative item does not hold (held back by online verification, art. 14);
+the manifest also records the submissions intake refuses (an uncatalogued column, an expired temporary
+collection, art. 12) and the looked-up values a submission carries anyway (flagged, art. 13).
 ``generate_large_catalogue`` writes a valid catalogue with thousands of items for load tests.
 
 Everything is derived from one ``random.Random(seed)`` in a fixed order, so a seed and an as-of date
@@ -143,7 +146,9 @@ CROPS = ("甘蔗", "香蕉", "火龙果", "沃柑", "水稻", "桑蚕", "中药�
 VILLAGES = ("那门", "那湾", "岜独", "渌龙", "定标", "龙念", "古朗", "敬团", "仁良", "巴发", "爱华", "南圩")
 SOCIAL_WORK_ORGS = ("南宁市青秀区阳光社会工作服务中心", "广西启明社会工作服务中心",
                     "柳州市鱼峰区同心社会工作服务中心", "桂林市秀峰区和谐社会工作服务中心")
-WATER_PLANT_CODES = {"陈村水厂": "CC", "河南水厂": "HN", "三津水厂": "SJ", "凌铁水厂": "LT", "西郊水厂": "XJ"}
+WATER_PLANT_CODES = {"陈村水厂": "CC", "河南水厂": "HN", "三津水厂": "SJ", "凌铁水厂": "LT", "西郊水厂": "XJ",
+                     "东镇门水厂": "DZ", "瓦窑水厂": "WY", "净瓶山水厂": "JP"}
+WATER_METER_PREFIX = {"450100": "NNSW", "450200": "LZSW", "450300": "GLSW"}
 MOBILE_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152",
                    "155", "157", "158", "159", "177", "178", "180", "182", "183", "186", "187", "188", "199")
 # Values a clerk plausibly types that no value set declares.
@@ -222,6 +227,7 @@ class Pools:
 
     persons: list[Person] = field(default_factory=list)
     enterprises: list[Enterprise] = field(default_factory=list)
+    keys: dict[str, set[str]] = field(default_factory=dict)  # item -> the keys that converge (single-key items)
 
 
 @dataclass
@@ -250,6 +256,10 @@ class RowContext:
     def decimal(self, low: float, high: float) -> str:
         return money(self.rng.uniform(low, high))
 
+    def choose_or(self, name: str, fallback: tuple[str, ...]) -> str:
+        """From the field's value set, or from a plausible list when the item declares none."""
+        return self.choose(name) if self._field(name).values else self.rng.choice(fallback)
+
     def maybe(self, value: str, blank_rate: float = 0.1) -> str | None:
         """Optional fields are sometimes left empty, as real submissions do."""
         return None if self.rng.random() < blank_rate else value
@@ -264,6 +274,11 @@ class RowContext:
 
     def division(self, city_prefix: str = "45") -> Division:
         return self.rng.choice([d for d in DIVISIONS if d.code.startswith(city_prefix)])
+
+    def local_division(self) -> Division:
+        """A division inside the item's own region: its city's for a city item, anywhere for the province."""
+        prefix = {Level.PROVINCE: "45", Level.CITY: self.item.region[:4]}.get(self.item.level, self.item.region)
+        return self.division(prefix)
 
     def person(self) -> Person:
         return self.rng.choice(self.pools.persons)
@@ -464,7 +479,7 @@ _WATER_USAGE = {"居民生活用水": (3, 40), "非居民用水": (20, 3000), "�
 def water_account_row(ctx: RowContext) -> Row:
     rng = ctx.rng
     kind = ctx.choose("customer_type", (88, 10, 2))
-    division = ctx.division("4501")
+    division = ctx.local_division()
     status = ctx.choose("status", (90, 4, 6))
     owes = status == "欠费停水" or rng.random() < 0.15
     updated = ctx.record_date()
@@ -473,7 +488,7 @@ def water_account_row(ctx: RowContext) -> Row:
         "customer_name": person_name(rng) if kind == "居民生活用水" else ctx.enterprise().name,
         "customer_type": kind,
         "address": street_address(rng, division),
-        "meter_no": f"NNSW{rng.randrange(10**8):08d}",
+        "meter_no": f"{WATER_METER_PREFIX[division.city_code]}{rng.randrange(10**8):08d}",
         "phone": ctx.maybe(mobile(rng)),
         "monthly_usage": ctx.decimal(*_WATER_USAGE[kind]),
         "arrears": ctx.decimal(10, 3000) if owes else "0.00",
@@ -508,7 +523,7 @@ _FLOOR_AREA = {"住宅": (45, 180), "商业": (30, 800), "办公": (60, 1500), "
 def real_estate_row(ctx: RowContext) -> Row:
     rng = ctx.rng
     owner = ctx.person()
-    division = ctx.division("4501")
+    division = ctx.local_division()
     updated = ctx.record_date()
     registered = ctx.day_before(updated, 0, 3)
     year = registered.year
@@ -516,7 +531,7 @@ def real_estate_row(ctx: RowContext) -> Row:
     unit_no = (f"{division.code}{rng.randint(1, 19):03d}{rng.randint(1, 49):03d}GB"
                f"{rng.randrange(10**5):05d}F{rng.randrange(10**8):08d}")
     return {
-        "certificate_no": ctx.unique(lambda: f"桂({year})南宁市不动产权第{rng.randrange(10**7):07d}号"),
+        "certificate_no": ctx.unique(lambda: f"桂({year}){division.city}不动产权第{rng.randrange(10**7):07d}号"),
         "unit_no": unit_no,
         "owner_name": owner.name,
         "owner_id": owner.citizen_id,
@@ -533,7 +548,7 @@ def real_estate_row(ctx: RowContext) -> Row:
 
 def construction_permit_row(ctx: RowContext) -> Row:
     rng = ctx.rng
-    division = ctx.division("4502")
+    division = ctx.local_division()
     builder, contractor = ctx.company(), ctx.company()
     updated = ctx.record_date()
     issued = ctx.day_before(updated, 0, 3)
@@ -577,6 +592,7 @@ def farmland_subsidy_row(ctx: RowContext) -> Row:
     }
 
 
+CHARITY_PREFIX = {"450222": "LCCS"}  # the provincial charity federation numbers its own as GXCS
 _ASSISTANCE_AMOUNT = {"助学": (1000, 5000), "助医": (2000, 20000), "助困": (300, 3000), "助老": (300, 2000),
                       "救灾": (500, 5000)}
 
@@ -588,15 +604,49 @@ def charity_assistance_row(ctx: RowContext) -> Row:
     updated = ctx.record_date()
     granted = ctx.day_before(updated, 0, 1)
     return {
-        "assistance_no": ctx.unique(lambda: f"LCCS{granted.year}{rng.randrange(10**5):05d}"),
+        "assistance_no": ctx.unique(
+            lambda: f"{CHARITY_PREFIX.get(ctx.item.region, 'GXCS')}{granted.year}{rng.randrange(10**5):05d}"),
         "recipient_name": recipient.name,
         "citizen_id": recipient.citizen_id,
         "assistance_type": kind,
         "amount": ctx.decimal(*_ASSISTANCE_AMOUNT[kind]),
         "grant_date": iso(granted),
-        "township": ctx.choose("township"),
+        "township": ctx.choose_or("township", tuple(d.name for d in DIVISIONS)),
         "handler": person_name(rng),
         "updated_at": iso(updated),
+    }
+
+
+_RELAPSE_ASSISTANCE = ("产业帮扶", "就业帮扶", "医疗救助", "教育资助", "纳入低保", "临时救助", "小额信贷")
+
+
+def relapse_risk_row(ctx: RowContext) -> Row:
+    rng = ctx.rng
+    person = ctx.person()
+    monitored = ctx.record_date()
+    return {
+        "household_no": ctx.unique(lambda: f"FP{person.region}{rng.randrange(10**6):06d}"),
+        "citizen_id": person.citizen_id,
+        "risk_type": ctx.choose("risk_type", (40, 15, 15, 10, 5, 15)),
+        "household_size": str(rng.randint(1, 7)),
+        "per_capita_income": ctx.decimal(4000, 12000),
+        "region_code": person.region,
+        "assistance": "、".join(rng.sample(_RELAPSE_ASSISTANCE, rng.randint(1, 3))),
+        "monitored_at": iso(monitored),
+    }
+
+
+def returning_worker_row(ctx: RowContext) -> Row:
+    rng = ctx.rng
+    person = ctx.person()
+    assert ctx.item.temporary is not None
+    surveyed = ctx.item.temporary.expires - timedelta(days=rng.randint(0, 60))  # taken while it ran
+    return {
+        "survey_no": ctx.unique(lambda: f"FX{surveyed:%Y%m}{rng.randrange(10**5):05d}"),
+        "citizen_id": person.citizen_id,
+        "return_date": iso(surveyed - timedelta(days=rng.randint(1, 30))),
+        "intention": ctx.choose("intention", (45, 30, 10, 15)),
+        "surveyed_at": iso(surveyed),
     }
 
 
@@ -630,17 +680,32 @@ ITEM_PLANS: dict[str, ItemPlan] = {
     "water_quality_monitoring": ItemPlan(water_quality_row, 360, Output("json")),
     "real_estate_registration": ItemPlan(real_estate_row, 900, Output("xlsx")),
     "construction_permit": ItemPlan(construction_permit_row, 300, Output("csv")),
-    "farmland_subsidy": ItemPlan(farmland_subsidy_row, 800, Output("csv", "gbk", label_header=True)),
+    "la_farmland_subsidy": ItemPlan(farmland_subsidy_row, 800, Output("csv", "gbk", label_header=True)),
     "charity_assistance": ItemPlan(charity_assistance_row, 300, Output("xlsx")),
+    "lc_farmland_subsidy": ItemPlan(farmland_subsidy_row, 300, Output("csv")),
+    # The provincial items the city and county items map onto (connected catalogues), with their own rows.
+    "water_supply_account": ItemPlan(water_account_row, 150, Output("csv")),
+    "drinking_water_quality": ItemPlan(water_quality_row, 120, Output("json")),
+    "building_permit": ItemPlan(construction_permit_row, 120, Output("csv")),
+    "real_estate_title": ItemPlan(real_estate_row, 150, Output("xlsx")),
+    "farmland_subsidy": ItemPlan(farmland_subsidy_row, 150, Output("csv")),
+    "charity_relief": ItemPlan(charity_assistance_row, 120, Output("csv")),
+    # Temporary collections (art. 12): one running, one whose submission comes in after its expiry.
+    "relapse_risk_monitoring": ItemPlan(relapse_risk_row, 200, Output("csv")),
+    "returning_worker_survey": ItemPlan(returning_worker_row, 100, Output("csv")),
 }
 # This submission carries a column the catalogue does not know, so intake refuses it whole (art. 12).
 REJECTED_ITEM = "construction_permit"
+UNCATALOGUED = "uncatalogued_column"
+EXPIRED = "expired_temporary_collection"
 UNCATALOGUED_COLUMN = ("remark", ("", "", "", "补录", "按季度汇总报送", "已电话核实"))
 
 INACTIVE_STATUSES = {"死亡", "注销", "迁出", "吊销"}
 
 
 def refresh_pools(pools: Pools, item: Item, rows: list[Row], faulty: set[int]) -> None:
+    if len(item.primary_key) == 1:
+        pools.keys[item.code] = {str(r[item.primary_key[0]]) for i, r in enumerate(rows) if i not in faulty}
     clean = [r for i, r in enumerate(rows) if i not in faulty and r.get("status") not in INACTIVE_STATUSES]
     if item.code == "resident_register":
         pools.persons = [
@@ -657,7 +722,8 @@ def refresh_pools(pools: Pools, item: Item, rows: list[Row], faulty: set[int]) -
 # =============================================================================================
 # Faults
 # =============================================================================================
-HOLD_BACK_FAULTS = ("bad_check_digit", "missing_required", "duplicate_key", "out_of_set", "out_of_range")
+HOLD_BACK_FAULTS = ("bad_check_digit", "missing_required", "duplicate_key", "out_of_set", "out_of_range",
+                    "unknown_key")
 WARNING_FAULTS = ("stale",)
 FAULT_RATES = {
     "bad_check_digit": 0.02,
@@ -666,6 +732,7 @@ FAULT_RATES = {
     "out_of_set": 0.015,
     "out_of_range": 0.015,
     "stale": 0.03,
+    "unknown_key": 0.01,  # a well-formed key the authoritative item does not hold (online verification)
 }
 _CHECKED_STANDARDS = (Standard.USCC, Standard.RIC)
 
@@ -688,6 +755,10 @@ def value_set_fields(item: Item) -> list[ItemField]:
     return [f for f in item.fields if f.values is not None and not f.primary_key]
 
 
+def reference_fields(item: Item) -> list[ItemField]:
+    return [f for f in item.fields if f.references is not None]
+
+
 def range_fields(item: Item) -> list[ItemField]:
     return [f for f in item.fields if f.range is not None and not f.primary_key]
 
@@ -700,6 +771,7 @@ def applicable_faults(item: Item) -> list[str]:
         "out_of_set": bool(value_set_fields(item)),
         "out_of_range": bool(range_fields(item)),
         "stale": item.timestamp_field is not None,
+        "unknown_key": bool(reference_fields(item)),
     }
     return [kind for kind in FAULT_RATES if present[kind]]
 
@@ -718,10 +790,13 @@ def plan_faults(rng: random.Random, item: Item, n_rows: int) -> dict[str, list[i
 
 
 def inject_faults(rng: random.Random, item: Item, rows: list[Row], plan: dict[str, list[int]],
-                  as_of: date) -> None:
+                  as_of: date, known: dict[str, set[str]]) -> None:
     for kind, indices in plan.items():
         if kind == "duplicate_key":
             duplicate_keys(item, rows, indices)
+            continue
+        if kind == "unknown_key":
+            unknown_keys(rng, item, [rows[i] for i in indices], known)
             continue
         for index in indices:
             FAULT_INJECTORS[kind](rng, item, rows[index], as_of)
@@ -731,6 +806,32 @@ def duplicate_keys(item: Item, rows: list[Row], indices: list[int]) -> None:
     for original, duplicate in zip(indices[::2], indices[1::2], strict=True):
         for name in item.primary_key:
             rows[duplicate][name] = rows[original][name]
+
+
+def unknown_keys(rng: random.Random, item: Item, rows: list[Row], known: dict[str, set[str]]) -> None:
+    """Put a well-formed key the authority does not hold into one referencing field of each row."""
+    used = {str(v) for row in rows for f in reference_fields(item) for v in [row[f.name]] if v}
+    for row in rows:
+        target = rng.choice([f for f in reference_fields(item) if row[f.name]] or reference_fields(item))
+        assert target.references is not None and target.standard is not None
+        authority = known[target.references.item]
+        for _ in range(1000):
+            value = fresh_key(rng, target.standard)
+            if value not in authority and value not in used:
+                break
+        else:
+            raise RuntimeError(f"{item.code}: no key outside the authority's left to make up")
+        used.add(value)
+        row[target.name] = value
+
+
+def fresh_key(rng: random.Random, standard: Standard) -> str:
+    division = rng.choice([d for d in DIVISIONS if assigned_since(d.code) <= 1995])
+    if standard is Standard.USCC:
+        return make_uscc(rng, "91", division.code)
+    earliest = date(max(assigned_since(division.code), 1955), 1, 1)  # ric.is_valid: born after the code existed
+    birth = earliest + timedelta(days=rng.randint(0, (date(2005, 1, 1) - earliest).days))
+    return make_ric(rng, division.code, birth, rng.random() < 0.5)
 
 
 def break_check_digit(rng: random.Random, item: Item, row: Row, _as_of: date) -> None:
@@ -783,8 +884,9 @@ FAULT_INJECTORS: dict[str, Callable[[random.Random, Item, Row, date], None]] = {
 # =============================================================================================
 # Self-check: every row must break exactly the rule its fault names, and clean rows none
 # =============================================================================================
-def row_problems(item: Item, rows: list[Row], as_of: date) -> list[set[str]]:
-    problems = [field_problems(item, row) | staleness(item, row, as_of) for row in rows]
+def row_problems(item: Item, rows: list[Row], as_of: date, known: dict[str, set[str]]) -> list[set[str]]:
+    problems = [field_problems(item, row) | staleness(item, row, as_of) | unknown_references(item, row, known)
+                for row in rows]
     for index in duplicated_key_rows(item, rows):
         problems[index].add("duplicate_key")
     return problems
@@ -817,6 +919,15 @@ def value_problems(f: ItemField, value: str) -> set[str]:
     return found
 
 
+def unknown_references(item: Item, row: Row, known: dict[str, set[str]]) -> set[str]:
+    """A well-formed referencing value the authority does not hold (a malformed one is a check-digit fault)."""
+    for f in reference_fields(item):
+        value = row.get(f.name)
+        if value and f.references and not value_problems(f, value) and value not in known[f.references.item]:
+            return {"unknown_key"}
+    return set()
+
+
 def _within(value: float, low: float | None, high: float | None) -> bool:
     return (low is None or value >= low) and (high is None or value <= high)
 
@@ -834,9 +945,10 @@ def duplicated_key_rows(item: Item, rows: list[Row]) -> list[int]:
     return [i for i, k in enumerate(keys) if counts.get(k, 0) > 1]
 
 
-def verify_faults(item: Item, rows: list[Row], plan: dict[str, list[int]], as_of: date) -> None:
+def verify_faults(item: Item, rows: list[Row], plan: dict[str, list[int]], as_of: date,
+                  known: dict[str, set[str]]) -> None:
     expected = {index: {kind} for kind, indices in plan.items() for index in indices}
-    for index, found in enumerate(row_problems(item, rows, as_of)):
+    for index, found in enumerate(row_problems(item, rows, as_of, known)):
         if found != expected.get(index, set()):
             planned = expected.get(index, set())
             raise AssertionError(f"{item.code} row {index}: planned {planned}, found {found}: {rows[index]}")
@@ -975,17 +1087,41 @@ def _check_plans_match(catalogue: Catalogue) -> None:
         )
 
 
+def refusal_of(item: Item, as_of: date) -> str | None:
+    """Why intake refuses this item's whole submission, if it does (art. 12)."""
+    if item.code == REJECTED_ITEM:
+        return UNCATALOGUED
+    if item.temporary is not None and item.temporary.expired(as_of):
+        return EXPIRED
+    return None
+
+
 def _generate_item(rng: random.Random, item: Item, plan: ItemPlan, n_rows: int, as_of: date, pools: Pools,
                    intake: Path, data: Path) -> dict[str, Any]:
-    rejected = item.code == REJECTED_ITEM
+    refusal = refusal_of(item, as_of)
     ctx = RowContext(rng, as_of, item, pools)
     rows = [_in_field_order(item, plan.builder(ctx)) for _ in range(n_rows)]
-    faults = {} if rejected else plan_faults(rng, item, n_rows)
-    inject_faults(rng, item, rows, faults, as_of)
-    verify_faults(item, rows, faults, as_of)
-    refresh_pools(pools, item, rows, {i for kind in HOLD_BACK_FAULTS for i in faults.get(kind, [])})
-    path = _write_item(rng, item, plan.output, rows, as_of, intake, data, rejected)
-    return _manifest_entry(item, plan.output, path, n_rows, faults, rejected)
+    faults = {} if refusal else plan_faults(rng, item, n_rows)
+    inject_faults(rng, item, rows, faults, as_of, pools.keys)
+    if refusal is None:  # a refused submission never reaches validation: its rows are not checked
+        verify_faults(item, rows, faults, as_of, pools.keys)
+    refresh_pools(pools, item, rows, set(range(n_rows)) if refusal else
+                  {i for kind in HOLD_BACK_FAULTS for i in faults.get(kind, [])})
+    path = _write_item(rng, item, plan.output, rows, as_of, intake, data, refusal == UNCATALOGUED)
+    entry = _manifest_entry(item, plan.output, path, n_rows, faults, refusal)
+    carried = [] if refusal else carried_lookups(item, rows)
+    if carried:
+        entry["repeated_collection"] = carried
+    if item.temporary is not None:
+        entry["temporary"] = {"expires": item.temporary.expires.isoformat(),
+                              "status": "expired" if item.temporary.expired(as_of) else "active"}
+    return entry
+
+
+def carried_lookups(item: Item, rows: list[Row]) -> list[dict[str, Any]]:
+    """Looked-up fields the submission fills in anyway: the platform flags them (art. 13)."""
+    return [{"field": f.name, "source": str(f.lookup), "rows": sum(1 for row in rows if row[f.name])}
+            for f in item.fields if f.lookup is not None and any(row[f.name] for row in rows)]
 
 
 def _in_field_order(item: Item, row: Row) -> Row:
@@ -995,7 +1131,7 @@ def _in_field_order(item: Item, row: Row) -> Row:
 
 
 def _write_item(rng: random.Random, item: Item, output: Output, rows: list[Row], as_of: date, intake: Path,
-                data: Path, rejected: bool) -> Path:
+                data: Path, uncatalogued_column: bool) -> Path:
     if output.format == "sqlite":
         path = data / "demo_sources" / "hrss.db"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -1005,7 +1141,7 @@ def _write_item(rng: random.Random, item: Item, output: Output, rows: list[Row],
     path.parent.mkdir(parents=True, exist_ok=True)
     header = header_of(item, output)
     records = [list(row.values()) for row in rows]
-    if rejected:
+    if uncatalogued_column:
         name, samples = UNCATALOGUED_COLUMN
         header.append(name)
         records = [[*record, rng.choice(samples)] for record in records]
@@ -1019,8 +1155,8 @@ def _write_item(rng: random.Random, item: Item, output: Output, rows: list[Row],
 
 
 def _manifest_entry(item: Item, output: Output, path: Path, n_rows: int, plan: dict[str, list[int]],
-                    rejected: bool) -> dict[str, Any]:
-    held = n_rows if rejected else sum(len(plan.get(kind, [])) for kind in HOLD_BACK_FAULTS)
+                    refusal: str | None) -> dict[str, Any]:
+    held = n_rows if refusal else sum(len(plan.get(kind, [])) for kind in HOLD_BACK_FAULTS)
     entry: dict[str, Any] = {
         "unit": item.unit,
         "file": str(path),
@@ -1032,11 +1168,12 @@ def _manifest_entry(item: Item, output: Output, path: Path, n_rows: int, plan: d
         "expected_held_back": held,
         "expected_valid": n_rows - held,
         "stale": len(plan.get("stale", [])),
-        "rejected_submission": rejected,
+        "rejected_submission": refusal is not None,
+        "refusal": refusal,
         # 0-based data-row positions (header excluded); the platform's row_no is position + 1.
         "fault_rows": {kind: plan.get(kind, []) for kind in (*HOLD_BACK_FAULTS, *WARNING_FAULTS)},
     }
-    if rejected:
+    if refusal == UNCATALOGUED:
         entry["uncatalogued_columns"] = [UNCATALOGUED_COLUMN[0]]
     if isinstance(item.collection, DatabaseCollection):
         entry["collection"] = {"method": "database", "url_env": item.collection.url_env,
@@ -1055,6 +1192,8 @@ def _manifest(seed: int, as_of: date, catalogue_dir: str | Path, intake: Path, d
                               for key in ("rows", "expected_held_back", "expected_valid", "stale")}
     totals["faults"] = {kind: sum(e["faults"][kind] for e in entries.values()) for kind in HOLD_BACK_FAULTS}
     totals["rejected_submissions"] = sum(e["rejected_submission"] for e in entries.values())
+    totals["refusals"] = dict(Counter(e["refusal"] for e in entries.values() if e["refusal"]))
+    totals["repeated_collection_flags"] = sum(len(e.get("repeated_collection", [])) for e in entries.values())
     return {
         "seed": seed,
         "as_of": as_of.isoformat(),

@@ -1,13 +1,24 @@
-"""The demo province end to end through the asset graph, against the generator's manifest."""
+"""The demo province end to end through the asset graph, governance included, against the generator's manifest:
+counts per item, unknown keys held back by online verification (art. 14), the flagged look-up (art. 13), the
+expired temporary collection (art. 12), county -> city -> province stores (art. 19) and the DCAT export (art. 18)."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from assets.governance import DIRECTORY_KEY
+from pipelines import connected
+from pipelines.catalogue import load_catalogue
+from pipelines.cli import main as cli
 from pipelines.demo.generator import generate_demo
+from pipelines.demo.showcase import connected_report, render_connected
+from pipelines.intake import expired_reason
+from pipelines.sharing import NOT_FOUND, carried_log
 from pipelines.summary import build_summary
 from tests.helpers import check_evaluations, materialize_all, open_store
 
@@ -23,14 +34,26 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for name, value in manifest["env"].items():
         mp.setenv(name, value)
     try:
-        result = materialize_all(DEMO_CATALOGUE, root / "intake", root / "data")
+        result = materialize_all(DEMO_CATALOGUE, root / "intake", root / "data", with_governance=True)
         store = open_store(DEMO_CATALOGUE, root / "data")
         summary = build_summary(store.catalogue, store)
         held = store.held_rows()
+        ledger = store.submissions()
+        province = {r.provincial.code: connected.read_connected(store, connected.province_table(store, r))
+                    for r in connected.rollups(store.catalogue)}
+        cities = {(c.city, r.provincial.code): connected.read_connected(store, connected.city_table(store, c))
+                  for r in connected.rollups(store.catalogue) for c in r.cities}
+        showcase = render_connected(connected_report(store))
         store.dispose()
     finally:
         mp.undo()
-    return {"root": root, "manifest": manifest, "result": result, "summary": summary, "held": held}
+    return {"root": root, "manifest": manifest, "result": result, "summary": summary, "held": held,
+            "ledger": ledger, "province": province, "cities": cities, "showcase": showcase}
+
+
+def materialization(result: dg.ExecuteInProcessResult, key: dg.AssetKey) -> dict:
+    [event] = [m for m in result.get_asset_materialization_events() if m.asset_key == key]
+    return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
 def test_every_item_converges_and_holds_back_exactly_what_the_generator_injected(demo_run: dict) -> None:
@@ -77,3 +100,100 @@ def test_summary_json_lists_checks_per_item(demo_run: dict) -> None:
     for code in demo_run["manifest"]["items"]:
         assert f"intake_{code}_integrity" in names
     json.dumps(demo_run["summary"], default=str)
+
+
+# --- governance ---------------------------------------------------------------------------------
+def test_unknown_keys_are_held_back_as_not_found_in_the_authoritative_source(demo_run: dict) -> None:
+    unverified: dict[str, set[int]] = {}  # held back for that reason alone
+    for row in demo_run["held"]:
+        if all(NOT_FOUND in reason for reason in row["reasons"].split("; ")):
+            unverified.setdefault(row["item"], set()).add(row["row_no"] - 1)
+    items = demo_run["manifest"]["items"]
+    expected = {code: set(e["fault_rows"]["unknown_key"]) for code, e in items.items()
+                if e["fault_rows"]["unknown_key"]}
+    assert unverified == expected
+    assert sum(len(rows) for rows in unverified.values()) == demo_run["manifest"]["totals"]["faults"]["unknown_key"]
+    assert len(unverified) == 13  # every referencing item whose submission is taken in, one key each at 60 rows
+    # a key with a broken check digit is not found either, but it is held back for its check digit first
+    for row in demo_run["held"]:
+        if NOT_FOUND in row["reasons"] and row["row_no"] - 1 not in expected.get(row["item"], set()):
+            assert row["row_no"] - 1 in items[row["item"]]["fault_rows"]["bad_check_digit"], row
+    [licence_row] = [r for r in demo_run["held"] if r["item"] == "food_business_licence"
+                     and r["row_no"] - 1 in expected["food_business_licence"]]
+    assert licence_row["reasons"] == ("references:uscc: 经营者统一社会信用代码 not found in the authoritative source "
+                                      "(market_entity_registration.uscc)")
+
+
+def test_the_survey_carrying_looked_up_names_is_flagged(demo_run: dict) -> None:
+    expected = demo_run["manifest"]["items"]["subsistence_allowance_survey"]["repeated_collection"]
+    flags = [{k: f[k] for k in ("item", "unit", "field", "source", "rows")} for f in carried_log(
+        demo_run["root"] / "data")]
+    assert flags == [{"item": "subsistence_allowance_survey", "unit": "gx_civil", **e} for e in expected]
+    assert flags[0]["rows"] == 60
+
+
+def test_the_expired_temporary_collection_is_refused_and_the_running_one_converges(demo_run: dict) -> None:
+    item = load_catalogue(DEMO_CATALOGUE).item("returning_worker_survey")
+    statuses = {e["item"]: (e["status"], e["received"], e["held_back"], e["converged"], e["reason"])
+                for e in demo_run["ledger"] if e["item"] in ("returning_worker_survey", "relapse_risk_monitoring")}
+    running = demo_run["manifest"]["items"]["relapse_risk_monitoring"]
+    assert statuses == {
+        "returning_worker_survey": ("rejected", 60, 60, 0, expired_reason(item)),
+        "relapse_risk_monitoring": ("converged", 60, running["expected_held_back"], running["expected_valid"], None),
+    }
+
+
+def test_the_province_table_holds_rows_of_both_cities_with_their_region(demo_run: dict) -> None:
+    items = demo_run["manifest"]["items"]
+    farmland = Counter((r["_region"], r["_source_item"]) for r in demo_run["province"]["farmland_subsidy"])
+    assert farmland == {("450000", "farmland_subsidy"): items["farmland_subsidy"]["expected_valid"],
+                        ("450123", "la_farmland_subsidy"): items["la_farmland_subsidy"]["expected_valid"],
+                        ("450222", "lc_farmland_subsidy"): items["lc_farmland_subsidy"]["expected_valid"]}
+    # a county has no store of its own: its rows are in its city's
+    nanning = Counter(r["_region"] for r in demo_run["cities"][("450100", "farmland_subsidy")])
+    liuzhou = Counter(r["_region"] for r in demo_run["cities"][("450200", "farmland_subsidy")])
+    assert (nanning, liuzhou) == ({"450123": items["la_farmland_subsidy"]["expected_valid"]},
+                                  {"450222": items["lc_farmland_subsidy"]["expected_valid"]})
+    # Liuzhou's construction permits were refused at intake: its city store stands, empty
+    assert demo_run["cities"][("450200", "building_permit")] == []
+    assert materialization(demo_run["result"], dg.AssetKey(["province", "farmland_subsidy"]))[
+        "dagster/row_count"] == sum(farmland.values())
+
+
+def test_the_demo_directory_conforms_to_dcat_ap(demo_run: dict) -> None:
+    metadata = materialization(demo_run["result"], DIRECTORY_KEY)
+    assert (metadata["entries"], metadata["validated"], metadata["conforms"], metadata["violations"]) == (
+        22, True, True, 0)
+    jsonld = json.loads((demo_run["root"] / "data" / "directory" / "directory.jsonld").read_text(encoding="utf-8"))
+    datasets = [n for n in jsonld if "http://www.w3.org/ns/dcat#Dataset" in n.get("@type", [])]
+    assert len(datasets) == len(demo_run["manifest"]["items"])
+
+
+def test_make_demo_prints_where_each_provincial_table_row_came_from(demo_run: dict) -> None:
+    items = demo_run["manifest"]["items"]
+    farmland = demo_run["showcase"].split("province/farmland_subsidy")[1].split("province/")[0].splitlines()
+    total = sum(items[c]["expected_valid"] for c in ("farmland_subsidy", "la_farmland_subsidy", "lc_farmland_subsidy"))
+    assert [" ".join(line.split()) for line in farmland] == [
+        f"{total} rows (table connected_farmland_subsidy)",
+        f"450000 gx_agri/farmland_subsidy {items['farmland_subsidy']['expected_valid']} the province's own",
+        f"450123 la_agri/la_farmland_subsidy {items['la_farmland_subsidy']['expected_valid']} "
+        "county -> city store 450100 -> province",
+        f"450222 lc_agri/lc_farmland_subsidy {items['lc_farmland_subsidy']['expected_valid']} "
+        "county -> city store 450200 -> province",
+    ]
+    assert "  450200  (nothing converged in this city's store yet)" in demo_run["showcase"]
+
+
+def test_the_cli_export_make_demo_writes_conforms_and_dates_first_publication(
+        demo_run: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = demo_run["root"] / "data"
+    assert cli(["directory", str(DEMO_CATALOGUE), "--out", str(tmp_path), "--data", str(data)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"22 entries written to {tmp_path / 'directory.ttl'} and {tmp_path / 'directory.jsonld'}",
+                   "conforms to DCAT-AP 3.0.0"]
+    # an item without a catalogued publication date is dated by its first convergence: all but the refused one
+    jsonld = json.loads((tmp_path / "directory.jsonld").read_text(encoding="utf-8"))
+    issued = {n["@id"].rsplit("/", 1)[-1] for n in jsonld if "http://purl.org/dc/terms/issued" in n}
+    catalogue = load_catalogue(DEMO_CATALOGUE)
+    undated = {i.code for i in catalogue.items if i.published is None}
+    assert undated - issued == {"returning_worker_survey"} and len(undated) == 16

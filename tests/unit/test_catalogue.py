@@ -3,21 +3,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.catalogue import CatalogueError, Level, Standard, load_catalogue
+from pipelines.catalogue import Level, Standard, load_catalogue
 from pipelines.catalogue.models import DatabaseCollection, Item
-
-
-def _edit(directory: Path, name: str, change) -> None:  # type: ignore[no-untyped-def]
-    path = directory / name
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(document)
-    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-
-
-def _problems(directory: Path) -> list[str]:
-    with pytest.raises(CatalogueError) as caught:
-        load_catalogue(directory)
-    return [str(p) for p in caught.value.problems]
+from tests.helpers import catalogue_problems, edit_yaml
 
 
 def test_mini_catalogue_loads_into_frozen_models(mini_catalogue_dir: Path) -> None:
@@ -32,8 +20,8 @@ def test_mini_catalogue_loads_into_frozen_models(mini_catalogue_dir: Path) -> No
 
 
 def test_bad_field_is_named_with_file_item_and_field(mini_catalogue_dir: Path) -> None:
-    _edit(mini_catalogue_dir, "items/amr.yaml", lambda d: d["items"][0]["fields"][2].update(standard="zipcode"))
-    [problem] = _problems(mini_catalogue_dir)
+    edit_yaml(mini_catalogue_dir, "items/amr.yaml", lambda d: d["items"][0]["fields"][2].update(standard="zipcode"))
+    [problem] = catalogue_problems(mini_catalogue_dir)
     assert problem.startswith("items/amr.yaml: item 'enterprise': field 'fields[2].standard':")
 
 
@@ -42,9 +30,9 @@ def test_every_problem_is_listed_and_nothing_half_loaded(mini_catalogue_dir: Pat
         d["items"][0]["fields"] = [dict(f, primary_key=False) for f in d["items"][0]["fields"]]
         d["items"][0]["unit"] = "ghost"
 
-    _edit(mini_catalogue_dir, "items/amr.yaml", break_amr)
-    _edit(mini_catalogue_dir, "items/nn_water.yaml", lambda d: d["items"][0].update(region="450000"))
-    problems = _problems(mini_catalogue_dir)
+    edit_yaml(mini_catalogue_dir, "items/amr.yaml", break_amr)
+    edit_yaml(mini_catalogue_dir, "items/nn_water.yaml", lambda d: d["items"][0].update(region="450000"))
+    problems = catalogue_problems(mini_catalogue_dir)
     assert any("item 'enterprise'" in p and "no field is marked primary_key" in p for p in problems)
     assert any("items/nn_water.yaml: item 'water_account'" in p and "province-level code" in p for p in problems)
 
@@ -55,27 +43,27 @@ def test_unknown_unit_and_duplicate_codes(mini_catalogue_dir: Path) -> None:
         d["items"].append(twin)
         d["items"][0] = dict(d["items"][0], unit="nobody")
 
-    _edit(mini_catalogue_dir, "items/amr.yaml", duplicate)
-    problems = _problems(mini_catalogue_dir)
+    edit_yaml(mini_catalogue_dir, "items/amr.yaml", duplicate)
+    problems = catalogue_problems(mini_catalogue_dir)
     assert "items/amr.yaml: item 'enterprise': field 'unit': unknown unit 'nobody' (not in units.yaml)" in problems
     assert any("field 'code': item code already used in items/amr.yaml" in p for p in problems)
 
 
 def test_conditional_sharing_needs_a_condition(mini_catalogue_dir: Path) -> None:
-    _edit(mini_catalogue_dir, "items/nn_water.yaml", lambda d: d["items"][0]["sharing"].pop("condition"))
-    [problem] = _problems(mini_catalogue_dir)
+    edit_yaml(mini_catalogue_dir, "items/nn_water.yaml", lambda d: d["items"][0]["sharing"].pop("condition"))
+    [problem] = catalogue_problems(mini_catalogue_dir)
     assert "item 'water_account': field 'sharing'" in problem
     assert "conditional sharing needs a condition" in problem
 
 
 def test_unreadable_yaml_names_the_file(mini_catalogue_dir: Path) -> None:
     (mini_catalogue_dir / "items" / "broken.yaml").write_text("items: [unclosed\n", encoding="utf-8")
-    [problem] = _problems(mini_catalogue_dir)
+    [problem] = catalogue_problems(mini_catalogue_dir)
     assert problem.startswith("items/broken.yaml: catalogue: not readable YAML")
 
 
 def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
-    [problem] = _problems(tmp_path / "absent")
+    [problem] = catalogue_problems(tmp_path / "absent")
     assert problem.endswith("no such catalogue directory")
 
 
@@ -93,7 +81,7 @@ def _add_licence_item(directory: Path, fields: list[dict]) -> None:
         "level": "province", "region": "450000", "update_cycle": "monthly",
         "sharing": {"type": "unconditional"}, "fields": fields,
     }
-    _edit(directory, "items/amr.yaml", lambda d: d["items"].append(licence))
+    edit_yaml(directory, "items/amr.yaml", lambda d: d["items"].append(licence))
 
 
 def test_references_and_matches_name_an_authoritative_field(mini_catalogue_dir: Path) -> None:
@@ -114,7 +102,7 @@ def test_references_must_be_a_primary_key_and_matches_needs_a_reference(mini_cat
         {"name": "water", "label": "户主", "matches": {"item": "water_account", "field": "holder_id"}},
         {"name": "ghost", "label": "鬼", "references": {"item": "nothing", "field": "x"}},
     ])
-    problems = _problems(mini_catalogue_dir)
+    problems = catalogue_problems(mini_catalogue_dir)
     assert ("items/amr.yaml: item 'licence': field 'fields[1].references': "
             "'enterprise.name' is not the single primary key of 'enterprise'") in problems
     assert any("fields[2].matches" in p and "no field of this item references 'water_account'" in p
@@ -149,5 +137,5 @@ def test_parsed_files_are_cached_and_a_change_is_seen(mini_catalogue_dir: Path, 
     first = load_catalogue(mini_catalogue_dir)
     assert len(list((tmp_path / "cache").glob("*.json"))) == 4  # units, two items files, contractors
     assert load_catalogue(mini_catalogue_dir) == first
-    _edit(mini_catalogue_dir, "items/nn_water.yaml", lambda d: d["items"][0].update(name="供水户信息（新）"))
+    edit_yaml(mini_catalogue_dir, "items/nn_water.yaml", lambda d: d["items"][0].update(name="供水户信息（新）"))
     assert load_catalogue(mini_catalogue_dir).item("water_account").name == "供水户信息（新）"

@@ -20,6 +20,7 @@ import openpyxl
 import pytest
 from stdnum.cn import ric, uscc
 
+from pipelines import connected
 from pipelines.catalogue import load_catalogue
 from pipelines.catalogue.models import (
     Catalogue,
@@ -41,7 +42,7 @@ from pipelines.standards import is_adcode
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CATALOGUE = REPO / "catalogue" / "demo"
 AS_OF = date(2026, 11, 27)
-HOLD_BACK = ("bad_check_digit", "missing_required", "duplicate_key", "out_of_set", "out_of_range")
+HOLD_BACK = ("bad_check_digit", "missing_required", "duplicate_key", "out_of_set", "out_of_range", "unknown_key")
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +55,20 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One default-size run, shared by the read-only tests."""
     root = tmp_path_factory.mktemp("demo")
     return generate_demo(DEMO_CATALOGUE, root / "intake", root / "data", as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def known(demo: dict[str, Any], catalogue: Catalogue) -> dict[str, set[str]]:
+    """Authority -> the keys its shared table will hold: those of its rows that break no rule."""
+    authorities = {f.references.item for i in catalogue.items for f in i.fields if f.references}
+    keys = {}
+    for code in authorities:
+        item = catalogue.item(code)
+        records = read_records(demo["items"][code], item)
+        found = rederive(item, records, AS_OF, {})
+        held = set().union(*(found[kind] for kind in HOLD_BACK))
+        keys[code] = {r[item.primary_key[0]] for i, r in enumerate(records) if i not in held}
+    return keys
 
 
 # --- reading the files back, independently of the generator -----------------------------------
@@ -88,12 +103,15 @@ def read_sqlite(path: Path, item: Item) -> list[dict[str, str]]:
         return [{n: "" if v is None else str(v) for n, v in zip(names, row, strict=True)} for row in cursor]
 
 
-def rederive(item: Item, records: list[dict[str, str]], as_of: date) -> dict[str, set[int]]:
-    """Row positions breaking each rule, from the catalogue and the values alone."""
+def rederive(item: Item, records: list[dict[str, str]], as_of: date,
+             known: dict[str, set[str]]) -> dict[str, set[int]]:
+    """Row positions breaking each rule, from the catalogue, the values and the authorities' keys alone."""
     found: dict[str, set[int]] = {kind: set() for kind in (*HOLD_BACK, "stale")}
     for index, record in enumerate(records):
         for kind in row_rule_breaks(item, record, as_of):
             found[kind].add(index)
+        if unknown_reference(item, record, known):
+            found["unknown_key"].add(index)
     keys = [tuple(r[k] for k in item.primary_key) for r in records]
     counts = Counter(keys)
     found["duplicate_key"] = {i for i, key in enumerate(keys) if all(key) and counts[key] > 1}
@@ -124,6 +142,13 @@ def row_rule_breaks(item: Item, record: dict[str, str], as_of: date) -> set[str]
 
 def _within(value: float, low: float | None, high: float | None) -> bool:
     return (low is None or value >= low) and (high is None or value <= high)
+
+
+def unknown_reference(item: Item, record: dict[str, str], known: dict[str, set[str]]) -> bool:
+    """A well-formed referencing value (a malformed one is the check-digit fault) the authority lacks."""
+    return any(record[f.name] and _passes(f.standard, record[f.name])
+               and record[f.name] not in known[f.references.item]
+               for f in item.fields if f.references is not None)
 
 
 def submitted_items(demo: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -200,11 +225,12 @@ def test_citizen_ids_match_region_birth_and_gender(demo: dict[str, Any], catalog
 
 
 # --- the manifest ------------------------------------------------------------------------------
-def test_manifest_counts_match_the_files(demo: dict[str, Any], catalogue: Catalogue) -> None:
+def test_manifest_counts_match_the_files(demo: dict[str, Any], catalogue: Catalogue,
+                                        known: dict[str, set[str]]) -> None:
     for code, entry in submitted_items(demo):
         item = catalogue.item(code)
         records = read_records(entry, item)
-        found = rederive(item, records, AS_OF)
+        found = rederive(item, records, AS_OF, known)
         assert len(records) == entry["rows"], code
         for kind in HOLD_BACK:
             assert len(found[kind]) == entry["faults"][kind], (code, kind)
@@ -221,9 +247,10 @@ def test_manifest_counts_match_the_files(demo: dict[str, Any], catalogue: Catalo
 def test_every_fault_kind_is_exercised(demo: dict[str, Any]) -> None:
     totals = demo["totals"]
     assert all(totals["faults"][kind] > 0 for kind in HOLD_BACK)
-    assert totals["stale"] > 0 and totals["rejected_submissions"] == 1
+    assert totals["stale"] > 0 and totals["rejected_submissions"] == 2
+    assert totals["refusals"] == {"uncatalogued_column": 1, "expired_temporary_collection": 1}
     assert totals["rows"] >= 5000
-    assert all(300 <= e["rows"] <= 1500 for e in demo["items"].values())
+    assert all(100 <= e["rows"] <= 1500 for e in demo["items"].values())
     assert totals["rows"] == totals["expected_held_back"] + totals["expected_valid"]
 
 
@@ -237,7 +264,7 @@ def test_duplicate_keys_count_every_row_of_the_key(demo: dict[str, Any], catalog
 
 
 def test_one_submission_has_an_uncatalogued_column(demo: dict[str, Any], catalogue: Catalogue) -> None:
-    rejected = [(code, e) for code, e in demo["items"].items() if e["rejected_submission"]]
+    rejected = [(code, e) for code, e in demo["items"].items() if e["refusal"] == "uncatalogued_column"]
     assert len(rejected) == 1
     code, entry = rejected[0]
     header = read_csv(Path(entry["file"]), entry["encoding"])[0]
@@ -388,3 +415,58 @@ def test_field_types_round_trip(demo: dict[str, Any], catalogue: Catalogue) -> N
                     assert re.fullmatch(r"-?\d+", value), (code, f.name, value)
                 elif value and f.type is FieldType.DATE:
                     date.fromisoformat(value)
+
+
+# --- governance (art. 11-14, 19) ---------------------------------------------------------------
+def test_demo_catalogue_is_governed_and_connected(catalogue: Catalogue) -> None:
+    assert catalogue.governance is not None and catalogue.governance.connected
+    assert {e.code: str(e.source) for e in catalogue.governance.elements} == {
+        "enterprise_key": "market_entity_registration.uscc",
+        "enterprise_name": "market_entity_registration.entity_name",
+        "resident_key": "resident_register.citizen_id", "resident_name": "resident_register.name"}
+    assert all(i.maps_to for i in catalogue.items if i.level is not Level.PROVINCE)
+    cities = {r.provincial.code: [c.city for c in r.cities] for r in connected.rollups(catalogue)}
+    assert cities == {"building_permit": ["450200"], "charity_relief": ["450200"],
+                      "drinking_water_quality": ["450100"], "farmland_subsidy": ["450100", "450200"],
+                      "real_estate_title": ["450100"], "water_supply_account": ["450100"]}
+
+
+def test_unknown_keys_are_well_formed_and_absent_from_the_authority(demo: dict[str, Any], catalogue: Catalogue,
+                                                                    known: dict[str, set[str]]) -> None:
+    referencing = [(code, e) for code, e in submitted_items(demo)
+                   if any(f.references for f in catalogue.item(code).fields)]
+    assert len(referencing) == 13
+    for code, entry in referencing:
+        item = catalogue.item(code)
+        records = read_records(entry, item)
+        assert entry["faults"]["unknown_key"] == max(1, round(0.01 * entry["rows"])), code
+        for index in entry["fault_rows"]["unknown_key"]:
+            record = records[index]
+            unknown = [(f.standard, record[f.name]) for f in item.fields if f.references and record[f.name]
+                       and record[f.name] not in known[f.references.item]]
+            assert len(unknown) == 1, (code, index)
+            assert _passes(*unknown[0]), (code, index, unknown)
+
+
+def test_looked_up_names_are_carried_by_the_survey_and_recorded(demo: dict[str, Any], catalogue: Catalogue) -> None:
+    carried = {code: e["repeated_collection"] for code, e in demo["items"].items() if "repeated_collection" in e}
+    rows = demo["items"]["subsistence_allowance_survey"]["rows"]
+    assert carried == {"subsistence_allowance_survey": [
+        {"field": "applicant_name", "source": "resident_register.name", "rows": rows}]}
+    assert demo["totals"]["repeated_collection_flags"] == 1
+    records = read_records(demo["items"]["subsistence_allowance_survey"],
+                           catalogue.item("subsistence_allowance_survey"))
+    residents = {r["citizen_id"]: r["name"] for r in read_records(
+        demo["items"]["resident_register"], catalogue.item("resident_register"))}
+    # the names the unit typed are the authority's, which the platform will fill in anyway
+    clean = [r for r in records if r["citizen_id"] in residents]
+    assert clean and all(r["applicant_name"] == residents[r["citizen_id"]] for r in clean)
+
+
+def test_temporary_collections_one_running_one_expired(demo: dict[str, Any]) -> None:
+    temporary = {code: (e["temporary"]["status"], e["refusal"]) for code, e in demo["items"].items()
+                 if "temporary" in e}
+    assert temporary == {"relapse_risk_monitoring": ("active", None),
+                         "returning_worker_survey": ("expired", "expired_temporary_collection")}
+    expired = demo["items"]["returning_worker_survey"]
+    assert (expired["expected_held_back"], expired["expected_valid"]) == (expired["rows"], 0)

@@ -2,17 +2,16 @@
 (art. 11, 19) and temporary collections (art. 12), each problem naming file, item and field."""
 
 import shutil
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from pipelines.catalogue import CatalogueError, load_catalogue
+from pipelines.catalogue import load_catalogue
 from pipelines.cli import main
 from tests.conftest import REPO
+from tests.helpers import catalogue_problems, edit_yaml
 
 GOVERNED = REPO / "tests" / "fixtures" / "governed"
 
@@ -22,19 +21,6 @@ def governed(tmp_path: Path) -> Path:
     target = tmp_path / "governed"
     shutil.copytree(GOVERNED, target)
     return target
-
-
-def edit(directory: Path, name: str, change: Callable[[Any], None]) -> None:
-    path = directory / name
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(document)
-    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-
-
-def problems(directory: Path) -> list[str]:
-    with pytest.raises(CatalogueError) as caught:
-        load_catalogue(directory)
-    return [str(p) for p in caught.value.problems]
 
 
 def licence_field(document: Any, name: str) -> dict[str, Any]:
@@ -50,8 +36,8 @@ def test_governed_catalogue_loads_with_its_elements(governed: Path) -> None:
 
 
 def test_second_item_collecting_an_element_is_told_to_reference_the_authority(governed: Path) -> None:
-    edit(governed, "items/health.yaml", lambda d: licence_field(d, "enterprise_name").pop("lookup"))
-    assert problems(governed) == [
+    edit_yaml(governed, "items/health.yaml", lambda d: licence_field(d, "enterprise_name").pop("lookup"))
+    assert catalogue_problems(governed) == [
         "items/health.yaml: item 'licence': field 'fields[2].element': element 'enterprise_name' (企业名称) has its "
         "authoritative source in 'enterprise.name' (unit 'amr'): reference the authoritative item instead of "
         "collecting it again (one number, one source, art. 11)"
@@ -59,8 +45,8 @@ def test_second_item_collecting_an_element_is_told_to_reference_the_authority(go
 
 
 def test_key_element_collected_without_a_reference_is_refused(governed: Path) -> None:
-    edit(governed, "items/health.yaml", lambda d: licence_field(d, "credit_code").pop("references"))
-    found = problems(governed)
+    edit_yaml(governed, "items/health.yaml", lambda d: licence_field(d, "credit_code").pop("references"))
+    found = catalogue_problems(governed)
     assert "items/health.yaml: item 'licence': field 'fields[1].element': element 'enterprise_key' " \
            "(统一社会信用代码) has its authoritative source in 'enterprise.credit_code' (unit 'amr'): " \
            "reference the authoritative item instead of collecting it again (one number, one source, art. 11)" in found
@@ -71,15 +57,15 @@ def test_key_element_collected_without_a_reference_is_refused(governed: Path) ->
 
 
 def test_unknown_element_and_bad_element_sources(governed: Path) -> None:
-    edit(governed, "items/health.yaml", lambda d: licence_field(d, "legal_person").update(element="person_name"))
+    edit_yaml(governed, "items/health.yaml", lambda d: licence_field(d, "legal_person").update(element="person_name"))
 
     def break_elements(d: dict[str, Any]) -> None:
         d["elements"].append({"code": "ghost", "name": "鬼", "source": {"item": "enterprise", "field": "nothing"}})
         d["elements"].append({"code": "holder", "name": "户主", "key_standard": "uscc",
                               "source": {"item": "water_account", "field": "holder_id"}})
 
-    edit(governed, "governance.yaml", break_elements)
-    assert problems(governed) == [
+    edit_yaml(governed, "governance.yaml", break_elements)
+    assert catalogue_problems(governed) == [
         "governance.yaml: element 'ghost': field 'source': item 'enterprise' has no field 'nothing'",
         "governance.yaml: element 'holder': field 'source': the key of 'water_account' (account_no) is not a "
         "uscc field",
@@ -89,27 +75,27 @@ def test_unknown_element_and_bad_element_sources(governed: Path) -> None:
 
 
 def test_governance_file_shape_errors_are_named(governed: Path) -> None:
-    edit(governed, "governance.yaml", lambda d: d["elements"][0].pop("source"))
-    assert problems(governed) == ["governance.yaml: element 'enterprise_key': field 'source': Field required"]
+    edit_yaml(governed, "governance.yaml", lambda d: d["elements"][0].pop("source"))
+    assert catalogue_problems(governed) == ["governance.yaml: element 'enterprise_key': field 'source': Field required"]
 
 
 def test_a_looked_up_field_is_never_required(governed: Path) -> None:
-    edit(governed, "items/health.yaml", lambda d: licence_field(d, "enterprise_name").update(required=True))
-    [problem] = problems(governed)
+    edit_yaml(governed, "items/health.yaml", lambda d: licence_field(d, "enterprise_name").update(required=True))
+    [problem] = catalogue_problems(governed)
     assert problem.startswith("items/health.yaml: item 'licence': field 'fields[2]':")
     assert problem.endswith("a looked-up field is filled from the shared store: it cannot be required or a key")
 
 
 def test_a_looked_up_field_has_the_authoritys_type(governed: Path) -> None:
-    edit(governed, "items/health.yaml", lambda d: licence_field(d, "enterprise_name").update(type="integer"))
-    assert problems(governed) == [
+    edit_yaml(governed, "items/health.yaml", lambda d: licence_field(d, "enterprise_name").update(type="integer"))
+    assert catalogue_problems(governed) == [
         "items/health.yaml: item 'licence': field 'fields[2].lookup': 'enterprise.name' is not of type integer"]
 
 
 def test_unmapped_city_and_county_items_are_refused(governed: Path) -> None:
-    edit(governed, "items/lz_water.yaml", lambda d: d["items"][0].pop("maps_to"))
-    edit(governed, "items/wm_water.yaml", lambda d: d["items"][0].pop("maps_to"))
-    assert problems(governed) == [
+    edit_yaml(governed, "items/lz_water.yaml", lambda d: d["items"][0].pop("maps_to"))
+    edit_yaml(governed, "items/wm_water.yaml", lambda d: d["items"][0].pop("maps_to"))
+    assert catalogue_problems(governed) == [
         "items/lz_water.yaml: item 'lz_water_account': field 'maps_to': a city-level item must map onto a "
         "provincial item (maps_to): connected catalogues (art. 11, 19)",
         "items/wm_water.yaml: item 'wm_water_account': field 'maps_to': a county-level item must map onto a "
@@ -118,8 +104,8 @@ def test_unmapped_city_and_county_items_are_refused(governed: Path) -> None:
 
 
 def test_unconnected_catalogues_may_leave_items_unmapped(governed: Path) -> None:
-    edit(governed, "items/lz_water.yaml", lambda d: d["items"][0].pop("maps_to"))
-    edit(governed, "governance.yaml", lambda d: d.update(connected=False))
+    edit_yaml(governed, "items/lz_water.yaml", lambda d: d["items"][0].pop("maps_to"))
+    edit_yaml(governed, "governance.yaml", lambda d: d.update(connected=False))
     assert load_catalogue(governed).item("lz_water_account").maps_to is None
 
 
@@ -130,8 +116,8 @@ def test_incompatible_mapping_gives_each_reason(governed: Path) -> None:
         fields[1] = {"name": "owner", "label": "户主"}  # holder_id (required in the province) is gone
         fields[1]["primary_key"] = False
 
-    edit(governed, "items/nn_water.yaml", diverge)
-    assert problems(governed) == [
+    edit_yaml(governed, "items/nn_water.yaml", diverge)
+    assert catalogue_problems(governed) == [
         "items/nn_water.yaml: item 'nn_water_account': field 'maps_to': field 'account_no' is integer here but "
         "string in provincial item 'water_account'",
         "items/nn_water.yaml: item 'nn_water_account': field 'maps_to': field 'owner' is not in provincial item "
@@ -142,10 +128,10 @@ def test_incompatible_mapping_gives_each_reason(governed: Path) -> None:
 
 
 def test_mapping_targets_must_be_provincial_items(governed: Path) -> None:
-    edit(governed, "items/nn_water.yaml", lambda d: d["items"][0].update(maps_to="lz_water_account"))
-    edit(governed, "items/lz_water.yaml", lambda d: d["items"][0].update(maps_to="sewage"))
-    edit(governed, "items/housing.yaml", lambda d: d["items"][0].update(maps_to="enterprise"))
-    assert problems(governed) == [
+    edit_yaml(governed, "items/nn_water.yaml", lambda d: d["items"][0].update(maps_to="lz_water_account"))
+    edit_yaml(governed, "items/lz_water.yaml", lambda d: d["items"][0].update(maps_to="sewage"))
+    edit_yaml(governed, "items/housing.yaml", lambda d: d["items"][0].update(maps_to="enterprise"))
+    assert catalogue_problems(governed) == [
         "items/housing.yaml: item 'water_account': field 'maps_to': a province-level item is itself the provincial "
         "catalogue entry: it maps onto nothing",
         "items/lz_water.yaml: item 'lz_water_account': field 'maps_to': unknown provincial item 'sewage'",
@@ -155,9 +141,9 @@ def test_mapping_targets_must_be_provincial_items(governed: Path) -> None:
 
 
 def test_temporary_collection_needs_reason_approver_and_expiry(governed: Path) -> None:
-    edit(governed, "items/health.yaml", lambda d: d["items"][1]["temporary"].pop("approver"))
-    edit(governed, "items/health.yaml", lambda d: d["items"][2]["temporary"].update(reason=""))
-    assert problems(governed) == [
+    edit_yaml(governed, "items/health.yaml", lambda d: d["items"][1]["temporary"].pop("approver"))
+    edit_yaml(governed, "items/health.yaml", lambda d: d["items"][2]["temporary"].update(reason=""))
+    assert catalogue_problems(governed) == [
         "items/health.yaml: item 'epidemic_visit': field 'temporary.approver': Field required",
         "items/health.yaml: item 'flood_relief': field 'temporary.reason': String should have at least 1 character",
     ]
@@ -166,6 +152,6 @@ def test_temporary_collection_needs_reason_approver_and_expiry(governed: Path) -
 def test_check_catalogue_cli_prints_the_problem_and_fails(governed: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-catalogue", str(governed)]) == 0
     assert capsys.readouterr().out.strip() == f"ok: 6 units, 8 items in {governed}"
-    edit(governed, "items/health.yaml", lambda d: licence_field(d, "enterprise_name").pop("lookup"))
+    edit_yaml(governed, "items/health.yaml", lambda d: licence_field(d, "enterprise_name").pop("lookup"))
     assert main(["check-catalogue", str(governed)]) == 2
     assert "reference the authoritative item instead of collecting it again" in capsys.readouterr().err

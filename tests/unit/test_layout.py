@@ -15,7 +15,8 @@ DOMAIN = ["pipelines.catalogue", "pipelines.standards", "pipelines.quality.rules
           "pipelines.evaluation.periods", "pipelines.evaluation.records", "pipelines.evaluation.config",
           "pipelines.evaluation.scorecard", "pipelines.evaluation.violations", "pipelines.evaluation.contractors",
           "pipelines.evaluation.verdicts", "pipelines.evaluation.service", "pipelines.evaluation.report",
-          "pipelines.opendata", "pipelines.entrustment", "pipelines.catalogue.contractors"]
+          "pipelines.opendata", "pipelines.entrustment", "pipelines.catalogue.contractors",
+          "pipelines.demo.showcase"]
 
 
 def _python(code: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> str:
