@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from pipelines.catalogue.models import Catalogue, Item, ItemField
+from pipelines.catalogue.models import Catalogue, FieldType, Item, ItemField
 
 
 def temporary_collections(catalogue: Catalogue, today: date) -> list[dict[str, Any]]:
@@ -69,16 +69,22 @@ def undeclared_overlaps(catalogue: Catalogue) -> list[dict[str, Any]]:
     """Fields collected under the same label by items of different units, with no element declared and
     no reference or look-up: candidates for repeated collection the catalogue has not settled.
 
-    Items connected through ``maps_to`` are one resource at different levels, not an overlap.
+    Items connected through ``maps_to`` are one resource at different levels, not an overlap. Only
+    descriptive text counts: dates, numbers, flags and closed value sets (statuses, types) describe each
+    item's own records, so two items sharing such a label collect nothing twice.
     """
     by_label: dict[str, list[tuple[Item, ItemField]]] = defaultdict(list)
     for item in catalogue.items:
         for f in item.fields:
-            if f.element is None and f.references is None and f.lookup is None:
+            if _descriptive(item, f) and f.element is None and f.references is None and f.lookup is None:
                 by_label[f.label].append((item, f))
     return [{"label": label, "collected_by": [{"item": i.code, "unit": i.unit, "field": f.name} for i, f in users]}
             for label, users in sorted(by_label.items())
             if len({i.unit for i, _ in users}) > 1 and len({i.maps_to or i.code for i, _ in users}) > 1]
+
+
+def _descriptive(item: Item, f: ItemField) -> bool:
+    return f.type is FieldType.STRING and not f.values and f.name != item.timestamp_field
 
 
 def repeated_collection_report(catalogue: Catalogue, flagged: list[dict[str, Any]]) -> dict[str, Any]:
