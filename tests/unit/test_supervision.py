@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.catalogue import load_catalogue
 from pipelines.cli import main
-from pipelines.supervision import repeated_collection_report, temporary_collections
+from pipelines.supervision import repeated_collection_report, temporary_collections, undeclared_overlaps
 from tests.conftest import MINI, REPO
 
 GOVERNED = REPO / "tests" / "fixtures" / "governed"
@@ -69,3 +69,10 @@ def test_repeated_collection_cli_reads_the_flag_log(tmp_path: Path, capsys: pyte
     assert "  health/licence.enterprise_name: looked up through sharing" in out
     assert "  法定代表人: amr/enterprise.legal_person, health/licence.legal_person" in out
     assert "  health/licence/a.csv/1: enterprise_name (3 value(s)), source enterprise.name" in out
+
+
+def test_dates_statuses_and_numbers_shared_by_label_are_not_overlaps() -> None:
+    demo = load_catalogue(REPO / "catalogue" / "demo")
+    labels = [o["label"] for o in undeclared_overlaps(demo)]
+    # 更新日期, 登记状态, 建筑面积 ... are shared by many items but describe each item's own records
+    assert labels == ["户籍地行政区划代码", "法定代表人", "联系电话"]
