@@ -20,12 +20,16 @@ $(INSTALLED): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
-## demo: generate the demo province from scratch, run every item end to end, print the summary, then the
-## governance views: connected stores (art. 19), repeated collection (art. 13), temporary collections
-## (art. 12) and the DCAT directory export, validated against the DCAT-AP shapes (art. 18)
+## demo: generate the demo province from scratch; a contractor whose entrustment expired is refused (art. 7);
+## run every item end to end and print the summary; then the governance views: connected stores (art. 19),
+## repeated collection (art. 13), temporary collections (art. 12), the DCAT directory export validated
+## against the DCAT-AP shapes (art. 18), and the supervision and evaluation verdicts (art. 8, 9, 15)
 demo: install
 	rm -rf $(DEMO_DIR) var/dagster
 	$(BIN)/python -m pipelines.demo generate --catalogue catalogue/demo --intake $(DEMO_DIR)/intake --data $(DEMO_DIR)/data
+	@printf "\n%s\n" "== a contractor whose entrustment expired tries to run nn_water: refused, nothing touched (art. 7) =="
+	@$(DEMO_ENV) $(BIN)/python -m pipelines run --contractor nn_cityinfo --unit nn_water --quiet 2>/dev/null; \
+		test $$? -eq 1 || { echo "expected the run to be refused"; exit 1; }
 	$(DEMO_ENV) $(BIN)/python -m pipelines run
 	@printf "\n%s\n" "== connected stores: county -> city -> province (art. 11, 19) =="
 	@$(DEMO_ENV) $(BIN)/python -m pipelines.demo connected --catalogue catalogue/demo --data $(DEMO_DIR)/data
@@ -35,6 +39,9 @@ demo: install
 	@$(BIN)/python -m pipelines temporary-collections catalogue/demo
 	@printf "\n%s\n" "== resource directory (art. 18) =="
 	@$(DEMO_ENV) $(BIN)/python -m pipelines directory catalogue/demo --out $(DEMO_DIR)/data/directory --data $(DEMO_DIR)/data
+	@printf "\n%s\n" "== supervision and evaluation: scorecards, contractors, violations, verdicts (art. 7-9, 15) =="
+	@$(DEMO_ENV) $(BIN)/python -m pipelines evaluate; test $$? -le 1  # 1: some unit fails, as the demo intends
+	@printf "\n%s\n" "open data (art. 10): $(DEMO_DIR)/data/open/   reports: $(DEMO_DIR)/data/reports/<period>/report.html"
 
 ## run / summary: the same CLI on the demo environment (after `make demo`)
 run: install

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pipelines.catalogue import Catalogue, CatalogueError, load_catalogue
 
@@ -32,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="the technical service unit operating the run (refused without a valid entrustment)")
     run.add_argument("--run-date", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
                      help="judge entrustments on this day instead of today")
+    run.add_argument("--unit", action="append", default=None, metavar="CODE",
+                     help="only this unit's items (repeatable); skips the inspection and reports")
     commands.add_parser("catalogue-schema", help="write the catalogue JSON Schemas to catalogue/schema/")
     summary = commands.add_parser("summary", help="per item received/valid/held back/converged, per check")
     summary.add_argument("--json", action="store_true")
@@ -89,27 +92,42 @@ def _run(args: argparse.Namespace) -> int:
     catalogue = load_catalogue(settings.catalogue_dir)
     resource = PlatformResource(catalogue_dir=settings.catalogue_dir, intake_dir=settings.intake_dir,
                                 data_dir=settings.data_dir, store_url=settings.store_url)
+    unknown = sorted(set(args.unit or ()) - {u.code for u in catalogue.units})
+    if unknown:
+        print(f"run: no unit {', '.join(unknown)} in the catalogue {settings.catalogue_dir}", file=sys.stderr)
+        return 2
+    selection = _unit_selection(catalogue, args.unit) if args.unit else None
     definitions = build_definitions(catalogue, resource, settings.store_kind)
     started = time.perf_counter()
     level = "WARNING" if args.quiet else "INFO"
-    jobs = [args.job] if args.no_inspect or args.job != "converge_all" else [
+    jobs = [args.job] if args.no_inspect or args.unit or args.job != "converge_all" else [
         args.job, "inspection_daily", "supervision_reports"]
     with _instance() as instance:
         for job in jobs:  # the inspection after the pipeline, so its summary covers this run
             result = definitions.resolve_job_def(job).execute_in_process(
-                instance=instance, raise_on_error=False, tags=_run_tags(args),
+                instance=instance, raise_on_error=False, tags=_run_tags(args), asset_selection=selection,
                 run_config={"loggers": {"console": {"config": {"log_level": level}}}},
             )
             if not result.success:
                 break
     print(f"\nrun {result.run_id}: {'succeeded' if result.success else 'FAILED'} "
           f"in {time.perf_counter() - started:.1f} s\n")
-    _print_refusals(settings, catalogue, result.run_id)
+    refused = _print_refusals(settings, catalogue, result.run_id)
     if "supervision_reports" in jobs and result.success:
         reports = os.path.join(settings.data_dir, "reports")
         print(f"supervision and evaluation reports: {reports}/<period>/report.html\n")
-    _print_summary(settings, as_json=False)
+    if not args.unit or refused < len(set(args.unit)):  # a run refused for every unit it selected did nothing
+        _print_summary(settings, as_json=False)
     return 0 if result.success else 1
+
+
+def _unit_selection(catalogue: Catalogue, units: list[str]) -> list[Any]:
+    """The intake, validated and shared assets of these units' items."""
+    from assets.factory import asset_key
+    from pipelines.quality.checks import INTAKE, SHARED, VALIDATED
+
+    return [asset_key(stage, item) for code in units for item in catalogue.items_of(code)
+            for stage in (INTAKE, VALIDATED, SHARED)]
 
 
 def _run_tags(args: argparse.Namespace) -> dict[str, str]:
@@ -119,7 +137,7 @@ def _run_tags(args: argparse.Namespace) -> dict[str, str]:
     return tags | ({RUN_DATE_TAG: args.run_date.isoformat()} if args.run_date else {})
 
 
-def _print_refusals(settings, catalogue, run_id: str) -> None:  # type: ignore[no-untyped-def]
+def _print_refusals(settings, catalogue, run_id: str) -> int:  # type: ignore[no-untyped-def]
     from pipelines.store import SharedStore
 
     store = SharedStore(settings.resolved_store_url, catalogue)
@@ -131,6 +149,7 @@ def _print_refusals(settings, catalogue, run_id: str) -> None:  # type: ignore[n
         print(f"refused for unit {record['unit']}: {record['reason']}")
     if refused:
         print()
+    return len(refused)
 
 
 def _contractors(args: argparse.Namespace) -> int:

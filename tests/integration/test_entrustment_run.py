@@ -124,3 +124,34 @@ def test_cli_run_by_a_contractor_prints_the_refusals(tmp_path: Path, mini_catalo
     assert "refused for unit amr: contractor acme has no valid entrustment for unit amr on 2026-06-15: " \
            "unknown contractor (not in contractors.yaml)\n" in out
     assert (tmp_path / "intake" / "amr" / "enterprise.csv").exists()
+
+
+def test_cli_run_of_one_unit_leaves_the_others_alone(tmp_path: Path, mini_catalogue_dir: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.cli import main
+
+    write_csv(tmp_path / "intake" / "amr" / "enterprise.csv", HEADER, enterprise_rows())
+    write_csv(tmp_path / "intake" / "nn_water" / "water_account.csv", ["account_no", "holder_id", "phone"],
+              [["W1", make_ric(1), "13807710001"]])
+    for name, value in {"GOVDATA_CATALOGUE_DIR": mini_catalogue_dir, "GOVDATA_INTAKE_DIR": tmp_path / "intake",
+                        "GOVDATA_DATA_DIR": tmp_path / "data"}.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.delenv("GOVDATA_STORE_URL", raising=False)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert main(["run", "--unit", "nowhere", "--quiet"]) == 2
+    assert capsys.readouterr().err == f"run: no unit nowhere in the catalogue {mini_catalogue_dir}\n"
+
+    assert main(["run", "--contractor", "nn_infoservice", "--unit", "nn_water", "--run-date", "2026-06-15",
+                 "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "refused for unit nn_water: contractor nn_infoservice has no valid entrustment for unit nn_water on " \
+           "2026-06-15: expired on 2025-12-31" in out
+    assert "refused for unit amr" not in out
+    assert (tmp_path / "intake" / "amr" / "enterprise.csv").exists()  # amr was not selected: still pending
+    store = open_store(mini_catalogue_dir, tmp_path / "data")
+    try:
+        assert [(r["unit"], r["status"]) for r in store.run_records()] == [("nn_water", "refused")]
+        assert store.submissions() == []
+    finally:
+        store.dispose()
