@@ -25,17 +25,19 @@ if TYPE_CHECKING:
 def materialize_all(catalogue_dir: Path, intake_dir: Path, data_dir: Path, store_url: str = "",
                     instance: dg.DagsterInstance | None = None,
                     with_governance: bool = False) -> dg.ExecuteInProcessResult:
-    """Every unit's pipeline; with_governance adds the connected stores, the directory and supervision."""
+    """Every unit's pipeline; with_governance adds the connected stores, open data, the directory and the
+    governance supervision list."""
     import dagster as dg
 
     from assets.governance import governance_assets
+    from assets.opendata import opendata_assets
     from assets.units import unit_asset
     from resources.platform import PlatformResource
 
     catalogue = load_catalogue(catalogue_dir)
     assets = [unit_asset(catalogue, u, "sqlite") for u in catalogue.units if catalogue.items_of(u.code)]
     if with_governance:
-        assets += governance_assets(catalogue)
+        assets += [*governance_assets(catalogue), *opendata_assets(catalogue)]
     resource = PlatformResource(catalogue_dir=str(catalogue_dir), intake_dir=str(intake_dir),
                                 data_dir=str(data_dir), store_url=store_url)
     return dg.materialize(assets, resources={"platform": resource}, instance=instance)

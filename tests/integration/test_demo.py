@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from assets.governance import DIRECTORY_KEY
-from pipelines import connected
+from pipelines import connected, opendata
 from pipelines.catalogue import load_catalogue
 from pipelines.cli import main as cli
 from pipelines.demo.generator import generate_demo
@@ -190,10 +190,66 @@ def test_the_cli_export_make_demo_writes_conforms_and_dates_first_publication(
     assert cli(["directory", str(DEMO_CATALOGUE), "--out", str(tmp_path), "--data", str(data)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == [f"22 entries written to {tmp_path / 'directory.ttl'} and {tmp_path / 'directory.jsonld'}",
-                   "conforms to DCAT-AP 3.0.0"]
+                   "6 of them list open-data files as distributions", "conforms to DCAT-AP 3.0.0"]
     # an item without a catalogued publication date is dated by its first convergence: all but the refused one
     jsonld = json.loads((tmp_path / "directory.jsonld").read_text(encoding="utf-8"))
     issued = {n["@id"].rsplit("/", 1)[-1] for n in jsonld if "http://purl.org/dc/terms/issued" in n}
     catalogue = load_catalogue(DEMO_CATALOGUE)
     undated = {i.code for i in catalogue.items if i.published is None}
     assert undated - issued == {"returning_worker_survey"} and len(undated) == 16
+
+
+def test_the_open_items_are_published_with_no_personal_data(demo_run: dict) -> None:
+    """Art. 10: scan every open file for citizen IDs, mobile numbers, e-mail and the source rows' personal values."""
+    folder = demo_run["root"] / "data" / "open"
+    index = opendata.read_index(folder)
+    catalogue = load_catalogue(DEMO_CATALOGUE)
+    assert sorted(index) == sorted(i.code for i in opendata.open_items(catalogue)) and len(index) == 6
+    store = open_store(DEMO_CATALOGUE, demo_run["root"] / "data")
+    try:
+        for code, entry in index.items():
+            item = catalogue.item(code)
+            rows = store.read_table(item)
+            assert entry["rows"] == len(rows) == demo_run["summary"]["items"][code]["converged"], code
+            known = opendata.personal_values(item, rows)
+            assert known or not opendata.withheld_fields(item), code  # the scan has names to look for
+            for name in (entry["csv"], entry["json"]):
+                assert opendata.find_personal_data(folder / name, known) == [], name
+    finally:
+        store.dispose()
+    assert index["market_entity_registration"]["withheld"] == ["legal_representative", "phone"]
+    assert index["construction_permit"]["rows"] == 0  # its only file was refused: published empty
+
+
+def test_the_evaluation_fails_exactly_the_units_whose_only_submission_was_refused(
+        demo_run: dict, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    data = demo_run["root"] / "data"
+    for name, value in {"GOVDATA_CATALOGUE_DIR": DEMO_CATALOGUE, "GOVDATA_DATA_DIR": data,
+                        "GOVDATA_INTAKE_DIR": demo_run["root"] / "intake"}.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.delenv("GOVDATA_STORE_URL", raising=False)
+    assert cli(["evaluate", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    verdicts = {v["unit"]: v for v in report["verdicts"]}
+    assert len(verdicts) == 14
+    for unit in ("gx_stats", "lz_approval"):  # their only submission was refused
+        assert verdicts[unit]["verdict"] == "fail"
+        assert "catalogue coverage 0.00% is below the minimum 90.00%" in verdicts[unit]["reasons"]
+        assert "held-back rate 100.00% is above the maximum 10.00%" in verdicts[unit]["reasons"]
+    # the 60-row demo injects at least one fault of each kind, so held-back rates sit near the threshold:
+    # every other verdict is decided by the manifest's held-back rate of the unit, and by nothing else
+    catalogue = load_catalogue(DEMO_CATALOGUE)
+    for unit, verdict in verdicts.items():
+        if unit in ("gx_stats", "lz_approval"):
+            continue
+        items = [demo_run["manifest"]["items"][i.code] for i in catalogue.items_of(unit)]
+        rate = sum(i["expected_held_back"] for i in items) / sum(i["rows"] for i in items)
+        expected = [f"held-back rate {rate:.2%} is above the maximum 10.00%"] if rate > 0.10 else []
+        assert (verdict["reasons"], verdict["verdict"]) == (expected, "fail" if expected else "pass"), unit
+    violations = sorted((v["kind"], v["unit"], v["item"], v["status"]) for v in report["violations"])
+    assert violations == [("expired_temporary", "gx_stats", "returning_worker_survey", "open"),
+                          ("out_of_catalogue", "lz_approval", "construction_permit", "open"),
+                          ("repeated_collection", "gx_civil", "subsistence_allowance_survey", "open")]
+    folder = data / "reports" / report["period"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "evaluation.json", "report.html", "report.md", "scorecards.csv", "verdicts.csv", "violations.csv"]
