@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pipelines.catalogue import CatalogueError, Entrustment, Work, load_catalogue
+from pipelines.catalogue import Entrustment, Work, load_catalogue
 from pipelines.cli import main
 from pipelines.entrustment import (
     CONTRACTOR_TAG,
@@ -21,21 +21,13 @@ from pipelines.entrustment import (
     operator_of_run,
 )
 from tests.conftest import REPO
+from tests.helpers import catalogue_problems, edit_yaml
 
 JUNE = date(2026, 6, 15)
 
 
 def edit(directory: Path, change: Callable[[Any], None]) -> None:
-    path = directory / "contractors.yaml"
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(document)
-    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
-
-
-def problems(directory: Path) -> list[str]:
-    with pytest.raises(CatalogueError) as caught:
-        load_catalogue(directory)
-    return [str(p) for p in caught.value.problems]
+    edit_yaml(directory, "contractors.yaml", change)
 
 
 def entrustment(unit: str = "amr", work: list[str] | None = None, valid_from: str = "2026-01-01",
@@ -65,7 +57,7 @@ def test_each_field_problem_names_file_contractor_and_field(mini_catalogue_dir: 
         d["contractors"][1]["entrustments"][0].update(valid_from="2025-06-01", valid_until="2025-05-31")
 
     edit(mini_catalogue_dir, break_it)
-    assert problems(mini_catalogue_dir) == [
+    assert catalogue_problems(mini_catalogue_dir) == [
         "contractors.yaml: contractor 'gx_datatech': field 'credit_code': Value error, '91450100MA5KXW8D02' is not "
         "a valid unified social credit code (GB 32100-2015)",
         "contractors.yaml: contractor 'gx_datatech': field 'entrustments[0].work[1]': Input should be 'collection', "
@@ -81,13 +73,13 @@ def test_unknown_unit_repeated_code_and_missing_list(mini_catalogue_dir: Path) -
         d["contractors"].append(dict(d["contractors"][0], entrustments=[]))
 
     edit(mini_catalogue_dir, break_it)
-    assert problems(mini_catalogue_dir) == [
+    assert catalogue_problems(mini_catalogue_dir) == [
         "contractors.yaml: contractor 'nn_infoservice': field 'entrustments[1].unit': unknown unit 'ghost' "
         "(not in units.yaml)",
         "contractors.yaml: contractor 'gx_datatech': field 'code': contractor code is used twice",
     ]
     (mini_catalogue_dir / "contractors.yaml").write_text("contractors: none\n", encoding="utf-8")
-    assert problems(mini_catalogue_dir) == [
+    assert catalogue_problems(mini_catalogue_dir) == [
         "contractors.yaml: catalogue: field 'contractors': expected a top-level 'contractors:' list"]
 
 
@@ -100,7 +92,7 @@ def test_two_contractors_may_not_hold_the_same_work_for_a_unit_at_once(mini_cata
         ]
 
     edit(mini_catalogue_dir, overlap)
-    assert problems(mini_catalogue_dir) == [
+    assert catalogue_problems(mini_catalogue_dir) == [
         "contractors.yaml: contractor 'nn_infoservice': field 'entrustments[1]': contractor 'gx_datatech' "
         "(桂市监信委〔2026〕3号) is also entrusted with validation for unit 'amr' from 2026-12-31 to 2026-12-31: "
         "one operator at a time",
