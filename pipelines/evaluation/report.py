@@ -16,8 +16,10 @@ from typing import Any
 from pipelines.evaluation.scorecard import DIMENSIONS, Scorecard
 from pipelines.evaluation.service import Evaluation, violation_dict
 
+# Twenty colours (the tab20 pairs) so that a province's units rarely share one in the legend.
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf")
+           "#17becf", "#aec7e8", "#ff9896", "#98df8a", "#ffbb78", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7",
+           "#dbdb8d", "#9edae5")
 SCORECARD_COLUMNS = ("unit", "unit_name", "period", "items", "catalogue_coverage", "directory_registration",
                      "expected_submissions", "on_time_submissions", "on_time_rate", "checks", "checks_failed",
                      "pass_rate", *(f"pass_rate_{d}" for d in DIMENSIONS), "rows_received", "rows_held_back",
