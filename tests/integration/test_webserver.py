@@ -45,6 +45,24 @@ query Check($key: AssetKeyInput!, $name: String!) {
 """
 
 
+MATERIALIZATION = """
+query Latest($key: AssetKeyInput!) {
+  assetOrError(assetKey: $key) {
+    ... on Asset {
+      assetMaterializations(limit: 1) {
+        metadataEntries {
+          label
+          ... on MarkdownMetadataEntry { mdStr }
+          ... on FloatMetadataEntry { floatValue }
+          ... on IntMetadataEntry { intValue }
+        }
+      }
+    }
+  }
+}
+"""
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -61,7 +79,8 @@ def served(tmp_path: Path, mini_catalogue_dir: Path, monkeypatch: pytest.MonkeyP
     definitions = build_definitions(load_catalogue(mini_catalogue_dir), resource, "sqlite")
     monkeypatch.setenv("DAGSTER_HOME", str(home))  # the in-process run and the server share one instance
     with dg.DagsterInstance.get() as instance:
-        assert definitions.resolve_job_def("converge_all").execute_in_process(instance=instance).success
+        for job in ("converge_all", "supervision_reports"):  # as `python -m pipelines run` does
+            assert definitions.resolve_job_def(job).execute_in_process(instance=instance).success
     port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "GOVDATA_CATALOGUE_DIR": str(mini_catalogue_dir),
            "GOVDATA_INTAKE_DIR": str(intake), "GOVDATA_DATA_DIR": str(data)}
@@ -117,3 +136,26 @@ def test_check_results_and_metadata_through_graphql(served: str) -> None:
     assert entries["data_docs"]["url"].startswith("file://") and entries["data_docs"]["url"].endswith(".html")
     availability = _check(served, ["shared", "amr", "enterprise"], "shared_enterprise_availability")
     assert availability["status"] == "SUCCEEDED" and availability["evaluation"]["success"]
+
+
+def _latest_metadata(url: str, key: list[str]) -> dict[str, dict]:
+    answer = requests.post(f"{url}/graphql", json={"query": MATERIALIZATION, "variables": {
+        "key": {"path": key}}}, timeout=60).json()
+    assert "errors" not in answer, answer.get("errors")
+    [materialization] = answer["data"]["assetOrError"]["assetMaterializations"]
+    return {e["label"]: e for e in materialization["metadataEntries"]}
+
+
+@pytest.mark.webserver
+def test_scorecards_verdicts_and_open_data_through_graphql(served: str) -> None:
+    """What a quality officer reads in the UI after a run: scorecards, verdicts, contractors, open data."""
+    scorecards = _latest_metadata(served, ["evaluation", "unit_scorecards"])
+    assert scorecards["amr/held_back_rate"]["floatValue"] == pytest.approx(6 / 20)
+    assert "amr" in scorecards["scorecards"]["mdStr"] and "nn_water" in scorecards["scorecards"]["mdStr"]
+    verdicts = _latest_metadata(served, ["evaluation", "compliance_verdicts"])
+    assert verdicts["amr/compliant"]["floatValue"] == 0.0  # 30% held back is over the 10% maximum
+    assert "held-back rate 30.00% is above the maximum 10.00%" in verdicts["verdicts"]["mdStr"]
+    contractors = _latest_metadata(served, ["evaluation", "contractors"])
+    assert contractors["contractors"]["intValue"] == 2 and "gx_datatech" in contractors["evaluation"]["mdStr"]
+    published = _latest_metadata(served, ["open", "amr", "enterprise"])
+    assert published["dagster/row_count"]["intValue"] == 14
