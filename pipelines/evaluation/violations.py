@@ -20,7 +20,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pipelines.evaluation.config import (
     EXPIRED_TEMPORARY,
@@ -215,14 +217,22 @@ def save_violations(store: Any, violations: Sequence[Violation], now: datetime) 
             values = {c: getattr(v, c) for c in _COLUMNS}
             old = before.get(v.key)
             if old is None:
-                conn.execute(insert(table).values(**values, recorded_at=now))
-                counts["opened"] += 1
+                counts["opened"] += _insert_new(conn, table, store.dialect, {**values, "recorded_at": now})
             elif old != v:
                 conn.execute(update(table).where(table.c.kind == v.kind, table.c.unit == v.unit,
                                                  table.c.subject == v.subject).values(**values))
             counts["rectified"] += v.status == RECTIFIED and (old is None or old.status != RECTIFIED)
             counts["escalated"] += v.status == OVERDUE and (old is None or old.status != OVERDUE)
     return counts
+
+
+def _insert_new(conn: Any, table: Table, dialect: str, values: dict[str, Any]) -> int:
+    """Insert unless a concurrent evaluation (the weekly and monthly schedules can meet on a Monday the
+    1st) has just opened the same violation: the first one stands, with the deadline it was opened with."""
+    dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = dialect_insert(table).values(**values).on_conflict_do_nothing(
+        index_elements=["kind", "unit", "subject"])
+    return int(conn.execute(statement).rowcount or 0)
 
 
 def sync_violations(store: Any, records: Records, deadlines: Deadlines, correction_days: int,

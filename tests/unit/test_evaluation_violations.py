@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from unittest.mock import patch
 
 from sqlalchemy import func, select
 
@@ -15,6 +16,7 @@ from pipelines.evaluation.violations import (
     RECTIFIED,
     detect,
     load_violations,
+    save_violations,
     settle,
     sync_violations,
     violations_table,
@@ -105,4 +107,19 @@ def test_detection_on_the_store_is_idempotent(tmp_path: Path) -> None:
     assert (stored.status, stored.opened_at, stored.deadline, stored.escalated_at) == (
         OVERDUE, moment(2), moment(17), moment(20))
     assert [v.status for v in first] == [OPEN] and again == [stored]
+    store.dispose()
+
+
+def test_a_violation_opened_meanwhile_by_a_concurrent_evaluation_is_not_inserted_twice(tmp_path: Path) -> None:
+    store = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
+    store.ensure_tables([])
+    [finding] = detect(Records(submissions=[refused(2)]), 7, moment(3))
+    [violation] = settle([finding], [], DEADLINES, moment(3))
+    assert save_violations(store, [violation], moment(3))["opened"] == 1
+    # the other evaluation read the table before this one wrote, and saves the same new violation
+    later = settle([finding], [], DEADLINES, moment(4))
+    with patch("pipelines.evaluation.violations.load_violations", return_value=[]):
+        assert save_violations(store, later, moment(4))["opened"] == 0
+    [stored] = load_violations(store)
+    assert (stored.opened_at, stored.deadline) == (moment(2), moment(17))  # the first one stands
     store.dispose()
