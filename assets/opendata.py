@@ -4,6 +4,7 @@ the published files for identity numbers, phone numbers, e-mail addresses and th
 personal values. Thin wiring over pipelines.opendata."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
@@ -28,6 +29,7 @@ def opendata_assets(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
     if not items:
         return []
     by_key = {open_key(item): item for item in items}
+    by_code = {item.code: item for item in items}
 
     @dg.multi_asset(
         name="open_data", specs=[_spec(catalogue, item) for item in items], can_subset=True,
@@ -38,16 +40,24 @@ def opendata_assets(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
     def _open_data(context: dg.AssetExecutionContext, platform: PlatformResource) -> Iterator[Event]:
         built = platform.platform()
         target = built.data_dir / OPEN
-        published = []
+        released: list[opendata.Publication] = []
+        withdrawn: list[str] = []
         for key in sorted(context.selected_asset_keys, key=str):
             item = by_key[key]
             # Before its first convergence an open item is published empty, so its files always exist.
             rows = built.store.read_table(item) if built.store.table_exists(item) else opendata.empty_rows(item)
-            publication = opendata.publish(catalogue, item, rows, target, built.clock())
-            published.append(publication)
-            yield _materialized(key, publication)
-            yield _pii_check(key, publication, opendata.personal_values(item, rows))
-        opendata.write_index(target, published)
+            staged = opendata.publish(catalogue, item, rows, target / opendata.STAGING, built.clock())
+            findings = _scan(staged, opendata.personal_values(item, rows))
+            if findings:
+                opendata.discard(staged)
+                withdrawn.append(item.code)
+                context.log.error(f"{item.code}: not published, personal data found: {findings[0]}")
+            else:
+                staged = opendata.release(staged, target)
+                released.append(staged)
+            yield _materialized(key, staged, published=not findings)
+            yield _pii_check(key, findings)
+        opendata.write_index(target, released, withdrawn, set(by_code))
 
     return [_open_data]
 
@@ -63,18 +73,22 @@ def _spec(catalogue: Catalogue, item: Item) -> dg.AssetSpec:
     )
 
 
-def _materialized(key: dg.AssetKey, publication: opendata.Publication) -> dg.MaterializeResult:
-    return dg.MaterializeResult(asset_key=key, metadata={
-        "dagster/row_count": publication.rows,
-        "csv": dg.MetadataValue.path(str(publication.csv.resolve())),
-        "json": dg.MetadataValue.path(str(publication.json.resolve())),
-        "withheld_fields": ", ".join(publication.withheld) or "none",
-        "values_scrubbed": publication.scrubbed,
-    })
+def _scan(publication: opendata.Publication, known: set[str]) -> list[opendata.Finding]:
+    return [f for path in (publication.csv, publication.json) for f in opendata.find_personal_data(path, known)]
 
 
-def _pii_check(key: dg.AssetKey, publication: opendata.Publication, known: set[str]) -> dg.AssetCheckResult:
-    findings = [f for path in (publication.csv, publication.json) for f in opendata.find_personal_data(path, known)]
+def _materialized(key: dg.AssetKey, publication: opendata.Publication, published: bool) -> dg.MaterializeResult:
+    """``published`` False: the files failed the scan and were deleted (any earlier edition is taken down)."""
+    metadata: dict[str, Any] = {
+        "dagster/row_count": publication.rows if published else 0, "published": published,
+        "withheld_fields": ", ".join(publication.withheld) or "none", "values_scrubbed": publication.scrubbed}
+    if published:
+        metadata["csv"] = dg.MetadataValue.path(str(publication.csv.resolve()))
+        metadata["json"] = dg.MetadataValue.path(str(publication.json.resolve()))
+    return dg.MaterializeResult(asset_key=key, metadata=metadata)
+
+
+def _pii_check(key: dg.AssetKey, findings: list[opendata.Finding]) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         asset_key=key, check_name=PII_CHECK, passed=not findings,
         severity=dg.AssetCheckSeverity.ERROR,

@@ -19,7 +19,7 @@ from typing import Any
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 
-from pipelines.catalogue.models import Catalogue, Item, ItemField, UpdateCycle
+from pipelines.catalogue.models import Catalogue, Item, ItemField, OpeningType, UpdateCycle
 
 ENV_SHAPES = "GOVDATA_DCAT_SHAPES"
 SHAPES_NAME = "dcat-ap-3.0.0-SHACL.ttl"
@@ -90,7 +90,7 @@ def dcat_graph(catalogue: Catalogue, directory: list[Entry], base: str = DEFAULT
     for entry in directory:
         dataset = _dataset(graph, ns, scheme, catalogue, entry)
         graph.add((catalog, DCAT.dataset, dataset))
-        if entry.item.code in (opened or {}):
+        if entry.item.code in (opened or {}) and entry.item.opening.type is OpeningType.OPEN:
             _open_distributions(graph, ns, dataset, entry, (opened or {})[entry.item.code])
     return graph
 

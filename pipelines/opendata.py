@@ -13,9 +13,9 @@ use it, with the personal values of the source rows as known names.
 from __future__ import annotations
 
 import json
-import re
+import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,14 +23,12 @@ from typing import Any
 import pandas as pd
 
 from pipelines.catalogue.models import Catalogue, FieldType, Item, ItemField, OpeningType, Standard
-from pipelines.standards import is_ric
+from pipelines.quality.masking import personal_numbers, redact
 
 INDEX_NAME = "index.json"
+STAGING = ".staging"  # files wait here until the personal-data scan passes
 # Standards that identify a person whatever the field's `personal` flag says.
 _PERSONAL_STANDARDS = {Standard.RIC, Standard.PHONE, Standard.EMAIL}
-_RIC_LIKE = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _SHORTEST_NAME = 2  # a one-character value would match everywhere
 
 
@@ -56,19 +54,12 @@ def withheld_fields(item: Item) -> list[str]:
 
 def scrub(text: str) -> tuple[str, int]:
     """Blot out identity numbers, mobile numbers and e-mail addresses in free text; returns the count."""
-    found = 0
+    return redact(text)
 
-    def blot(match: re.Match[str]) -> str:
-        nonlocal found
-        found += 1
-        return "*" * len(match.group(0))
 
-    def blot_ric(match: re.Match[str]) -> str:
-        return blot(match) if is_ric(match.group(0)) else match.group(0)
-
-    text = _RIC_LIKE.sub(blot_ric, text)
-    text = _MOBILE.sub(blot, text)
-    return _EMAIL.sub(blot, text), found
+def _free_text(f: ItemField) -> bool:
+    """Text without a standard: a field with one (a credit code, a division code) holds nothing else."""
+    return f.type is FieldType.STRING and f.standard is None
 
 
 @dataclass(frozen=True)
@@ -98,7 +89,7 @@ def open_table(item: Item, shared_rows: pd.DataFrame) -> tuple[pd.DataFrame, int
     table = shared_rows[columns].copy()
     scrubbed = 0
     for f in published_fields(item):
-        if f.name in table.columns and f.type is FieldType.STRING:
+        if f.name in table.columns and _free_text(f):
             cleaned = [scrub(v) if isinstance(v, str) else (v, 0) for v in table[f.name]]
             table[f.name] = [value for value, _ in cleaned]
             scrubbed += sum(n for _, n in cleaned)
@@ -122,11 +113,38 @@ def publish(catalogue: Catalogue, item: Item, shared_rows: pd.DataFrame, directo
                        scrubbed, now)
 
 
-def write_index(directory: Path, publications: Iterable[Publication]) -> Path:
-    """Merge these publications into ``index.json`` (a subset run keeps the other items' entries)."""
+def release(staged: Publication, directory: Path) -> Publication:
+    """Move staged files into the published folder, replacing the previous edition."""
+    directory.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = directory / staged.csv.name, directory / staged.json.name
+    os.replace(staged.csv, csv_path)
+    os.replace(staged.json, json_path)
+    return replace(staged, csv=csv_path, json=json_path)
+
+
+def discard(staged: Publication) -> None:
+    """Delete staged files that failed the scan: they hold personal data."""
+    staged.csv.unlink(missing_ok=True)
+    staged.json.unlink(missing_ok=True)
+
+
+def withdraw(directory: Path, item_code: str) -> None:
+    """Take an item's files off the published folder."""
+    for suffix in (".csv", ".json"):
+        (directory / f"{item_code}{suffix}").unlink(missing_ok=True)
+
+
+def write_index(directory: Path, released: Iterable[Publication], withdrawn: Iterable[str],
+                still_open: set[str]) -> Path:
+    """Merge released publications into ``index.json`` (a subset run keeps the other items' entries);
+    drop withdrawn items and items no longer open, and take the latter's files down as well."""
     index = read_index(directory)
-    index.update({p.item: p.as_index_entry() for p in publications})
+    index.update({p.item: p.as_index_entry() for p in released})
+    for code in set(withdrawn) | (set(index) - still_open):
+        index.pop(code, None)
+        withdraw(directory, code)
     path = directory / INDEX_NAME
+    directory.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(dict(sorted(index.items())), ensure_ascii=False, indent=1), encoding="utf-8")
     return path
 
@@ -160,10 +178,7 @@ def personal_values(item: Item, shared_rows: pd.DataFrame) -> set[str]:
 def find_personal_data(path: Path, known_values: Iterable[str] = ()) -> list[Finding]:
     """Scan a published file for citizen IDs, mobile numbers, e-mail addresses and known personal values."""
     text = path.read_text(encoding="utf-8-sig")
-    found = [Finding(path.name, "citizen_id", _masked(m.group(0)))
-             for m in _RIC_LIKE.finditer(text) if is_ric(m.group(0))]
-    found += [Finding(path.name, "mobile", _masked(m.group(0))) for m in _MOBILE.finditer(text)]
-    found += [Finding(path.name, "email", _masked(m.group(0))) for m in _EMAIL.finditer(text)]
+    found = [Finding(path.name, kind, _masked(value)) for kind, value in personal_numbers(text)]
     found += [Finding(path.name, "known_personal_value", _masked(v)) for v in sorted(set(known_values)) if v in text]
     return found
 

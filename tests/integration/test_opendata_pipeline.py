@@ -55,14 +55,27 @@ def test_open_items_are_published_without_personal_fields(tmp_path: Path, mini_c
     assert index["enterprise"]["withheld"] == ["legal_rep"] and index["enterprise"]["rows"] == 5
 
 
-def test_a_name_in_an_open_column_fails_the_blocking_check(tmp_path: Path, mini_catalogue_dir: Path) -> None:
+def test_a_name_in_an_open_column_fails_the_check_and_takes_the_files_down(tmp_path: Path,
+                                                                          mini_catalogue_dir: Path) -> None:
     _with_legal_representative(mini_catalogue_dir)
-    rows = [[make_uscc(1), "某某有限公司", "韦建国", "450103", "1000", "存续", TODAY],
-            [make_uscc(2), "韦建国", "韦建国", "450103", "10", "存续", TODAY]]  # a sole trader named after the owner
-    write_csv(tmp_path / "intake" / "amr" / "enterprise.csv", HEADER, rows)
+    intake = tmp_path / "intake" / "amr"
+    write_csv(intake / "enterprise.csv", HEADER,
+              [[make_uscc(1), "某某有限公司", "韦建国", "450103", "1000", "存续", TODAY]])
+    assert _materialize(mini_catalogue_dir, tmp_path).success
+    published = tmp_path / "data" / "open"
+    assert (published / "enterprise.csv").exists()  # the first edition is up
+
+    write_csv(intake / "enterprise__2.csv", HEADER,  # a sole trader named after its owner
+              [[make_uscc(2), "韦建国", "韦建国", "450103", "10", "存续", TODAY]])
     result = _materialize(mini_catalogue_dir, tmp_path)
     [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == PII_CHECK]
     assert not evaluation.passed
     assert evaluation.metadata["findings"].value == 2  # once in the CSV, once in the JSON
     assert evaluation.metadata["examples"].value == (
         "enterprise.csv: known_personal_value 韦**; enterprise.json: known_personal_value 韦**")
+    [materialization] = [m.materialization for m in result.get_asset_materialization_events()
+                         if m.asset_key.path[0] == "open"]
+    assert materialization.metadata["published"].value is False
+    assert sorted(p.name for p in published.iterdir()) == [".staging", "index.json"]  # taken down
+    assert list((published / ".staging").iterdir()) == []  # the failing files are not kept either
+    assert json.loads((published / "index.json").read_text(encoding="utf-8")) == {}

@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 from rdflib import URIRef
 from rdflib import namespace as rdfns
+from stdnum.cn import ric
 
 from pipelines import directory, opendata
 from pipelines.catalogue import load_catalogue
-from pipelines.catalogue.models import Catalogue, Item
+from pipelines.catalogue.models import Catalogue, Item, OpeningType
 from tests.conftest import REPO, make_ric, make_uscc
 
 DEMO = REPO / "catalogue" / "demo"
@@ -93,10 +94,14 @@ def test_the_scan_finds_what_would_have_leaked(registration: Item, tmp_path: Pat
     assert all(RESIDENT_ID not in str(f) and "韦建国" not in str(f) for f in findings)  # the report leaks nothing
 
 
+OPEN = {"market_entity_registration", "water_quality_monitoring"}
+
+
 def test_the_index_keeps_other_items_on_a_subset_run(catalogue: Catalogue, registration: Item, tmp_path: Path) -> None:
-    opendata.write_index(tmp_path, [opendata.publish(catalogue, registration, shared_rows(), tmp_path, NOW)])
+    opendata.write_index(tmp_path, [opendata.publish(catalogue, registration, shared_rows(), tmp_path, NOW)], [], OPEN)
     water = catalogue.item("water_quality_monitoring")
-    opendata.write_index(tmp_path, [opendata.publish(catalogue, water, opendata.empty_rows(water), tmp_path, NOW)])
+    opendata.write_index(tmp_path, [opendata.publish(catalogue, water, opendata.empty_rows(water), tmp_path, NOW)],
+                         [], OPEN)
     index = opendata.read_index(tmp_path)
     assert sorted(index) == ["market_entity_registration", "water_quality_monitoring"]
     assert index["market_entity_registration"] == {
@@ -109,7 +114,7 @@ def test_the_index_keeps_other_items_on_a_subset_run(catalogue: Catalogue, regis
 
 def test_open_files_are_listed_as_distributions_and_conform(catalogue: Catalogue, registration: Item,
                                                             tmp_path: Path) -> None:
-    opendata.write_index(tmp_path, [opendata.publish(catalogue, registration, shared_rows(), tmp_path, NOW)])
+    opendata.write_index(tmp_path, [opendata.publish(catalogue, registration, shared_rows(), tmp_path, NOW)], [], OPEN)
     graph = directory.dcat_graph(catalogue, directory.entries(catalogue), opened=opendata.read_index(tmp_path))
     dataset = URIRef(f"{directory.DEFAULT_BASE}dataset/market_entity_registration")
     downloads = sorted(str(graph.value(d, rdfns.DCAT.downloadURL))
@@ -119,3 +124,47 @@ def test_open_files_are_listed_as_distributions_and_conform(catalogue: Catalogue
                          f"{directory.DEFAULT_BASE}open/market_entity_registration.json"]
     result = directory.validate(graph)
     assert result.conforms, result.report
+
+
+def test_an_item_no_longer_open_is_taken_down_and_left_out_of_the_directory(
+        catalogue: Catalogue, registration: Item, tmp_path: Path) -> None:
+    opendata.write_index(tmp_path, [opendata.publish(catalogue, registration, shared_rows(), tmp_path, NOW)], [], OPEN)
+    index = opendata.read_index(tmp_path)
+    opendata.write_index(tmp_path, [], [], {"water_quality_monitoring"})  # registration became conditional
+    assert opendata.read_index(tmp_path) == {}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.json"]
+    conditional = registration.model_copy(update={"opening": registration.opening.model_copy(
+        update={"type": OpeningType.CONDITIONAL, "condition": "申请"})})
+    entries = [directory.Entry(conditional, "市场监管局", None)]
+    graph = directory.dcat_graph(catalogue, entries, opened=index)  # a stale index must not list it either
+    assert list(graph.subjects(rdfns.DCAT.downloadURL, None)) == []
+
+
+def test_a_withdrawn_item_loses_its_files_and_its_entry(catalogue: Catalogue, registration: Item,
+                                                         tmp_path: Path) -> None:
+    opendata.write_index(tmp_path, [opendata.publish(catalogue, registration, shared_rows(), tmp_path, NOW)], [], OPEN)
+    opendata.write_index(tmp_path, [], ["market_entity_registration"], OPEN)
+    assert opendata.read_index(tmp_path) == {}
+    assert not (tmp_path / "market_entity_registration.csv").exists()
+
+
+def test_a_citizen_id_is_found_whatever_region_it_names(tmp_path: Path) -> None:
+    # 4604 is a division that exists only since 2015: stdnum rejects it for someone born in 1990
+    stale_region = "46040019900101123" + ric.calc_check_digit("460400199001011230")
+    unknown_region = "45019919850612123" + ric.calc_check_digit("450199198506121230")
+    for number in (stale_region, unknown_region):
+        assert opendata.scrub(f"申请人 {number} 已核实") == (f"申请人 {'*' * 18} 已核实", 1)
+        leaked = tmp_path / "leaked.csv"
+        leaked.write_text(f"id,remark\n1,{number}\n", encoding="utf-8")
+        assert [f.kind for f in opendata.find_personal_data(leaked)] == ["citizen_id"]
+    not_a_date = "45010319851341123" + ric.calc_check_digit("450103198513411230")  # month 13
+    assert opendata.scrub(not_a_date) == (not_a_date, 0)
+
+
+def test_credit_codes_and_division_codes_are_not_scrubbed(catalogue: Catalogue, registration: Item) -> None:
+    rows = shared_rows()
+    digits_only = make_ric(5)  # an all-digit code that happens to be shaped like a citizen ID
+    assert opendata.scrub(digits_only) == ("*" * 18, 1)  # in free text it would be blotted out
+    rows.loc[0, "uscc"] = digits_only
+    table, _ = opendata.open_table(registration, rows)
+    assert digits_only in table["uscc"].tolist()  # a field with a standard holds nothing but that standard
