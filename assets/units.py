@@ -12,10 +12,12 @@ from assets.render import check_result
 from pipelines import entrustment, process
 from pipelines.catalogue.models import Catalogue, Item, Unit
 from pipelines.quality import checks as qc
+from pipelines.quality.masking import redacted
 from pipelines.sharing import authority_first
 from resources.platform import DATA_DOCS, PlatformResource
 
 Event = dg.MaterializeResult | dg.AssetCheckResult
+INCIDENT_LENGTH = 500
 # No "from __future__ import annotations" here: Dagster reads the context and resource annotations at runtime.
 
 
@@ -31,31 +33,37 @@ def unit_asset(catalogue: Catalogue, unit: Unit, store_kind: str) -> dg.AssetsDe
         description=f"Collection, validation and convergence of {unit.name}'s catalogued items",
     )
     def _pipeline(context: dg.AssetExecutionContext, platform: PlatformResource) -> Iterator[Event]:
-        yield from operated_run(context, platform.platform(), catalogue, unit)
+        yield from operated_run(context, platform.platform(), catalogue, unit, platform.run_date_allowed)
 
     return _pipeline
 
 
 def operated_run(context: dg.AssetExecutionContext, platform: process.Platform, catalogue: Catalogue,
-                 unit: Unit) -> Iterator[Event]:
+                 unit: Unit, run_date_allowed: bool = False) -> Iterator[Event]:
     """The unit's part of the run, recorded with its operator; refused before any work when the tagged
     contractor holds no entrustment in force (art. 7), so the intake files stay where they are."""
     run_id = context.run.run_id
     started = platform.clock()
-    operator = entrustment.operator_of_run(catalogue, unit.code, context.run.tags, started.date())
+    operator = entrustment.operator_of_run(catalogue, unit.code, context.run.tags, entrustment.local_day(started),
+                                           run_date_allowed)
     if operator.refusal:
         platform.store.record_run(run_id, unit.code, operator.contractor, started, started, "refused",
-                                  operator.refusal)
+                                  operator.refusal, operator.day)
         raise dg.Failure(description=operator.refusal, allow_retries=False, metadata={
             "unit": unit.code, "contractor": operator.contractor or "", "run_date": str(operator.day or "")})
     context.log.info(f"{unit.code}: operated by {operator.contractor or 'the unit itself'}")
-    platform.store.start_run(run_id, unit.code, operator.contractor, started)
+    platform.store.start_run(run_id, unit.code, operator.contractor, started, operator.day)
     try:
         yield from run_unit(context, platform, catalogue, unit)
     except Exception as exc:
-        platform.store.finish_run(run_id, unit.code, platform.clock(), "failed", f"{type(exc).__name__}: {exc}")
+        platform.store.finish_run(run_id, unit.code, platform.clock(), "failed", incident_reason(exc))
         raise
     platform.store.finish_run(run_id, unit.code, platform.clock(), "succeeded")
+
+
+def incident_reason(exc: BaseException) -> str:
+    """What the supervision reports show of a failure: personal data a message may carry blotted out."""
+    return redacted(f"{type(exc).__name__}: {exc}")[:INCIDENT_LENGTH]
 
 
 def run_unit(context: dg.AssetExecutionContext, platform: process.Platform, catalogue: Catalogue,

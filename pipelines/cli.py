@@ -91,10 +91,11 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     catalogue = load_catalogue(settings.catalogue_dir)
     resource = PlatformResource(catalogue_dir=settings.catalogue_dir, intake_dir=settings.intake_dir,
-                                data_dir=settings.data_dir, store_url=settings.store_url)
-    unknown = sorted(set(args.unit or ()) - {u.code for u in catalogue.units})
-    if unknown:
-        print(f"run: no unit {', '.join(unknown)} in the catalogue {settings.catalogue_dir}", file=sys.stderr)
+                                data_dir=settings.data_dir, store_url=settings.store_url,
+                                allow_run_date=settings.allow_run_date)
+    problem = _run_problem(args, catalogue, settings)
+    if problem:
+        print(f"run: {problem}", file=sys.stderr)
         return 2
     selection = _unit_selection(catalogue, args.unit) if args.unit else None
     definitions = build_definitions(catalogue, resource, settings.store_kind)
@@ -119,6 +120,22 @@ def _run(args: argparse.Namespace) -> int:
     if not args.unit or refused < len(set(args.unit)):  # a run refused for every unit it selected did nothing
         _print_summary(settings, as_json=False)
     return 0 if result.success else 1
+
+
+def _run_problem(args: argparse.Namespace, catalogue: Catalogue, settings: Any) -> str | None:
+    """Arguments the run would only trip over later: refuse them before anything starts."""
+    unknown = sorted(set(args.unit or ()) - {u.code for u in catalogue.units})
+    if unknown:
+        return f"no unit {', '.join(unknown)} in the catalogue {settings.catalogue_dir}"
+    empty = sorted(u for u in set(args.unit or ()) if not catalogue.items_of(u))
+    if empty:  # an empty selection would run every unit
+        return f"unit {', '.join(empty)} has no catalogued items: nothing to run"
+    from pipelines.entrustment import ALLOW_RUN_DATE_ENV
+
+    if args.run_date and not settings.run_date_allowed:
+        return (f"--run-date judges entrustments on another day than today; only test and demo platforms "
+                f"allow it ({ALLOW_RUN_DATE_ENV}=1)")
+    return None
 
 
 def _unit_selection(catalogue: Catalogue, units: list[str]) -> list[Any]:

@@ -10,14 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pipelines.catalogue.models import Catalogue, Contractor, Entrustment, Work
 
 CONTRACTOR_TAG = "govdata/contractor"
 RUN_DATE_TAG = "govdata/run-date"  # judge entrustments on this day (YYYY-MM-DD) instead of today
 UNIT_RUN_WORK = Work.COLLECTION  # a unit run starts by collecting: the work its operator must be entrusted with
+ALLOW_RUN_DATE_ENV = "GOVDATA_ALLOW_RUN_DATE"
+# Entrustments run from and until calendar days of the province, not of UTC.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+CODE_LENGTH = 64  # platform_runs.contractor
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(LOCAL_TZ).date()
 
 
 @dataclass(frozen=True)
@@ -28,14 +37,21 @@ class Operator:
     refusal: str | None = None  # why the run is refused for this unit, when it is
 
 
-def operator_of_run(catalogue: Catalogue, unit: str, tags: Mapping[str, str], today: date) -> Operator:
-    """The operator named by the run's tags, judged on the run date tag when present (else today)."""
-    tagged = tags.get(CONTRACTOR_TAG) or None
+def operator_of_run(catalogue: Catalogue, unit: str, tags: Mapping[str, str], today: date,
+                    run_date_allowed: bool = False) -> Operator:
+    """The operator named by the run's tags, judged today, or on the run date tag where the platform
+    allows it: anyone launching a run can set a tag, and an expired contractor must not pick a day on
+    which its entrustment was still in force."""
+    tagged = (tags.get(CONTRACTOR_TAG) or "")[:CODE_LENGTH] or None
     value = tags.get(RUN_DATE_TAG)
     try:
         day = date.fromisoformat(value) if value else today
     except ValueError:
         return Operator(unit, tagged, None, f"run tag {RUN_DATE_TAG}={value!r} is not a date (YYYY-MM-DD)")
+    if day != today and not run_date_allowed:
+        return Operator(unit, tagged, today, f"run tag {RUN_DATE_TAG}={value} would judge entrustments on {day}, "
+                                             f"not today ({today}); only test and demo platforms allow it "
+                                             f"({ALLOW_RUN_DATE_ENV}=1)")
     return operator_for(catalogue, unit, tagged, day)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item
+from pipelines.quality.masking import redacted
 
 SUPPORTED = (".csv", ".xlsx", ".json")
 ARCHIVE = "_archive"
@@ -159,16 +160,25 @@ def _rename_labels(frame: pd.DataFrame, item: Item) -> pd.DataFrame:
 def _check_columns(frame: pd.DataFrame, item: Item) -> None:
     columns = list(frame.columns)
     extra = [c for c in columns if c not in item.field_names]
+    if extra and len(extra) == len(columns):
+        # Not one known header: most likely the header row is missing and the first record was read as
+        # one. Its values are not echoed: the reason reaches reports, and they may be personal data.
+        raise SubmissionError(f"none of the {len(columns)} column headers is a catalogued field or label: "
+                              "is the header row missing?")
     if extra:
-        raise SubmissionError(
-            f"uncatalogued column(s) {', '.join(extra)}: no collection outside the catalogue (art. 12)"
-        )
+        named = ", ".join(_shown_header(c) for c in extra)
+        raise SubmissionError(f"uncatalogued column(s) {named}: no collection outside the catalogue (art. 12)")
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if repeated:
         raise SubmissionError(f"column(s) given twice: {', '.join(repeated)}")
     missing = [f.name for f in item.fields if f.not_null and f.name not in columns]
     if missing:
         raise SubmissionError(f"required column(s) missing: {', '.join(missing)}")
+
+
+def _shown_header(header: str, longest: int = 40) -> str:
+    text = redacted(str(header))
+    return text if len(text) <= longest else text[:longest] + "…"
 
 
 def normalise(frame: pd.DataFrame, item: Item) -> pd.DataFrame:

@@ -11,15 +11,19 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from pipelines.catalogue import Catalogue, load_catalogue
+from pipelines.entrustment import ALLOW_RUN_DATE_ENV
 from pipelines.process import Platform
 
 ENV_CATALOGUE = "GOVDATA_CATALOGUE_DIR"
 ENV_INTAKE = "GOVDATA_INTAKE_DIR"
 ENV_DATA = "GOVDATA_DATA_DIR"
 ENV_STORE = "GOVDATA_STORE_URL"
+ENV_ALLOW_RUN_DATE = ALLOW_RUN_DATE_ENV  # "1" on test and demo platforms only
 
 DATA_DOCS = "data_docs"  # the GX Data Docs site, under the data directory
-DEFAULTS = {ENV_CATALOGUE: "catalogue/demo", ENV_INTAKE: "var/intake", ENV_DATA: "var/data", ENV_STORE: ""}
+DEFAULTS = {ENV_CATALOGUE: "catalogue/demo", ENV_INTAKE: "var/intake", ENV_DATA: "var/data", ENV_STORE: "",
+            ENV_ALLOW_RUN_DATE: ""}
+TRUE = ("1", "true", "yes")
 
 
 @dataclass(frozen=True)
@@ -30,12 +34,18 @@ class Settings:
     intake_dir: str
     data_dir: str
     store_url: str
+    allow_run_date: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         values = {k: env.get(k) or v for k, v in DEFAULTS.items()}
-        return cls(values[ENV_CATALOGUE], values[ENV_INTAKE], values[ENV_DATA], values[ENV_STORE])
+        return cls(values[ENV_CATALOGUE], values[ENV_INTAKE], values[ENV_DATA], values[ENV_STORE],
+                   values[ENV_ALLOW_RUN_DATE])
+
+    @property
+    def run_date_allowed(self) -> bool:
+        return self.allow_run_date.strip().lower() in TRUE
 
     @property
     def resolved_store_url(self) -> str:
@@ -63,6 +73,8 @@ class PlatformResource(dg.ConfigurableResource):
     intake_dir: str
     data_dir: str
     store_url: str = ""
+    # Whether a run may judge entrustments on another day than today (the govdata/run-date tag).
+    allow_run_date: str = ""
 
     _catalogue: Catalogue | None = PrivateAttr(default=None)
     _platform: Platform | None = PrivateAttr(default=None)
@@ -74,7 +86,12 @@ class PlatformResource(dg.ConfigurableResource):
             intake_dir=_env_or_default(ENV_INTAKE),
             data_dir=_env_or_default(ENV_DATA),
             store_url=_env_or_default(ENV_STORE),
+            allow_run_date=_env_or_default(ENV_ALLOW_RUN_DATE),
         )
+
+    @property
+    def run_date_allowed(self) -> bool:
+        return self.allow_run_date.strip().lower() in TRUE
 
     @property
     def catalogue(self) -> Catalogue:

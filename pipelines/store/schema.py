@@ -167,6 +167,7 @@ def run_tables(metadata: MetaData, dialect: str) -> Table:
         Column("unit", String(64), primary_key=True),
         Column("contractor", String(64), index=True, comment="the operating technical service unit; NULL: the unit"),
         Column("started_at", DateTime(timezone=True), nullable=False),
+        Column("run_date", Date, comment="the day the operator's entrustment was judged on (province time)"),
         Column("finished_at", DateTime(timezone=True), comment="NULL while running or when the run never finished"),
         Column("status", String(16), nullable=False, index=True, comment="succeeded, failed, refused"),
         Column("reason", Text, comment="why it failed or was refused"),

@@ -67,7 +67,9 @@ class SharedStore:
     def engine(self) -> Engine:
         if self._engine is None:
             _make_sqlite_folder(self.url)
-            self._engine = create_engine(self.url, future=True)
+            # hide_parameters: a failing statement's message would otherwise carry row values (personal
+            # data) into logs, run records and the supervision reports
+            self._engine = create_engine(self.url, future=True, hide_parameters=True)
             if self._engine.dialect.name == "sqlite":
                 event.listen(self._engine, "connect", _sqlite_pragmas)
         return self._engine
@@ -283,11 +285,12 @@ class SharedStore:
 
 
     # --- runs and their operators (art. 7, 8) ----------------------------------------------------
-    def start_run(self, run_id: str, unit: str, contractor: str | None, started_at: datetime) -> None:
+    def start_run(self, run_id: str, unit: str, contractor: str | None, started_at: datetime,
+                  run_date: date | None = None) -> None:
         """Recorded as failed until finish_run says otherwise: a run whose process dies stays a failure.
 
         A step retried within the same run replaces the earlier attempt: one row per run and unit."""
-        self.record_run(run_id, unit, contractor, started_at, None, "failed", "did not finish")
+        self.record_run(run_id, unit, contractor, started_at, None, "failed", "did not finish", run_date)
 
     def finish_run(self, run_id: str, unit: str, finished_at: datetime, status: str, reason: str | None = None) -> None:
         runs = self.runs
@@ -296,12 +299,14 @@ class SharedStore:
                 finished_at=finished_at, status=status, reason=reason))
 
     def record_run(self, run_id: str, unit: str, contractor: str | None, started_at: datetime,
-                   finished_at: datetime | None, status: str, reason: str | None = None) -> None:
+                   finished_at: datetime | None, status: str, reason: str | None = None,
+                   run_date: date | None = None) -> None:
         runs = self.runs
         with self.engine.begin() as conn:
             conn.execute(delete(runs).where(runs.c.run_id == run_id, runs.c.unit == unit))
             conn.execute(insert(runs).values(run_id=run_id, unit=unit, contractor=contractor, started_at=started_at,
-                                             finished_at=finished_at, status=status, reason=reason))
+                                             run_date=run_date, finished_at=finished_at, status=status,
+                                             reason=reason))
 
     def run_records(self, run_id: str | None = None) -> list[dict[str, Any]]:
         runs = self.runs

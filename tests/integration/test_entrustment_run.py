@@ -18,7 +18,7 @@ from pipelines.catalogue import load_catalogue
 from pipelines.entrustment import CONTRACTOR_TAG, RUN_DATE_TAG
 from resources.platform import PlatformResource
 from tests.conftest import make_ric
-from tests.helpers import open_store, write_csv
+from tests.helpers import edit_yaml, open_store, write_csv
 from tests.integration.test_pipeline_mini import HEADER, enterprise_rows
 
 JUNE = {RUN_DATE_TAG: "2026-06-15"}
@@ -29,7 +29,7 @@ def _run(paths: dict[str, Path], tags: dict[str, str], units: tuple[str, ...] = 
     catalogue = load_catalogue(paths["catalogue"])
     assets = [unit_asset(catalogue, u, "sqlite") for u in catalogue.units]
     resource = PlatformResource(catalogue_dir=str(paths["catalogue"]), intake_dir=str(paths["intake"]),
-                                data_dir=str(paths["data"]))
+                                data_dir=str(paths["data"]), allow_run_date="1")  # every run is judged in June
     return dg.materialize(assets, resources={"platform": resource}, tags=tags, raise_on_error=False,
                           selection=dg.AssetSelection.groups(*units))
 
@@ -119,6 +119,10 @@ def test_cli_run_by_a_contractor_prints_the_refusals(tmp_path: Path, mini_catalo
         monkeypatch.setenv(name, str(value))
     monkeypatch.delenv("GOVDATA_STORE_URL", raising=False)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert main(["run", "--contractor", "acme", "--run-date", "2026-06-15", "--quiet"]) == 2
+    assert capsys.readouterr().err == ("run: --run-date judges entrustments on another day than today; only test and "
+                                       "demo platforms allow it (GOVDATA_ALLOW_RUN_DATE=1)\n")
+    monkeypatch.setenv("GOVDATA_ALLOW_RUN_DATE", "1")
     assert main(["run", "--contractor", "acme", "--run-date", "2026-06-15", "--no-inspect", "--quiet"]) == 1
     out = capsys.readouterr().out
     assert "refused for unit amr: contractor acme has no valid entrustment for unit amr on 2026-06-15: " \
@@ -139,8 +143,13 @@ def test_cli_run_of_one_unit_leaves_the_others_alone(tmp_path: Path, mini_catalo
         monkeypatch.setenv(name, str(value))
     monkeypatch.delenv("GOVDATA_STORE_URL", raising=False)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("GOVDATA_ALLOW_RUN_DATE", "1")
     assert main(["run", "--unit", "nowhere", "--quiet"]) == 2
     assert capsys.readouterr().err == f"run: no unit nowhere in the catalogue {mini_catalogue_dir}\n"
+    edit_yaml(mini_catalogue_dir, "units.yaml", lambda d: d["units"].append(
+        {**d["units"][0], "code": "idle", "name": "无目录单位", "owner": "team:idle"}))
+    assert main(["run", "--unit", "idle", "--quiet"]) == 2  # an empty selection would have run every unit
+    assert capsys.readouterr().err == "run: unit idle has no catalogued items: nothing to run\n"
 
     assert main(["run", "--contractor", "nn_infoservice", "--unit", "nn_water", "--run-date", "2026-06-15",
                  "--quiet"]) == 1
@@ -155,3 +164,12 @@ def test_cli_run_of_one_unit_leaves_the_others_alone(tmp_path: Path, mini_catalo
         assert store.submissions() == []
     finally:
         store.dispose()
+
+
+def test_an_incident_reason_carries_no_personal_data() -> None:
+    from assets.units import INCIDENT_LENGTH, incident_reason
+
+    error = ValueError(f"duplicate key ({make_ric(7)}, 13807710001) " + "x" * 600)
+    reason = incident_reason(error)
+    assert reason.startswith("ValueError: duplicate key (" + "*" * 18 + ", " + "*" * 11 + ") xxx")
+    assert len(reason) == INCIDENT_LENGTH

@@ -17,14 +17,14 @@ def test_runs_table_lives_in_the_platform_schema_and_keeps_one_row_per_run_and_u
         store.start_run("run-1", "amr", "gx_datatech", NOW)
         store.start_run("run-1", "amr", "gx_datatech", NOW)  # a retried step replaces its earlier attempt
         store.finish_run("run-1", "amr", NOW + timedelta(minutes=2), "succeeded")
-        store.record_run("run-1", "nn_water", "gx_datatech", NOW, NOW, "refused", "not entrusted")
+        store.record_run("run-1", "nn_water", "gx_datatech", NOW, NOW, "refused", "not entrusted", NOW.date())
         store.start_run("run-2", "amr", None, NOW)  # never finished
     finally:
         store.dispose()
     assert rows(pg_database, """
-        select run_id, unit, contractor, extract(epoch from finished_at - started_at), status, reason
+        select run_id, unit, contractor, extract(epoch from finished_at - started_at), status, reason, run_date
         from platform.platform_runs order by run_id, unit""") == [
-        ("run-1", "amr", "gx_datatech", 120, "succeeded", None),
-        ("run-1", "nn_water", "gx_datatech", 0, "refused", "not entrusted"),
-        ("run-2", "amr", None, None, "failed", "did not finish"),
+        ("run-1", "amr", "gx_datatech", 120, "succeeded", None, None),
+        ("run-1", "nn_water", "gx_datatech", 0, "refused", "not entrusted", NOW.date()),
+        ("run-2", "amr", None, None, "failed", "did not finish", None),
     ]

@@ -3,7 +3,7 @@ entrustment is in force, and who operates a run."""
 
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from pipelines.entrustment import (
     RUN_DATE_TAG,
     Operator,
     contractor_listing,
+    local_day,
     operator_for,
     operator_of_run,
 )
@@ -154,7 +155,7 @@ def test_run_tags_name_the_operator_and_the_day(mini_catalogue_dir: Path) -> Non
     catalogue = load_catalogue(mini_catalogue_dir)
     today = date(2030, 1, 1)
     assert operator_of_run(catalogue, "amr", {}, today) == Operator("amr", None, today)
-    assert operator_of_run(catalogue, "amr", {RUN_DATE_TAG: "2026-06-15"}, today) == Operator(
+    assert operator_of_run(catalogue, "amr", {RUN_DATE_TAG: "2026-06-15"}, today, run_date_allowed=True) == Operator(
         "amr", "gx_datatech", JUNE)
     assert operator_of_run(catalogue, "amr", {CONTRACTOR_TAG: "gx_datatech"}, today).refusal == (
         "contractor gx_datatech has no valid entrustment for unit amr on 2030-01-01: "
@@ -162,6 +163,26 @@ def test_run_tags_name_the_operator_and_the_day(mini_catalogue_dir: Path) -> Non
     assert operator_of_run(catalogue, "amr", {CONTRACTOR_TAG: "gx_datatech", RUN_DATE_TAG: "15/06/2026"},
                            today) == Operator("amr", "gx_datatech", None,
                                               "run tag govdata/run-date='15/06/2026' is not a date (YYYY-MM-DD)")
+
+
+def test_a_run_date_other_than_today_is_refused_unless_the_platform_allows_it(mini_catalogue_dir: Path) -> None:
+    """An expired contractor must not pick a day on which its entrustment was still in force."""
+    catalogue = load_catalogue(mini_catalogue_dir)
+    today = date(2030, 1, 1)
+    tags = {CONTRACTOR_TAG: "gx_datatech", RUN_DATE_TAG: "2026-06-15"}
+    assert operator_of_run(catalogue, "amr", tags, today) == Operator(
+        "amr", "gx_datatech", today, "run tag govdata/run-date=2026-06-15 would judge entrustments on 2026-06-15, "
+        "not today (2030-01-01); only test and demo platforms allow it (GOVDATA_ALLOW_RUN_DATE=1)")
+    assert operator_of_run(catalogue, "amr", {**tags, RUN_DATE_TAG: "2030-01-01"}, today).refusal == (
+        "contractor gx_datatech has no valid entrustment for unit amr on 2030-01-01: "
+        "expired on 2026-12-31 (桂市监信委〔2026〕3号)")  # today's date is judged as usual
+    assert operator_of_run(catalogue, "amr", {CONTRACTOR_TAG: "x" * 300}, today).contractor == "x" * 64
+
+
+def test_entrustment_days_are_the_province_s_calendar_days() -> None:
+    # 2026-12-31 20:00 UTC is already 1 January 2027 in Guangxi
+    assert local_day(datetime(2026, 12, 31, 20, tzinfo=UTC)) == date(2027, 1, 1)
+    assert local_day(datetime(2026, 12, 31, 15, 59, tzinfo=UTC)) == date(2026, 12, 31)
 
 
 def test_listing_says_whether_each_entrustment_is_in_force(mini_catalogue_dir: Path,

@@ -108,26 +108,16 @@ def test_evaluation_yaml_defaults_and_errors(tmp_path: Path) -> None:
 
 
 def test_run_records_are_read_from_platform_runs_when_the_table_exists(tmp_path: Path) -> None:
-    from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, insert
-
     from pipelines.catalogue import load_catalogue
     from pipelines.evaluation.records import read_runs
     from pipelines.store import SharedStore
     from tests.conftest import MINI
 
     store = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
-    assert read_runs(store) == []  # before the entrust branch's table exists
-    runs = Table("platform_runs", MetaData(), Column("run_id", String(64)), Column("unit", String(64)),
-                 Column("contractor", String(64), nullable=True), Column("started_at", DateTime(timezone=True)),
-                 Column("finished_at", DateTime(timezone=True), nullable=True), Column("status", String(16)),
-                 Column("reason", Text, nullable=True))
-    with store.engine.begin() as conn:
-        runs.create(conn)
-        conn.execute(insert(runs), [
-            {"run_id": "r1", "unit": "amr", "contractor": "techco", "started_at": moment(2),
-             "finished_at": moment(2, 1), "status": "succeeded", "reason": None},
-            {"run_id": "r2", "unit": "nn_water", "contractor": None, "started_at": moment(3), "finished_at": None,
-             "status": "refused", "reason": "no valid entrustment"}])
+    assert read_runs(store) == []  # a store no unit run has touched yet
+    store.ensure_tables([])
+    store.record_run("r1", "amr", "techco", moment(2), moment(2, 1), "succeeded")
+    store.record_run("r2", "nn_water", None, moment(3), None, "refused", "no valid entrustment")
     assert read_runs(store) == [RunRecord("r1", "amr", "techco", moment(2), moment(2, 1), "succeeded", None),
                                 RunRecord("r2", "nn_water", None, moment(3), None, "refused", "no valid entrustment")]
     store.dispose()
