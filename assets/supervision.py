@@ -8,7 +8,7 @@ Keys: ``supervision/violations``, ``supervision/weekly_report``, ``evaluation/un
 ``<unit>/<indicator>`` (e.g. ``gx_amr/pass_rate``) so the UI plots each unit over time.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,15 @@ from pydantic import Field
 from pipelines.catalogue.models import Catalogue
 from pipelines.evaluation import report
 from pipelines.evaluation.config import load_evaluation_config
-from pipelines.evaluation.periods import MONTH, WEEK, Period, parse_period, period_of
+from pipelines.evaluation.periods import (
+    MONTH,
+    REPORTING_TZ,
+    WEEK,
+    Period,
+    current_period,
+    just_ended,
+    parse_period,
+)
 from pipelines.evaluation.service import Evaluation, evaluate, reports_dir
 from resources.platform import PlatformResource
 
@@ -33,17 +41,17 @@ ALL_KEYS = (VIOLATIONS_KEY, WEEKLY_REPORT_KEY, *MONTHLY_KEYS)
 WEEKLY_JOB, MONTHLY_JOB, REPORTS_JOB = "supervision_weekly", "evaluation_monthly", "supervision_reports"
 WEEKLY_CRON = "0 7 * * 1"  # Monday morning: the week that just ended
 MONTHLY_CRON = "0 7 1 * *"  # the first of the month: the month that just ended
-TIMEZONE = "Asia/Shanghai"
+TIMEZONE = REPORTING_TZ.key  # Asia/Shanghai: the schedules run in the zone periods are cut in
 SCORECARD_METRICS = ("catalogue_coverage", "directory_registration", "on_time_rate", "pass_rate", "held_back_rate",
                      "sharing_answered_in_time", "correction_turnaround_days")
 
 
 class PeriodConfig(dg.Config):
-    period: str = Field(default="", description="2026-W48 or 2026-11; empty: the period holding today")
+    period: str = Field(default="", description="2026-W48 or 2026-11; empty: the period holding today (Shanghai)")
 
 
-def _period(config: PeriodConfig, kind: str, today: datetime) -> Period:
-    return parse_period(config.period) if config.period else period_of(today.date(), kind)
+def _period(config: PeriodConfig, kind: str, now: datetime) -> Period:
+    return parse_period(config.period) if config.period else current_period(now, kind)
 
 
 def _evaluate(catalogue: Catalogue, platform: PlatformResource, period: Period) -> tuple[Evaluation, Path]:
@@ -82,7 +90,7 @@ def violations_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
                           "collection, overdue correction), each with its deadline; rectified when the data shows "
                           "it corrected, overdue and escalated when past its deadline (platform_violations)")
     def _violations(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-        evaluation, _ = _evaluate(catalogue, platform, period_of(platform.platform().clock().date(), WEEK))
+        evaluation, _ = _evaluate(catalogue, platform, current_period(platform.platform().clock(), WEEK))
         violations = evaluation.violations
         metadata: dict[str, Any] = {
             "open": sum(1 for v in violations if v.status == "open"),
@@ -201,13 +209,13 @@ def supervision_jobs_and_schedules() -> tuple[list[Any], list[dg.ScheduleDefinit
     @dg.schedule(name=f"{WEEKLY_JOB}_schedule", job=weekly, cron_schedule=WEEKLY_CRON, execution_timezone=TIMEZONE,
                  default_status=dg.DefaultScheduleStatus.RUNNING)
     def _weekly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        week = period_of((context.scheduled_execution_time - timedelta(days=1)).date(), WEEK)
+        week = just_ended(context.scheduled_execution_time, WEEK)
         return dg.RunRequest(run_key=week.label, run_config=period_run_config((WEEKLY_REPORT_KEY,), week))
 
     @dg.schedule(name=f"{MONTHLY_JOB}_schedule", job=monthly, cron_schedule=MONTHLY_CRON,
                  execution_timezone=TIMEZONE, default_status=dg.DefaultScheduleStatus.RUNNING)
     def _monthly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        month = period_of((context.scheduled_execution_time - timedelta(days=1)).date(), MONTH)
+        month = just_ended(context.scheduled_execution_time, MONTH)
         return dg.RunRequest(run_key=month.label, run_config=period_run_config(MONTHLY_KEYS, month))
 
     return [weekly, monthly, everything], [_weekly, _monthly]

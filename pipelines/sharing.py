@@ -12,6 +12,7 @@ Look-ups read the authoritative shared tables once per submission (pipelines.aut
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from pipelines.store import SharedStore
 
 NOT_FOUND = "not found in the authoritative source"
 REPEATED_LOG = Path("governance") / "repeated_collection.jsonl"
+log = logging.getLogger(__name__)
 
 
 def reference_rule_id(field: str) -> str:
@@ -99,10 +101,28 @@ def record_carried(data_dir: Path, item: Item, submission_id: str, carried: list
 
 
 def carried_log(data_dir: Path) -> list[dict[str, object]]:
+    """The flags of the repeated-collection log, skipping (with a warning) lines that do not read: a last line
+    half-written by a validation still appending, or cut short by a crash, must not stop every evaluation."""
     path = data_dir / REPEATED_LOG
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    # "\n" only, not splitlines(): a value may hold U+2028 (the log is written with ensure_ascii=False).
+    # errors="replace": a character cut in half can only be on a half-written line, which is skipped anyway.
+    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+    flags = (_flag(path, number, line) for number, line in enumerate(lines, start=1) if line.strip())
+    return [flag for flag in flags if flag is not None]
+
+
+def _flag(path: Path, number: int, line: str) -> dict[str, object] | None:
+    try:
+        flag = json.loads(line)
+    except json.JSONDecodeError as exc:
+        log.warning("%s line %d: unreadable, skipped (%s)", path, number, exc)
+        return None
+    if not isinstance(flag, dict):
+        log.warning("%s line %d: not a flag object, skipped", path, number)
+        return None
+    return flag
 
 
 def _present(value: object) -> bool:

@@ -1,7 +1,10 @@
 """Reporting periods: ISO weeks (``2026-W48``) for supervision, calendar months (``2026-11``) for evaluation.
 
-A period is a half-open span of days ``[start, end)``; moments are compared in UTC, the zone the
-platform records every timestamp in.
+A period is a half-open span of days ``[start, end)`` of the reporting timezone, Asia/Shanghai: the
+province's working day, and the zone its schedules run in. Moments are recorded in UTC (SQLite hands
+them back without a zone); each is converted to Shanghai time before it is placed in a period or an
+update-cycle window, so a submission at Monday 01:00 Shanghai (Sunday 17:00 UTC) belongs to that
+Monday's week.
 """
 
 from __future__ import annotations
@@ -9,7 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+REPORTING_TZ = ZoneInfo("Asia/Shanghai")  # periods and update-cycle windows start at Shanghai midnight
 WEEK, MONTH = "week", "month"
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -55,12 +60,28 @@ class Period:
 
 
 def at_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+    """The moment ``day`` begins in the reporting timezone."""
+    return datetime.combine(day, time.min, tzinfo=REPORTING_TZ)
 
 
 def utc(moment: datetime) -> datetime:
     """SQLite hands timestamps back without their zone; the platform writes them in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def reporting_day(moment: datetime) -> date:
+    """The Shanghai day a recorded moment falls on."""
+    return utc(moment).astimezone(REPORTING_TZ).date()
+
+
+def current_period(now: datetime, kind: str) -> Period:
+    """The period holding ``now`` in Shanghai: at Monday 01:00 Shanghai it is already the new week."""
+    return period_of(reporting_day(now), kind)
+
+
+def just_ended(now: datetime, kind: str) -> Period:
+    """The last period wholly over at ``now`` in Shanghai (what a Monday or 1st-of-month schedule reports)."""
+    return current_period(now, kind).previous()
 
 
 def week_of(day: date) -> Period:

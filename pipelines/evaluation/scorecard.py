@@ -4,10 +4,10 @@
 - directory registration: share of its items whose directory entry is complete (has a publication date:
   the catalogue's, or the day the item first converged) by the period's last day;
 - on-time submission: each item's update cycle cuts time into windows (day, ISO week, month, quarter,
-  half-year, year; realtime counts as daily); a window whose last day falls in the period is expected
-  once it has ended or already has a submission, and it is on time when an accepted submission was
-  received inside it. Windows that ended before the platform's first recorded submission are not
-  expected: nothing could be submitted to a platform not yet running;
+  half-year, year; realtime counts as daily) of Shanghai days (``periods.REPORTING_TZ``); a window whose
+  last day falls in the period is expected once it has ended or already has a submission, and it is on
+  time when an accepted submission was received inside it. Windows that ended before the platform's first
+  recorded submission are not expected: nothing could be submitted to a platform not yet running;
 - pass rate per quality dimension: mean ``pass_rate`` of the unit's check results recorded in the period;
 - held-back rate: rows held back / rows received over the submissions received in the period (refused
   files count whole);
@@ -29,7 +29,7 @@ from typing import Any
 from pipelines.catalogue.models import Catalogue, Item, UpdateCycle
 from pipelines.directory import entries
 from pipelines.evaluation.config import EvaluationConfig
-from pipelines.evaluation.periods import Period, at_midnight, month_of, utc, week_of
+from pipelines.evaluation.periods import Period, at_midnight, month_of, reporting_day, utc, week_of
 from pipelines.evaluation.records import CheckResult, Records, SharingApplication, Submission
 from pipelines.evaluation.violations import OVERDUE, Violation, is_open
 from pipelines.quality.rules import Dimension
@@ -122,7 +122,7 @@ def due_windows(item: Item, period: Period, now: datetime, received: Sequence[da
     while start < period.end:
         live = live_since is None or at_midnight(end) > utc(live_since)
         if period.start <= end - timedelta(days=1) < period.end and live and not _after_expiry(item, start):
-            on_time = any(at_midnight(start) <= moment < at_midnight(end) for moment in received)
+            on_time = any(at_midnight(start) <= utc(moment) < at_midnight(end) for moment in received)
             if on_time or at_midnight(end) <= utc(now):
                 windows.append((True, on_time))
         start, end = cycle_window(end, item.update_cycle)
@@ -209,7 +209,7 @@ def _registered(catalogue: Catalogue, submissions: Sequence[Submission], period:
     first: dict[str, date] = {}
     for s in submissions:
         if s.converged_at is not None:
-            day = utc(s.converged_at).date()
+            day = reporting_day(s.converged_at)
             first[s.item] = min(first.get(s.item, day), day)
     return {e.item.code for e in entries(catalogue, first) if e.published is not None and e.published < period.end}
 
@@ -236,4 +236,4 @@ def pass_rate_trend(checks: Sequence[CheckResult], units: Sequence[str],
 
 
 def first_check_day(checks: Sequence[CheckResult]) -> date | None:
-    return min((c.checked_at.date() for c in checks), default=None)
+    return min((reporting_day(c.checked_at) for c in checks), default=None)

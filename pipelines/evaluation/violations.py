@@ -6,10 +6,11 @@
 - ``overdue_correction``: rows of a submission held back and not released within ``correction_days``.
 
 Each is opened with a deadline (days per kind, from ``evaluation.yaml``), closed as ``rectified`` when the
-data shows it corrected (a later accepted submission of the item by the unit, without looked-up values for
-repeated collection; every held row released for an overdue correction), and ``overdue`` while still open
-past its deadline: the report escalates those. Detection is deterministic and keyed by (kind, unit,
-subject), so running it again updates the same violations and never duplicates them.
+data shows it corrected (a later accepted submission of the item by the unit; for repeated collection a
+later validated or converged one that carried no looked-up values; every held row released for an overdue
+correction), and ``overdue`` while still open past its deadline: the report escalates those. Detection is
+deterministic and keyed by (kind, unit, subject), so running it again updates the same violations and never
+duplicates them.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ OPEN, OVERDUE, RECTIFIED = "open", "overdue", "rectified"
 TABLE = "platform_violations"
 EXPIRED_MARK = "temporary collection of item"  # intake.expired_reason
 OUT_OF_CATALOGUE_MARK = "no collection outside the catalogue"  # intake: unknown item or uncatalogued columns
+# Looked-up values are stripped and flagged during validation (pipelines.process), so a submission still only
+# "received" may yet be flagged: only a validated or converged one shows the repeated collection stopped.
+LOOKUPS_CHECKED = ("validated", "converged")
 
 
 @dataclass(frozen=True)
@@ -129,10 +133,11 @@ def _repeated(records: Records, accepted: dict[tuple[str, str], list[Submission]
         flagged[(flag.unit, flag.item, flag.submission_id)].append(flag)
     carrying = frozenset(sid for (_, _, sid) in flagged)
     received = {s.submission_id: s.received_at for s in records.submissions}
+    checked = {key: [s for s in subs if s.status in LOOKUPS_CHECKED] for key, subs in accepted.items()}
     for (unit, item, sid), flags in sorted(flagged.items()):
         when = received.get(sid, min(f.flagged_at for f in flags))
         fields = ", ".join(sorted({f.field for f in flags}))
-        fix = _later(accepted, unit, item, when, excluded=carrying)
+        fix = _later(checked, unit, item, when, excluded=carrying)
         yield Finding(REPEATED_COLLECTION, unit, item, sid, f"carried {fields}, obtained through sharing", when,
                       fix.received_at if fix else None, fix.submission_id if fix else None)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -13,7 +13,7 @@ import pytest
 from assets.supervision import MONTHLY_KEYS, WEEKLY_REPORT_KEY, period_run_config, supervision_assets
 from pipelines.catalogue import load_catalogue
 from pipelines.cli import main
-from pipelines.evaluation.periods import MONTH, WEEK, period_of
+from pipelines.evaluation.periods import MONTH, WEEK, current_period
 from resources.platform import PlatformResource
 from tests.helpers import materialize_all, write_csv
 from tests.integration.test_pipeline_mini import HEADER, enterprise_rows
@@ -25,7 +25,8 @@ def test_reports_materialize_with_every_unit(mini_catalogue_dir: Path, tmp_path:
     write_csv(intake / "amr" / "enterprise.csv", HEADER, enterprise_rows())  # 20 rows, 6 held back
     write_csv(intake / "amr" / "permits.csv", ["id"], [["1"], ["2"]])  # not catalogued: refused, a violation
     assert materialize_all(mini_catalogue_dir, intake, data).success
-    month, week = period_of(date.today(), MONTH), period_of(date.today(), WEEK)
+    now = datetime.now(UTC)  # the submissions were just received: their Shanghai week and month
+    month, week = current_period(now, MONTH), current_period(now, WEEK)
     resource = PlatformResource(catalogue_dir=str(mini_catalogue_dir), intake_dir=str(intake), data_dir=str(data))
     config = {"ops": {**period_run_config(MONTHLY_KEYS, month)["ops"],
                       **period_run_config((WEEKLY_REPORT_KEY,), week)["ops"]}}

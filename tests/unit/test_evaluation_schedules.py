@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -35,3 +35,9 @@ def test_the_first_of_the_month_evaluates_the_month_that_just_ended() -> None:
     assert {(s.name, s.cron_schedule, s.execution_timezone) for s in schedules} == {
         ("supervision_weekly_schedule", "0 7 * * 1", "Asia/Shanghai"),
         ("evaluation_monthly_schedule", "0 7 1 * *", "Asia/Shanghai")}
+
+
+def test_the_schedules_read_their_tick_in_shanghai_time_whatever_zone_it_comes_in() -> None:
+    # Monday 07:00 Shanghai is still Sunday in UTC, and 1 December 07:00 Shanghai still 30 November
+    assert _request("supervision_weekly_schedule", datetime(2026, 11, 29, 23, tzinfo=UTC)).run_key == "2026-W48"
+    assert _request("evaluation_monthly_schedule", datetime(2026, 11, 30, 23, tzinfo=UTC)).run_key == "2026-11"

@@ -62,7 +62,7 @@ def records() -> Records:
         CheckResult("daily_log", "amr", "accuracy", True, 1.0, moment(16, 10)),
         CheckResult("daily_log", "amr", "accuracy", False, 0.5, moment(17, 10)),
         CheckResult("daily_log", "amr", "integrity", True, 1.0, moment(17, 10)),
-        CheckResult("weekly_report", "amr", "timeliness", False, 0.8, moment(22, 23)),
+        CheckResult("weekly_report", "amr", "timeliness", False, 0.8, moment(22, 15)),  # Sunday 23:00 Shanghai
         CheckResult("daily_log", "amr", "accuracy", False, 0.0, moment(23, 1)),  # next week
         CheckResult("water", "nn", "accuracy", True, 0.9, moment(9, 1)),  # the week before
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from unittest.mock import patch
 
@@ -87,6 +88,24 @@ def test_every_kind_is_detected_from_the_records() -> None:
     overdue = found["overdue_correction"]
     assert (overdue.subject, overdue.opened_at, overdue.rectified_at) == ("water/w1/eee", moment(7), None)
     assert overdue.detail == "2 row(s) held back, 1 still not corrected after 3 day(s)"
+
+
+def test_repeated_collection_is_rectified_only_by_a_checked_submission_that_carried_nothing() -> None:
+    carried = Submission("water/w1/eee", "water", "nn", "converged", moment(4), 10, 0, None, moment(4))
+    flags = [RepeatedFlag("water/w1/eee", "water", "nn", "holder_name", moment(4, 1))]
+
+    def repeated(*later: Submission) -> tuple[object, object]:
+        [finding] = [f for f in detect(Records([carried, *later], flags=flags), 7, moment(10))
+                     if f.kind == "repeated_collection"]
+        return finding.rectified_at, finding.rectified_by
+
+    # received but not yet validated: whether it carried looked-up values is not known yet
+    pending = Submission("water/w2/fff", "water", "nn", "received", moment(6), 10)
+    assert repeated(pending) == (None, None)
+    assert repeated(replace(pending, status="validated")) == (moment(6), "water/w2/fff")
+    assert repeated(replace(pending, status="converged", converged_at=moment(6))) == (moment(6), "water/w2/fff")
+    # nor does a refused file, which was never validated
+    assert repeated(replace(pending, status="rejected", reason="unsupported file type '.doc'")) == (None, None)
 
 
 def test_detection_on_the_store_is_idempotent(tmp_path: Path) -> None:
