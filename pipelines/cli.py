@@ -284,7 +284,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from pipelines.evaluation.config import load_evaluation_config
-    from pipelines.evaluation.periods import MONTH, PeriodError, parse_period, period_of
+    from pipelines.evaluation.periods import MONTH, PeriodError, current_period, parse_period
     from pipelines.evaluation.report import render_text, write_reports
     from pipelines.evaluation.service import evaluate, reports_dir
     from pipelines.process import utc_now
@@ -296,7 +296,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     config = load_evaluation_config(settings.catalogue_dir)
     now = utc_now()
     try:
-        period = parse_period(args.period) if args.period else period_of(now.date(), MONTH)
+        period = parse_period(args.period) if args.period else current_period(now, MONTH)
     except PeriodError as exc:
         print(exc, file=sys.stderr)
         return 2

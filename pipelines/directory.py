@@ -20,6 +20,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 
 from pipelines.catalogue.models import Catalogue, Item, ItemField, OpeningType, UpdateCycle
+from pipelines.evaluation.periods import reporting_day
 
 ENV_SHAPES = "GOVDATA_DCAT_SHAPES"
 SHAPES_NAME = "dcat-ap-3.0.0-SHACL.ttl"
@@ -68,8 +69,9 @@ def first_converged(ledger: list[dict[str, Any]]) -> dict[str, date]:
     first: dict[str, date] = {}
     for row in ledger:
         when = row.get("converged_at")
-        if when is not None and (row["item"] not in first or when.date() < first[row["item"]]):
-            first[row["item"]] = when.date()
+        day = reporting_day(when) if when is not None else None  # the province's calendar day
+        if day is not None and (row["item"] not in first or day < first[row["item"]]):
+            first[row["item"]] = day
     return first
 
 

@@ -12,21 +12,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pipelines.catalogue.models import Catalogue, Contractor, Entrustment, Work
+from pipelines.evaluation.periods import reporting_day
 
 CONTRACTOR_TAG = "govdata/contractor"
 RUN_DATE_TAG = "govdata/run-date"  # judge entrustments on this day (YYYY-MM-DD) instead of today
 UNIT_RUN_WORK = Work.COLLECTION  # a unit run starts by collecting: the work its operator must be entrusted with
 ALLOW_RUN_DATE_ENV = "GOVDATA_ALLOW_RUN_DATE"
-# Entrustments run from and until calendar days of the province, not of UTC.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CODE_LENGTH = 64  # platform_runs.contractor
 
 
 def local_day(moment: datetime) -> date:
-    return moment.astimezone(LOCAL_TZ).date()
+    """Entrustments run from and until calendar days of the province, not of UTC."""
+    return reporting_day(moment)
 
 
 @dataclass(frozen=True)
