@@ -8,6 +8,7 @@ import pytest
 
 from pipelines import intake
 from pipelines.catalogue import load_catalogue
+from pipelines.catalogue.models import Item
 from tests.conftest import REPO, make_ric
 from tests.helpers import write_csv
 
@@ -46,13 +47,17 @@ def test_a_temporary_collection_is_refused_the_day_after_it_expires(window: Path
     assert "flood_relief.csv" in reasons(window, date(2100, 1, 1))
 
 
+def refusal_of(path: Path, item: Item) -> str:
+    with pytest.raises(intake.SubmissionError) as caught:
+        intake.read_submission(path, item)
+    return str(caught.value)
+
+
 def test_uncatalogued_columns_are_refused_with_the_reason(tmp_path: Path) -> None:
     item = load_catalogue(GOVERNED).item("flood_relief")
     path = write_csv(tmp_path / "health" / "flood_relief.csv", ["batch_no", "goods", "remark", "phone"],
                      [["B1", "沙袋", "备注", "1"]])
-    with pytest.raises(intake.SubmissionError) as caught:
-        intake.read_submission(path, item)
-    assert str(caught.value) == (
+    assert refusal_of(path, item) == (
         "uncatalogued column(s) remark, phone: no collection outside the catalogue (art. 12)")
 
 
@@ -60,9 +65,7 @@ def test_a_file_without_its_header_row_is_refused_without_echoing_its_first_reco
     item = load_catalogue(GOVERNED).item("flood_relief")
     first_record = ["B1", "韦小宝", make_ric(3), "13812345678"]
     path = write_csv(tmp_path / "health" / "flood_relief.csv", first_record, [["B2", "覃大", make_ric(4), ""]])
-    with pytest.raises(intake.SubmissionError) as caught:
-        intake.read_submission(path, item)
-    assert str(caught.value) == (
+    assert refusal_of(path, item) == (
         "none of the 4 column headers is a catalogued field or label: is the header row missing?")
 
 
@@ -70,7 +73,5 @@ def test_personal_data_in_an_extra_header_is_not_repeated_in_the_reason(tmp_path
     item = load_catalogue(GOVERNED).item("flood_relief")
     path = write_csv(tmp_path / "health" / "flood_relief.csv", ["batch_no", "goods", "联系人13812345678"],
                      [["B1", "沙袋", "x"]])
-    with pytest.raises(intake.SubmissionError) as caught:
-        intake.read_submission(path, item)
-    assert str(caught.value) == (
+    assert refusal_of(path, item) == (
         "uncatalogued column(s) 联系人***********: no collection outside the catalogue (art. 12)")
