@@ -135,6 +135,10 @@ def _intake(context: dg.AssetExecutionContext, platform: process.Platform, item:
 def _validated(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
     report = process.validate(platform, item)
     if not report.outcomes:
+        # As for the shared output: a skipped output would skip the unit's correction list downstream,
+        # whenever one of its items had nothing new (a quiet cycle, a refused file).
+        yield dg.MaterializeResult(asset_key=asset_key(qc.VALIDATED, item), metadata={
+            "dagster/row_count": 0, "rows_valid": 0, "rows_held_back": 0, "submissions_validated": 0})
         return
     for sid in report.blocked:
         context.log.error(f"{item.code}: {sid} failed a blocking rule; none of its rows converge")

@@ -119,6 +119,12 @@ def test_correction_round_trip(tmp_path: Path, mini_catalogue_dir: Path) -> None
         [listing] = [m for m in second.get_asset_materialization_events()
                      if m.asset_key == dg.AssetKey(["corrections", "amr"])]
         assert listing.materialization.metadata["rows_to_correct"].value == 1
+        # a quiet cycle (nothing new for any item) still refreshes every unit's list: a skipped validated
+        # output used to skip the list of its whole unit
+        third = job.execute_in_process(instance=instance)
+        listed = {m.asset_key.path[1]: m.materialization.metadata["rows_to_correct"].value
+                  for m in third.get_asset_materialization_events() if m.asset_key.path[0] == "corrections"}
+        assert listed == {"amr": 1, "nn_water": 0}
 
     assert ledger_counts(mini_catalogue_dir, data, "enterprise") == [(20, 14, 6, 14), (4, 4, 0, 4)]
     store = open_store(mini_catalogue_dir, data)
