@@ -90,13 +90,16 @@ def is_open(violation: Violation) -> bool:
 
 
 # --- detection -----------------------------------------------------------------------------------------
-def detect(records: Records, correction_days: int, now: datetime) -> list[Finding]:
+def detect(records: Records, correction_days: int, now: datetime,
+           tracked_corrections: frozenset[str] = frozenset()) -> list[Finding]:
+    """``tracked_corrections``: submissions with an overdue-correction violation still open, followed to
+    their rectification even if a longer ``correction_days`` no longer makes them late."""
     accepted: dict[tuple[str, str], list[Submission]] = defaultdict(list)
     for s in records.submissions:
         if s.accepted:
             accepted[(s.unit, s.item)].append(s)
     found = [*_refusals(records.submissions, accepted), *_repeated(records, accepted),
-             *_overdue_corrections(records.held, correction_days, now)]
+             *_overdue_corrections(records.held, correction_days, now, tracked_corrections)]
     return sorted(found, key=lambda f: (f.opened_at, f.key))
 
 
@@ -142,7 +145,8 @@ def _repeated(records: Records, accepted: dict[tuple[str, str], list[Submission]
                       fix.received_at if fix else None, fix.submission_id if fix else None)
 
 
-def _overdue_corrections(held: Sequence[QuarantinedRow], correction_days: int, now: datetime) -> Iterable[Finding]:
+def _overdue_corrections(held: Sequence[QuarantinedRow], correction_days: int, now: datetime,
+                         tracked: frozenset[str] = frozenset()) -> Iterable[Finding]:
     allowed = timedelta(days=correction_days)
     by_submission: dict[str, list[QuarantinedRow]] = defaultdict(list)
     for row in held:
@@ -150,7 +154,7 @@ def _overdue_corrections(held: Sequence[QuarantinedRow], correction_days: int, n
     for sid, rows in sorted(by_submission.items()):
         held_at = min(r.held_at for r in rows)
         late = [r for r in rows if (utc(r.released_at) if r.released_at else utc(now)) - r.held_at > allowed]
-        if not late:
+        if not late and sid not in tracked:
             continue
         releases = sorted((utc(r.released_at), r.released_by or "") for r in rows if r.released_at is not None)
         open_rows = len(rows) - len(releases)
@@ -243,6 +247,8 @@ def _insert_new(conn: Any, table: Table, dialect: str, values: dict[str, Any]) -
 def sync_violations(store: Any, records: Records, deadlines: Deadlines, correction_days: int,
                     now: datetime) -> tuple[list[Violation], dict[str, int]]:
     """Detect, settle against the stored violations and save: the violations as they now stand."""
-    settled = settle(detect(records, correction_days, now), load_violations(store), deadlines, now)
+    existing = load_violations(store)
+    tracked = frozenset(v.subject for v in existing if v.kind == OVERDUE_CORRECTION and is_open(v))
+    settled = settle(detect(records, correction_days, now, tracked), existing, deadlines, now)
     counts = save_violations(store, settled, now)
     return sorted(settled, key=lambda v: (v.opened_at, v.key)), counts

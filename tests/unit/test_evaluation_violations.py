@@ -142,3 +142,18 @@ def test_a_violation_opened_meanwhile_by_a_concurrent_evaluation_is_not_inserted
     [stored] = load_violations(store)
     assert (stored.opened_at, stored.deadline) == (moment(2), moment(17))  # the first one stands
     store.dispose()
+
+
+def test_an_overdue_correction_is_followed_to_its_rectification_after_the_rule_is_relaxed(tmp_path: Path) -> None:
+    held = [QuarantinedRow("water/w1/eee", "water", "nn", moment(1)),
+            QuarantinedRow("water/w1/eee", "water", "nn", moment(1))]
+    store = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
+    [opened], _ = sync_violations(store, Records(held=held), DEADLINES, 7, moment(10))
+    assert (opened.kind, opened.status) == ("overdue_correction", OPEN)
+    # the configuration now allows 30 days, and the unit corrects both rows on the 12th
+    corrected = [replace(r, released_at=moment(12), released_by="water/w2/fff") for r in held]
+    [after], counts = sync_violations(store, Records(held=corrected), DEADLINES, 30, moment(13))
+    assert (after.status, after.closed_at, after.closed_by, after.opened_at) == (
+        RECTIFIED, moment(12), "water/w2/fff", moment(8))
+    assert counts["rectified"] == 1
+    store.dispose()
