@@ -1,7 +1,8 @@
 """Dagster wiring of supervision and evaluation (art. 8, 9, 15): the violations, the weekly supervision
 report, the monthly unit scorecards, contractor evaluation and compliance verdicts, their jobs and
-schedules. The work is domain code in pipelines.evaluation; each asset evaluates its period from the
-store (cheap: it reads the ledger, the quarantine and the check history).
+schedules. The work is domain code in pipelines.evaluation. The month is evaluated once, by
+``evaluation/unit_scorecards``, whose output (the whole evaluation) the contractor and verdict assets
+take as their input; the weekly report and the violations evaluate their own week.
 
 Keys: ``supervision/violations``, ``supervision/weekly_report``, ``evaluation/unit_scorecards``,
 ``evaluation/contractors``, ``evaluation/compliance_verdicts``. Numeric metadata is named
@@ -54,16 +55,17 @@ def _period(config: PeriodConfig, kind: str, now: datetime) -> Period:
     return parse_period(config.period) if config.period else current_period(now, kind)
 
 
-def _evaluate(catalogue: Catalogue, platform: PlatformResource, period: Period) -> tuple[Evaluation, Path]:
+def _evaluate(catalogue: Catalogue, platform: PlatformResource, period: Period) -> Evaluation:
     built = platform.platform()
     config = load_evaluation_config(platform.catalogue_dir)
-    evaluation = evaluate(catalogue, built.store, built.data_dir, period, config, built.clock())
-    return evaluation, reports_dir(built.data_dir, period)
+    return evaluate(catalogue, built.store, built.data_dir, period, config, built.clock())
 
 
-def _write(evaluation: Evaluation, directory: Path, platform: PlatformResource) -> dict[str, Path]:
+def _write(evaluation: Evaluation, platform: PlatformResource) -> dict[str, Path]:
+    """The period's report files; the pass-rate threshold is drawn on the chart."""
+    built = platform.platform()
     threshold = load_evaluation_config(platform.catalogue_dir).thresholds.pass_rate
-    return report.write_reports(evaluation, directory, threshold)
+    return report.write_reports(evaluation, reports_dir(built.data_dir, evaluation.period), threshold)
 
 
 def _unit_numbers(evaluation: Evaluation) -> dict[str, Any]:
@@ -90,7 +92,7 @@ def violations_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
                           "collection, overdue correction), each with its deadline; rectified when the data shows "
                           "it corrected, overdue and escalated when past its deadline (platform_violations)")
     def _violations(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-        evaluation, _ = _evaluate(catalogue, platform, current_period(platform.platform().clock(), WEEK))
+        evaluation = _evaluate(catalogue, platform, current_period(platform.platform().clock(), WEEK))
         violations = evaluation.violations
         metadata: dict[str, Any] = {
             "open": sum(1 for v in violations if v.status == "open"),
@@ -113,8 +115,8 @@ def weekly_report_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
                           "and escalated violations, verdicts; HTML with charts, CSV, JSON under reports/<week>/")
     def _weekly(context: dg.AssetExecutionContext, config: PeriodConfig,
                 platform: PlatformResource) -> dg.MaterializeResult:
-        evaluation, directory = _evaluate(catalogue, platform, _period(config, WEEK, platform.platform().clock()))
-        paths = _write(evaluation, directory, platform)
+        evaluation = _evaluate(catalogue, platform, _period(config, WEEK, platform.platform().clock()))
+        paths = _write(evaluation, platform)
         return dg.MaterializeResult(metadata={
             "period": evaluation.period.label, **_files(paths),
             "scorecards": dg.MetadataValue.md(report.scorecards_markdown(evaluation.scorecards)),
@@ -130,9 +132,9 @@ def scorecards_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
                           "registration, on-time submission, pass rate per dimension, held-back rate, correction "
                           "turnaround, sharing applications answered in time, violations")
     def _scorecards(context: dg.AssetExecutionContext, config: PeriodConfig,
-                    platform: PlatformResource) -> dg.MaterializeResult:
-        evaluation, _ = _evaluate(catalogue, platform, _period(config, MONTH, platform.platform().clock()))
-        return dg.MaterializeResult(metadata={
+                    platform: PlatformResource) -> dg.Output[Evaluation]:
+        evaluation = _evaluate(catalogue, platform, _period(config, MONTH, platform.platform().clock()))
+        return dg.Output(evaluation, metadata={
             "period": evaluation.period.label, "units": len(evaluation.scorecards),
             "scorecards": dg.MetadataValue.md(report.scorecards_markdown(evaluation.scorecards)),
             **_unit_numbers(evaluation)})
@@ -141,12 +143,11 @@ def scorecards_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
 
 
 def contractors_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
-    @dg.asset(key=CONTRACTORS_KEY, group_name="evaluation", kinds={"csv"}, deps=[SCORECARDS_KEY],
+    @dg.asset(key=CONTRACTORS_KEY, group_name="evaluation", kinds={"csv"},
+              ins={"evaluation": dg.AssetIn(SCORECARDS_KEY)},
               description="Technical service units (art. 7, 8): run success rate, incidents, and the timeliness and "
                           "quality of the units each is entrusted with")
-    def _contractors(context: dg.AssetExecutionContext, config: PeriodConfig,
-                     platform: PlatformResource) -> dg.MaterializeResult:
-        evaluation, _ = _evaluate(catalogue, platform, _period(config, MONTH, platform.platform().clock()))
+    def _contractors(context: dg.AssetExecutionContext, evaluation: Evaluation) -> dg.MaterializeResult:
         metadata: dict[str, Any] = {"period": evaluation.period.label, "contractors": len(evaluation.contractors),
                                     "evaluation": dg.MetadataValue.md(report.contractors_markdown(evaluation))}
         for c in evaluation.contractors:
@@ -162,13 +163,12 @@ def contractors_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
 
 def verdicts_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
     @dg.asset(key=VERDICTS_KEY, group_name="evaluation", kinds={"html", "csv", "json"},
-              deps=[SCORECARDS_KEY, CONTRACTORS_KEY, VIOLATIONS_KEY],
+              ins={"evaluation": dg.AssetIn(SCORECARDS_KEY)}, deps=[CONTRACTORS_KEY],
               description="Compliance verdicts (art. 9): per unit pass or fail with the reasons, from the thresholds "
                           "in evaluation.yaml; the month's report (HTML, markdown, CSV, JSON) under reports/<month>/")
-    def _verdicts(context: dg.AssetExecutionContext, config: PeriodConfig,
+    def _verdicts(context: dg.AssetExecutionContext, evaluation: Evaluation,
                   platform: PlatformResource) -> dg.MaterializeResult:
-        evaluation, directory = _evaluate(catalogue, platform, _period(config, MONTH, platform.platform().clock()))
-        paths = _write(evaluation, directory, platform)
+        paths = _write(evaluation, platform)
         metadata: dict[str, Any] = {
             "period": evaluation.period.label, **_files(paths),
             "units_passed": sum(1 for v in evaluation.verdicts if v.verdict == "pass"),
@@ -216,6 +216,6 @@ def supervision_jobs_and_schedules() -> tuple[list[Any], list[dg.ScheduleDefinit
                  execution_timezone=TIMEZONE, default_status=dg.DefaultScheduleStatus.RUNNING)
     def _monthly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         month = just_ended(context.scheduled_execution_time, MONTH)
-        return dg.RunRequest(run_key=month.label, run_config=period_run_config(MONTHLY_KEYS, month))
+        return dg.RunRequest(run_key=month.label, run_config=period_run_config((SCORECARDS_KEY,), month))
 
     return [weekly, monthly, everything], [_weekly, _monthly]

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.supervision import MONTHLY_KEYS, WEEKLY_REPORT_KEY, period_run_config, supervision_assets
+from assets.supervision import SCORECARDS_KEY, WEEKLY_REPORT_KEY, period_run_config, supervision_assets
 from pipelines.catalogue import load_catalogue
 from pipelines.cli import main
 from pipelines.evaluation.periods import MONTH, WEEK, current_period
@@ -28,7 +28,7 @@ def test_reports_materialize_with_every_unit(mini_catalogue_dir: Path, tmp_path:
     now = datetime.now(UTC)  # the submissions were just received: their Shanghai week and month
     month, week = current_period(now, MONTH), current_period(now, WEEK)
     resource = PlatformResource(catalogue_dir=str(mini_catalogue_dir), intake_dir=str(intake), data_dir=str(data))
-    config = {"ops": {**period_run_config(MONTHLY_KEYS, month)["ops"],
+    config = {"ops": {**period_run_config((SCORECARDS_KEY,), month)["ops"],
                       **period_run_config((WEEKLY_REPORT_KEY,), week)["ops"]}}
     result = dg.materialize(supervision_assets(load_catalogue(mini_catalogue_dir)), resources={"platform": resource},
                             run_config=config)

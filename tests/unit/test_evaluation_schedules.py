@@ -29,8 +29,8 @@ def test_monday_morning_reports_the_week_that_just_ended() -> None:
 def test_the_first_of_the_month_evaluates_the_month_that_just_ended() -> None:
     request = _request("evaluation_monthly_schedule", datetime(2026, 12, 1, 7, tzinfo=SHANGHAI))
     assert request.run_key == "2026-11"
-    assert request.run_config == {"ops": {name: {"config": {"period": "2026-11"}} for name in (
-        "evaluation__unit_scorecards", "evaluation__contractors", "evaluation__compliance_verdicts")}}
+    # the scorecards evaluate the month; contractors and verdicts take that evaluation as their input
+    assert request.run_config == {"ops": {"evaluation__unit_scorecards": {"config": {"period": "2026-11"}}}}
     _, schedules = supervision_jobs_and_schedules()
     assert {(s.name, s.cron_schedule, s.execution_timezone) for s in schedules} == {
         ("supervision_weekly_schedule", "0 7 * * 1", "Asia/Shanghai"),
