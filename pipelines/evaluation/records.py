@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
 from pipelines.evaluation.periods import utc
 from pipelines.sharing import carried_log
@@ -142,9 +142,6 @@ def repeated_flags(log: list[dict[str, Any]]) -> list[RepeatedFlag]:
 
 
 def read_runs(store: Any) -> list[RunRecord]:
-    """The run records the platform keeps in ``platform_runs``; none while the store has no such table."""
-    runs = store.runs
-    if not inspect(store.engine).has_table(runs.name, schema=runs.schema):
-        return []  # a store no unit run has touched yet
+    """The run records the platform keeps in ``platform_runs`` (read_records has ensured the table)."""
     return [RunRecord(r["run_id"], r["unit"], r["contractor"], utc(r["started_at"]), _utc(r["finished_at"]),
                       r["status"], r["reason"]) for r in store.run_records()]

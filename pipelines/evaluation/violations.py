@@ -34,10 +34,8 @@ from pipelines.evaluation.config import (
 )
 from pipelines.evaluation.periods import utc
 from pipelines.evaluation.records import QuarantinedRow, Records, Submission
-from pipelines.store.schema import platform_schema
 
 OPEN, OVERDUE, RECTIFIED = "open", "overdue", "rectified"
-TABLE = "platform_violations"
 EXPIRED_MARK = "temporary collection of item"  # intake.expired_reason
 OUT_OF_CATALOGUE_MARK = "no collection outside the catalogue"  # intake: unknown item or uncatalogued columns
 # Looked-up values are stripped and flagged during validation (pipelines.process), so a submission still only
@@ -190,12 +188,7 @@ def _judged(violation: Violation, now: datetime) -> Violation:
 
 # --- the platform_violations table ---------------------------------------------------------------------
 def violations_table(store: Any) -> Table:
-    schema = platform_schema(store.dialect)
-    store.ensure_tables([])  # the platform schema on PostgreSQL
-    table: Table = store.metadata.tables[f"{schema}.{TABLE}" if schema else TABLE]
-    with store.engine.begin() as conn:
-        table.create(conn, checkfirst=True)
-    return table
+    return store.violations  # created with the other platform tables (SharedStore.ensure_tables)
 
 
 _COLUMNS = ("kind", "unit", "item", "subject", "detail", "opened_at", "deadline", "status", "closed_at",
@@ -247,6 +240,7 @@ def _insert_new(conn: Any, table: Table, dialect: str, values: dict[str, Any]) -
 def sync_violations(store: Any, records: Records, deadlines: Deadlines, correction_days: int,
                     now: datetime) -> tuple[list[Violation], dict[str, int]]:
     """Detect, settle against the stored violations and save: the violations as they now stand."""
+    store.ensure_tables([])
     existing = load_violations(store)
     tracked = frozenset(v.subject for v in existing if v.kind == OVERDUE_CORRECTION and is_open(v))
     settled = settle(detect(records, correction_days, now, tracked), existing, deadlines, now)

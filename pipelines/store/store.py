@@ -92,7 +92,7 @@ class SharedStore:
     # --- tables --------------------------------------------------------------------------------
     def ensure_tables(self, items: Iterable[Item] | None = None) -> None:
         wanted = [self.ledger, self.quarantine, self.check_results, self.audit_log, self.sharing_applications,
-                  self.runs]
+                  self.runs, self.violations]
         wanted += [self.table(i) for i in (items if items is not None else self.catalogue.items)]
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
@@ -145,6 +145,10 @@ class SharedStore:
     @property
     def runs(self) -> Table:
         return self._platform("platform_runs")
+
+    @property
+    def violations(self) -> Table:
+        return self._platform("platform_violations")
 
     def _platform(self, name: str) -> Table:
         schema = platform_schema(self.dialect)

@@ -114,8 +114,8 @@ def test_run_records_are_read_from_platform_runs_when_the_table_exists(tmp_path:
     from tests.conftest import MINI
 
     store = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
-    assert read_runs(store) == []  # a store no unit run has touched yet
     store.ensure_tables([])
+    assert read_runs(store) == []  # no unit run yet
     store.record_run("r1", "amr", "techco", moment(2), moment(2, 1), "succeeded")
     store.record_run("r2", "nn_water", None, moment(3), None, "refused", "no valid entrustment")
     assert read_runs(store) == [RunRecord("r1", "amr", "techco", moment(2), moment(2, 1), "succeeded", None),
