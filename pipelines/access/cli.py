@@ -7,6 +7,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from pipelines.store import as_utc
+
 
 def add_access_parser(commands: Any) -> None:
     access = commands.add_parser("access", help="unit roles, grants and sharing applications (PostgreSQL)")
@@ -31,8 +33,7 @@ def add_access_parser(commands: Any) -> None:
 
 
 def _when(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return as_utc(datetime.fromisoformat(text))
 
 
 def run_access(args: argparse.Namespace) -> int:

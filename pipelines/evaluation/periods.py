@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from pipelines.store.store import as_utc as utc
 
 REPORTING_TZ = ZoneInfo("Asia/Shanghai")  # periods and update-cycle windows start at Shanghai midnight
 WEEK, MONTH = "week", "month"
@@ -62,11 +64,6 @@ class Period:
 def at_midnight(day: date) -> datetime:
     """The moment ``day`` begins in the reporting timezone."""
     return datetime.combine(day, time.min, tzinfo=REPORTING_TZ)
-
-
-def utc(moment: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone; the platform writes them in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def reporting_day(moment: datetime) -> date:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -179,11 +180,12 @@ def _table_check(item: Item, stage: str, dimension: Dimension, lines: list[RuleL
     )
 
 
-def with_lines(outcome: CheckOutcome, lines: list[RuleLine]) -> CheckOutcome:
-    """The same table check with more rule lines, e.g. the ones PostgreSQL answered (expectations/sql.py)."""
+def with_lines(outcome: CheckOutcome, lines: Sequence[RuleLine], count_lines: bool = True) -> CheckOutcome:
+    """The same check with more rule lines, e.g. the ones PostgreSQL answered (expectations/sql.py).
+    ``count_lines`` False: a row-level check keeps its row counts, the added table lines only judge it."""
     if not lines:
         return outcome
     every = [*outcome.lines, *lines]
     failed = sum(1 for line in every if not line.success)
-    return replace(outcome, passed=failed == 0, severity=_severity(every), rows_checked=len(every),
-                   rows_failed=failed, lines=tuple(every))
+    judged = replace(outcome, passed=failed == 0, severity=_severity(every), lines=tuple(every))
+    return replace(judged, rows_checked=len(every), rows_failed=failed) if count_lines else judged

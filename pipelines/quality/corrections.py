@@ -18,21 +18,16 @@ from sqlalchemy import select, update
 
 from pipelines.catalogue.models import Catalogue, Item
 from pipelines.quality.masking import mask
+from pipelines.store.store import quarantine_key
 
 META_COLUMNS = ("reasons", "submission_id", "row_no")  # delete these before resubmitting
 _CHUNK = 500  # keeps IN (...) lists well under SQLite's variable limit
 
 
-def record_key(item: Item, values: dict[str, Any]) -> str:
-    """The quarantine's key text, built the same way process._held_rows builds it."""
-    return json.dumps({k: values.get(k) for k in item.primary_key}, ensure_ascii=False, default=str)
-
-
 def release_corrected(store: Any, item: Item, submission_id: str, converged: pd.DataFrame, now: datetime) -> int:
-    """Mark open quarantine rows of the item whose key this submission converged; returns how many."""
-    if not has_open_rows(store, item.code):
-        return 0  # the usual case: nothing to release, so no key lookups at all
-    keys = [record_key(item, row) for row in converged[list(item.primary_key)].to_dict(orient="records")]
+    """Mark open quarantine rows of the item whose key this submission converged; returns how many.
+    Callers check ``has_open_rows`` first: usually nothing is held, and then no keys need reading."""
+    keys = [quarantine_key(item, row) for row in converged[list(item.primary_key)].to_dict(orient="records")]
     q = store.quarantine
     released = 0
     with store.engine.begin() as conn:
@@ -111,7 +106,7 @@ def masked_preview(catalogue: Catalogue, frames: dict[str, pd.DataFrame], limit:
 def row_history(store: Any, item: Item, key: dict[str, Any]) -> list[dict[str, Any]]:
     """Every submission that carried this row: when it was held and why, and which one released it."""
     q, ledger = store.quarantine, store.ledger
-    wanted = record_key(item, key)
+    wanted = quarantine_key(item, key)
     with store.engine.connect() as conn:
         held = [dict(r._mapping) for r in conn.execute(select(q).where(q.c.item == item.code,
                                                                         q.c.record_key == wanted).order_by(q.c.id))]

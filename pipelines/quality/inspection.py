@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -22,9 +21,11 @@ from pipelines.quality.checks import (
     availability_check,
     dimension_check,
     reconciliation_check,
+    with_lines,
 )
 from pipelines.quality.context import StoreAuthority, contextual_results
 from pipelines.quality.rules import Dimension
+from pipelines.store import as_utc
 
 FRESH_SUBMISSION = "fresh_submission"  # rule id; the catalogue may set its severity like any other
 
@@ -64,8 +65,10 @@ def inspect_item(platform: Any, item: Item) -> list[CheckOutcome]:
         contextual_results(item, frame, StoreAuthority(store)))
     return [
         dimension_check(item, [outcome], Dimension.ACCURACY, INSPECTION),
-        with_lines(dimension_check(item, [outcome], Dimension.TIMELINESS, INSPECTION), [freshness]),
-        with_lines(dimension_check(item, [outcome], Dimension.INTEGRITY, INSPECTION), reconciliation),
+        with_lines(dimension_check(item, [outcome], Dimension.TIMELINESS, INSPECTION), [freshness],
+                   count_lines=False),
+        with_lines(dimension_check(item, [outcome], Dimension.INTEGRITY, INSPECTION), reconciliation,
+                   count_lines=False),
         availability,
     ]
 
@@ -75,31 +78,19 @@ def submission_freshness(item: Item, ledger: list[dict[str, Any]], now: datetime
     severity = item.quality.severity.get(FRESH_SUBMISSION, Severity.WARNING).value
     cycle = item.update_cycle
     description = f"last submission within {cycle.max_age.days} days ({cycle.value} update cycle)"
-    times = [_utc(e["received_at"]) for e in ledger if e["status"] != "rejected"]
+    times = [as_utc(e["received_at"]) for e in ledger if e["status"] != "rejected"]
     if not times:
         return RuleLine(FRESH_SUBMISSION, description, severity, False, 1, 1, ("no submission yet",))
-    age = _utc(now) - max(times)
+    age = as_utc(now) - max(times)
     fresh = age <= cycle.max_age
     return RuleLine(FRESH_SUBMISSION, description, severity, fresh, 1, 0 if fresh else 1,
                     (f"last submission {age.days} day(s) ago",))
 
 
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone; the platform writes them in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def with_lines(check: CheckOutcome, lines: Sequence[RuleLine]) -> CheckOutcome:
-    combined = (*check.lines, *lines)
-    failed_error = any(not x.success and x.severity == Severity.ERROR.value for x in combined)
-    return dataclasses.replace(check, lines=combined, passed=all(x.success for x in combined),
-                               severity=Severity.ERROR if failed_error else Severity.WARNING)
-
-
 def _table_only(item: Item, dimension: Dimension, lines: list[RuleLine]) -> CheckOutcome:
     empty = CheckOutcome(item=item.code, stage=INSPECTION, dimension=dimension, passed=True,
                          severity=Severity.WARNING, rows_checked=0, rows_failed=0)
-    return with_lines(empty, lines)
+    return with_lines(empty, lines, count_lines=False)
 
 
 # --- the quality summary ---------------------------------------------------------------------

@@ -8,11 +8,10 @@ the whole plan and names each such change (item, column, change) for a person to
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Table, inspect
+from sqlalchemy import Column, Connection, Table, inspect
 
 from pipelines.catalogue.models import Item
 
@@ -145,17 +144,6 @@ def apply_plan(conn: Connection, plan: Plan, tables: dict[str, Table]) -> None:
             continue
         for statement in change.sql:
             conn.exec_driver_sql(statement)
-
-
-def migrate(engine: Engine, pairs: Iterable[tuple[Item, Table]], dry_run: bool = False) -> Plan:
-    """Plan every table, refuse if anything is destructive, else apply all additive changes in one transaction."""
-    pairs = list(pairs)
-    with engine.begin() as conn:
-        plan = Plan([c for item, table in pairs for c in plan_table(conn, item, table).changes])
-        if dry_run:
-            return plan
-        apply_plan(conn, plan, {item.code: table for item, table in pairs})
-    return plan
 
 
 def _q(name: str) -> str:

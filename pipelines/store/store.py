@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,7 +37,7 @@ from pipelines.catalogue.models import Catalogue, FieldType, Item
 from pipelines.standards import to_boolean
 from pipelines.store.migrate import Plan, apply_plan, plan_table
 from pipelines.store.postgres import quoted
-from pipelines.store.schema import build_metadata, platform_schema, platform_tables, shared_table
+from pipelines.store.schema import build_metadata, platform_schema, platform_tables, shared_schema
 
 
 def normalise_url(url: str) -> str:
@@ -54,6 +54,17 @@ class HeldRow:
     key: dict[str, Any]
     reasons: Sequence[str]
     record: dict[str, Any]
+
+
+def quarantine_key(item: Item, values: Mapping[str, Any]) -> str:
+    """The text a held row is found by again (a corrected resubmission releases it): its primary-key values
+    in catalogue order."""
+    return json.dumps({k: values.get(k) for k in item.primary_key}, ensure_ascii=False, default=str)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without their zone; the platform writes them in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class SharedStore:
@@ -118,7 +129,7 @@ class SharedStore:
         return plan
 
     def table(self, item: Item) -> Table:
-        schema = shared_table(item, MetaData(), self.dialect).schema
+        schema = shared_schema(item, self.dialect)
         key = f"{schema}.{item.code}" if schema else item.code
         return self.metadata.tables[key]
 
@@ -253,7 +264,7 @@ class SharedStore:
     def hold_back(self, item: Item, unit: str, submission_id: str, rows: Iterable[HeldRow], now: datetime) -> int:
         values = [
             {"submission_id": submission_id, "item": item.code, "unit": unit, "row_no": r.row_no,
-             "record_key": json.dumps(r.key, ensure_ascii=False, default=str), "reasons": "; ".join(r.reasons),
+             "record_key": quarantine_key(item, r.key), "reasons": "; ".join(r.reasons),
              "record": json.dumps(r.record, ensure_ascii=False, default=str), "held_at": now}
             for r in rows
         ]
