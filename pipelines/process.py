@@ -188,9 +188,9 @@ def validate(platform: Platform, item: Item) -> ValidationReport:
         outcome = platform.validator.validate(item, frame, as_of).extended(contextual_results(
             item, frame, authority, previous_rows(platform.store.submissions(item.code), sid),
             correction=is_correction(entry["source"])))
-        unverified = sharing.unknown_keys(platform.store, item, frame)  # art. 14: online verification
+        unverified = sharing.unknown_keys(authority, item, frame)  # art. 14: online verification
         held = _held_rows(item, submitted, outcome, unverified)
-        valid = sharing.fill_lookups(platform.store, item, frame.drop(index=[h.row_no - 1 for h in held]))
+        valid = sharing.fill_lookups(authority, item, frame.drop(index=[h.row_no - 1 for h in held]))
         valid.to_csv(platform.stage_file(item.code, sid, "valid"), index=False)
         platform.store.hold_back(item, entry["unit"], sid, held, platform.clock())
         stale = len(outcome.warned_rows() - {h.row_no - 1 for h in held})

@@ -6,7 +6,8 @@
   collection and discarded, and the value is filled from the authority's shared table through the
   referencing key.
 
-Look-ups read the authoritative shared tables once per submission (pipelines.authority).
+Both go through the validation's ``StoreAuthority``, which reads each authoritative column once, however
+many submissions and rules ask for it.
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.authority import authoritative_values, known_keys
 from pipelines.catalogue.models import FieldRef, Item
-from pipelines.store import SharedStore
+from pipelines.quality.context import StoreAuthority
 
 NOT_FOUND = "not found in the authoritative source"
 REPEATED_LOG = Path("governance") / "repeated_collection.jsonl"
@@ -32,13 +32,13 @@ def reference_rule_id(field: str) -> str:
     return f"references:{field}"
 
 
-def unknown_keys(store: SharedStore, item: Item, frame: pd.DataFrame) -> dict[int, list[str]]:
+def unknown_keys(authority: StoreAuthority, item: Item, frame: pd.DataFrame) -> dict[int, list[str]]:
     """Row position -> reasons, for each referencing value the authoritative table does not hold."""
     reasons: dict[int, list[str]] = {}
     for f in item.fields:
         if f.references is None:
             continue
-        known = known_keys(store, f.references)
+        known = authority.keys(f.references)
         reason = f"{reference_rule_id(f.name)}: {f.label} {NOT_FOUND} ({f.references})"
         for row, value in enumerate(frame[f.name]):
             if _present(value) and str(value) not in known:
@@ -69,14 +69,14 @@ def strip_lookups(item: Item, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[C
     return stripped, carried
 
 
-def fill_lookups(store: SharedStore, item: Item, frame: pd.DataFrame) -> pd.DataFrame:
+def fill_lookups(authority: StoreAuthority, item: Item, frame: pd.DataFrame) -> pd.DataFrame:
     """Each looked-up field filled from the authority's row found through the referencing key."""
     filled = frame.copy()
     for f in item.fields:
         if f.lookup is None:
             continue
         key_field, key_ref = _referencing_field(item, f.lookup)
-        values = authoritative_values(store, key_ref, f.lookup)
+        values = authority.values(key_ref, f.lookup)
         filled[f.name] = [values.get(str(k)) if _present(k) else None for k in frame[key_field]]
     return filled
 
