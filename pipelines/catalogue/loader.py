@@ -115,15 +115,15 @@ def _cache_dir() -> Path:
 
 def read_yaml(path: Path) -> Any:
     """YAML parsing dominates loading a large catalogue, and every Dagster run process loads it again:
-    keep each parsed file as JSON, keyed by its path, size and modification time."""
-    stat = path.stat()
-    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
-    cached = _cache_dir() / f"{key}.json"
+    keep each parsed file as JSON, keyed by its content (reading bytes is cheap next to parsing them), so
+    copies of one file share an entry and the cache grows only with distinct contents."""
+    raw = path.read_bytes()
+    cached = _cache_dir() / f"{hashlib.sha256(raw).hexdigest()}.json"
     try:
         return json.loads(cached.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         pass
-    document = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+    document = yaml.load(raw.decode("utf-8"), Loader=_YAML_LOADER)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_text(json.dumps(document, ensure_ascii=False, default=str), encoding="utf-8")
