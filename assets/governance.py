@@ -85,7 +85,7 @@ def _directory_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
     def _directory(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
         built = platform.platform()
         entries = directory.entries(catalogue, directory.first_converged(built.store.submissions(status="converged")))
-        graph = directory.dcat_graph(catalogue, entries, opened=opendata.read_index(built.data_dir / "open"))
+        graph = directory.dcat_graph(entries, opened=opendata.read_index(built.data_dir / "open"))
         turtle, jsonld = directory.export(graph, built.data_dir / "directory")
         metadata: dict[str, Any] = {"entries": len(entries), "turtle": dg.MetadataValue.path(str(turtle)),
                                     "jsonld": dg.MetadataValue.path(str(jsonld))}

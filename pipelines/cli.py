@@ -245,7 +245,7 @@ def _directory(args: argparse.Namespace) -> int:
     catalogue = load_catalogue(args.directory)
     first = _first_converged(catalogue, Path(args.data)) if args.data else None
     opened = opendata.read_index(Path(args.data) / "open") if args.data else {}
-    graph = directory.dcat_graph(catalogue, directory.entries(catalogue, first), opened=opened)
+    graph = directory.dcat_graph(directory.entries(catalogue, first), opened=opened)
     turtle, jsonld = directory.export(graph, Path(args.out))
     result = directory.validate(graph, Path(args.shapes) if args.shapes else None)
     print(f"{len(catalogue.items)} entries written to {turtle} and {jsonld}")

@@ -10,7 +10,7 @@ under the platform's own namespace ``GD``, which DCAT-AP's open shapes allow.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -64,8 +64,9 @@ def entries(catalogue: Catalogue, first_converged: dict[str, date] | None = None
             for item in catalogue.items]
 
 
-def first_converged(ledger: list[dict[str, Any]]) -> dict[str, date]:
-    """Item -> the day its first submission converged: its registration (publication) date."""
+def first_converged(ledger: Iterable[Mapping[str, Any]]) -> dict[str, date]:
+    """Item -> the day its first submission converged: its registration (publication) date.
+    ``ledger``: rows with ``item`` and ``converged_at`` (the store's ledger, or the evaluation's records)."""
     first: dict[str, date] = {}
     for row in ledger:
         when = row.get("converged_at")
@@ -75,7 +76,7 @@ def first_converged(ledger: list[dict[str, Any]]) -> dict[str, date]:
     return first
 
 
-def dcat_graph(catalogue: Catalogue, directory: list[Entry], base: str = DEFAULT_BASE,
+def dcat_graph(directory: list[Entry], base: str = DEFAULT_BASE,
                title: str = "政务信息资源目录", opened: Mapping[str, Mapping[str, Any]] | None = None) -> Graph:
     """``opened``: the open-data index (item -> its published files), listed as distributions."""
     graph = _bound_graph()
@@ -90,7 +91,7 @@ def dcat_graph(catalogue: Catalogue, directory: list[Entry], base: str = DEFAULT
     graph.add((scheme, DCTERMS.title, Literal("资源分类", lang="zh")))
     graph.add((catalog, DCAT.themeTaxonomy, scheme))
     for entry in directory:
-        dataset = _dataset(graph, ns, scheme, catalogue, entry)
+        dataset = _dataset(graph, ns, scheme, entry)
         graph.add((catalog, DCAT.dataset, dataset))
         if entry.item.code in (opened or {}) and entry.item.opening.type is OpeningType.OPEN:
             _open_distributions(graph, ns, dataset, entry, (opened or {})[entry.item.code])
@@ -112,7 +113,7 @@ def _agent(graph: Graph, ns: Namespace, code: str, name: str) -> URIRef:
     return agent
 
 
-def _dataset(graph: Graph, ns: Namespace, scheme: URIRef, catalogue: Catalogue, entry: Entry) -> URIRef:
+def _dataset(graph: Graph, ns: Namespace, scheme: URIRef, entry: Entry) -> URIRef:
     item = entry.item
     dataset = ns[f"dataset/{item.code}"]
     add = graph.add

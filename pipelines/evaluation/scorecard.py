@@ -27,7 +27,7 @@ from statistics import median
 from typing import Any
 
 from pipelines.catalogue.models import Catalogue, Item, UpdateCycle
-from pipelines.directory import entries
+from pipelines.directory import entries, first_converged
 from pipelines.evaluation.config import EvaluationConfig
 from pipelines.evaluation.periods import Period, at_midnight, month_of, reporting_day, utc, week_of
 from pipelines.evaluation.records import CheckResult, Records, SharingApplication, Submission
@@ -206,11 +206,7 @@ def _mean(values: Iterable[float]) -> float | None:
 
 
 def _registered(catalogue: Catalogue, submissions: Sequence[Submission], period: Period) -> set[str]:
-    first: dict[str, date] = {}
-    for s in submissions:
-        if s.converged_at is not None:
-            day = reporting_day(s.converged_at)
-            first[s.item] = min(first.get(s.item, day), day)
+    first = first_converged({"item": s.item, "converged_at": s.converged_at} for s in submissions)
     return {e.item.code for e in entries(catalogue, first) if e.published is not None and e.published < period.end}
 
 

@@ -19,7 +19,7 @@ BASE = directory.DEFAULT_BASE
 @pytest.fixture(scope="module")
 def governed_graph() -> Graph:
     catalogue = load_catalogue(GOVERNED)
-    return directory.dcat_graph(catalogue, directory.entries(catalogue, {"water_account": date(2026, 3, 1)}))
+    return directory.dcat_graph(directory.entries(catalogue, {"water_account": date(2026, 3, 1)}))
 
 
 def test_the_shapes_are_found_beside_the_repository() -> None:

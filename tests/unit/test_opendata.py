@@ -115,7 +115,7 @@ def test_the_index_keeps_other_items_on_a_subset_run(catalogue: Catalogue, regis
 def test_open_files_are_listed_as_distributions_and_conform(catalogue: Catalogue, registration: Item,
                                                             tmp_path: Path) -> None:
     opendata.write_index(tmp_path, [opendata.publish(catalogue, registration, shared_rows(), tmp_path, NOW)], [], OPEN)
-    graph = directory.dcat_graph(catalogue, directory.entries(catalogue), opened=opendata.read_index(tmp_path))
+    graph = directory.dcat_graph(directory.entries(catalogue), opened=opendata.read_index(tmp_path))
     dataset = URIRef(f"{directory.DEFAULT_BASE}dataset/market_entity_registration")
     downloads = sorted(str(graph.value(d, rdfns.DCAT.downloadURL))
                        for d in graph.objects(dataset, rdfns.DCAT.distribution)
@@ -136,7 +136,7 @@ def test_an_item_no_longer_open_is_taken_down_and_left_out_of_the_directory(
     conditional = registration.model_copy(update={"opening": registration.opening.model_copy(
         update={"type": OpeningType.CONDITIONAL, "condition": "申请"})})
     entries = [directory.Entry(conditional, "市场监管局", None)]
-    graph = directory.dcat_graph(catalogue, entries, opened=index)  # a stale index must not list it either
+    graph = directory.dcat_graph(entries, opened=index)  # a stale index must not list it either
     assert list(graph.subjects(rdfns.DCAT.downloadURL, None)) == []
 
 
