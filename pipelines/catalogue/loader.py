@@ -95,6 +95,24 @@ def _load_governance(path: Path, problems: list[Problem]) -> Governance | None:
         return None
 
 
+def load_settings_file(path: Path, model: Any, where: str) -> Any:
+    """An optional file validated whole into ``model`` (its defaults when the file is absent), with the
+    catalogue's reading, caching and problem naming."""
+    if not path.is_file():
+        return model()
+    try:
+        document = read_yaml(path) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise CatalogueError([Problem(path.name, where, "", f"not readable YAML: {exc}")]) from None
+    if not isinstance(document, Mapping):
+        raise CatalogueError([Problem(path.name, where, "", "expected a mapping")])
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise CatalogueError([Problem(path.name, where, _loc(err["loc"]), err["msg"]) for err in exc.errors()]) \
+            from None
+
+
 def _governance_label(document: Any, loc: tuple[Any, ...]) -> str:
     elements = document.get("elements") if isinstance(document, Mapping) else None
     raw = elements[loc[1]] if isinstance(elements, list) and isinstance(loc[1], int) else None

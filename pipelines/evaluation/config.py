@@ -3,14 +3,11 @@ deadlines per violation kind and the answer deadline for sharing applications. D
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from pipelines.catalogue.loader import CatalogueError, Problem
+from pipelines.catalogue.loader import load_settings_file
 
 EVALUATION_FILE = "evaluation.yaml"
 OUT_OF_CATALOGUE = "out_of_catalogue"
@@ -61,21 +58,6 @@ class EvaluationConfig(_Frozen):
 
 def load_evaluation_config(catalogue_dir: str | Path) -> EvaluationConfig:
     """The directory's evaluation.yaml, or the defaults; CatalogueError names the file and the field."""
-    path = Path(catalogue_dir) / EVALUATION_FILE
-    if not path.is_file():
-        return EvaluationConfig()
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise CatalogueError([Problem(EVALUATION_FILE, "evaluation", "", f"not readable YAML: {exc}")]) from None
-    if not isinstance(document, Mapping):
-        raise CatalogueError([Problem(EVALUATION_FILE, "evaluation", "", "expected a mapping")])
-    try:
-        return EvaluationConfig.model_validate(document)
-    except ValidationError as exc:
-        raise CatalogueError([Problem(EVALUATION_FILE, "evaluation", _loc(err["loc"]), err["msg"])
-                              for err in exc.errors()]) from None
-
-
-def _loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc)
+    config: EvaluationConfig = load_settings_file(Path(catalogue_dir) / EVALUATION_FILE, EvaluationConfig,
+                                                  "evaluation")
+    return config

@@ -14,7 +14,7 @@ from typing import Any
 from pipelines.catalogue.models import Contractor, Entrustment
 from pipelines.evaluation.periods import Period
 from pipelines.evaluation.records import RunRecord
-from pipelines.evaluation.scorecard import Scorecard
+from pipelines.evaluation.scorecard import Scorecard, mean
 
 SUCCEEDED, FAILED, REFUSED = "succeeded", "failed", "refused"
 
@@ -75,11 +75,7 @@ def _evaluate(code: str, runs: list[RunRecord], units: list[str], cards: Mapping
         contractor=code, period=period.label, units=tuple(units), runs=len(runs), succeeded=counts[SUCCEEDED],
         failed=counts[FAILED], refused=counts[REFUSED],
         run_success_rate=round(counts[SUCCEEDED] / len(runs), 6) if runs else None,
-        timeliness=_mean(s.on_time_rate for s in mine), quality=_mean(s.pass_rate for s in mine),
+        timeliness=mean(s.on_time_rate for s in mine), quality=mean(s.pass_rate for s in mine),
         incidents=incidents,
     )
 
-
-def _mean(values: Iterable[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return round(sum(known) / len(known), 6) if known else None

@@ -80,14 +80,25 @@ def contractors_markdown(evaluation: Evaluation) -> str:
     return "\n".join(lines)
 
 
-def violations_markdown(evaluation: Evaluation, only_open: bool = True) -> str:
-    shown = [violation_dict(v, evaluation.generated_at) for v in evaluation.violations
-             if not only_open or v.status != "rectified"]
+def open_violations(evaluation: Evaluation) -> list[dict[str, Any]]:
+    """Violations not yet rectified, the overdue (escalated) ones first, then by deadline."""
+    shown = [violation_dict(v, evaluation.generated_at) for v in evaluation.violations if v.status != "rectified"]
+    return sorted(shown, key=lambda v: (v["status"] != "overdue", v["deadline"]))
+
+
+def headline(evaluation: Evaluation) -> str:
+    failed = sum(1 for v in evaluation.verdicts if v.verdict == "fail")
+    overdue = sum(1 for v in evaluation.violations if v.status == "overdue")
+    return (f"{len(evaluation.verdicts)} unit(s) judged, {failed} failed; {overdue} violation(s) overdue and "
+            "escalated.")
+
+
+def violations_markdown(evaluation: Evaluation) -> str:
+    shown = open_violations(evaluation)
     if not shown:
-        return "no open violations" if only_open else "no violations"
+        return "no open violations"
     lines = ["| status | kind | unit | item | submission | opened | deadline | days overdue | detail |",
              "|---|---|---|---|---|---|---|---:|---|"]
-    shown.sort(key=lambda v: (v["status"] != "overdue", v["deadline"]))
     lines += [f"| {'**OVERDUE**' if v['status'] == 'overdue' else v['status']} | {v['kind']} | `{v['unit']}` "
               f"| {v['item']} | `{v['subject']}` | {v['opened_at'][:10]} | {v['deadline'][:10]} "
               f"| {v['days_overdue']} | {md(v['detail'] or '')} |" for v in shown]
@@ -96,12 +107,9 @@ def violations_markdown(evaluation: Evaluation, only_open: bool = True) -> str:
 
 def report_markdown(evaluation: Evaluation) -> str:
     p = evaluation.period
-    overdue = sum(1 for v in evaluation.violations if v.status == "overdue")
-    failed = [v.unit for v in evaluation.verdicts if v.verdict == "fail"]
     return "\n\n".join([
         f"# Supervision and evaluation report {p.label} ({p.start.isoformat()} to {p.last_day.isoformat()})",
-        f"Generated {evaluation.generated_at.isoformat(timespec='seconds')}. {len(evaluation.verdicts)} unit(s) "
-        f"judged, {len(failed)} failed; {overdue} violation(s) overdue and escalated.",
+        f"Generated {evaluation.generated_at.isoformat(timespec='seconds')}. {headline(evaluation)}",
         "## Compliance verdicts", verdicts_markdown(evaluation),
         "## Escalated and open violations", violations_markdown(evaluation),
         "## Unit scorecards", scorecards_markdown(evaluation.scorecards),
@@ -196,8 +204,7 @@ def report_html(evaluation: Evaluation, pass_threshold: float | None = None) -> 
     verdicts = _table(["unit", "verdict", "reasons", "not judged (no data)"], [
         [escape(f"{v.unit_name} ({v.unit})"), f'<span class="{v.verdict}">{v.verdict.upper()}</span>',
          escape("; ".join(v.reasons) or "—"), escape(", ".join(v.not_judged) or "—")] for v in evaluation.verdicts])
-    shown = [violation_dict(v, evaluation.generated_at) for v in evaluation.violations if v.status != "rectified"]
-    shown.sort(key=lambda v: (v["status"] != "overdue", v["deadline"]))
+    shown = open_violations(evaluation)
     violations = _table(["status", "kind", "unit", "item", "submission", "opened", "deadline", "days overdue",
                          "detail"],
                         [[escape(str(v[k]))[:10] if k in ("opened_at", "deadline") else escape(str(v[k]))
@@ -213,15 +220,12 @@ def report_html(evaluation: Evaluation, pass_threshold: float | None = None) -> 
                            escape("; ".join(f"{i.unit} {i.status}: {i.reason or ''}" for i in c.incidents) or "—")]
                           for c in evaluation.contractors]) if evaluation.contractors else \
         "<p>no technical service units entrusted in this period</p>"
-    failed = sum(1 for v in evaluation.verdicts if v.verdict == "fail")
-    overdue = sum(1 for v in evaluation.violations if v.status == "overdue")
     return "".join([
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Evaluation {escape(p.label)}</title>'
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>Supervision and evaluation report {escape(p.label)}</h1>",
         f"<p>{p.start.isoformat()} to {p.last_day.isoformat()}, generated "
-        f"{escape(evaluation.generated_at.isoformat(timespec='seconds'))}. {len(evaluation.verdicts)} unit(s) judged, "
-        f"{failed} failed; {overdue} violation(s) overdue and escalated.</p>",
+        f"{escape(evaluation.generated_at.isoformat(timespec='seconds'))}. {escape(headline(evaluation))}</p>",
         "<h2>Compliance verdicts</h2>", verdicts,
         "<h2>Escalated and open violations</h2>", violations,
         "<h2>Pass rate per unit over the periods in the check history</h2>",

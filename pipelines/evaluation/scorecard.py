@@ -187,8 +187,8 @@ def _scorecard(catalogue: Catalogue, unit: str, name: str, mine: Records, violat
         items_registered=sum(1 for i in items if i.code in registered),
         expected_submissions=len(windows), on_time_submissions=sum(1 for _, on_time in windows if on_time),
         checks=len(checks), checks_failed=sum(1 for c in checks if not c.passed),
-        pass_rates={d: _mean(c.pass_rate for c in checks if c.dimension == d) for d in DIMENSIONS},
-        pass_rate=_mean(c.pass_rate for c in checks),
+        pass_rates={d: mean(c.pass_rate for c in checks if c.dimension == d) for d in DIMENSIONS},
+        pass_rate=mean(c.pass_rate for c in checks),
         rows_received=sum(s.received for s in mine.submissions),
         rows_held_back=sum(s.held_back for s in mine.submissions),
         corrections_released=len(mine.held),
@@ -200,9 +200,10 @@ def _scorecard(catalogue: Catalogue, unit: str, name: str, mine: Records, violat
     )
 
 
-def _mean(values: Iterable[float]) -> float | None:
-    listed = list(values)
-    return round(sum(listed) / len(listed), 6) if listed else None
+def mean(values: Iterable[float | None]) -> float | None:
+    """Rounded like every ratio here; values without data (None) are left out."""
+    known = [v for v in values if v is not None]
+    return round(sum(known) / len(known), 6) if known else None
 
 
 def _registered(catalogue: Catalogue, submissions: Sequence[Submission], period: Period) -> set[str]:
@@ -227,7 +228,7 @@ def pass_rate_trend(checks: Sequence[CheckResult], units: Sequence[str],
     by_unit: dict[str, list[CheckResult]] = defaultdict(list)
     for c in checks:
         by_unit[c.unit].append(c)
-    return {unit: [_mean(c.pass_rate for c in by_unit[unit] if p.contains(c.checked_at)) for p in periods]
+    return {unit: [mean(c.pass_rate for c in by_unit[unit] if p.contains(c.checked_at)) for p in periods]
             for unit in units}
 
 
