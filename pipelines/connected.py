@@ -7,33 +7,36 @@ For each provincial item that city or county items map onto (``maps_to``):
 - the provincial table ``connected_<item>`` holds the provincial unit's own rows and every city table's
   rows, each row with its region code and the item and unit it came from.
 
-Tables are rebuilt whole in one transaction on each refresh, so they always equal their sources.
+Tables are rebuilt whole in one transaction on each refresh, so they always equal their sources; the
+rows are copied inside the database (INSERT ... SELECT), never through Python.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     Column,
+    Connection,
     DateTime,
     MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
     delete,
+    func,
     insert,
-    inspect,
+    literal,
     select,
 )
 
 from pipelines.catalogue.models import Catalogue, Item, Level
 from pipelines.store import SharedStore
-from pipelines.store.schema import _TYPES as COLUMN_TYPES
-
-CONNECTED_COLUMNS = ("_region", "_source_item", "_source_unit", "_submission_id", "_converged_at")
+from pipelines.store.schema import COLUMN_TYPES, level_schema
 
 
 def city_of(region: str) -> str:
@@ -75,10 +78,6 @@ def rollups(catalogue: Catalogue) -> list[ProvinceRollup]:
     ]
 
 
-def _schema(level: Level, dialect: str) -> str | None:
-    return f"shared_{level.value}" if dialect == "postgresql" else None
-
-
 def connected_table(provincial: Item, name: str, level: Level, metadata: MetaData, dialect: str) -> Table:
     """The provincial item's columns (nullable: lower levels may omit optional fields) plus provenance."""
     columns: list[Column[Any]] = [
@@ -93,7 +92,7 @@ def connected_table(provincial: Item, name: str, level: Level, metadata: MetaDat
     ]
     return Table(name, metadata, *columns, *provenance,
                  PrimaryKeyConstraint("_region", "_source_item", *provincial.primary_key),
-                 schema=_schema(level, dialect),
+                 schema=level_schema(level, dialect),
                  comment=f"{provincial.name}: connected {level.value} store")
 
 
@@ -108,51 +107,55 @@ def province_table(store: SharedStore, rollup: ProvinceRollup) -> Table:
 def refresh_city(store: SharedStore, rollup: CityRollup) -> int:
     """Rebuild the city table from its items' shared tables; returns its row count."""
     target = city_table(store, rollup)
-    rows = [row for item in rollup.sources for row in _item_rows(store, item, rollup.provincial)]
-    return _replace(store, target, rows)
+    with _rebuilding(store, target) as conn:
+        for item in rollup.sources:
+            _copy_item(store, conn, item, rollup.provincial, target)
+        return _count(conn, target)
 
 
 def refresh_province(store: SharedStore, rollup: ProvinceRollup) -> int:
     """Rebuild the provincial table from the provincial item's own rows and every city table."""
     target = province_table(store, rollup)
-    rows = _item_rows(store, rollup.provincial, rollup.provincial)
-    for city in rollup.cities:
-        rows += _table_rows(store, city_table(store, city))
-    return _replace(store, target, rows)
+    with _rebuilding(store, target) as conn:
+        _copy_item(store, conn, rollup.provincial, rollup.provincial, target)
+        for city in rollup.cities:
+            source = city_table(store, city)
+            if store.has_table(source):
+                names = [c.name for c in source.columns]
+                conn.execute(insert(target).from_select(names, select(*source.columns)))
+        return _count(conn, target)
 
 
-def _item_rows(store: SharedStore, item: Item, provincial: Item) -> list[dict[str, object]]:
-    if not store.table_exists(item):
-        return []
-    source = store.table(item)
-    columns = [source.c[f.name] for f in item.fields if provincial.field(f.name) is not None]
-    lineage = [source.c["_source_unit"], source.c["_submission_id"], source.c["_converged_at"]]
-    with store.engine.connect() as conn:
-        found = conn.execute(select(*columns, *lineage)).mappings().all()
-    return [{**dict(row), "_region": item.region, "_source_item": item.code} for row in found]
-
-
-def _table_rows(store: SharedStore, table: Table) -> list[dict[str, object]]:
-    if not _exists(store, table):
-        return []
-    with store.engine.connect() as conn:
-        return [dict(row) for row in conn.execute(select(table)).mappings()]
-
-
-def _exists(store: SharedStore, table: Table) -> bool:
-    return inspect(store.engine).has_table(table.name, schema=table.schema)
-
-
-def _replace(store: SharedStore, table: Table, rows: list[dict[str, object]]) -> int:
+@contextmanager
+def _rebuilding(store: SharedStore, table: Table) -> Iterator[Connection]:
+    """One transaction: the table created if need be and emptied; the caller fills it."""
     with store.engine.begin() as conn:
         if table.schema:
             conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{table.schema}"')
         table.create(conn, checkfirst=True)
         conn.execute(delete(table))
-        if rows:  # executemany needs every column in every row: fields a lower level omits are null
-            conn.execute(insert(table), [{c.name: row.get(c.name) for c in table.columns} for row in rows])
-    return len(rows)
+        yield conn
+
+
+def _copy_item(store: SharedStore, conn: Connection, item: Item, provincial: Item, target: Table) -> None:
+    """The item's rows with its region and code; fields the provincial item lacks are left behind, fields
+    the item lacks stay null."""
+    if not store.table_exists(item):
+        return
+    source = store.table(item)
+    fields = [f.name for f in item.fields if provincial.field(f.name) is not None]
+    lineage = ["_source_unit", "_submission_id", "_converged_at"]
+    query = select(*(source.c[name] for name in fields + lineage),
+                   literal(item.region, String), literal(item.code, String))
+    conn.execute(insert(target).from_select([*fields, *lineage, "_region", "_source_item"], query))
+
+
+def _count(conn: Connection, table: Table) -> int:
+    return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 def read_connected(store: SharedStore, table: Table) -> list[dict[str, object]]:
-    return _table_rows(store, table)
+    if not store.has_table(table):
+        return []
+    with store.engine.connect() as conn:
+        return [dict(row) for row in conn.execute(select(table)).mappings()]

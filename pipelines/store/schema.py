@@ -26,7 +26,7 @@ from pipelines.catalogue.models import Catalogue, FieldType, Item, Level
 
 LINEAGE_COLUMNS = ("_source_unit", "_submission_id", "_converged_at")
 
-_TYPES: dict[FieldType, TypeEngine] = {
+COLUMN_TYPES: dict[FieldType, TypeEngine] = {
     FieldType.STRING: Text(),
     FieldType.INTEGER: BigInteger(),
     FieldType.DECIMAL: Numeric(24, 6).with_variant(Float(), "sqlite"),
@@ -41,7 +41,10 @@ def shared_schema(item: Item, dialect: str) -> str | None:
 
     Counties have no platform of their own (art. 19): their tables live in the city store.
     """
-    level = Level.CITY if item.level is Level.COUNTY else item.level
+    return level_schema(Level.CITY if item.level is Level.COUNTY else item.level, dialect)
+
+
+def level_schema(level: Level, dialect: str) -> str | None:
     return f"shared_{level.value}" if dialect == "postgresql" else None
 
 
@@ -51,7 +54,7 @@ def platform_schema(dialect: str) -> str | None:
 
 def shared_table(item: Item, metadata: MetaData, dialect: str) -> Table:
     columns: list[Column[Any]] = [
-        Column(f.name, _TYPES[f.type], nullable=not f.not_null, comment=f.label) for f in item.fields
+        Column(f.name, COLUMN_TYPES[f.type], nullable=not f.not_null, comment=f.label) for f in item.fields
     ]
     lineage: list[Column[Any]] = [
         Column("_source_unit", String(64), nullable=False, comment="source unit"),

@@ -166,7 +166,9 @@ class SharedStore:
         return self.metadata.tables[f"{schema}.{name}" if schema else name]
 
     def table_exists(self, item: Item) -> bool:
-        table = self.table(item)
+        return self.has_table(self.table(item))
+
+    def has_table(self, table: Table) -> bool:
         return inspect(self.engine).has_table(table.name, schema=table.schema)
 
     def column_names(self, item: Item) -> list[str]:
