@@ -46,13 +46,14 @@ def _element_findings(governance: Governance, by_code: dict[str, Item]) -> list[
         if element.code in seen:
             findings.append(Finding(GOVERNANCE_FILE, where, "code", "element code is used twice"))
         seen.add(element.code)
-        message = _source_problem(element.source, by_code) or _key_standard_problem(element, by_code)
+        message = source_problem(element.source, by_code) or _key_standard_problem(element, by_code)
         if message:
             findings.append(Finding(GOVERNANCE_FILE, where, "source", message))
     return findings
 
 
-def _source_problem(source: FieldRef, by_code: dict[str, Item]) -> str:
+def source_problem(source: FieldRef, by_code: dict[str, Item]) -> str:
+    """The named item and field exist (the catalogue loader checks references and matches with it too)."""
     authority = by_code.get(source.item)
     if authority is None:
         return f"unknown item '{source.item}'"
@@ -106,7 +107,7 @@ def _lookup_findings(file: str, item: Item, by_code: dict[str, Item]) -> list[Fi
     for index, f in enumerate(item.fields):
         if f.lookup is None:
             continue
-        message = _source_problem(f.lookup, by_code)
+        message = source_problem(f.lookup, by_code)
         if not message and f.lookup.item == item.code:
             message = "an item cannot look up its own fields"
         if not message and f.lookup.item not in referenced:

@@ -19,7 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from pipelines.catalogue.contractors import CONTRACTORS_FILE, contractor_findings
-from pipelines.catalogue.governance import GOVERNANCE_FILE, governance_findings
+from pipelines.catalogue.governance import GOVERNANCE_FILE, governance_findings, source_problem
 from pipelines.catalogue.models import Catalogue, Contractor, Governance, Item, Unit
 
 # libyaml's loader is about ten times faster; a province catalogue has thousands of items.
@@ -242,14 +242,12 @@ def _authority_problems(file: str, item: Item, by_code: dict[str, Item]) -> list
 
 
 def _reference_problem(item: Item, ref: Any, by_code: dict[str, Item], must_be_key: bool) -> str:
-    authority = by_code.get(ref.item)
-    if authority is None:
-        return f"unknown item '{ref.item}'"
-    if authority.code == item.code:
+    if ref.item == item.code and item.code in by_code:
         return "an item cannot be its own authoritative source"
-    if authority.field(ref.field) is None:
-        return f"item '{ref.item}' has no field '{ref.field}'"
-    if must_be_key and authority.primary_key != (ref.field,):
+    problem = source_problem(ref, by_code)
+    if problem:
+        return problem
+    if must_be_key and by_code[ref.item].primary_key != (ref.field,):
         return f"'{ref}' is not the single primary key of '{ref.item}'"
     return ""
 
