@@ -110,7 +110,9 @@ def row_history(store: Any, item: Item, key: dict[str, Any]) -> list[dict[str, A
     with store.engine.connect() as conn:
         held = [dict(r._mapping) for r in conn.execute(select(q).where(q.c.item == item.code,
                                                                         q.c.record_key == wanted).order_by(q.c.id))]
-        sources = {r.submission_id: r.source for r in conn.execute(select(ledger.c.submission_id, ledger.c.source))}
+        ids = {h["submission_id"] for h in held} | {h["released_by"] for h in held if h["released_by"]}
+        sources = {r.submission_id: r.source for r in conn.execute(
+            select(ledger.c.submission_id, ledger.c.source).where(ledger.c.submission_id.in_(ids)))}
     history = [{"submission_id": h["submission_id"], "source": sources.get(h["submission_id"]), "outcome": "held",
                 "reasons": h["reasons"], "at": h["held_at"]} for h in held]
     for sid in dict.fromkeys(h["released_by"] for h in held if h["released_by"]):

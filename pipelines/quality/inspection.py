@@ -55,8 +55,8 @@ def inspect_item(platform: Any, item: Item) -> list[CheckOutcome]:
     now = platform.clock()
     freshness = submission_freshness(item, ledger, now)
     reconciliation = reconciliation_check(item, ledger).lines
-    if not store.table_exists(item):
-        missing = RuleLine("table_exists", "the shared table exists", Severity.ERROR.value, False, 1, 1)
+    if not availability.lines[0].success:  # its first line: the table exists (one reflection, not two)
+        missing = availability.lines[0]
         return [_table_only(item, Dimension.ACCURACY, [missing]),
                 _table_only(item, Dimension.TIMELINESS, [missing, freshness]),
                 _table_only(item, Dimension.INTEGRITY, [missing, *reconciliation]), availability]
