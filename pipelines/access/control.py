@@ -24,6 +24,7 @@ from sqlalchemy import Connection, insert, select, text, update
 
 from pipelines.catalogue.models import Item, SharingType
 from pipelines.store import SharedStore
+from pipelines.store.postgres import quote_ident, quote_literal, quoted
 
 DEFAULT_PREFIX = "unit_"
 PLATFORM = "platform"
@@ -36,10 +37,6 @@ class AccessError(ValueError):
 
 def unit_role(unit: str, prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}{unit}"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -112,10 +109,10 @@ class AccessControl:
         for unit in self.catalogue.units:
             role = self.role(unit.code)
             if role not in existing:
-                conn.exec_driver_sql(f"CREATE ROLE {_q(role)} NOLOGIN")
+                conn.exec_driver_sql(f"CREATE ROLE {quote_ident(role)} NOLOGIN")
                 self._audit(conn, now, "create_role", PLATFORM, unit.code, None, {"role": role})
             for schema in schemas:
-                conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {_q(schema)} TO {_q(role)}")
+                conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {quote_ident(schema)} TO {quote_ident(role)}")
 
     def _settle(self, conn: Connection, items: list[Item], now: datetime, why: str = "") -> list[str]:
         active = self._active_applications(conn, now)
@@ -128,11 +125,11 @@ class AccessControl:
                 role, reason = self.role(unit.code), self._reason(unit.code, item, active)
                 has = (role, name) in granted
                 if reason and not has:
-                    conn.exec_driver_sql(f"GRANT SELECT ON {_q(table.schema or '')}.{_q(table.name)} TO {_q(role)}")
+                    conn.exec_driver_sql(f"GRANT SELECT ON {quoted(table)} TO {quote_ident(role)}")
                     self._audit(conn, now, "grant", PLATFORM, unit.code, item.code, {"role": role, "reason": reason})
                     done.append(f"grant {role} {name}: {reason}")
                 elif has and not reason:
-                    conn.exec_driver_sql(f"REVOKE SELECT ON {_q(table.schema or '')}.{_q(table.name)} FROM {_q(role)}")
+                    conn.exec_driver_sql(f"REVOKE SELECT ON {quoted(table)} FROM {quote_ident(role)}")
                     self._audit(conn, now, "revoke", PLATFORM, unit.code, item.code,
                                 {"role": role, "reason": why or "no longer entitled"})
                     done.append(f"revoke {role} {name}")
@@ -251,9 +248,10 @@ class AccessControl:
     # --- logins and the audit trail ------------------------------------------------------------
     def create_login(self, unit: str, login: str, password: str | None = None) -> str:
         """A login role that acts as the unit (a member of its group role)."""
-        secret = "" if password is None else " PASSWORD " + "'" + password.replace("'", "''") + "'"
+        secret = "" if password is None else f" PASSWORD {quote_literal(password)}"
         with self.store.engine.begin() as conn:
-            conn.exec_driver_sql(f"CREATE ROLE {_q(login)} LOGIN{secret} IN ROLE {_q(self.role(unit))}")
+            group = quote_ident(self.role(unit))
+            conn.exec_driver_sql(f"CREATE ROLE {quote_ident(login)} LOGIN{secret} IN ROLE {group}")
         return login
 
     def _audit(self, conn: Connection, now: datetime, action: str, actor: str, unit: str | None,

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Table, inspect
 
 from pipelines.catalogue.models import Item
+from pipelines.store.postgres import quote_ident, quote_literal, quoted
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def plan_table(conn: Connection, item: Item, table: Table) -> Plan:
         return Plan()
     dialect = conn.dialect
     columns = {c["name"]: c for c in live.get_columns(table.name, schema=table.schema)}
-    has_rows = bool(conn.exec_driver_sql(f"SELECT EXISTS (SELECT 1 FROM {_name(table)})").scalar())
+    has_rows = bool(conn.exec_driver_sql(f"SELECT EXISTS (SELECT 1 FROM {quoted(table)})").scalar())
     changes: list[Change] = []
     for column in table.columns:
         found = columns.get(column.name)
@@ -88,7 +89,7 @@ def _added(item: Item, table: Table, column: Column[Any], has_rows: bool, dialec
         return Change(item.code, column.name, "add_column", f"new NOT NULL column {type_sql} (empty table rebuilt)",
                       False, ("REBUILD",))
     null = "" if column.nullable else " NOT NULL"
-    sql = [f"ALTER TABLE {_name(table)} ADD COLUMN {_q(column.name)} {type_sql}{null}"]
+    sql = [f"ALTER TABLE {quoted(table)} ADD COLUMN {quote_ident(column.name)} {type_sql}{null}"]
     if column.comment and dialect.name == "postgresql":
         sql.append(_comment_sql(table, column.name, column.comment))
     return Change(item.code, column.name, "add_column", f"new {'nullable' if column.nullable else 'NOT NULL'} "
@@ -104,11 +105,12 @@ def _altered(item: Item, table: Table, column: Column[Any], live: Any, has_rows:
         changes.append(Change(item.code, column.name, "type", f"{live_type} -> {wanted_type}", True))
     if live["nullable"] and not column.nullable and not column.primary_key:
         changes.append(Change(item.code, column.name, "set_not_null", "nullable -> NOT NULL", has_rows,
-                              (f"ALTER TABLE {_name(table)} ALTER COLUMN {_q(column.name)} SET NOT NULL",)))
+                              (f"ALTER TABLE {quoted(table)} ALTER COLUMN {quote_ident(column.name)} SET NOT NULL",)))
     if dialect.name == "postgresql":
         if not live["nullable"] and column.nullable:
             changes.append(Change(item.code, column.name, "drop_not_null", "NOT NULL -> nullable", False,
-                                  (f"ALTER TABLE {_name(table)} ALTER COLUMN {_q(column.name)} DROP NOT NULL",)))
+                                  (f"ALTER TABLE {quoted(table)} ALTER COLUMN {quote_ident(column.name)} "
+                                   "DROP NOT NULL",)))
         if column.comment and live.get("comment") != column.comment:
             changes.append(Change(item.code, column.name, "comment", f"{live.get('comment')!r} -> {column.comment!r}",
                                   False, (_comment_sql(table, column.name, column.comment),)))
@@ -128,7 +130,7 @@ def _table_comment(item: Item, table: Table, live: Any) -> list[Change]:
     found = live.get_table_comment(table.name, schema=table.schema).get("text")
     if not table.comment or found == table.comment:
         return []
-    sql = f"COMMENT ON TABLE {_name(table)} IS {_literal(table.comment)}"
+    sql = f"COMMENT ON TABLE {quoted(table)} IS {quote_literal(table.comment)}"
     return [Change(item.code, None, "comment", f"table comment {found!r} -> {table.comment!r}", False, (sql,))]
 
 
@@ -146,17 +148,5 @@ def apply_plan(conn: Connection, plan: Plan, tables: dict[str, Table]) -> None:
             conn.exec_driver_sql(statement)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _name(table: Table) -> str:
-    return f"{_q(table.schema)}.{_q(table.name)}" if table.schema else _q(table.name)
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _comment_sql(table: Table, column: str, comment: str) -> str:
-    return f"COMMENT ON COLUMN {_name(table)}.{_q(column)} IS {_literal(comment)}"
+    return f"COMMENT ON COLUMN {quoted(table)}.{quote_ident(column)} IS {quote_literal(comment)}"

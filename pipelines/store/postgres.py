@@ -32,27 +32,34 @@ _CASTS: dict[FieldType, str] = {
 }
 
 
-def quoted(table: Table) -> str:
-    return f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
-
-
-def _ident(name: str) -> str:
+# SQL the platform writes itself (DDL, COPY, roles, grants) quotes every name and literal through these.
+def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def quoted(table: Table) -> str:
+    """The table's schema-qualified, quoted name."""
+    name = quote_ident(table.name)
+    return f"{quote_ident(table.schema)}.{name}" if table.schema else name
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def typed_select(item: Item, columns: list[str]) -> str:
     """The staged text columns cast to the catalogue's types, plus the lineage parameters."""
     types = {f.name: f.type for f in item.fields}
-    casts = [_CASTS[types[c]].format(v=f"NULLIF({_ident(c)}, '')") for c in columns]
+    casts = [_CASTS[types[c]].format(v=f"NULLIF({quote_ident(c)}, '')") for c in columns]
     lineage = ["%(unit)s", "%(submission)s", "%(now)s"]
     return f"SELECT {', '.join(casts + lineage)} FROM {STAGE}"
 
 
 def merge_statement(table: Table, item: Item, columns: list[str]) -> str:
     targets = [*columns, "_source_unit", "_submission_id", "_converged_at"]
-    column_list = ", ".join(_ident(c) for c in targets)
-    key = ", ".join(_ident(c) for c in item.primary_key)
-    updates = ", ".join(f"{_ident(c)} = EXCLUDED.{_ident(c)}" for c in targets if c not in item.primary_key)
+    column_list = ", ".join(quote_ident(c) for c in targets)
+    key = ", ".join(quote_ident(c) for c in item.primary_key)
+    updates = ", ".join(f"{quote_ident(c)} = EXCLUDED.{quote_ident(c)}" for c in targets if c not in item.primary_key)
     return (f"INSERT INTO {quoted(table)} ({column_list}) {typed_select(item, columns)} "
             f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
 
@@ -69,13 +76,13 @@ def _prepare_session(cursor: Any) -> None:
 
 
 def _create_stage(cursor: Any, columns: list[str]) -> None:
-    text_columns = ", ".join(f"{_ident(c)} text" for c in columns)
+    text_columns = ", ".join(f"{quote_ident(c)} text" for c in columns)
     cursor.execute(f"CREATE TEMP TABLE {STAGE} ({text_columns}) ON COMMIT DROP")
 
 
 def _copy(cursor: Any, columns: list[str], source: IO[str], header: bool) -> None:
     options = "FORMAT csv, HEADER true" if header else "FORMAT csv"
-    column_list = ", ".join(_ident(c) for c in columns)
+    column_list = ", ".join(quote_ident(c) for c in columns)
     cursor.copy_expert(f"COPY {STAGE} ({column_list}) FROM STDIN WITH ({options})", source)
 
 
