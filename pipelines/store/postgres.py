@@ -9,12 +9,12 @@ short row, a lost connection) rolls the whole load back: the store is left exact
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy import Engine, Table
 
 from pipelines.catalogue.models import FieldType, Item
+from pipelines.store.schema import LINEAGE_COLUMNS
 
 STAGE = "_govdata_stage"
 # Large loads stage in memory instead of spilling temp files: the setting can only change before the
@@ -51,12 +51,12 @@ def typed_select(item: Item, columns: list[str]) -> str:
     """The staged text columns cast to the catalogue's types, plus the lineage parameters."""
     types = {f.name: f.type for f in item.fields}
     casts = [_CASTS[types[c]].format(v=f"NULLIF({quote_ident(c)}, '')") for c in columns]
-    lineage = ["%(unit)s", "%(submission)s", "%(now)s"]
+    lineage = [f"%({name})s" for name in LINEAGE_COLUMNS]  # parameters named after their columns
     return f"SELECT {', '.join(casts + lineage)} FROM {STAGE}"
 
 
 def merge_statement(table: Table, item: Item, columns: list[str]) -> str:
-    targets = [*columns, "_source_unit", "_submission_id", "_converged_at"]
+    targets = [*columns, *LINEAGE_COLUMNS]
     column_list = ", ".join(quote_ident(c) for c in targets)
     key = ", ".join(quote_ident(c) for c in item.primary_key)
     updates = ", ".join(f"{quote_ident(c)} = EXCLUDED.{quote_ident(c)}" for c in targets if c not in item.primary_key)
@@ -87,9 +87,7 @@ def _copy(cursor: Any, columns: list[str], source: IO[str], header: bool) -> Non
 
 
 def _merge(cursor: Any, table: Table, item: Item, columns: list[str], lineage: dict[str, Any]) -> int:
-    params = {"unit": lineage["_source_unit"], "submission": lineage["_submission_id"],
-              "now": lineage["_converged_at"]}
-    cursor.execute(merge_statement(table, item, columns), params)
+    cursor.execute(merge_statement(table, item, columns), lineage)
     return int(cursor.rowcount)
 
 
@@ -125,5 +123,3 @@ def copy_merge(engine: Engine, table: Table, item: Item, source: IO[str], column
     return written
 
 
-def lineage_values(unit: str, submission_id: str, now: datetime) -> dict[str, Any]:
-    return {"_source_unit": unit, "_submission_id": submission_id, "_converged_at": now}

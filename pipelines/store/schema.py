@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +26,11 @@ from sqlalchemy.types import TypeEngine
 from pipelines.catalogue.models import Catalogue, FieldType, Item, Level
 
 LINEAGE_COLUMNS = ("_source_unit", "_submission_id", "_converged_at")
+
+
+def lineage_values(unit: str, submission_id: str, now: datetime) -> dict[str, Any]:
+    """Where each converged row came from: the lineage columns of every shared table."""
+    return dict(zip(LINEAGE_COLUMNS, (unit, submission_id, now), strict=True))
 
 COLUMN_TYPES: dict[FieldType, TypeEngine] = {
     FieldType.STRING: Text(),

@@ -37,7 +37,7 @@ from pipelines.catalogue.models import Catalogue, FieldType, Item
 from pipelines.standards import to_boolean
 from pipelines.store.migrate import Plan, apply_plan, plan_table
 from pipelines.store.postgres import quoted
-from pipelines.store.schema import build_metadata, platform_schema, platform_tables, shared_schema
+from pipelines.store.schema import build_metadata, lineage_values, platform_schema, platform_tables, shared_schema
 
 
 def normalise_url(url: str) -> str:
@@ -195,8 +195,7 @@ class SharedStore:
             buffer.seek(0)
             return self._copy_merge(item, buffer, columns, unit, submission_id, now, header=False)
         typed = typed_records(item, rows)
-        lineage = {"_source_unit": unit, "_submission_id": submission_id, "_converged_at": now}
-        return self._sqlite_upsert(item, typed, lineage)
+        return self._sqlite_upsert(item, typed, lineage_values(unit, submission_id, now))
 
     def upsert_csv(self, item: Item, path: Path, unit: str, submission_id: str, now: datetime) -> int:
         """Converge a validated stage file (header + text rows); on PostgreSQL the file goes straight to COPY."""
@@ -212,7 +211,7 @@ class SharedStore:
 
     def _copy_merge(self, item: Item, source: IO[str], columns: list[str], unit: str, submission_id: str,
                     now: datetime, header: bool) -> int:
-        from pipelines.store.postgres import copy_merge, lineage_values
+        from pipelines.store.postgres import copy_merge
 
         def audit(cursor: Any, written: int) -> None:
             cursor.execute(
