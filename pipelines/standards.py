@@ -21,8 +21,8 @@ _POSTCODE = re.compile(r"^[1-8]\d{5}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-_TRUE = {"true", "1", "yes", "y", "t", "是"}
-_FALSE = {"false", "0", "no", "n", "f", "否"}
+TRUE_TEXTS = frozenset({"true", "1", "yes", "y", "t", "是"})  # PostgreSQL loads cast with the same set
+FALSE_TEXTS = frozenset({"false", "0", "no", "n", "f", "否"})
 
 
 def is_uscc(value: str) -> bool:
@@ -123,11 +123,11 @@ def is_decimal(value: str) -> bool:
 
 
 def is_boolean(value: str) -> bool:
-    return value.strip().lower() in _TRUE | _FALSE
+    return value.strip().lower() in TRUE_TEXTS | FALSE_TEXTS
 
 
 def to_boolean(value: str) -> bool:
-    return value.strip().lower() in _TRUE
+    return value.strip().lower() in TRUE_TEXTS
 
 
 STANDARD_CHECKS: dict[Standard, Callable[[str], bool]] = {

@@ -14,22 +14,13 @@ from typing import IO, Any
 from sqlalchemy import Engine, Table
 
 from pipelines.catalogue.models import FieldType, Item
+from pipelines.standards import TRUE_TEXTS
 from pipelines.store.schema import LINEAGE_COLUMNS
 
 STAGE = "_govdata_stage"
 # Large loads stage in memory instead of spilling temp files: the setting can only change before the
 # session's first temporary table, so it is tried once per session inside a savepoint.
 TEMP_BUFFERS = "256MB"
-
-# SQL casts of the staged text, mirroring store._CONVERT value by value (empty text is null).
-_CASTS: dict[FieldType, str] = {
-    FieldType.STRING: "{v}",
-    FieldType.INTEGER: "{v}::bigint",
-    FieldType.DECIMAL: "{v}::numeric",
-    FieldType.BOOLEAN: "(lower(btrim({v})) IN ('true', '1', 'yes', 'y', 't', '是'))",
-    FieldType.DATE: "left({v}, 10)::date",
-    FieldType.DATETIME: "{v}::timestamp",
-}
 
 
 # SQL the platform writes itself (DDL, COPY, roles, grants) quotes every name and literal through these.
@@ -45,6 +36,17 @@ def quoted(table: Table) -> str:
 
 def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+# SQL casts of the staged text, mirroring store._CONVERT value by value (empty text is null).
+_CASTS: dict[FieldType, str] = {
+    FieldType.STRING: "{v}",
+    FieldType.INTEGER: "{v}::bigint",
+    FieldType.DECIMAL: "{v}::numeric",
+    FieldType.BOOLEAN: "(lower(btrim({v})) IN (" + ", ".join(sorted(map(quote_literal, TRUE_TEXTS))) + "))",
+    FieldType.DATE: "left({v}, 10)::date",
+    FieldType.DATETIME: "{v}::timestamp",
+}
 
 
 def typed_select(item: Item, columns: list[str]) -> str:

@@ -102,15 +102,15 @@ class SharedStore:
 
     # --- tables --------------------------------------------------------------------------------
     def ensure_tables(self, items: Iterable[Item] | None = None) -> None:
+        shared = list(items if items is not None else self.catalogue.items)  # read once: items may be a generator
         wanted = [self.ledger, self.quarantine, self.check_results, self.audit_log, self.sharing_applications,
-                  self.runs, self.violations]
-        wanted += [self.table(i) for i in (items if items is not None else self.catalogue.items)]
+                  self.runs, self.violations, *(self.table(i) for i in shared)]
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 for schema in sorted({t.schema for t in wanted if t.schema}):
                     conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             self.metadata.create_all(conn, tables=wanted, checkfirst=True)
-            self._migrate(conn, list(items if items is not None else self.catalogue.items))
+            self._migrate(conn, shared)
 
     def _migrate(self, conn: Connection, items: list[Item], dry_run: bool = False) -> Plan:
         """Bring existing shared tables in line with the catalogue (additive only; see migrate.py)."""
