@@ -39,9 +39,10 @@ def corrections_asset(catalogue: Catalogue, unit: Unit) -> dg.AssetsDefinition:
         p = platform.platform()
         frames = corrections.correction_frames(catalogue, corrections.open_rows(p.store, unit.code))
         paths = corrections.write_correction_files(p.data_dir / "corrections", unit.code, frames)
+        to_correct = sum(len(f) for f in frames.values())
         return dg.MaterializeResult(metadata={
-            "dagster/row_count": sum(len(f) for f in frames.values()),
-            "rows_to_correct": dg.MetadataValue.int(sum(len(f) for f in frames.values())),
+            "dagster/row_count": to_correct,
+            "rows_to_correct": dg.MetadataValue.int(to_correct),
             "workbook": dg.MetadataValue.path(str(paths["xlsx"].resolve())),
             "per_item": dg.MetadataValue.json({code: len(f) for code, f in frames.items()}),
             "preview": dg.MetadataValue.md(corrections.masked_preview(catalogue, frames)),
@@ -67,8 +68,8 @@ def unit_inspection(catalogue: Catalogue, unit: Unit) -> dg.AssetChecksDefinitio
         p = platform.platform()
         selected = {k.name for k in context.selected_asset_check_keys}
         for item in items:
-            wanted = [o for o in inspection.inspect_item(p, item) if o.name in selected] if any(
-                qc.check_name(qc.INSPECTION, item.code, d) in selected for d in qc.INSPECTION_DIMENSIONS) else []
+            asked = any(qc.check_name(qc.INSPECTION, item.code, d) in selected for d in qc.INSPECTION_DIMENSIONS)
+            wanted = [o for o in inspection.inspect_item(p, item) if o.name in selected] if asked else []
             yield from record_checks(context, p, item, wanted)  # type: ignore[arg-type]  # reads only .run
 
     return _inspect

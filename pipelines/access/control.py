@@ -212,8 +212,8 @@ class AccessControl:
                 self._set(conn, row.id, status="expired", ended_at=now)
                 self._audit(conn, now, "expire", PLATFORM, row.applicant, row.item, {"application": row.id})
             items = sorted({row.item for row in due})
-            self._settle(conn, [self.catalogue.item(i) for i in items if self.catalogue.find_item(i)], now,
-                         why="application expired")
+            found = [self.catalogue.find_item(i) for i in items]
+            self._settle(conn, [item for item in found if item is not None], now, why="application expired")
         return [int(row.id) for row in due]
 
     def application(self, application_id: int) -> Application:

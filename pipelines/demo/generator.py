@@ -48,6 +48,7 @@ from pipelines.catalogue.models import (
     UpdateCycle,
     region_level,
 )
+from pipelines.connected import city_of
 from pipelines.standards import STANDARD_CHECKS, TYPE_CHECKS, _divisions_in_use, division_name
 
 DEFAULT_SEED = 20261127
@@ -105,7 +106,7 @@ class Division:
 
     @property
     def city_code(self) -> str:
-        return self.code[:4] + "00"
+        return city_of(self.code)
 
 
 DIVISIONS = (

@@ -104,9 +104,9 @@ def quality_summary(catalogue: Catalogue, latest_checks: list[dict[str, Any]]) -
     rows = []
     for (unit, dimension), checks in sorted(groups.items(), key=lambda g: (g[0][0], order.get(g[0][1], 9))):
         failed = sorted({c["item"] for c in checks if not c["passed"]})
+        failing = sum(not c["passed"] for c in checks)
         rows.append({"unit": unit, "unit_name": _unit_name(catalogue, unit), "dimension": dimension,
-                     "checks": len(checks), "passed": len(checks) - sum(not c["passed"] for c in checks),
-                     "failed": sum(not c["passed"] for c in checks),
+                     "checks": len(checks), "passed": len(checks) - failing, "failed": failing,
                      "pass_rate": round(sum(c["pass_rate"] for c in checks) / len(checks), 4),
                      "failed_items": failed})
     return rows
