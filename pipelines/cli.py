@@ -226,7 +226,6 @@ def _temporary(args: argparse.Namespace) -> int:
 
 
 def _repeated(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from pipelines.sharing import carried_log
     from pipelines.supervision import render_repeated, repeated_collection_report
@@ -238,7 +237,6 @@ def _repeated(args: argparse.Namespace) -> int:
 
 
 def _directory(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from pipelines import directory, opendata
 
@@ -281,7 +279,6 @@ def _evaluation_command(commands: argparse._SubParsersAction) -> None:  # type: 
 
 def _evaluate(args: argparse.Namespace) -> int:
     """Exit 0 when every unit complies, 1 when one fails, 2 on a bad period or configuration."""
-    from pathlib import Path
 
     from pipelines.evaluation.config import load_evaluation_config
     from pipelines.evaluation.periods import MONTH, PeriodError, current_period, parse_period
