@@ -4,7 +4,6 @@
 import hashlib
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 
@@ -50,8 +49,8 @@ def files_signature(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def intake_window_sensor(catalogue: Catalogue, job: "dg.JobDefinition | Any") -> dg.SensorDefinition:
-    @dg.sensor(name="intake_window", job=job, minimum_interval_seconds=30,
+def intake_window_sensor(catalogue: Catalogue, job: str) -> dg.SensorDefinition:
+    @dg.sensor(name="intake_window", job_name=job, minimum_interval_seconds=30,
                default_status=dg.DefaultSensorStatus.RUNNING,
                description="Requests a run for the items that have new submissions in the intake window")
     def _sensor(context: dg.SensorEvaluationContext, platform: PlatformResource) -> dg.SensorResult:
@@ -69,15 +68,20 @@ def intake_window_sensor(catalogue: Catalogue, job: "dg.JobDefinition | Any") ->
     return _sensor
 
 
-def pull_schedules(catalogue: Catalogue) -> list[dg.ScheduleDefinition]:
+def pull_schedules(catalogue: Catalogue, job: str) -> list[dg.ScheduleDefinition]:
     by_cycle: dict[UpdateCycle, list[Item]] = defaultdict(list)
     for item in catalogue.items:
         if isinstance(item.collection, DatabaseCollection):
             by_cycle[item.update_cycle].append(item)
-    schedules = []
-    for cycle, items in sorted(by_cycle.items()):
-        job = dg.define_asset_job(f"pull_{cycle.value}", selection=[k for i in items for k in item_keys(i)],
-                                  description=f"Pull the {cycle.value} database-collected items")
-        schedules.append(dg.ScheduleDefinition(name=f"pull_{cycle.value}_schedule", job=job,
-                                               cron_schedule=CYCLE_CRON[cycle], execution_timezone="Asia/Shanghai"))
-    return schedules
+    return [_pull_schedule(job, cycle, items) for cycle, items in sorted(by_cycle.items())]
+
+
+def _pull_schedule(job: str, cycle: UpdateCycle, items: list[Item]) -> dg.ScheduleDefinition:
+    keys = [k for i in items for k in item_keys(i)]
+
+    @dg.schedule(name=f"pull_{cycle.value}_schedule", job_name=job, cron_schedule=CYCLE_CRON[cycle],
+                 execution_timezone="Asia/Shanghai", description=f"Pull the {cycle.value} database-collected items")
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        return dg.RunRequest(asset_selection=keys)
+
+    return _schedule
