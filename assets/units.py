@@ -67,7 +67,8 @@ def operated_run(context: dg.AssetExecutionContext, platform: process.Platform, 
 
 def incident_reason(exc: BaseException) -> str:
     """What the supervision reports show of a failure: personal data a message may carry blotted out."""
-    return redacted(f"{type(exc).__name__}: {exc}")[:INCIDENT_LENGTH]
+    text = exc.description or "" if isinstance(exc, dg.Failure) else f"{type(exc).__name__}: {exc}"
+    return redacted(text)[:INCIDENT_LENGTH]
 
 
 def run_unit(context: dg.AssetExecutionContext, platform: process.Platform, catalogue: Catalogue,

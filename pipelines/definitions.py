@@ -34,6 +34,15 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
     )
 
 
+def pipeline_keys(definitions: dg.Definitions) -> list[dg.AssetKey]:
+    """Every asset but the inspection's summary and the supervision reports (they run as their own jobs)."""
+    from assets.quality import SUMMARY_KEY
+    from assets.supervision import ALL_KEYS
+
+    graph = definitions.resolve_asset_graph()
+    return sorted(set(graph.get_all_asset_keys()) - {SUMMARY_KEY, *ALL_KEYS}, key=lambda k: k.to_user_string())
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
     from resources.platform import PlatformResource, Settings

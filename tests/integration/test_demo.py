@@ -91,7 +91,7 @@ def test_uncatalogued_column_file_is_set_aside_and_checks_say_so(demo_run: dict)
         unit = demo_run["manifest"]["items"][code]["unit"]
         reason_files = list((demo_run["root"] / "intake" / unit / "_rejected").glob(f"{code}*.reason.txt"))
         assert len(reason_files) == 1 and "art. 12" in reason_files[0].read_text(encoding="utf-8")
-        assert not check_evaluations(demo_run["result"])[f"intake_{code}_integrity"].passed
+        assert not check_evaluations(demo_run["result"])[f"intake_{code}"].passed
 
 
 def test_summary_json_lists_checks_per_item(demo_run: dict) -> None:
