@@ -26,7 +26,14 @@ import ahocorasick
 import pandas as pd
 
 from pipelines.catalogue.models import Catalogue, FieldType, Item, ItemField, OpeningType, Standard
-from pipelines.quality.masking import personal_numbers, redact
+from pipelines.quality.masking import (
+    CITIZEN_ID_SHAPED,
+    EMAIL,
+    MOBILE,
+    looks_like_citizen_id,
+    personal_numbers,
+    redact,
+)
 
 INDEX_NAME = "index.json"
 STAGING = ".staging"  # files wait here until the personal-data scan passes
@@ -214,7 +221,7 @@ _CELL_SEPARATOR = "\x1f"
 
 @dataclass(frozen=True)
 class PersonalScanner:
-    """Finds, in one pass over a text, the shape-based personal numbers and every known personal value."""
+    """Finds every known personal value in one pass over a text, however many values there are."""
 
     automaton: Any  # ahocorasick.Automaton over the known values, None when there are none
 
@@ -236,7 +243,6 @@ class PersonalScanner:
         return {value for _end, value in self.automaton.iter(text)}
 
 
-
 def find_personal_data(path: Path, known_values: Iterable[str] = ()) -> list[Finding]:
     """Scan a file on disk for citizen IDs, mobile numbers, e-mail addresses and known personal values."""
     text = path.read_text(encoding="utf-8-sig")
@@ -246,15 +252,27 @@ def find_personal_data(path: Path, known_values: Iterable[str] = ()) -> list[Fin
 def scan_edition(staged: Edition, publication: Publication, scanner: PersonalScanner) -> list[Finding]:
     """One verdict for both files. Each cell's text is in the CSV and in the JSON alike (quoting and
     escaping only add characters around it), as are the column names: what is found there is in both
-    files. The JSON's metadata (title, publisher, labels) is in the JSON only, and is scanned on its own."""
-    rows, metadata = rows_text(staged.table), _CELL_SEPARATOR.join(_document_strings(staged.document))
-    numbers, known = personal_numbers(rows), scanner.known_in(rows)
-    json_numbers = sorted(personal_numbers(metadata) + numbers, key=lambda n: _NUMBER_KINDS.index(n[0]))
-    return (_findings(publication.csv.name, numbers, known)
-            + _findings(publication.json.name, json_numbers, known | scanner.known_in(metadata)))
+    files. The JSON's metadata (title, publisher, labels) is in the JSON only, and is scanned on its own.
+    Findings come column by column, not in the files' row order."""
+    cells, metadata = published_cells(staged.table), _document_strings(staged.document)
+    numbers, known = shaped_numbers(cells), scanner.known_in(_CELL_SEPARATOR.join(cells))
+    json_numbers = sorted(shaped_numbers(metadata) + numbers, key=lambda n: _NUMBER_KINDS.index(n[0]))  # stable
+    json_known = known | scanner.known_in(_CELL_SEPARATOR.join(metadata))
+    return _findings(publication.csv.name, numbers, known) + _findings(publication.json.name, json_numbers, json_known)
 
 
 _NUMBER_KINDS = ("citizen_id", "mobile", "email")  # the order personal_numbers reports them in
+
+
+def shaped_numbers(cells: list[str]) -> list[tuple[str, str]]:
+    """What ``personal_numbers`` finds in the cells joined. E-mail addresses are looked for only in cells
+    holding an '@': the same matches (none spans two cells) without the e-mail pattern retrying at every
+    character of every text (Chinese characters are word characters too), half the cost of the scan."""
+    text = _CELL_SEPARATOR.join(cells)
+    found = [("citizen_id", m.group(0)) for m in CITIZEN_ID_SHAPED.finditer(text) if looks_like_citizen_id(m)]
+    found += [("mobile", m.group(0)) for m in MOBILE.finditer(text)]
+    with_at = _CELL_SEPARATOR.join(cell for cell in cells if "@" in cell)
+    return found + [("email", m.group(0)) for m in EMAIL.finditer(with_at)]
 
 
 def _findings(file: str, numbers: list[tuple[str, str]], known: set[str]) -> list[Finding]:
@@ -262,12 +280,17 @@ def _findings(file: str, numbers: list[tuple[str, str]], known: set[str]) -> lis
             + [Finding(file, "known_personal_value", _masked(value)) for value in sorted(known)])
 
 
-def rows_text(table: pd.DataFrame) -> str:
-    """The column names and every non-null cell as text, separated so that no match spans two cells."""
-    parts: list[str] = [str(c) for c in table.columns]
+def published_cells(table: pd.DataFrame) -> list[str]:
+    """The column names and every non-null cell as text, column by column."""
+    cells: list[str] = [str(c) for c in table.columns]
     for column in table.columns:
-        parts.extend(table[column].dropna().astype(str).tolist())
-    return _CELL_SEPARATOR.join(parts)
+        cells.extend(table[column].dropna().astype(str).tolist())
+    return cells
+
+
+def rows_text(table: pd.DataFrame) -> str:
+    """The published cells separated so that no match spans two cells."""
+    return _CELL_SEPARATOR.join(published_cells(table))
 
 
 def _document_strings(document: dict[str, Any]) -> list[str]:
