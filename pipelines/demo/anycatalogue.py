@@ -172,6 +172,12 @@ def referencing_fields(item: Item) -> list[ItemField]:
     return [f for f in item.fields if f.references is not None and f.lookup is None]
 
 
+def unreferenced_fields(item: Item, authorities: Authorities) -> frozenset[str]:
+    """Optional references left empty in every row: their authority has no rows here."""
+    return frozenset(f.name for f in referencing_fields(item)
+                     if f.references and not authorities.holds(f.references.item) and not f.not_null)
+
+
 def first_reference_to(item: Item, authority: str) -> ItemField | None:
     """The field through which ``matches`` and ``lookup`` find the authority's row (the loader's rule)."""
     return next((f for f in item.fields if f.references and f.references.item == authority), None)
@@ -252,13 +258,13 @@ def holds_back(item: Item, rule_id: str) -> bool:
     return item.quality.severity.get(rule_id, Severity.ERROR) is Severity.ERROR
 
 
-def fault_targets(item: Item) -> dict[str, list[ItemField]]:
-    """Per fault kind, the fields it may be injected into without breaking any other rule."""
+def fault_targets(item: Item, empty: frozenset[str] = frozenset()) -> dict[str, list[ItemField]]:
+    """Per fault kind, the fields it may be injected into without breaking any other rule; ``empty``: the
+    fields left empty in every row (optional references to an authority that has no rows here)."""
     fields = [f for f in submitted_fields(item) if not f.primary_key and f.matches is None]
-    key_fields = submitted_fields(item)
     return {
-        "bad_check_digit": [f for f in key_fields if f.standard in (Standard.USCC, Standard.RIC)
-                            and holds_back(item, f"standard:{f.name}")],
+        "bad_check_digit": [f for f in submitted_fields(item) if f.standard in (Standard.USCC, Standard.RIC)
+                            and f.name not in empty and holds_back(item, f"standard:{f.name}")],
         "missing_required": [f for f in fields if f.required and f.type is FieldType.STRING and f.values is None
                              and f.standard is None and f.name != item.timestamp_field
                              and holds_back(item, f"required:{f.name}")],
@@ -275,10 +281,11 @@ def _can_leave(f: ItemField) -> bool:
     return (f.range.min is not None and f.range.min >= 0) or f.range.max is not None
 
 
-def plan_faults(rng: random.Random, item: Item, n_rows: int, rate: float, exclude: set[int]) -> dict[str, list[int]]:
+def plan_faults(rng: random.Random, item: Item, n_rows: int, rate: float, exclude: set[int],
+                empty: frozenset[str]) -> dict[str, list[int]]:
     """Disjoint rows per fault kind, ``rate`` of the rows in all, spread evenly over the kinds that apply;
     duplicate keys come in pairs (both rows of a pair carry the duplicated key)."""
-    kinds = [kind for kind, targets in fault_targets(item).items() if targets]
+    kinds = [kind for kind, targets in fault_targets(item, empty).items() if targets]
     wanted = round(rate * n_rows)
     if not kinds or not wanted:
         return {}
@@ -303,8 +310,9 @@ def fault_quotas(kinds: list[str], wanted: int) -> dict[str, int]:
     return quotas | ({"duplicate_key": 2 * pairs} if pairs else {})
 
 
-def inject_faults(rng: random.Random, item: Item, rows: list[Row], plan: dict[str, list[int]]) -> None:
-    targets = fault_targets(item)
+def inject_faults(rng: random.Random, item: Item, rows: list[Row], plan: dict[str, list[int]],
+                  empty: frozenset[str]) -> None:
+    targets = fault_targets(item, empty)
     for kind, indices in plan.items():
         if kind == "duplicate_key":
             duplicate_keys(item, rows, indices)  # the second row of each pair takes the first one's key
@@ -417,8 +425,9 @@ def generate_item(rng: random.Random, item: Item, options: Options, authorities:
     n_rows = n_rows_for(item, options.rows)
     built = build_rows(rng, item, n_rows, options.as_of, authorities)
     refused = item.temporary is not None and item.temporary.expired(options.as_of)
-    plan = {} if refused else plan_faults(rng, item, n_rows, options.faults, set(built.unknown_key_rows))
-    inject_faults(rng, item, built.rows, plan)
+    empty = unreferenced_fields(item, authorities)
+    plan = {} if refused else plan_faults(rng, item, n_rows, options.faults, set(built.unknown_key_rows), empty)
+    inject_faults(rng, item, built.rows, plan, empty)
     verify_faults(item, built.rows, plan)
     faulty = {i for indices in plan.values() for i in indices} | set(built.unknown_key_rows)
     authorities.rows[item.code] = [] if refused else [r for i, r in enumerate(built.rows) if i not in faulty]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from pipelines.demo.generator import generate_large_catalogue
 from pipelines.sharing import authority_first
 from pipelines.standards import STANDARD_CHECKS, TYPE_CHECKS
 from tests.conftest import MINI, REPO
+from tests.helpers import edit_yaml
 
 AS_OF = date(2026, 11, 27)
 STDNUM = {Standard.USCC: uscc.is_valid, Standard.RIC: ric.is_valid}  # the independent oracle
@@ -258,3 +260,34 @@ def test_a_stale_boundary_is_kept_clear() -> None:
     rng = random.Random(1)
     days = {fresh_day(rng, item, AS_OF) for _ in range(2000)}
     assert (min(days), max(days)) == (AS_OF - timedelta(days=30), AS_OF)  # monthly: 31 days
+
+
+def optional_reference(document: dict[str, Any]) -> None:
+    """charity_relief's recipient ID becomes optional."""
+    [item] = [i for i in document["items"] if i["code"] == "charity_relief"]
+    [field] = [f for f in item["fields"] if f["name"] == "citizen_id"]
+    field["required"] = False
+
+
+def test_references_to_an_authority_pulled_from_a_database(tmp_path: Path) -> None:
+    """With the resident register pulled from a database, nothing here holds its keys: required citizen
+    IDs are made up and expected held back as unknown keys, an optional one is left empty."""
+    catalogue_dir = tmp_path / "catalogue"
+    shutil.copytree(REPO / "catalogue" / "demo", catalogue_dir)
+    edit_yaml(catalogue_dir / "items", "gx_psd.yaml", lambda doc: doc["items"][0].update(
+        collection={"method": "database", "url_env": "PSD_DB_URL", "query": "select * from residents"}))
+    edit_yaml(catalogue_dir / "items", "gx_civil.yaml", optional_reference)
+    catalogue = load_catalogue(catalogue_dir)
+    manifest = generate(catalogue_dir, tmp_path / "out", faults=0.2)
+    assert set(manifest["skipped"]) == {"resident_register", "social_insurance_enrolment"}
+    problems = recheck(catalogue, manifest, AS_OF)
+    readers = {i.code for i in catalogue.items if i.code in manifest["items"]
+               and any(f.references and f.references.item == "resident_register" for f in i.fields)}
+    unverifiable = {code for code, e in manifest["items"].items() if "unknown_key" in e["fault_rows"]}
+    assert unverifiable == readers - {"charity_relief", "returning_worker_survey"}  # optional; refused
+    for code in unverifiable:  # every row is held back already: no other fault is injected
+        assert manifest["items"][code]["fault_rows"] == {"unknown_key": list(range(60))}
+        assert problems[code] == [{"unknown_key"}] * 60
+    charity = pd.read_csv(manifest["items"]["charity_relief"]["file"], dtype=str, keep_default_na=False)
+    assert set(charity["citizen_id"]) == {""}
+    assert manifest["items"]["charity_relief"]["expected_held_back"] == 12  # its own faults, 20 %
