@@ -78,3 +78,26 @@ def test_references_generated_for_the_demo_catalogue_pass_online_verification(
                 assert row["row_no"] - 1 in manifest["items"][row["item"]]["fault_rows"]["bad_check_digit"]
     finally:
         store.dispose()
+
+
+@pytest.mark.slow
+def test_matched_fields_and_lookups_pass_the_pipeline(tmp_path: Path) -> None:
+    """A referencing key, a ``matches`` field and a ``lookup`` field left out: the pipeline converges what
+    the manifest expects and fills the looked-up value from the authority."""
+    from tests.unit.test_anycatalogue import mini_with_matches
+
+    catalogue_dir = mini_with_matches(tmp_path)
+    intake, data = tmp_path / "intake", tmp_path / "data"
+    manifest = generate_submissions(catalogue_dir, intake, rows=60, faults=0.2, seed=2, as_of=date.today())
+    assert materialize_all(catalogue_dir, intake, data).success
+    store = open_store(catalogue_dir, data)
+    try:
+        ledger = {entry["item"]: entry for entry in store.submissions()}
+        assert {code: (e["received"], e["valid"], e["held_back"], e["converged"]) for code, e in ledger.items()} == {
+            code: (e["rows"], e["expected_valid"], e["expected_held_back"], e["expected_valid"])
+            for code, e in manifest["items"].items()}
+        water = store.read_table(store.catalogue.item("water_account"))
+        enterprise = store.read_table(store.catalogue.item("enterprise")).set_index("credit_code")
+        assert water["company_status"].tolist() == enterprise.loc[water["company"], "status"].tolist()
+    finally:
+        store.dispose()

@@ -291,3 +291,39 @@ def test_references_to_an_authority_pulled_from_a_database(tmp_path: Path) -> No
     charity = pd.read_csv(manifest["items"]["charity_relief"]["file"], dtype=str, keep_default_na=False)
     assert set(charity["citizen_id"]) == {""}
     assert manifest["items"]["charity_relief"]["expected_held_back"] == 12  # its own faults, 20 %
+
+
+def with_matches_and_lookup(document: dict[str, Any]) -> None:
+    """water_account gains the holder's company: a referencing key, a matched name and a looked-up status."""
+    document["items"][0]["fields"] += [
+        {"name": "company", "label": "单位信用代码", "standard": "uscc", "required": True,
+         "references": {"item": "enterprise", "field": "credit_code"}},
+        {"name": "company_name", "label": "单位名称", "matches": {"item": "enterprise", "field": "name"}},
+        {"name": "company_status", "label": "单位登记状态", "lookup": {"item": "enterprise", "field": "status"}},
+    ]
+
+
+def mini_with_matches(tmp_path: Path) -> Path:
+    catalogue_dir = tmp_path / "catalogue"
+    shutil.copytree(MINI, catalogue_dir)
+    edit_yaml(catalogue_dir / "items", "nn_water.yaml", with_matches_and_lookup)
+    return catalogue_dir
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.2])
+def test_matched_fields_copy_the_authority_row_and_lookups_are_left_out(tmp_path: Path, rate: float) -> None:
+    catalogue_dir = mini_with_matches(tmp_path)
+    manifest = generate(catalogue_dir, tmp_path / "out", faults=rate)
+    assert list(manifest["items"]) == ["enterprise", "water_account"]  # the authority first
+    enterprise = pd.read_csv(manifest["items"]["enterprise"]["file"], dtype=str, keep_default_na=False)
+    held = {i for rows in manifest["items"]["enterprise"]["fault_rows"].values() for i in rows}
+    names = {r.credit_code: r.name for i, r in enumerate(enterprise.itertuples()) if i not in held}
+    water = pd.read_csv(manifest["items"]["water_account"]["file"], dtype=str, keep_default_na=False)
+    assert "company_status" not in water.columns
+    assert manifest["items"]["water_account"]["omitted_lookups"] == ["company_status"]
+    faulty = {i for rows in manifest["items"]["water_account"]["fault_rows"].values() for i in rows}
+    clean = water.drop(index=sorted(faulty))
+    assert len(clean) == manifest["items"]["water_account"]["expected_valid"]
+    assert set(clean["company"]) <= set(names)  # only keys that converge
+    assert all(names[code] == name for code, name in zip(clean["company"], clean["company_name"], strict=True))
+    assert len(set(clean["company"])) > 20  # drawn across the authority, not one row
