@@ -316,7 +316,7 @@ def _frequency(graph: Graph, cycle: UpdateCycle) -> URIRef:
 
 def _division(graph: Graph, ns: Namespace, region: str) -> URIRef:
     """A GB/T 2260 division as ``<base>gb2260/<code>``: the code is the division's identifier in the national
-    standard (a withdrawn code is not given to another division), so the IRI needs no register of its own and
+    standard (meant never to be reused for another division), so the IRI needs no register of its own and
     outlives a change of name; the path names the code list so the IRI says what the six digits are."""
     division = ns[f"gb2260/{region}"]
     graph.add((division, RDF.type, DCTERMS.Location))
