@@ -477,7 +477,7 @@ def validate(graph: Graph, shapes: Path | Sequence[Path] | None = None) -> Confo
     text names every violation and warning."""
     import pyshacl
 
-    shapes_graph = _shapes_graph([shapes] if isinstance(shapes, Path) else shapes or shapes_paths())
+    shapes_graph = load_shapes([shapes] if isinstance(shapes, Path) else shapes or shapes_paths())
     _, results, text = pyshacl.validate(graph, shacl_graph=shapes_graph, inference="none", allow_warnings=True)
     severities = [results.value(result, SH.resultSeverity) for result in set(results.subjects(RDF.type,
                                                                                                SH.ValidationResult))]
@@ -486,7 +486,7 @@ def validate(graph: Graph, shapes: Path | Sequence[Path] | None = None) -> Confo
     return Conformance(violations == 0, violations, str(text), warnings)
 
 
-def _shapes_graph(paths: Sequence[Path]) -> Graph:
+def load_shapes(paths: Sequence[Path]) -> Graph:
     """The shapes, less the empty ``sh:property [ ]`` placeholders of the recommended file: they constrain
     nothing, and pyshacl refuses a property shape without a path."""
     shapes = Graph()

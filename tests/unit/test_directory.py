@@ -162,7 +162,7 @@ def test_the_demo_export_has_no_violation_and_warns_only_of_division_geometry() 
 def _report_graph(graph: Graph) -> str:
     import pyshacl
 
-    shapes = directory._shapes_graph(directory.shapes_paths())
+    shapes = directory.load_shapes(directory.shapes_paths())
     _, results, _ = pyshacl.validate(graph, shacl_graph=shapes, inference="none", allow_warnings=True)
     return results.serialize(format="turtle")
 
