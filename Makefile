@@ -75,3 +75,16 @@ clean:
 .PHONY: bench-pg
 bench-pg: install
 	$(BIN)/python benchmarks/convergence_pg.py
+
+## ckan-env: CKAN 2.12 and ckanext-dcat 2.4.4 in their own venv (.venv-ckan/) for the harvest test
+## (tests/integration/test_ckan_harvest.py). They pin their own dependencies, so they stay out of .venv;
+## --no-deps with the full pinned list in tests/ckan/requirements.txt, which leaves out psycopg2 (no server here).
+CKAN_VENV := .venv-ckan
+.PHONY: ckan-env
+ckan-env: $(CKAN_VENV)/.installed
+
+$(CKAN_VENV)/.installed: tests/ckan/requirements.txt
+	$(PYTHON) -m venv $(CKAN_VENV)
+	$(CKAN_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r tests/ckan/requirements.txt
+	$(CKAN_VENV)/bin/python -c "from ckanext.dcat.processors import RDFParser; RDFParser(profiles=['euro_dcat_ap_3'])"
+	@touch $@

@@ -208,7 +208,15 @@ def _governance_commands(commands: argparse._SubParsersAction) -> None:  # type:
     export = commands.add_parser("directory", help="export the resource directory as DCAT and validate it")
     export.add_argument("directory")
     export.add_argument("--out", required=True, help="folder for directory.ttl and directory.jsonld")
-    export.add_argument("--shapes", default=None, help="DCAT-AP SHACL shapes (default: ../shared/standards)")
+    export.add_argument("--shapes", default=None, nargs="+",
+                        help="DCAT-AP SHACL shapes (default: the core and recommended shapes carried in "
+                             "pipelines/standards_data, or GOVDATA_DCAT_SHAPES)")
+    export.add_argument("--base-uri", default=None,
+                        help="base of the directory's IRIs (default: GOVDATA_DIRECTORY_BASE_URI, "
+                             "else https://govdata.example/directory/)")
+    export.add_argument("--portal-url", default=None,
+                        help="portal address for landing pages and unit contact pages (default: "
+                             "GOVDATA_PORTAL_URL, else https://govdata.example/portal/)")
     export.add_argument("--data", default=None,
                         help="data directory: its ledger dates each item's first publication (as the asset does) "
                              "and its open-data files become distributions")
@@ -238,27 +246,31 @@ def _directory(args: argparse.Namespace) -> int:
     from pipelines import directory, opendata
 
     catalogue = load_catalogue(args.directory)
-    first = _first_converged(catalogue, Path(args.data)) if args.data else None
+    days = _convergence_days(catalogue, Path(args.data)) if args.data else {}
+    first, last = ({item: span[0] for item, span in days.items()}, {item: span[1] for item, span in days.items()})
     opened = opendata.read_index(Path(args.data) / "open") if args.data else {}
-    graph = directory.dcat_graph(directory.entries(catalogue, first), opened=opened)
+    graph = directory.dcat_graph(directory.entries(catalogue, first, last), args.base_uri, opened=opened,
+                                 portal=args.portal_url)
     turtle, jsonld = directory.export(graph, Path(args.out))
-    result = directory.validate(graph, Path(args.shapes) if args.shapes else None)
+    result = directory.validate(graph, [Path(s) for s in args.shapes] if args.shapes else None)
     print(f"{len(catalogue.items)} entries written to {turtle} and {jsonld}")
     if args.data:
         print(f"{len(opened)} of them list open-data files as distributions")
     print("conforms to DCAT-AP 3.0.0" if result.conforms else f"does NOT conform:\n{result.report}")
+    if result.conforms and result.warnings:  # diagnostics: the recommended properties still missing
+        print(f"{result.warnings} warnings from the recommended shapes:\n{result.report}", file=sys.stderr)
     return 0 if result.conforms else 1
 
 
-def _first_converged(catalogue: Catalogue, data_dir: Path) -> dict[str, date]:
-    """Item -> the day it first converged, from the ledger of the store that data directory holds."""
+def _convergence_days(catalogue: Catalogue, data_dir: Path) -> dict[str, tuple[date, date]]:
+    """Item -> the first and last day it converged, from the ledger of the store that data directory holds."""
     from pipelines import directory
     from pipelines.store import SharedStore
     from resources.platform import ENV_STORE, resolve_store_url
 
     store = SharedStore(resolve_store_url(os.environ.get(ENV_STORE, ""), str(data_dir)), catalogue)
     try:
-        return directory.first_converged(store.submissions(status="converged"))
+        return directory.convergence_days(store.submissions(status="converged"))
     finally:
         store.dispose()
 
