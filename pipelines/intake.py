@@ -60,28 +60,34 @@ def item_code_of(path: Path) -> str:
     return path.stem.split("__", 1)[0]
 
 
-def pending_files(intake_dir: Path) -> list[Path]:
-    """Every file waiting in a unit folder (not archived, not rejected, not hidden)."""
+def pending_files(intake_dir: Path, unit: str | None = None) -> list[Path]:
+    """Every file waiting in a unit folder (not archived, not rejected, not hidden); only one unit's folder
+    when ``unit`` is given (a unit's step never lists, or races with, another unit's files)."""
     if not intake_dir.is_dir():
         return []
+    folders = [intake_dir / unit] if unit is not None else list(intake_dir.iterdir())
     return sorted(
-        p for unit_dir in intake_dir.iterdir() if unit_dir.is_dir() and not unit_dir.name.startswith((".", "_"))
+        p for unit_dir in folders if unit_dir.is_dir() and not unit_dir.name.startswith((".", "_"))
         for p in unit_dir.iterdir() if p.is_file() and not p.name.startswith((".", "_"))
     )
 
 
-def discover(intake_dir: Path, catalogue: Catalogue, today: date | None = None
-             ) -> tuple[list[Submission], list[Refusal]]:
-    """Today is when temporary collections are judged; without it (no clock) none has expired."""
+def discover(intake_dir: Path, catalogue: Catalogue, today: date | None = None, unit: str | None = None,
+             item: str | None = None) -> tuple[list[Submission], list[Refusal]]:
+    """Today is when temporary collections are judged; without it (no clock) none has expired. With ``unit``
+    only that unit's folder is read, with ``item`` only that item's files (each file is hashed: reading
+    every file of the intake for every item made a run quadratic)."""
     accepted: list[Submission] = []
     refused: list[Refusal] = []
-    for path in pending_files(intake_dir):
-        unit = path.parent.name
-        reason, item = _catalogue_reason(path, unit, catalogue, today)
+    for path in pending_files(intake_dir, unit):
+        if item is not None and item_code_of(path) != item:
+            continue
+        folder = path.parent.name
+        reason, code = _catalogue_reason(path, folder, catalogue, today)
         if reason:
-            refused.append(Refusal(unit, path, reason, item))
+            refused.append(Refusal(folder, path, reason, code))
         else:
-            accepted.append(Submission(unit, item_code_of(path), path, file_digest(path)))
+            accepted.append(Submission(folder, item_code_of(path), path, file_digest(path)))
     return accepted, refused
 
 

@@ -83,7 +83,7 @@ class ConvergenceReport:
 # --- intake ------------------------------------------------------------------------------------
 def refuse_uncatalogued(platform: Platform, unit: str) -> list[intake.Refusal]:
     """Files in a unit's folder that name no item of that unit are set aside (art. 12)."""
-    _, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date())
+    _, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date(), unit=unit)
     mine = [r for r in refused if r.unit == unit and (r.item is None or r.item not in _items_of(platform, unit))]
     for refusal in mine:
         _refuse(platform, refusal.item or intake.item_code_of(refusal.path), unit, refusal.path, refusal.reason)
@@ -99,7 +99,8 @@ def take_in(platform: Platform, item: Item) -> IntakeReport:
     if isinstance(item.collection, DatabaseCollection):
         _pull(platform, item, report)
         return report
-    accepted, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date())
+    accepted, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date(),
+                                        unit=item.unit, item=item.code)
     for refusal in (r for r in refused if r.item == item.code and r.unit == item.unit):
         report.rows_refused += _refuse(platform, item.code, refusal.unit, refusal.path, refusal.reason)
         report.refused.append((refusal.path.name, refusal.reason))
@@ -245,6 +246,4 @@ def converge(platform: Platform, item: Item) -> ConvergenceReport:
 def has_pending(platform: Platform, item: Item) -> bool:
     if isinstance(item.collection, DatabaseCollection):
         return True
-    unit_dir = platform.intake_dir / item.unit
-    return any(intake.item_code_of(p) == item.code for p in intake.pending_files(platform.intake_dir)
-               if p.parent == unit_dir)
+    return any(intake.item_code_of(p) == item.code for p in intake.pending_files(platform.intake_dir, item.unit))
