@@ -38,8 +38,8 @@ KEPT_FOLDERS = (ARCHIVE, REJECTED)
 NO_UNIT = "_window"
 # Chinese government files come as UTF-8 (often with a BOM) or GBK/GB18030; GB18030 is a superset of GBK.
 ENCODINGS = ("utf-8", "gb18030")
-BOMS = ((codecs.BOM_UTF8, "utf-8-sig", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
-        (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"))
+BOMS = ((codecs.BOM_UTF8, "utf-8", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+        (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"))
 DELIMITERS = (",", "\t", ";")  # in order of preference when the header holds as many of each
 # Ledger column lengths (pipelines/store/schema.py): item and unit String(64); _submission_id String(200).
 CODE_LENGTH = 64
@@ -266,10 +266,10 @@ def decode(raw: bytes) -> str:
     for bom, encoding, name in BOMS:
         if raw.startswith(bom):
             try:
-                return raw.decode(encoding)
+                return raw[len(bom):].decode(encoding)
             except UnicodeDecodeError as exc:
-                raise SubmissionError(f"text starts with a {name} byte-order mark but byte {exc.start} is not "
-                                      f"{name}") from exc
+                raise SubmissionError(f"text starts with a {name} byte-order mark but byte {exc.start + len(bom)} "
+                                      f"is not {name}") from exc
     if raw.count(0) * 4 > len(raw) > 0:
         raise SubmissionError("text looks like UTF-16 without a byte-order mark: save it as UTF-8")
     for encoding in ENCODINGS:
@@ -281,9 +281,13 @@ def decode(raw: bytes) -> str:
 
 
 def _decode_loosely(raw: bytes) -> str:
+    """Text good enough to count records in: UTF-16 without BOM guessed from where its NULs are."""
     try:
         return decode(raw)
     except SubmissionError:
+        if raw.count(0) * 4 > len(raw):
+            big_endian = raw[0::2].count(0) > raw[1::2].count(0)
+            return raw.decode("utf-16-be" if big_endian else "utf-16-le", errors="replace")
         return raw.decode("utf-8", errors="replace")
 
 
@@ -366,9 +370,16 @@ def read_xlsx(path: Path) -> Table:
 def _sheet(ws: Any) -> Sheet:
     rows = tuple((n, values) for n, values in enumerate(ws.iter_rows(values_only=True), 1)
                  if any(_filled(v) for v in values))
-    header_row = rows[0][0] if rows else 1
-    spans = [r.max_row for r in ws.merged_cells.ranges if r.min_row <= header_row <= r.max_row]
-    return Sheet(ws.title, rows, max(spans, default=header_row) - header_row + 1)
+    return Sheet(ws.title, rows, _header_rows(ws, rows[0][0] if rows else 1))
+
+
+def _header_rows(ws: Any, first: int) -> int:
+    """Rows the header spans: as far down as its merged cells reach, and one row more under cells merged
+    across (a group title over the column names)."""
+    merged = [r for r in ws.merged_cells.ranges if r.min_row <= first <= r.max_row]
+    last = max((r.max_row for r in merged), default=first)
+    grouped = any(r.min_col != r.max_col and r.max_row == last for r in merged)
+    return last - first + 1 + (1 if grouped else 0)
 
 
 def _filled(value: Any) -> bool:
@@ -377,7 +388,7 @@ def _filled(value: Any) -> bool:
 
 def _sheet_table(sheet: Sheet, ws: Any) -> Table:
     name = _shown_header(sheet.name)
-    merged = [str(r) for r in ws.merged_cells.ranges]
+    merged = [str(r) for r in sorted(ws.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col))]
     if sheet.header_rows > 1 or any(r.min_row == sheet.rows[0][0] for r in ws.merged_cells.ranges):
         raise SubmissionError(f"sheet '{name}': merged header cells ({', '.join(merged[:LISTED])}): the header "
                               "must be one row naming each column once")
