@@ -142,6 +142,20 @@ def window_entries(intake_dir: Path) -> list[tuple[str, Path]]:
     return entries
 
 
+def window_steward(catalogue: Catalogue) -> str | None:
+    """The unit whose run also sets aside what lies outside every unit's folder: the first with items (the
+    first with an asset), so each stray is recorded exactly once."""
+    return next((u.code for u in catalogue.units if catalogue.items_of(u.code)), None)
+
+
+def units_to_run(intake_dir: Path, catalogue: Catalogue) -> set[str]:
+    """Units whose run is needed to judge every entry waiting, links, pipes and strays included."""
+    units = {u.code for u in catalogue.units}
+    steward = window_steward(catalogue)
+    wanted = {folder if folder in units else steward for folder, _ in window_entries(intake_dir)}
+    return {u for u in wanted if u is not None}
+
+
 def file_digest(path: Path) -> str:
     """The content's hash; for what is not a regular file, a hash of what it is (nothing is read through it)."""
     if not is_regular(path):

@@ -155,3 +155,14 @@ def test_strays_are_recorded_once_links_are_not_followed_and_long_names_fit(tmp_
 @pytest.mark.postgres
 def test_long_names_and_strays_fit_the_ledger_on_postgresql(tmp_path: Path, pg_database: str) -> None:
     assert take_in_the_window(tmp_path, pg_database) == expected_ledger()
+
+
+def test_the_units_to_run_include_the_steward_for_strays_and_units_with_only_links(tmp_path: Path) -> None:
+    catalogue = load_catalogue(MINI)
+    (tmp_path / "nn_water").mkdir()
+    (tmp_path / "nn_water" / "water_account.csv").symlink_to("/etc/passwd")
+    assert intake.units_to_run(tmp_path, catalogue) == {"nn_water"}
+    assert intake.pending_files(tmp_path) == []  # the link is not stat'ed by the sensor's signature
+    write_csv(tmp_path / "nobody" / "x.csv", ["a"], [["1"]])
+    assert intake.window_steward(catalogue) == "amr"
+    assert intake.units_to_run(tmp_path, catalogue) == {"nn_water", "amr"}
