@@ -85,7 +85,7 @@ def refuse_uncatalogued(platform: Platform, unit: str) -> list[intake.Refusal]:
     """Files in a unit's folder that name no item of that unit are set aside (art. 12)."""
     _, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date())
     mine = [r for r in refused if r.unit == unit and (r.item is None or r.item not in _items_of(platform, unit))]
-    if unit == _steward(platform):  # entries no catalogued unit's run would see, recorded exactly once
+    if unit == intake.window_steward(platform.catalogue):  # strays no unit owns, recorded exactly once
         units = {u.code for u in platform.catalogue.units}
         mine += [r for r in refused if r.unit not in units]
     for refusal in mine:
@@ -96,11 +96,6 @@ def refuse_uncatalogued(platform: Platform, unit: str) -> list[intake.Refusal]:
 
 def _items_of(platform: Platform, unit: str) -> set[str]:
     return {i.code for i in platform.catalogue.items_of(unit)}
-
-
-def _steward(platform: Platform) -> str | None:
-    """The first unit with items (the first with an asset) also sets aside what lies outside every unit."""
-    return next((u.code for u in platform.catalogue.units if platform.catalogue.items_of(u.code)), None)
 
 
 def take_in(platform: Platform, item: Item) -> IntakeReport:
