@@ -308,7 +308,7 @@ def _decode_loosely(raw: bytes) -> str:
 # --- CSV ----------------------------------------------------------------------------------------
 def sniff_delimiter(text: str) -> str:
     """The delimiter the header line uses most: ',', tab or ';' (',' when it holds none)."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    first = next((line for line in text[:65536].splitlines() if line.strip()), "")  # a header, not the file
     counts = {d: first.count(d) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first of equals: the preferred
     return best if counts[best] else ","
@@ -320,7 +320,7 @@ def csv_records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
     records: list[tuple[int, list[str]]] = []
     start = 1
     for cells in reader:
-        if any(cell.strip() for cell in cells):
+        if "".join(cells).strip():
             records.append((start, cells))
         start = reader.line_num + 1
     return records
