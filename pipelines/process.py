@@ -85,8 +85,12 @@ def refuse_uncatalogued(platform: Platform, unit: str) -> list[intake.Refusal]:
     """Files in a unit's folder that name no item of that unit are set aside (art. 12)."""
     _, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date(), unit=unit)
     mine = [r for r in refused if r.unit == unit and (r.item is None or r.item not in _items_of(platform, unit))]
+    if unit == intake.window_steward(platform.catalogue):  # strays no unit owns, recorded exactly once
+        units = {u.code for u in platform.catalogue.units}
+        mine += [r for r in refused if r.unit not in units]
     for refusal in mine:
-        _refuse(platform, refusal.item or intake.item_code_of(refusal.path), unit, refusal.path, refusal.reason)
+        _refuse(platform, refusal.item or intake.item_code_of(refusal.path), refusal.unit, refusal.path,
+                refusal.reason)
     return mine
 
 
@@ -122,7 +126,7 @@ def _take_file(platform: Platform, item: Item, submission: intake.Submission, re
         report.rows_refused += _refuse(platform, item.code, submission.unit, submission.path, str(exc))
         report.refused.append((submission.path.name, str(exc)))
         return
-    _stage(platform, item, submission.id, submission.path.name, submission.digest, frame)
+    _stage(platform, item, submission.id, intake.source_of(submission.path, frame), submission.digest, frame)
     intake.archive(submission.path)
     report.accepted.append(submission.id)
     report.rows_received += len(frame)
@@ -157,8 +161,9 @@ def _refuse(platform: Platform, item_code: str, unit: str, path: Path, reason: s
     now = platform.clock()
     intake.move_aside(path, reason, now.isoformat())
     platform.store.record_submission(
-        submission_id=f"{item_code}/{path.name}/{digest[:12]}", item=item_code, unit=unit, source=path.name,
-        digest=digest, status="rejected", reason=reason, received=rows, held_back=rows, received_at=now,
+        submission_id=intake.submission_id(item_code, path.name, digest),
+        item=intake.bounded(item_code, intake.CODE_LENGTH), unit=unit, source=path.name, digest=digest,
+        status="rejected", reason=reason, received=rows, held_back=rows, received_at=now,
     )
     log.warning("set aside %s/%s: %s", unit, path.name, reason)
     return rows
