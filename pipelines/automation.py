@@ -10,7 +10,7 @@ import dagster as dg
 from assets.factory import asset_key
 from pipelines import runplan
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item, UpdateCycle
-from pipelines.intake import pending_files
+from pipelines.intake import window_entries
 from pipelines.quality.checks import STAGES
 from resources.platform import PlatformResource
 
@@ -37,7 +37,7 @@ def _batch_selection(batch: runplan.Batch) -> list[dg.AssetKey]:
 def files_signature(files: list[Path]) -> str:
     digest = hashlib.sha256()
     for path in files:
-        stat = path.stat()
+        stat = path.lstat()  # never through a link
         digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
@@ -48,7 +48,7 @@ def intake_window_sensor(catalogue: Catalogue, job: str) -> dg.SensorDefinition:
                description="Requests a run for the items that have new submissions in the intake window")
     def _sensor(context: dg.SensorEvaluationContext, platform: PlatformResource) -> dg.SensorResult:
         intake = Path(platform.intake_dir)
-        files = pending_files(intake)
+        files = [path for _, path in window_entries(intake)]  # links and strays too: their units record them
         items = runplan.pending_items(catalogue, intake)
         items = [i for i in items if not isinstance(i.collection, DatabaseCollection)]  # pulled on schedule
         if not items:

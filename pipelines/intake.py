@@ -184,9 +184,10 @@ def discover(intake_dir: Path, catalogue: Catalogue, today: date | None = None, 
     accepted: list[Submission] = []
     refused: list[Refusal] = []
     units = {u.code for u in catalogue.units}
+    owners = {u.code for u in catalogue.units if catalogue.items_of(u.code)}  # units that have a step
     steward = window_steward(catalogue)
     for folder, path in window_entries(intake_dir):
-        if unit is not None and folder != unit and not (unit == steward and folder not in units):
+        if unit is not None and folder != unit and not (unit == steward and folder not in owners):
             continue  # another unit's folder: its own step judges it, never this one
         if item is not None and item_code_of(path) != item:
             continue

@@ -86,8 +86,8 @@ def refuse_uncatalogued(platform: Platform, unit: str) -> list[intake.Refusal]:
     _, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date(), unit=unit)
     mine = [r for r in refused if r.unit == unit and (r.item is None or r.item not in _items_of(platform, unit))]
     if unit == intake.window_steward(platform.catalogue):  # strays no unit owns, recorded exactly once
-        units = {u.code for u in platform.catalogue.units}
-        mine += [r for r in refused if r.unit not in units]
+        owners = {u.code for u in platform.catalogue.units if platform.catalogue.items_of(u.code)}
+        mine += [r for r in refused if r.unit not in owners]
     for refusal in mine:
         _refuse(platform, refusal.item or intake.item_code_of(refusal.path), refusal.unit, refusal.path,
                 refusal.reason)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item
-from pipelines.intake import item_code_of, pending_files
+from pipelines.intake import is_regular, item_code_of, units_to_run, window_entries
 from pipelines.sharing import authorities
 
 ITEMS_PER_WORKER = 100  # a worker process costs about 8 s CPU to start (Dagster, GX, the catalogue)
@@ -30,16 +30,18 @@ class Batch:
 
 
 def pending_items(catalogue: Catalogue, intake_dir: Path) -> list[Item]:
-    """Items with a file waiting, items pulled from a database (always asked), and for a file naming no
-    item of its unit, that unit's first item: the unit's step refuses and records the file (art. 12)."""
+    """Items with a file waiting, items pulled from a database (always asked), and for anything else in the
+    window (a file naming no item of its unit, a link, a stray outside every unit's folder) the first item
+    of the unit whose step refuses and records it (art. 12)."""
     codes: set[str] = {i.code for i in catalogue.items if isinstance(i.collection, DatabaseCollection)}
-    for path in pending_files(intake_dir):
+    for folder, path in window_entries(intake_dir):
         item = catalogue.find_item(item_code_of(path))
-        unit_items = catalogue.items_of(path.parent.name)
-        if item is not None and item.unit == path.parent.name:
+        if item is not None and item.unit == folder and is_regular(path):
             codes.add(item.code)
-        elif unit_items:
-            codes.add(unit_items[0].code)
+    judged = {catalogue.item(c).unit for c in codes}
+    for unit in units_to_run(intake_dir, catalogue) - judged:
+        if catalogue.items_of(unit):  # a unit with no items has no step: the steward's records its files
+            codes.add(catalogue.items_of(unit)[0].code)
     return [i for i in catalogue.items if i.code in codes]
 
 
