@@ -51,7 +51,7 @@ summary: install
 
 ## ui: the Dagster UI (webserver + daemon) on the demo, at http://127.0.0.1:3000
 ui: install
-	$(DEMO_ENV) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(DEMO_ENV) $(BIN)/python -m pipelines ui --host 127.0.0.1 --port 3000
 
 ## test: the test suite but the tests marked slow, in under ten minutes (PostgreSQL tests skip, saying why,
 ## when no server answers); test-slow: the slow ones (CI runs both)

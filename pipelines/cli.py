@@ -46,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     contractors.add_argument("--as-of", type=date.fromisoformat, default=None, help="judge validity on this day")
     contractors.add_argument("--json", action="store_true")
     _evaluation_command(commands)
+    ui = commands.add_parser("ui", help="the Dagster UI (webserver and daemon) on this platform")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", default="3000")
     migrate = commands.add_parser("migrate", help="bring the shared tables in line with the catalogue")
     migrate.add_argument("--dry-run", action="store_true", help="only list the changes")
     from pipelines.access.cli import add_access_parser, run_access
@@ -54,8 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         handlers = {"check-catalogue": _check, "run": _run, "summary": _summary, "catalogue-schema": _schemas,
-                    "migrate": _migrate, "access": run_access, "contractors": _contractors, "evaluate": _evaluate,
-                    **GOVERNANCE}
+                    "migrate": _migrate, "ui": _ui, "access": run_access, "contractors": _contractors,
+                    "evaluate": _evaluate, **GOVERNANCE}
         return handlers[args.command](args)
     except CatalogueError as exc:
         print(exc, file=sys.stderr)
@@ -126,6 +129,16 @@ def _run(args: argparse.Namespace) -> int:
     if not args.unit or refused < len(set(args.unit)):  # a run refused for every unit it selected did nothing
         _print_summary(settings, as_json=False)
     return 0 if succeeded else 1
+
+
+def _ui(args: argparse.Namespace) -> int:
+    """``dagster dev`` with SIGINT restored: started with ``&`` from a script a process inherits SIGINT
+    ignored, and ``dagster dev`` would then neither stop on Ctrl-C nor stop its code servers."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    dagster = str(Path(sys.executable).parent / "dagster")
+    os.execv(dagster, [dagster, "dev", "-w", "workspace.yaml", "-h", args.host, "-p", args.port])
 
 
 def _run_problem(args: argparse.Namespace, catalogue: Catalogue, settings: Any) -> str | None:

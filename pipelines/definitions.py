@@ -28,10 +28,20 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
     return dg.Definitions(
         assets=[*unit_assets, *quality["assets"], *supervision_assets(catalogue)],
         jobs=[expiry_job, *supervision_jobs],
-        sensors=[intake_window_sensor(catalogue, ALL_JOB)],
+        sensors=[intake_window_sensor(catalogue, ALL_JOB), follow_the_pipeline()],
         schedules=[*pull_schedules(catalogue, ALL_JOB), expiry_schedule, *quality["schedules"], *supervision_schedules],
         resources={"platform": platform},
     )
+
+
+def follow_the_pipeline() -> dg.AutomationConditionSensorDefinition:
+    """On by default (Dagster's own is off): after each intake run the correction lists, connected tables,
+    open data and the directory follow by their automation conditions, with nobody starting them."""
+    return dg.AutomationConditionSensorDefinition(
+        "follow_the_pipeline", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        description="Materializes what follows from converged tables (corrections, connected tables, open data, "
+                    "the directory) once their upstream assets have updated")
 
 
 def pipeline_keys(definitions: dg.Definitions) -> list[dg.AssetKey]:
