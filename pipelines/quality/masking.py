@@ -8,11 +8,15 @@ from datetime import date, datetime
 from stdnum.cn import ric
 
 from pipelines.catalogue.models import ItemField, Standard
+from pipelines.values import canonical_or_cleaned
 
 
 def mask(value: str, field: ItemField | None) -> str:
+    """The value as a report may show it; masked in its canonical text, so one person's number masks alike
+    however it was typed."""
     if field is None or value is None:
         return value
+    value = canonical_or_cleaned(field, value) or ""
     if field.standard is Standard.RIC:
         return _keep_ends(value, 6, 4)
     if field.standard is Standard.PHONE:
