@@ -37,7 +37,7 @@ from pipelines.catalogue.models import Catalogue, Item
 from pipelines.store.migrate import Plan, apply_plan, plan_table
 from pipelines.store.postgres import quoted
 from pipelines.store.schema import build_metadata, lineage_values, platform_schema, platform_tables, shared_schema
-from pipelines.values import python_value
+from pipelines.values import canonical_frame, python_value
 
 
 def normalise_url(url: str) -> str:
@@ -191,7 +191,7 @@ class SharedStore:
         if self.dialect == "postgresql":
             columns = list(item.field_names)
             buffer = io.StringIO()
-            rows.reindex(columns=columns).to_csv(buffer, index=False, header=False)
+            canonical_frame(item, rows)[0].to_csv(buffer, index=False, header=False)  # what the casts take
             buffer.seek(0)
             return self._copy_merge(item, buffer, columns, unit, submission_id, now, header=False)
         typed = typed_records(item, rows)
