@@ -315,7 +315,7 @@ STANDARDS: dict[Standard, StandardModel] = {
 # --- one cell --------------------------------------------------------------------------------------
 def _prepared(text: str, plain: bool) -> str | None:
     """Surrounding space removed, control characters refused, full-width folded; None when empty."""
-    text = stripped(_cleaned(text))
+    text = _cleaned(stripped(text))
     return fold_width(text, alnum_only=plain) or None
 
 
