@@ -14,8 +14,8 @@ BIGINT = (-(2**63), 2**63 - 1)
 PAD = st.sampled_from(["", " ", "\u3000", "\t", " \u3000 "])
 # Digits of other scripts are Unicode digits (Python's \d matches them, int() reads them); the store does not.
 OTHER_DIGITS = "٠١٢٣٤٥٦٧٨٩०१२३४५६७८९๐๑๒๓๔๕๖๗๘๙"
-NOISE = st.text(alphabet="0123456789０１２３４５６７８９" + OTHER_DIGITS + "+-.eE /:TWZ年月日xX是否aA\u3000\x00\x1f\x85",
-                max_size=24)
+NOISE = st.text(alphabet="0123456789０１２３４５６７８９" + OTHER_DIGITS + "+-.eE /:TWZ年月日xX是否aA"
+                "\u3000\x00\x1f\x85", max_size=24)
 
 
 def full_width(text: str) -> str:

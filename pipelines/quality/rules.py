@@ -119,7 +119,7 @@ def _field_rules(item: Item, f: Any) -> list[Rule]:
     if f.not_null:
         out.append(_rule(Kind.REQUIRED, Dimension.INTEGRITY, col, f"{f.label} is required", f.name))
     # Every field has one, text too: its value must be one the store holds (no control characters in text).
-    noun = "text without control characters" if f.type is FieldType.STRING else f"valid {f.type.value}"
+    noun = "text without control characters" if f.type is FieldType.STRING else f"a valid {f.type.value}"
     out.append(_rule(Kind.TYPE, Dimension.ACCURACY, col, f"{f.label} is {noun}", f.name, field_type=f.type.value))
     if f.standard is not None:
         out.append(_rule(Kind.STANDARD, Dimension.ACCURACY, col, f"{f.label} conforms to {f.standard.value}",

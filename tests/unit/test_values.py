@@ -35,10 +35,10 @@ def test_nested_cells_are_refused(cell: object) -> None:
 import unicodedata  # noqa: E402
 from datetime import timedelta, timezone  # noqa: E402
 
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from pipelines.catalogue.models import FieldType, Standard  # noqa: E402
+from pipelines.catalogue.models import FieldType, Item, Standard  # noqa: E402
 from pipelines.values import (  # noqa: E402
     InvalidValue,
     canonical,
@@ -219,3 +219,93 @@ def test_canonical_frame_gives_canonical_text_and_reasons_per_row() -> None:
 def test_excel_cells_become_texts_their_type_accepts(cell: float | datetime) -> None:
     field_type = FieldType.DATE if isinstance(cell, datetime) else FieldType.INTEGER
     assert type_reason(field_type, cell_text(cell)) is None
+
+
+# --- SQLite as the oracle: what the validator accepts loads and reads back as its canonical value ----------
+@pytest.fixture(scope="module")
+def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> object:
+    from pipelines.store import SharedStore
+    from tests.value_oracle import catalogue
+
+    store = SharedStore(f"sqlite:///{tmp_path_factory.mktemp('values')}/store.db", catalogue())
+    store.ensure_tables()
+    yield store
+    store.dispose()
+
+
+@pytest.mark.parametrize("field_type", TYPES, ids=str)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_accepted_text_loads_into_sqlite_and_reads_back_canonical(sqlite_store: object, field_type: FieldType,
+                                                                 data: st.DataObject) -> None:
+    from tests.value_oracle import expected, load_and_read
+
+    texts = data.draw(st.lists(vs.texts_for(field_type), max_size=12))
+    if field_type is FieldType.DECIMAL:  # SQLite keeps decimals as REAL: 15 significant digits are exact
+        texts = [t for t in texts if _real_exact(t)]
+    for text, back in load_and_read(sqlite_store, field_type, texts):  # type: ignore[arg-type]
+        want = expected(field_type, text)
+        assert (Decimal(repr(back)) if field_type is FieldType.DECIMAL else back) == want, (text, back)
+
+
+def _real_exact(text: str) -> bool:
+    try:
+        value = canonical(vs.field(FieldType.DECIMAL), text)
+    except InvalidValue:
+        return True  # refused: never loaded
+    return value is None or len(Decimal(value).as_tuple().digits) <= 15
+
+
+# --- the consumers use the canonical value ----------------------------------------------------------
+def _item(fields: list[dict[str, object]], **extra: object) -> Item:
+    return Item(code="t", name="t", abstract="t", unit="u", obtained="duty", level="province", region="450000",
+                update_cycle="daily", sharing={"type": "unconditional"}, fields=fields, **extra)  # type: ignore[arg-type]
+
+
+def test_integer_keys_7_and_07_are_one_key_for_the_uniqueness_rule() -> None:
+    from expectations.runner import GxValidator
+    from pipelines.intake import normalise
+
+    item = _item([{"name": "k", "label": "键", "type": "integer", "primary_key": True}])
+    frame = normalise(pd.DataFrame({"k": ["7", "07", "+8", "9"]}, dtype=object), item)
+    outcome = GxValidator().validate(item, frame, date(2026, 11, 1))
+    assert outcome.row_reasons() == {0: ["unique_key: primary key (k) is unique"],
+                                     1: ["unique_key: primary key (k) is unique"]}
+
+
+def test_comparison_with_the_authority_is_canonical_equality() -> None:
+    from pipelines.catalogue.models import FieldRef
+    from pipelines.intake import normalise
+    from pipelines.quality.context import contextual_results
+    from tests.conftest import make_uscc
+
+    class Registry:  # PostgreSQL hands numeric(24, 6) back as 1000.000000
+        def keys(self, ref: FieldRef) -> set[str]:
+            return {make_uscc(1)}
+
+        def values(self, key: FieldRef, value: FieldRef) -> dict[str, str | None]:
+            return {make_uscc(1): "1000.000000"}
+
+    ref = FieldRef(item="enterprise", field="credit_code")
+    item = _item([{"name": "no", "label": "编号", "primary_key": True},
+                  {"name": "code", "label": "代码", "standard": "uscc", "references": ref},
+                  {"name": "capital", "label": "资本", "type": "decimal",
+                   "matches": FieldRef(item="enterprise", field="capital")}])
+    frame = normalise(pd.DataFrame({"no": ["a", "b", "c"], "code": [make_uscc(1).lower()] * 3,
+                                    "capital": ["1000", "1000.0", "1e3 "]}, dtype=object), item)
+    matches, resolvable = sorted(contextual_results(item, frame, Registry()),  # type: ignore[arg-type]
+                                 key=lambda r: r.rule.id)
+    assert (matches.rule.id, matches.success, matches.failing_rows) == ("matches:capital", True, ())
+    assert (resolvable.rule.id, resolvable.success, resolvable.failing_rows) == ("resolvable_reference:code", True, ())
+
+
+def test_every_field_has_a_type_rule_no_catalogue_can_relax() -> None:
+    from pipelines.catalogue.models import QualityPolicy, Severity
+    from pipelines.quality.rules import rules_for
+
+    item = _item([{"name": "k", "label": "键", "primary_key": True}, {"name": "n", "label": "数", "type": "integer"}],
+                 quality=QualityPolicy(severity={"type:n": Severity.WARNING, "type:k": Severity.WARNING}))
+    rules = {r.id: r for r in rules_for(item)}
+    assert rules["type:k"].description == "键 is text without control characters"
+    assert rules["type:n"].description == "数 is a valid integer"
+    assert rules["type:k"].severity is rules["type:n"].severity is Severity.ERROR
