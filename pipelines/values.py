@@ -337,9 +337,29 @@ def standard_text(standard: Standard, value: object) -> str | None:
     return None if prepared is None else STANDARDS[standard].canonical(prepared)
 
 
+_SERIAL = re.compile(r"[0-9]{2,7}(\.[0-9]+)?", re.ASCII)
+EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 1 is 1900-01-01, counted through Excel's fictitious 1900-02-29
+FIRST_TRUE_SERIAL = 61  # 1900-03-01: serials before Excel's phantom leap day are a day off
+
+
+def _from_excel_serial(field: ItemField, value: object) -> object:
+    """A serial day number as the ISO text it stands for, when the field declares its unit sends them."""
+    if field.date_format != "excel_serial":
+        return value
+    text = cell_text(value)
+    prepared = None if text is None else _prepared(text, plain=False)
+    if prepared is None or not _SERIAL.fullmatch(prepared):
+        return value
+    serial = Decimal(prepared)
+    if not FIRST_TRUE_SERIAL <= serial < 2958466:  # up to 9999-12-31
+        raise InvalidValue("is an Excel serial number outside 1900-03-01..9999-12-31")
+    moment = EXCEL_EPOCH + timedelta(days=int(serial), microseconds=round((serial % 1) * 86_400_000_000))
+    return moment.isoformat()
+
+
 def canonical(field: ItemField, value: object) -> str | None:
     """The canonical text of a cell of this field (None when empty), or InvalidValue with the reason."""
-    text = type_text(field.type, value)
+    text = type_text(field.type, _from_excel_serial(field, value))
     if text is None or field.standard is None:
         return text
     return standard_text(field.standard, text)
@@ -349,7 +369,7 @@ def reason(field: ItemField, value: object) -> str | None:
     """Why the cell is not a valid value of the field, named after the rule that holds it back (``type:<field>``
     or ``standard:<field>``); None when it is valid or empty."""
     try:
-        text = type_text(field.type, value)
+        text = type_text(field.type, _from_excel_serial(field, value))
     except InvalidValue as exc:
         return f"type:{field.name}: {field.label} {exc}"
     if text is None or field.standard is None:

@@ -38,7 +38,7 @@ from datetime import timedelta, timezone  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from pipelines.catalogue.models import FieldType, Item, Standard  # noqa: E402
+from pipelines.catalogue.models import FieldType, Item, ItemField, Standard  # noqa: E402
 from pipelines.values import (  # noqa: E402
     InvalidValue,
     canonical,
@@ -309,3 +309,27 @@ def test_every_field_has_a_type_rule_no_catalogue_can_relax() -> None:
     assert rules["type:k"].description == "键 is text without control characters"
     assert rules["type:n"].description == "数 is a valid integer"
     assert rules["type:k"].severity is rules["type:n"].severity is Severity.ERROR
+
+
+@FAST
+@given(serial=st.integers(61, 2958465), data=st.data())
+def test_excel_serials_where_a_field_declares_them_are_the_days_openpyxl_reads(serial: int, data: st.DataObject
+                                                                              ) -> None:
+    from openpyxl.utils.datetime import from_excel  # an independent reading of Excel serials
+
+    day = ItemField(name="v", label="值", type=FieldType.DATE, date_format="excel_serial")
+    moment = ItemField(name="v", label="值", type=FieldType.DATETIME, date_format="excel_serial")
+    text = data.draw(st.sampled_from([str(serial), f"{serial}.0", f" {serial} ", vs.full_width(str(serial))]))
+    assert canonical(day, text) == from_excel(serial).date().isoformat()
+    if serial < 2958465:
+        assert canonical(moment, f"{serial}.5") == from_excel(serial + 0.5).isoformat()
+    # without the declaration a serial is no date (serials have at most 7 digits, compact dates 8)
+    assert reason(vs.field(FieldType.DATE), str(serial)) == "type:v: 值 is not a date (YYYY-MM-DD)"
+
+
+def test_excel_serials_outside_their_true_range_are_refused() -> None:
+    day = ItemField(name="v", label="值", type=FieldType.DATE, date_format="excel_serial")
+    assert reason(day, "60") == "type:v: 值 is an Excel serial number outside 1900-03-01..9999-12-31"
+    assert canonical(day, "2026-11-01") == "2026-11-01"  # dates still read as dates
+    with pytest.raises(ValueError, match="date_format needs type date or datetime"):
+        ItemField(name="v", label="值", date_format="excel_serial")
