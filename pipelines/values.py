@@ -13,6 +13,7 @@ import numbers
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -262,10 +263,14 @@ def _stdnum(module: Any, text: str) -> str:
         raise InvalidValue("fails its format or check digit") from None
 
 
+# Check digits are the dearest part of reading a submission, and each identifier is read at intake, again by
+# validation (the stage file and the GX standard check) and by the SQLite load: remember the recent ones.
+@lru_cache(maxsize=2**17)
 def _uscc(text: str) -> str:
     return _stdnum(uscc, text)
 
 
+@lru_cache(maxsize=2**17)
 def _ric(text: str) -> str:
     return _stdnum(ric, text)
 
@@ -368,17 +373,26 @@ def canonical(field: ItemField, value: object) -> str | None:
 def reason(field: ItemField, value: object) -> str | None:
     """Why the cell is not a valid value of the field, named after the rule that holds it back (``type:<field>``
     or ``standard:<field>``); None when it is valid or empty."""
+    return _read(field, value)[1]
+
+
+def _read(field: ItemField, value: object) -> tuple[str | None, str | None]:
+    """(canonical text, None) of a valid cell, or (its text without surrounding space, the reason)."""
     try:
         text = type_text(field.type, _from_excel_serial(field, value))
     except InvalidValue as exc:
-        return f"type:{field.name}: {field.label} {exc}"
+        return _as_sent(value), f"type:{field.name}: {field.label} {exc}"
     if text is None or field.standard is None:
-        return None
+        return text, None
     try:
-        standard_text(field.standard, text)
+        return standard_text(field.standard, text), None
     except InvalidValue as exc:
-        return f"standard:{field.name}: {field.label} {exc}"
-    return None
+        return _as_sent(value), f"standard:{field.name}: {field.label} {exc}"
+
+
+def _as_sent(value: object) -> str | None:
+    text = cell_text(value)
+    return None if text is None else stripped(text) or None
 
 
 def type_reason(field_type: FieldType, value: object) -> str | None:
@@ -400,11 +414,7 @@ def standard_reason(standard: Standard, value: object) -> str | None:
 def canonical_or_cleaned(field: ItemField, value: object) -> str | None:
     """The canonical text, or for a cell that does not parse the submitted text without surrounding space
     (so validation reports it as it was sent)."""
-    try:
-        return canonical(field, value)
-    except InvalidValue:
-        text = cell_text(value)
-        return None if text is None else stripped(text) or None
+    return _read(field, value)[0]
 
 
 def python_value(field: ItemField, text: str | None) -> Any:
@@ -436,7 +446,7 @@ def canonical_column(field: ItemField, cells: Iterable[object]) -> tuple[list[st
     for row, cell in enumerate(cells):
         key = cell if isinstance(cell, str) or cell is None else repr(cell)
         if key not in memo:
-            memo[key] = (canonical_or_cleaned(field, cell), reason(field, cell))
+            memo[key] = _read(field, cell)
         text, why = memo[key]
         texts.append(text)
         if why is not None:

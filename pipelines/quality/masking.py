@@ -35,6 +35,8 @@ def _keep_ends(value: str, head: int, tail: int) -> str:
 
 
 # --- personal data written into free text --------------------------------------------------------
+# Redaction matches Unicode digits (\d) on purpose, unlike validation (pipelines.values, ASCII only): a number
+# typed in full-width digits in free text is still a leak.
 # Shaped like a citizen ID: the region part is deliberately not checked, because python-stdnum only
 # knows a region in the years it existed, and a leak is a leak whatever region it names.
 CITIZEN_ID_SHAPED = re.compile(r"(?<![0-9A-Za-z])\d{6}(\d{8})\d{3}[\dXx](?![0-9A-Za-z])")
