@@ -13,9 +13,9 @@ import numbers
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
