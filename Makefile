@@ -10,7 +10,7 @@ DEMO_ENV := GOVDATA_CATALOGUE_DIR=catalogue/demo GOVDATA_INTAKE_DIR=$(DEMO_DIR)/
 	GOVDATA_DATA_DIR=$(DEMO_DIR)/data \
 	GOVDATA_DEMO_HRSS_DB_URL=sqlite:///$(CURDIR)/$(DEMO_DIR)/data/demo_sources/hrss.db
 
-.PHONY: install demo demo-data run summary ui test test-unit lint lock clean
+.PHONY: install demo demo-data run summary ui test test-slow test-unit lint lock clean
 
 install: $(INSTALLED)
 
@@ -53,9 +53,13 @@ summary: install
 ui: install
 	$(DEMO_ENV) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-## test: the whole test suite (PostgreSQL tests skip, saying why, when no server answers)
-test: install
-	$(BIN)/python -m pytest
+## test: the test suite but the tests marked slow, in under ten minutes (PostgreSQL tests skip, saying why,
+## when no server answers); test-slow: the slow ones (CI runs both)
+test: install ckan-env
+	$(BIN)/python -m pytest -m "not slow"
+
+test-slow: install ckan-env
+	$(BIN)/python -m pytest -m slow
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit
@@ -75,3 +79,16 @@ clean:
 .PHONY: bench-pg
 bench-pg: install
 	$(BIN)/python benchmarks/convergence_pg.py
+
+## ckan-env: CKAN 2.12 and ckanext-dcat 2.4.4 in their own venv (.venv-ckan/) for the harvest test
+## (tests/integration/test_ckan_harvest.py). They pin their own dependencies, so they stay out of .venv;
+## --no-deps with the full pinned list in tests/ckan/requirements.txt, which leaves out psycopg2 (no server here).
+CKAN_VENV := .venv-ckan
+.PHONY: ckan-env
+ckan-env: $(CKAN_VENV)/.installed
+
+$(CKAN_VENV)/.installed: tests/ckan/requirements.txt
+	$(PYTHON) -m venv $(CKAN_VENV)
+	$(CKAN_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r tests/ckan/requirements.txt
+	$(CKAN_VENV)/bin/python -c "from ckanext.dcat.processors import RDFParser; RDFParser(profiles=['euro_dcat_ap_3'])"
+	@touch $@

@@ -84,7 +84,8 @@ def _directory_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
                           "validated against the DCAT-AP 3.0.0 shapes")
     def _directory(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
         built = platform.platform()
-        entries = directory.entries(catalogue, directory.first_converged(built.store.submissions(status="converged")))
+        days = directory.convergence_days(built.store.submissions(status="converged"))
+        entries = directory.entries(catalogue, {i: d[0] for i, d in days.items()}, {i: d[1] for i, d in days.items()})
         graph = directory.dcat_graph(entries, opened=opendata.read_index(built.data_dir / "open"))
         turtle, jsonld = directory.export(graph, built.data_dir / "directory")
         metadata: dict[str, Any] = {"entries": len(entries), "turtle": dg.MetadataValue.path(str(turtle)),
@@ -93,11 +94,11 @@ def _directory_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         if not shapes.is_file():  # the export stands; only its validation waits for the shapes
             context.log.warning(f"DCAT-AP shapes not found at {shapes} (set {directory.ENV_SHAPES}): not validated")
             return dg.MaterializeResult(metadata={**metadata, "validated": False})
-        result = directory.validate(graph, shapes)
+        result = directory.validate(graph)  # the core and the recommended shapes the repository carries
         if not result.conforms:
             context.log.error(f"the directory export does not conform to DCAT-AP:\n{result.report}")
         return dg.MaterializeResult(metadata={**metadata, "validated": True, "conforms": result.conforms,
-                                              "violations": result.violations})
+                                              "violations": result.violations, "warnings": result.warnings})
 
     return _directory
 

@@ -46,8 +46,8 @@ def opendata_assets(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
             item = by_key[key]
             # Before its first convergence an open item is published empty, so its files always exist.
             rows = built.store.read_table(item) if built.store.table_exists(item) else opendata.empty_rows(item)
-            staged = opendata.publish(catalogue, item, rows, target / opendata.STAGING, built.clock())
-            findings = _scan(staged, opendata.personal_values(item, rows))
+            # One scan of the rows both files are written from decides for the CSV and the JSON.
+            staged, findings = opendata.stage(catalogue, item, rows, target / opendata.STAGING, built.clock())
             if findings:
                 opendata.discard(staged)
                 withdrawn.append(item.code)
@@ -71,10 +71,6 @@ def _spec(catalogue: Catalogue, item: Item) -> dg.AssetSpec:
         description=f"{item.name}: open data for society (CSV and JSON), personal information removed "
                     f"({', '.join(opendata.withheld_fields(item)) or 'no personal fields'})",
     )
-
-
-def _scan(publication: opendata.Publication, known: set[str]) -> list[opendata.Finding]:
-    return [f for path in (publication.csv, publication.json) for f in opendata.find_personal_data(path, known)]
 
 
 def _materialized(key: dg.AssetKey, publication: opendata.Publication, published: bool) -> dg.MaterializeResult:

@@ -3,13 +3,11 @@ shared assets, the quality summary asset, and the inspection schedules. The work
 in pipelines.quality.corrections and pipelines.quality.inspection."""
 
 from collections import defaultdict
-from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
 
 from assets.factory import asset_key
-from assets.units import record_checks
 from pipelines.catalogue.models import Catalogue, Item, Unit, UpdateCycle
 from pipelines.quality import checks as qc
 from pipelines.quality import corrections, inspection
@@ -51,30 +49,6 @@ def corrections_asset(catalogue: Catalogue, unit: Unit) -> dg.AssetsDefinition:
     return _corrections
 
 
-def inspection_check_specs(item: Item) -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(name=qc.check_name(qc.INSPECTION, item.code, d), asset=asset_key(qc.SHARED, item),
-                          description=f"regular inspection: {d.value} of the shared {item.name}", blocking=False)
-        for d in qc.INSPECTION_DIMENSIONS
-    ]
-
-
-def unit_inspection(catalogue: Catalogue, unit: Unit) -> dg.AssetChecksDefinition:
-    items = catalogue.items_of(unit.code)
-
-    @dg.multi_asset_check(name=f"{unit.code}__inspection", specs=[s for i in items for s in inspection_check_specs(i)],
-                          can_subset=True, description=f"Regular inspection of {unit.name}'s shared tables")
-    def _inspect(context: dg.AssetCheckExecutionContext, platform: PlatformResource) -> Iterator[dg.AssetCheckResult]:
-        p = platform.platform()
-        selected = {k.name for k in context.selected_asset_check_keys}
-        for item in items:
-            asked = any(qc.check_name(qc.INSPECTION, item.code, d) in selected for d in qc.INSPECTION_DIMENSIONS)
-            wanted = [o for o in inspection.inspect_item(p, item) if o.name in selected] if asked else []
-            yield from record_checks(context, p, item, wanted)  # type: ignore[arg-type]  # reads only .run
-
-    return _inspect
-
-
 def quality_summary_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
     @dg.asset(
         key=SUMMARY_KEY, group_name="inspection", kinds={"great_expectations"},
@@ -98,30 +72,39 @@ def quality_summary_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
 
 
 def inspection_check_keys(items: list[Item] | tuple[Item, ...]) -> list[dg.AssetCheckKey]:
-    return [dg.AssetCheckKey(asset_key(qc.SHARED, i), qc.check_name(qc.INSPECTION, i.code, d))
-            for i in items for d in qc.INSPECTION_DIMENSIONS]
+    """The inspection evaluates each shared table's check again, without converging anything."""
+    return [dg.AssetCheckKey(asset_key(qc.SHARED, i), qc.stage_check_name(qc.SHARED, i.code)) for i in items]
 
 
 def inspection_schedules(catalogue: Catalogue, cycle_cron: dict[UpdateCycle, str]) -> list[dg.ScheduleDefinition]:
-    """A daily inspection of every shared item, and per update cycle the inspection of its items."""
-    daily = dg.define_asset_job(
+    """A daily inspection of every shared item, and per update cycle the inspection of its items: one job,
+    each schedule asking for its own checks (a job per cycle would repeat every unit's checks in the code
+    location's snapshot)."""
+    job = dg.define_asset_job(
         DAILY_INSPECTION, executor_def=dg.in_process_executor,
         selection=dg.AssetSelection.checks(*inspection_check_keys(catalogue.items)) | dg.AssetSelection.assets(
             SUMMARY_KEY),
         description="Inspect every shared table in the four dimensions, then summarise per unit and dimension")
-    schedules = [dg.ScheduleDefinition(name=f"{DAILY_INSPECTION}_schedule", job=daily, cron_schedule=INSPECTION_CRON,
+    schedules = [dg.ScheduleDefinition(name=f"{DAILY_INSPECTION}_schedule", job=job, cron_schedule=INSPECTION_CRON,
                                        execution_timezone=TIMEZONE, default_status=dg.DefaultScheduleStatus.RUNNING)]
     by_cycle: dict[UpdateCycle, list[Item]] = defaultdict(list)
     for item in catalogue.items:
         by_cycle[item.update_cycle].append(item)
     for cycle, items in sorted(by_cycle.items()):
-        job = dg.define_asset_job(f"inspect_{cycle.value}", executor_def=dg.in_process_executor,
-                                  selection=dg.AssetSelection.checks(*inspection_check_keys(items)),
-                                  description=f"Inspect the items with a {cycle.value} update cycle")
-        schedules.append(dg.ScheduleDefinition(name=f"inspect_{cycle.value}_schedule", job=job,
-                                               cron_schedule=cycle_cron[cycle], execution_timezone=TIMEZONE,
-                                               default_status=dg.DefaultScheduleStatus.RUNNING))
+        schedules.append(_cycle_inspection(job, cycle, items, cycle_cron[cycle]))
     return schedules
+
+
+def _cycle_inspection(job: Any, cycle: UpdateCycle, items: list[Item], cron: str) -> dg.ScheduleDefinition:
+    keys = inspection_check_keys(items)
+
+    @dg.schedule(name=f"inspect_{cycle.value}_schedule", job=job, cron_schedule=cron, execution_timezone=TIMEZONE,
+                 default_status=dg.DefaultScheduleStatus.RUNNING,
+                 description=f"Inspect the items with a {cycle.value} update cycle")
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        return dg.RunRequest(asset_selection=[], asset_check_keys=keys, tags={"govdata/inspection": cycle.value})
+
+    return _schedule
 
 
 def pipeline_selection(catalogue: Catalogue) -> dg.AssetSelection:
@@ -134,7 +117,6 @@ def quality_definitions(catalogue: Catalogue, cycle_cron: dict[UpdateCycle, str]
     units = [u for u in catalogue.units if catalogue.items_of(u.code)]
     return {
         "assets": [*(corrections_asset(catalogue, u) for u in units), quality_summary_asset(catalogue)],
-        "asset_checks": [unit_inspection(catalogue, u) for u in units],
         "schedules": inspection_schedules(catalogue, cycle_cron),
     }
 

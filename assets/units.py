@@ -8,10 +8,11 @@ from typing import Any
 import dagster as dg
 
 from assets.factory import asset_key, unit_specs
-from assets.render import check_result
+from assets.render import failed_stage_result, stage_check_result
 from pipelines import entrustment, process
 from pipelines.catalogue.models import Catalogue, Item, Unit
 from pipelines.quality import checks as qc
+from pipelines.quality import inspection
 from pipelines.quality.masking import redacted
 from pipelines.sharing import authority_first
 from resources.platform import DATA_DOCS, PlatformResource
@@ -33,6 +34,9 @@ def unit_asset(catalogue: Catalogue, unit: Unit, store_kind: str) -> dg.AssetsDe
         description=f"Collection, validation and convergence of {unit.name}'s catalogued items",
     )
     def _pipeline(context: dg.AssetExecutionContext, platform: PlatformResource) -> Iterator[Event]:
+        if not context.selected_asset_keys:  # only the shared checks: the regular inspection, not a unit's run
+            yield from run_unit(context, platform.platform(), catalogue, unit)
+            return
         yield from operated_run(context, platform.platform(), catalogue, unit, platform.run_date_allowed)
 
     return _pipeline
@@ -63,36 +67,54 @@ def operated_run(context: dg.AssetExecutionContext, platform: process.Platform, 
 
 def incident_reason(exc: BaseException) -> str:
     """What the supervision reports show of a failure: personal data a message may carry blotted out."""
-    return redacted(f"{type(exc).__name__}: {exc}")[:INCIDENT_LENGTH]
+    text = exc.description or "" if isinstance(exc, dg.Failure) else f"{type(exc).__name__}: {exc}"
+    return redacted(text)[:INCIDENT_LENGTH]
 
 
 def run_unit(context: dg.AssetExecutionContext, platform: process.Platform, catalogue: Catalogue,
              unit: Unit) -> Iterator[Event]:
-    for refusal in process.refuse_uncatalogued(platform, unit.code):
-        context.log.warning(f"set aside {refusal.path.name}: {refusal.reason}")
+    """Every selected item of the unit, each on its own: one item's failure is reported as a failed check of
+    that item's stage and the unit goes on with the next item (raised at the end, so the step still fails).
+    A shared check selected without its asset is the regular inspection of that table."""
     selected = context.selected_asset_keys
+    if selected:
+        for refusal in process.refuse_uncatalogued(platform, unit.code):
+            context.log.warning(f"set aside {refusal.path.name}: {refusal.reason}")
+    checks = {k.name for k in context.selected_asset_check_keys}
+    failed: list[str] = []
     for item in authority_first(catalogue.items_of(unit.code)):
         stages = [s for s in qc.STAGES if asset_key(s, item) in selected]
-        if stages:
-            yield from _run_item(context, platform, item, stages)
-    if platform.data_dir is not None:
+        if qc.SHARED not in stages and qc.stage_check_name(qc.SHARED, item.code) in checks:
+            stages.append(qc.INSPECTION)
+        for stage in stages:
+            try:
+                yield from STAGE_RUNNERS[stage](context, platform, item)
+            except Exception as exc:
+                reason = incident_reason(exc)
+                context.log.error(f"{item.code}: the {stage} stage failed, the unit goes on: {reason}")
+                failed.append(f"{item.code} ({stage}): {reason}")
+                name = qc.stage_check_name(_check_stage(stage), item.code)
+                if name in checks:
+                    yield failed_stage_result(asset_key(_check_stage(stage), item), name, stage, reason)
+                break  # the item's later stages wait for the next run
+    if selected and platform.data_dir is not None:
         from expectations.docs import build_index
 
         build_index(platform.data_dir / DATA_DOCS)  # once per unit run, not per validation
+    if failed:
+        # Not retried as a whole: the items that succeeded are done, a failed one is retried on the next run.
+        raise dg.Failure(description=f"{len(failed)} item(s) of {unit.code} failed: " + "; ".join(failed),
+                         metadata={"failed_items": dg.MetadataValue.json(failed)}, allow_retries=False)
 
 
-def _run_item(context: dg.AssetExecutionContext, platform: process.Platform, item: Item,
-              stages: list[str]) -> Iterator[Event]:
-    if qc.INTAKE in stages:
-        yield from _intake(context, platform, item)
-    if qc.VALIDATED in stages:
-        yield from _validated(context, platform, item)
-    if qc.SHARED in stages:
-        yield from _shared(context, platform, item)
+def _check_stage(stage: str) -> str:
+    """The inspection evaluates the shared stage's check."""
+    return qc.SHARED if stage == qc.INSPECTION else stage
 
 
-def _record(context: dg.AssetExecutionContext, platform: process.Platform, item: Item,
+def _record(context: dg.AssetExecutionContext, platform: process.Platform, item: Item, stage: str,
             outcomes: list[qc.CheckOutcome]) -> Iterator[dg.AssetCheckResult]:
+    """The dimensions' outcomes go to the quality history one by one; the stage's check carries them all."""
     now = platform.clock()
     platform.store.record_checks([
         {"check_name": o.name, "item": item.code, "unit": item.unit, "stage": o.stage,
@@ -102,13 +124,8 @@ def _record(context: dg.AssetExecutionContext, platform: process.Platform, item:
          "checked_at": now}
         for o in outcomes
     ])
-    for outcome in outcomes:
-        # Inspection checks sit on the shared asset they inspect.
-        stage = qc.SHARED if outcome.stage == qc.INSPECTION else outcome.stage
-        yield check_result(outcome, asset_key(stage, item))
-
-
-record_checks = _record  # the inspection checks record into the quality history the same way
+    checked = _check_stage(stage)
+    yield stage_check_result(asset_key(checked, item), qc.stage_check_name(checked, item.code), stage, outcomes)
 
 
 def _intake(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
@@ -129,7 +146,7 @@ def _intake(context: dg.AssetExecutionContext, platform: process.Platform, item:
     yield dg.MaterializeResult(asset_key=asset_key(qc.INTAKE, item), metadata=metadata)
     outcome = qc.intake_check(item, report.rows_received, report.refused, report.rows_refused,
                               len(report.accepted) + len(report.refused))
-    yield from _record(context, platform, item, [outcome])
+    yield from _record(context, platform, item, qc.INTAKE, [outcome])
 
 
 def _validated(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
@@ -142,6 +159,7 @@ def _validated(context: dg.AssetExecutionContext, platform: process.Platform, it
         return
     for sid in report.blocked:
         context.log.error(f"{item.code}: {sid} failed a blocking rule; none of its rows converge")
+    outcomes = qc.validation_checks(item, [o for _, o in report.outcomes])
     yield dg.MaterializeResult(asset_key=asset_key(qc.VALIDATED, item), metadata={
         "dagster/row_count": report.rows_valid,
         "rows_valid": report.rows_valid,
@@ -150,12 +168,12 @@ def _validated(context: dg.AssetExecutionContext, platform: process.Platform, it
         "submissions_blocked": len(report.blocked),
         "rows_not_in_authoritative_source": report.rows_unverified,
         "repeated_collection_flags": len(report.repeated),
+        **{f"pass_rate_{o.dimension.value}": dg.MetadataValue.float(round(o.pass_rate, 6)) for o in outcomes},
     })
     for sid, carried in report.repeated:
         context.log.warning(f"{item.code}: {sid} carried {carried.rows} value(s) of {carried.field}, which is "
                             f"obtained through sharing from {carried.source}: flagged and replaced (art. 13)")
-    outcomes = qc.validation_checks(item, [o for _, o in report.outcomes])
-    yield from _record(context, platform, item, outcomes)
+    yield from _record(context, platform, item, qc.VALIDATED, outcomes)
 
 
 def _shared(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
@@ -178,4 +196,12 @@ def _shared(context: dg.AssetExecutionContext, platform: process.Platform, item:
 
         pushed = pushed_down_lines(item, platform.store)
         outcomes = [qc.with_lines(o, pushed.get(o.dimension, [])) for o in outcomes]
-    yield from _record(context, platform, item, outcomes)
+    yield from _record(context, platform, item, qc.SHARED, outcomes)
+
+
+def _inspect(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
+    """The regular inspection (art. 15): the shared table again in all four dimensions."""
+    yield from _record(context, platform, item, qc.INSPECTION, inspection.inspect_item(platform, item))
+
+
+STAGE_RUNNERS = {qc.INTAKE: _intake, qc.VALIDATED: _validated, qc.SHARED: _shared, qc.INSPECTION: _inspect}

@@ -4,16 +4,17 @@
 import hashlib
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 
 from assets.factory import asset_key
+from pipelines import runplan
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item, UpdateCycle
-from pipelines.intake import item_code_of, pending_files
+from pipelines.intake import window_entries
 from pipelines.quality.checks import STAGES
 from resources.platform import PlatformResource
 
+SENSOR_BATCHES = 4  # runs per tick: the instance's run queue (dagster.yaml max_concurrent_runs) runs them
 CYCLE_CRON = {
     UpdateCycle.REALTIME: "*/15 * * * *",
     UpdateCycle.DAILY: "0 1 * * *",
@@ -29,55 +30,57 @@ def item_keys(item: Item) -> list[dg.AssetKey]:
     return [asset_key(stage, item) for stage in STAGES]
 
 
-def keys_for_files(catalogue: Catalogue, files: list[Path]) -> list[dg.AssetKey]:
-    """The items the files are for; a file naming no item of its unit still runs that unit, which refuses it."""
-    keys: set[dg.AssetKey] = set()
-    for path in files:
-        item = catalogue.find_item(item_code_of(path))
-        unit_items = catalogue.items_of(path.parent.name)
-        if item is not None and item.unit == path.parent.name:
-            keys.update(item_keys(item))
-        elif unit_items:
-            keys.add(asset_key(STAGES[0], unit_items[0]))
-    return sorted(keys, key=lambda k: k.to_user_string())
+def _batch_selection(batch: runplan.Batch) -> list[dg.AssetKey]:
+    return [*(k for i in batch.items for k in item_keys(i)), *(dg.AssetKey(["corrections", u]) for u in batch.units)]
 
 
 def files_signature(files: list[Path]) -> str:
     digest = hashlib.sha256()
     for path in files:
-        stat = path.stat()
+        stat = path.lstat()  # never through a link
         digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
-def intake_window_sensor(catalogue: Catalogue, job: "dg.JobDefinition | Any") -> dg.SensorDefinition:
-    @dg.sensor(name="intake_window", job=job, minimum_interval_seconds=30,
+def intake_window_sensor(catalogue: Catalogue, job: str) -> dg.SensorDefinition:
+    @dg.sensor(name="intake_window", job_name=job, minimum_interval_seconds=30,
                default_status=dg.DefaultSensorStatus.RUNNING,
                description="Requests a run for the items that have new submissions in the intake window")
     def _sensor(context: dg.SensorEvaluationContext, platform: PlatformResource) -> dg.SensorResult:
-        files = pending_files(Path(platform.intake_dir))
-        keys = keys_for_files(catalogue, files)
-        if not keys:
+        intake = Path(platform.intake_dir)
+        files = [path for _, path in window_entries(intake)]  # links and strays too: their units record them
+        items = runplan.pending_items(catalogue, intake)
+        items = [i for i in items if not isinstance(i.collection, DatabaseCollection)]  # pulled on schedule
+        if not items:
             reason = f"{len(files)} file(s) waiting, none for a catalogued unit"
             return dg.SensorResult(skip_reason=dg.SkipReason(reason))
         signature = files_signature(files)
         if signature == context.cursor:
             return dg.SensorResult(skip_reason=dg.SkipReason("no new submissions since the last run request"))
-        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=signature, asset_selection=keys)],
-                               cursor=signature)
+        # The first wave only: items verifying keys against an authority that is converging now wait for
+        # the next tick, when their files are still waiting and the signature has changed.
+        batches = [b for b in runplan.plan(catalogue, items, SENSOR_BATCHES) if b.wave == 0]
+        requests = [dg.RunRequest(run_key=f"{signature}:{n}", asset_selection=_batch_selection(b))
+                    for n, b in enumerate(batches)]
+        return dg.SensorResult(run_requests=requests, cursor=signature)
 
     return _sensor
 
 
-def pull_schedules(catalogue: Catalogue) -> list[dg.ScheduleDefinition]:
+def pull_schedules(catalogue: Catalogue, job: str) -> list[dg.ScheduleDefinition]:
     by_cycle: dict[UpdateCycle, list[Item]] = defaultdict(list)
     for item in catalogue.items:
         if isinstance(item.collection, DatabaseCollection):
             by_cycle[item.update_cycle].append(item)
-    schedules = []
-    for cycle, items in sorted(by_cycle.items()):
-        job = dg.define_asset_job(f"pull_{cycle.value}", selection=[k for i in items for k in item_keys(i)],
-                                  description=f"Pull the {cycle.value} database-collected items")
-        schedules.append(dg.ScheduleDefinition(name=f"pull_{cycle.value}_schedule", job=job,
-                                               cron_schedule=CYCLE_CRON[cycle], execution_timezone="Asia/Shanghai"))
-    return schedules
+    return [_pull_schedule(job, cycle, items) for cycle, items in sorted(by_cycle.items())]
+
+
+def _pull_schedule(job: str, cycle: UpdateCycle, items: list[Item]) -> dg.ScheduleDefinition:
+    keys = [k for i in items for k in item_keys(i)]
+
+    @dg.schedule(name=f"pull_{cycle.value}_schedule", job_name=job, cron_schedule=CYCLE_CRON[cycle],
+                 execution_timezone="Asia/Shanghai", description=f"Pull the {cycle.value} database-collected items")
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        return dg.RunRequest(asset_selection=keys)
+
+    return _schedule

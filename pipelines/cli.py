@@ -25,7 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = commands.add_parser("check-catalogue", help="load a catalogue and list every problem")
     check.add_argument("directory")
     run = commands.add_parser("run", help="materialize every catalogued item with pending data")
-    run.add_argument("--job", default="converge_all")
+    run.add_argument("--job", default=None, help="run this job whole instead of the pending items")
+    run.add_argument("--workers", type=int, default=None,
+                     help="worker processes (default: one per 100 pending items, up to the cores)")
     run.add_argument("--quiet", action="store_true", help="only print the summary")
     run.add_argument("--no-inspect", action="store_true",
                      help="skip the regular inspection and the supervision reports after the run")
@@ -75,51 +77,55 @@ def _schemas(args: argparse.Namespace) -> int:
     return 0
 
 
-def _instance():  # type: ignore[no-untyped-def]
-    import dagster as dg
-
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    print("DAGSTER_HOME is not set: the run is kept in a temporary instance only", file=sys.stderr)
-    return dg.DagsterInstance.ephemeral()
+AFTER_THE_PIPELINE = ("inspection_daily", "supervision_reports")
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pipelines import launch, runplan
     from pipelines.definitions import build_definitions
     from resources.platform import PlatformResource, Settings
 
     settings = Settings.from_env()
     catalogue = load_catalogue(settings.catalogue_dir)
-    resource = PlatformResource(catalogue_dir=settings.catalogue_dir, intake_dir=settings.intake_dir,
-                                data_dir=settings.data_dir, store_url=settings.store_url,
-                                allow_run_date=settings.allow_run_date)
     problem = _run_problem(args, catalogue, settings)
     if problem:
         print(f"run: {problem}", file=sys.stderr)
         return 2
-    selection = _unit_selection(catalogue, args.unit) if args.unit else None
+    resource = PlatformResource(catalogue_dir=settings.catalogue_dir, intake_dir=settings.intake_dir,
+                                data_dir=settings.data_dir, store_url=settings.store_url,
+                                allow_run_date=settings.allow_run_date)
     definitions = build_definitions(catalogue, resource, settings.store_kind)
+    launch.use_definitions(definitions)
     started = time.perf_counter()
     level = "WARNING" if args.quiet else "INFO"
-    jobs = [args.job] if args.no_inspect or args.unit or args.job != "converge_all" else [
-        args.job, "inspection_daily", "supervision_reports"]
-    with _instance() as instance:
-        for job in jobs:  # the inspection after the pipeline, so its summary covers this run
-            result = definitions.resolve_job_def(job).execute_in_process(
-                instance=instance, raise_on_error=False, tags=_run_tags(args), asset_selection=selection,
-                run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-            )
-            if not result.success:
-                break
-    print(f"\nrun {result.run_id}: {'succeeded' if result.success else 'FAILED'} "
+    tags = _run_tags(args)
+    if args.job:  # one named job, whole
+        outcomes = [launch.execute([], tags, level, job=args.job)]
+    else:
+        items = ([i for u in args.unit for i in catalogue.items_of(u)] if args.unit
+                 else runplan.pending_items(catalogue, Path(settings.intake_dir)))
+        workers = args.workers or runplan.worker_count(len(items), os.cpu_count() or 1)
+        batches = runplan.plan(catalogue, items, workers)
+        print(f"{len(items)} item(s) with something new, in {len(batches)} run(s)")
+        outcomes = launch.run_batches(batches, workers, tags, level)
+        following = launch.following_keys(definitions, batches) if all(o.success for o in outcomes) else []
+        if following and not args.unit:
+            outcomes.append(launch.execute(following, tags, level))
+        if not (args.no_inspect or args.unit) and all(o.success for o in outcomes):
+            # the inspection after the pipeline, so its summary covers this run
+            outcomes += [launch.execute([], tags, level, job=job) for job in AFTER_THE_PIPELINE]
+    succeeded = all(o.success for o in outcomes)
+    print(f"\n{len(outcomes)} run(s): {'succeeded' if succeeded else 'FAILED'} "
           f"in {time.perf_counter() - started:.1f} s\n")
-    refused = _print_refusals(settings, catalogue, result.run_id)
-    if "supervision_reports" in jobs and result.success:
+    for failure in (f for o in outcomes for f in o.failures):
+        print(f"failed: {failure}")
+    refused = sum(_print_refusals(settings, catalogue, o.run_id) for o in outcomes)
+    if succeeded and not args.job and not args.unit and not args.no_inspect:
         reports = os.path.join(settings.data_dir, "reports")
         print(f"supervision and evaluation reports: {reports}/<period>/report.html\n")
     if not args.unit or refused < len(set(args.unit)):  # a run refused for every unit it selected did nothing
         _print_summary(settings, as_json=False)
-    return 0 if result.success else 1
+    return 0 if succeeded else 1
 
 
 def _run_problem(args: argparse.Namespace, catalogue: Catalogue, settings: Any) -> str | None:
@@ -136,15 +142,6 @@ def _run_problem(args: argparse.Namespace, catalogue: Catalogue, settings: Any) 
         return (f"--run-date judges entrustments on another day than today; only test and demo platforms "
                 f"allow it ({ALLOW_RUN_DATE_ENV}=1)")
     return None
-
-
-def _unit_selection(catalogue: Catalogue, units: list[str]) -> list[Any]:
-    """The intake, validated and shared assets of these units' items."""
-    from assets.factory import asset_key
-    from pipelines.quality.checks import INTAKE, SHARED, VALIDATED
-
-    return [asset_key(stage, item) for code in units for item in catalogue.items_of(code)
-            for stage in (INTAKE, VALIDATED, SHARED)]
 
 
 def _run_tags(args: argparse.Namespace) -> dict[str, str]:
@@ -211,7 +208,15 @@ def _governance_commands(commands: argparse._SubParsersAction) -> None:  # type:
     export = commands.add_parser("directory", help="export the resource directory as DCAT and validate it")
     export.add_argument("directory")
     export.add_argument("--out", required=True, help="folder for directory.ttl and directory.jsonld")
-    export.add_argument("--shapes", default=None, help="DCAT-AP SHACL shapes (default: ../shared/standards)")
+    export.add_argument("--shapes", default=None, nargs="+",
+                        help="DCAT-AP SHACL shapes (default: the core and recommended shapes carried in "
+                             "pipelines/standards_data, or GOVDATA_DCAT_SHAPES)")
+    export.add_argument("--base-uri", default=None,
+                        help="base of the directory's IRIs (default: GOVDATA_DIRECTORY_BASE_URI, "
+                             "else https://govdata.example/directory/)")
+    export.add_argument("--portal-url", default=None,
+                        help="portal address for landing pages and unit contact pages (default: "
+                             "GOVDATA_PORTAL_URL, else https://govdata.example/portal/)")
     export.add_argument("--data", default=None,
                         help="data directory: its ledger dates each item's first publication (as the asset does) "
                              "and its open-data files become distributions")
@@ -241,27 +246,31 @@ def _directory(args: argparse.Namespace) -> int:
     from pipelines import directory, opendata
 
     catalogue = load_catalogue(args.directory)
-    first = _first_converged(catalogue, Path(args.data)) if args.data else None
+    days = _convergence_days(catalogue, Path(args.data)) if args.data else {}
+    first, last = ({item: span[0] for item, span in days.items()}, {item: span[1] for item, span in days.items()})
     opened = opendata.read_index(Path(args.data) / "open") if args.data else {}
-    graph = directory.dcat_graph(directory.entries(catalogue, first), opened=opened)
+    graph = directory.dcat_graph(directory.entries(catalogue, first, last), args.base_uri, opened=opened,
+                                 portal=args.portal_url)
     turtle, jsonld = directory.export(graph, Path(args.out))
-    result = directory.validate(graph, Path(args.shapes) if args.shapes else None)
+    result = directory.validate(graph, [Path(s) for s in args.shapes] if args.shapes else None)
     print(f"{len(catalogue.items)} entries written to {turtle} and {jsonld}")
     if args.data:
         print(f"{len(opened)} of them list open-data files as distributions")
     print("conforms to DCAT-AP 3.0.0" if result.conforms else f"does NOT conform:\n{result.report}")
+    if result.conforms and result.warnings:  # diagnostics: the recommended properties still missing
+        print(f"{result.warnings} warnings from the recommended shapes:\n{result.report}", file=sys.stderr)
     return 0 if result.conforms else 1
 
 
-def _first_converged(catalogue: Catalogue, data_dir: Path) -> dict[str, date]:
-    """Item -> the day it first converged, from the ledger of the store that data directory holds."""
+def _convergence_days(catalogue: Catalogue, data_dir: Path) -> dict[str, tuple[date, date]]:
+    """Item -> the first and last day it converged, from the ledger of the store that data directory holds."""
     from pipelines import directory
     from pipelines.store import SharedStore
     from resources.platform import ENV_STORE, resolve_store_url
 
     store = SharedStore(resolve_store_url(os.environ.get(ENV_STORE, ""), str(data_dir)), catalogue)
     try:
-        return directory.first_converged(store.submissions(status="converged"))
+        return directory.convergence_days(store.submissions(status="converged"))
     finally:
         store.dispose()
 

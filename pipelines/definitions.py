@@ -6,15 +6,17 @@ import dagster as dg
 
 from pipelines.catalogue import Catalogue, load_catalogue
 
-ALL_JOB = "converge_all"
+# The pipeline runs on Dagster's implicit asset job with the selection each run asks for: an explicit job
+# over every unit's multi-asset would repeat all their outputs and checks in the code location's snapshot.
+ALL_JOB = "__ASSET_JOB"
 
 
 def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, store_kind: str) -> dg.Definitions:
     from assets.access import expiry_job, expiry_schedule
     from assets.governance import governance_assets
     from assets.opendata import opendata_assets
-    from assets.quality import pipeline_selection, quality_definitions
-    from assets.supervision import supervision_assets, supervision_jobs_and_schedules, supervision_selection
+    from assets.quality import quality_definitions
+    from assets.supervision import supervision_assets, supervision_jobs_and_schedules
     from assets.units import unit_asset
     from pipelines.automation import CYCLE_CRON, intake_window_sensor, pull_schedules
 
@@ -23,18 +25,22 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
     unit_assets += opendata_assets(catalogue)
     quality = quality_definitions(catalogue, CYCLE_CRON)
     supervision_jobs, supervision_schedules = supervision_jobs_and_schedules()
-    converge_all = dg.define_asset_job(
-        ALL_JOB, selection=pipeline_selection(catalogue) - supervision_selection(),
-        description="Collect, validate and converge every catalogued item with pending data",
-    )
     return dg.Definitions(
         assets=[*unit_assets, *quality["assets"], *supervision_assets(catalogue)],
-        asset_checks=quality["asset_checks"],
-        jobs=[converge_all, expiry_job, *supervision_jobs],
-        sensors=[intake_window_sensor(catalogue, converge_all)],
-        schedules=[*pull_schedules(catalogue), expiry_schedule, *quality["schedules"], *supervision_schedules],
+        jobs=[expiry_job, *supervision_jobs],
+        sensors=[intake_window_sensor(catalogue, ALL_JOB)],
+        schedules=[*pull_schedules(catalogue, ALL_JOB), expiry_schedule, *quality["schedules"], *supervision_schedules],
         resources={"platform": platform},
     )
+
+
+def pipeline_keys(definitions: dg.Definitions) -> list[dg.AssetKey]:
+    """Every asset but the inspection's summary and the supervision reports (they run as their own jobs)."""
+    from assets.quality import SUMMARY_KEY
+    from assets.supervision import ALL_KEYS
+
+    graph = definitions.resolve_asset_graph()
+    return sorted(set(graph.get_all_asset_keys()) - {SUMMARY_KEY, *ALL_KEYS}, key=lambda k: k.to_user_string())
 
 
 @dg.definitions

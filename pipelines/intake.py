@@ -3,18 +3,27 @@
 Layout: ``<intake>/<unit>/<item>[__<tag>].(csv|xlsx|json)``. Files the platform is done with move
 to ``_archive/``; refused files move to ``_rejected/`` with a ``.reason.txt`` beside them. Nothing
 is deleted, so no row is ever lost silently.
+
+The window trusts nothing it finds: links are never followed, pipes never opened, every entry that is
+not a regular visible file of a catalogued unit is refused with a reason, and a file is taken in only
+when every one of its rows can be read as its header says (no row shifted, cut or dropped).
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import hashlib
 import io
 import json
 import os
 import shutil
+import stat
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -25,12 +34,34 @@ from pipelines.values import canonical_frame, canonical_or_cleaned, cell_text, s
 SUPPORTED = (".csv", ".xlsx", ".json")
 ARCHIVE = "_archive"
 REJECTED = "_rejected"
+KEPT_FOLDERS = (ARCHIVE, REJECTED)
+# Entries lying directly in the intake window, outside every unit's folder, are recorded under this unit.
+NO_UNIT = "_window"
 # Chinese government files come as UTF-8 (often with a BOM) or GBK/GB18030; GB18030 is a superset of GBK.
-ENCODINGS = ("utf-8-sig", "gb18030")
+ENCODINGS = ("utf-8", "gb18030")
+BOMS = ((codecs.BOM_UTF8, "utf-8", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+        (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"))
+DELIMITERS = (",", "\t", ";")  # in order of preference when the header holds as many of each
+# Ledger column lengths (pipelines/store/schema.py): item and unit String(64); _submission_id String(200).
+CODE_LENGTH = 64
+NAME_LENGTH = 120  # 64 + 1 + 120 + 1 + 12 = 198 characters of submission id
+LISTED = 10  # line numbers, records or cells named in a reason
 
 
 class SubmissionError(ValueError):
     """A submission that cannot be taken in as it is; the message is the reason file's text."""
+
+
+def bounded(text: str, longest: int) -> str:
+    """The text cut to fit a column, with a hash of the whole so two long names stay apart."""
+    if len(text) <= longest:
+        return text
+    return f"{text[:longest - 9]}~{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
+def submission_id(item: str, name: str, digest: str) -> str:
+    """Fits the ledger's and the lineage's columns whatever the file's name; the full name stays in source."""
+    return f"{bounded(item, CODE_LENGTH)}/{bounded(name, NAME_LENGTH)}/{digest[:12]}"
 
 
 @dataclass(frozen=True)
@@ -42,7 +73,7 @@ class Submission:
 
     @property
     def id(self) -> str:
-        return f"{self.item}/{self.path.name}/{self.digest[:12]}"
+        return submission_id(self.item, self.path.name, self.digest)
 
 
 @dataclass(frozen=True)
@@ -53,7 +84,84 @@ class Refusal:
     item: str | None = None
 
 
+@dataclass(frozen=True)
+class Table:
+    """A file's table as read: its header and its rows as text, in the file's order."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[str | None, ...], ...]
+    note: str = ""  # how it was read, when not plainly (several sheets concatenated)
+
+
+# --- what lies in the window -------------------------------------------------------------------
+def _mode(path: Path) -> int:
+    return path.lstat().st_mode  # lstat: a link is judged as a link, never as what it points to
+
+
+def is_regular(path: Path) -> bool:
+    return stat.S_ISREG(_mode(path))
+
+
+def _is_folder(path: Path) -> bool:
+    return stat.S_ISDIR(_mode(path))
+
+
+def kind_problem(path: Path) -> str:
+    """Why an entry of the window cannot be a submission at all; empty for a regular visible file."""
+    mode = _mode(path)
+    if stat.S_ISLNK(mode):
+        return "a symbolic link: links are not followed out of the intake window; submit the file itself"
+    if stat.S_ISDIR(mode):
+        return "a folder: submit the files themselves, directly in the unit's folder"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a pipe, socket or device): submit a file"
+    if path.name.startswith("."):
+        return "a hidden file (its name starts with '.'): submit it under a visible name"
+    return ""
+
+
+def _listing(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir())
+
+
+def _kept(path: Path) -> bool:
+    return path.name in KEPT_FOLDERS and _is_folder(path)
+
+
+def window_entries(intake_dir: Path) -> list[tuple[str, Path]]:
+    """(folder, entry) for everything waiting in the window, files of unit folders and strays alike."""
+    if not intake_dir.is_dir():
+        return []
+    entries: list[tuple[str, Path]] = []
+    for top in _listing(intake_dir):
+        if _kept(top):
+            continue
+        if _is_folder(top) and not top.name.startswith("."):
+            entries += [(top.name, p) for p in _listing(top) if not _kept(p)]
+        else:
+            entries.append((NO_UNIT, top))
+    return entries
+
+
+def window_steward(catalogue: Catalogue) -> str | None:
+    """The unit whose run also sets aside what lies outside every unit's folder: the first with items (the
+    first with an asset), so each stray is recorded exactly once."""
+    return next((u.code for u in catalogue.units if catalogue.items_of(u.code)), None)
+
+
+def units_to_run(intake_dir: Path, catalogue: Catalogue) -> set[str]:
+    """Units whose run is needed to judge every entry waiting, links, pipes and strays included."""
+    units = {u.code for u in catalogue.units}
+    steward = window_steward(catalogue)
+    wanted = {folder if folder in units else steward for folder, _ in window_entries(intake_dir)}
+    return {u for u in wanted if u is not None}
+
+
 def file_digest(path: Path) -> str:
+    """The content's hash; for what is not a regular file, a hash of what it is (nothing is read through it)."""
+    if not is_regular(path):
+        target = os.readlink(path) if path.is_symlink() else ""
+        return hashlib.sha256(f"{stat.filemode(_mode(path))}|{path.name}|{target}".encode()).hexdigest()
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -61,29 +169,50 @@ def item_code_of(path: Path) -> str:
     return path.stem.split("__", 1)[0]
 
 
-def pending_files(intake_dir: Path) -> list[Path]:
-    """Every file waiting in a unit folder (not archived, not rejected, not hidden)."""
-    if not intake_dir.is_dir():
-        return []
-    return sorted(
-        p for unit_dir in intake_dir.iterdir() if unit_dir.is_dir() and not unit_dir.name.startswith((".", "_"))
-        for p in unit_dir.iterdir() if p.is_file() and not p.name.startswith((".", "_"))
-    )
+def pending_files(intake_dir: Path, unit: str | None = None) -> list[Path]:
+    """Every regular file waiting in the window (what discover refuses included), or in one unit's folder;
+    links and pipes are left out here because callers stat them (the sensor's signature), but discover
+    refuses them."""
+    return [p for folder, p in window_entries(intake_dir) if is_regular(p) and (unit is None or folder == unit)]
 
 
-def discover(intake_dir: Path, catalogue: Catalogue, today: date | None = None
-             ) -> tuple[list[Submission], list[Refusal]]:
-    """Today is when temporary collections are judged; without it (no clock) none has expired."""
+def discover(intake_dir: Path, catalogue: Catalogue, today: date | None = None, unit: str | None = None,
+             item: str | None = None) -> tuple[list[Submission], list[Refusal]]:
+    """Today is when temporary collections are judged; without it (no clock) none has expired. With ``unit``
+    only that unit's folder is judged (and, for the window's steward, what lies outside every unit's), with
+    ``item`` only that item's files: each accepted file is hashed, and hashing every file of the window for
+    every item made a run quadratic."""
     accepted: list[Submission] = []
     refused: list[Refusal] = []
-    for path in pending_files(intake_dir):
-        unit = path.parent.name
-        reason, item = _catalogue_reason(path, unit, catalogue, today)
+    units = {u.code for u in catalogue.units}
+    owners = {u.code for u in catalogue.units if catalogue.items_of(u.code)}  # units that have a step
+    steward = window_steward(catalogue)
+    for folder, path in window_entries(intake_dir):
+        if unit is not None and folder != unit and not (unit == steward and folder not in owners):
+            continue  # another unit's folder: its own step judges it, never this one
+        if item is not None and item_code_of(path) != item:
+            continue
+        reason, code = _entry_reason(path, folder, units, catalogue, today)
+        bounded_unit = bounded(folder, CODE_LENGTH)  # a stray folder's name may be longer than the column
         if reason:
-            refused.append(Refusal(unit, path, reason, item))
+            refused.append(Refusal(bounded_unit, path, reason, code))
         else:
-            accepted.append(Submission(unit, item_code_of(path), path, file_digest(path)))
+            accepted.append(Submission(bounded_unit, item_code_of(path), path, file_digest(path)))
     return accepted, refused
+
+
+def _entry_reason(path: Path, folder: str, units: set[str], catalogue: Catalogue, today: date | None
+                  ) -> tuple[str, str | None]:
+    if folder == NO_UNIT:
+        return kind_problem(path) or "not in a unit's folder: submit files in <intake>/<unit>/", None
+    if folder not in units:
+        return (f"folder '{_shown_header(folder)}' is not a catalogued unit: no collection outside the "
+                "catalogue (art. 12)"), None
+    problem = kind_problem(path)
+    if problem:
+        item = catalogue.find_item(item_code_of(path))
+        return problem, item.code if item is not None and item.unit == folder else None
+    return _catalogue_reason(path, folder, catalogue, today)
 
 
 def _catalogue_reason(path: Path, unit: str, catalogue: Catalogue, today: date | None = None
@@ -93,7 +222,8 @@ def _catalogue_reason(path: Path, unit: str, catalogue: Catalogue, today: date |
     if path.suffix.lower() not in SUPPORTED:
         return f"unsupported file type {path.suffix!r}: submit CSV, XLSX or JSON", item.code if item else None
     if item is None:
-        return f"item '{code}' is not in the catalogue: no collection outside the catalogue (art. 12)", None
+        return (f"item '{_shown_header(code)}' is not in the catalogue: no collection outside the catalogue "
+                "(art. 12)"), None
     if item.unit != unit:
         return f"item '{code}' belongs to unit '{item.unit}', not '{unit}'", code
     if isinstance(item.collection, DatabaseCollection):
@@ -111,46 +241,302 @@ def expired_reason(item: Item) -> str:
             "no collection outside the catalogue (art. 12)")
 
 
+# --- reading a submission ----------------------------------------------------------------------
+INTAKE_NOTE = "intake_note"  # frame.attrs key: how the file was read, for the ledger's source
+
+
 def read_submission(path: Path, item: Item) -> pd.DataFrame:
     """The submission as text columns named as catalogued; raises SubmissionError with the reason."""
-    frame = _read_raw(path)
+    table = read_table(path)
+    if not table.header and not table.rows:  # an empty JSON list: nothing submitted, nothing to name
+        frame = pd.DataFrame(columns=list(item.field_names), dtype=object)
+    else:
+        frame = pd.DataFrame(list(table.rows), columns=list(table.header), dtype=object)
     frame = _rename_labels(frame, item)
     _check_columns(frame, item)
-    return normalise(frame, item)
+    result = normalise(frame, item)
+    result.attrs[INTAKE_NOTE] = table.note
+    return result
 
 
-def _read_raw(path: Path) -> pd.DataFrame:
+def source_of(path: Path, frame: pd.DataFrame) -> str:
+    """The ledger's source: the file's full name, and how it was read when not plainly."""
+    note = frame.attrs.get(INTAKE_NOTE, "")
+    return f"{path.name} ({note})" if note else path.name
+
+
+def read_table(path: Path) -> Table:
     suffix = path.suffix.lower()
+    if not is_regular(path):
+        raise SubmissionError(kind_problem(path))
     try:
         if suffix == ".csv":
-            return pd.read_csv(io.StringIO(_decode(path.read_bytes())), dtype=str, keep_default_na=False)
+            return read_csv(path.read_bytes())
         if suffix == ".xlsx":
-            return pd.read_excel(path, dtype=str, keep_default_na=False)
-        return _read_json(path)
+            return read_xlsx(path)
+        return read_json(path.read_bytes())
     except SubmissionError:
         raise
     except Exception as exc:  # any parser failure is a refusal reason, never a crash of the run
-        raise SubmissionError(f"cannot be parsed as {suffix[1:].upper()}: {exc}") from exc
+        raise SubmissionError(f"cannot be parsed as {suffix[1:].upper()}: {_shown_error(exc)}") from exc
 
 
-def _decode(raw: bytes) -> str:
+def _shown_error(exc: Exception) -> str:
+    return redacted(f"{type(exc).__name__}: {exc}")[:200]
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 with or without BOM, UTF-16 with BOM, else GB18030 (GBK); control characters are kept as they
+    are: the value model refuses them per row, with the row."""
+    for bom, encoding, name in BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom):].decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise SubmissionError(f"text starts with a {name} byte-order mark but byte {exc.start + len(bom)} "
+                                      f"is not {name}") from exc
+    if raw.count(0) * 4 > len(raw) > 0:
+        raise SubmissionError("text looks like UTF-16 without a byte-order mark: save it as UTF-8")
     for encoding in ENCODINGS:
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise SubmissionError("text is neither UTF-8 nor GBK/GB18030")
+    raise SubmissionError("text is neither UTF-8 (with or without BOM), UTF-16 with BOM nor GBK/GB18030")
 
 
-def _read_json(path: Path) -> pd.DataFrame:
-    document = json.loads(_decode(path.read_bytes()))
+def _decode_loosely(raw: bytes) -> str:
+    """Text good enough to count records in: UTF-16 without BOM guessed from where its NULs are."""
+    try:
+        return decode(raw)
+    except SubmissionError:
+        if raw.count(0) * 4 > len(raw):
+            big_endian = raw[0::2].count(0) > raw[1::2].count(0)
+            return raw.decode("utf-16-be" if big_endian else "utf-16-le", errors="replace")
+        return raw.decode("utf-8", errors="replace")
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+def sniff_delimiter(text: str) -> str:
+    """The delimiter the header line uses most: ',', tab or ';' (',' when it holds none)."""
+    first = next((line for line in text[:65536].splitlines() if line.strip()), "")  # a header, not the file
+    counts = {d: first.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first of equals: the preferred
+    return best if counts[best] else ","
+
+
+def csv_records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """(line where the record starts, cells) of every record that holds anything; blank lines are not rows."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[tuple[int, list[str]]] = []
+    start = 1
+    for cells in reader:
+        if "".join(cells).strip():
+            records.append((start, cells))
+        start = reader.line_num + 1
+    return records
+
+
+def read_csv(raw: bytes) -> Table:
+    text = decode(raw)
+    records = csv_records(text, sniff_delimiter(text))
+    if not records:
+        raise SubmissionError("the file holds no header row and no records")
+    (_, header), body = records[0], records[1:]
+    ragged = [(line, len(cells)) for line, cells in body if len(cells) != len(header)]
+    if ragged:
+        raise SubmissionError(ragged_reason(len(header), ragged))
+    return Table(_header(header), tuple(tuple(cells) for _, cells in body))
+
+
+def ragged_reason(width: int, ragged: Sequence[tuple[int, int]]) -> str:
+    shown = ", ".join(f"line {line} ({cells})" for line, cells in ragged[:LISTED])
+    more = f" and {len(ragged) - LISTED} more" if len(ragged) > LISTED else ""
+    return (f"{len(ragged)} row(s) do not have the header's {width} cells: {shown}{more}; "
+            "no value is moved to another column")
+
+
+def _header(cells: Iterable[Any]) -> tuple[str, ...]:
+    header = tuple(str(c).strip() if c is not None else "" for c in cells)
+    blank = [str(n) for n, name in enumerate(header, 1) if not name]
+    if blank:
+        raise SubmissionError(f"column(s) {', '.join(blank)} have no header: every column must be named")
+    return header
+
+
+# --- XLSX ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    rows: tuple[tuple[int, tuple[Any, ...]], ...]  # (row number, cell values) of rows holding anything
+    header_rows: int  # rows the header spans (more than one when merged cells reach below row one)
+
+
+def read_xlsx(path: Path) -> Table:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, data_only=True)  # formulas as the values Excel saved with them
+    sheets = [s for s in (_sheet(ws) for ws in book.worksheets) if s.rows]
+    if not sheets:
+        raise SubmissionError("the workbook holds no table: every sheet is empty")
+    _refuse_formulas_without_values(path, sheets)
+    tables = [_sheet_table(s, book[s.name]) for s in sheets]
+    headers = {t.header for t in tables}
+    if len(headers) > 1:
+        named = ", ".join(f"'{_shown_header(s.name)}' ({len(t.header)} columns)" for s, t in zip(sheets, tables,
+                                                                                               strict=True))
+        raise SubmissionError(f"the sheets have different headers: {named}; submit one table per file, or the "
+                              "same header on every sheet")
+    rows = tuple(row for t in tables for row in t.rows)
+    note = "sheets " + " + ".join(f"'{s.name}'" for s in sheets) if len(sheets) > 1 else ""
+    return Table(tables[0].header, rows, note)
+
+
+def _sheet(ws: Any) -> Sheet:
+    rows = tuple((n, values) for n, values in enumerate(ws.iter_rows(values_only=True), 1)
+                 if any(_filled(v) for v in values))
+    return Sheet(ws.title, rows, _header_rows(ws, rows[0][0] if rows else 1))
+
+
+def _header_rows(ws: Any, first: int) -> int:
+    """Rows the header spans: as far down as its merged cells reach, and one row more under cells merged
+    across (a group title over the column names)."""
+    merged = [r for r in ws.merged_cells.ranges if r.min_row <= first <= r.max_row]
+    last = max((r.max_row for r in merged), default=first)
+    grouped = any(r.min_col != r.max_col and r.max_row == last for r in merged)
+    return last - first + 1 + (1 if grouped else 0)
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _sheet_table(sheet: Sheet, ws: Any) -> Table:
+    name = _shown_header(sheet.name)
+    merged = [str(r) for r in sorted(ws.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col))]
+    if sheet.header_rows > 1 or any(r.min_row == sheet.rows[0][0] for r in ws.merged_cells.ranges):
+        raise SubmissionError(f"sheet '{name}': merged header cells ({', '.join(merged[:LISTED])}): the header "
+                              "must be one row naming each column once")
+    if merged:
+        raise SubmissionError(f"sheet '{name}': merged cells ({', '.join(merged[:LISTED])}): each value must be in "
+                              "its own cell")
+    width = max(max((i + 1 for i, v in enumerate(values) if _filled(v)), default=0) for _, values in sheet.rows)
+    (_, header_values), body = sheet.rows[0], sheet.rows[1:]
+    try:
+        header = _header(_cell_text(v) for v in _padded(header_values, width))
+    except SubmissionError as exc:
+        raise SubmissionError(f"sheet '{name}': {exc}") from exc
+    errors = [f"{_column(i)}{n}" for n, values in body for i, v in enumerate(values) if v in EXCEL_ERRORS]
+    if errors:
+        raise SubmissionError(f"sheet '{name}': formula error value(s) in {', '.join(errors[:LISTED])}")
+    return Table(header, tuple(tuple(_cell_text(v) for v in _padded(values, width)) for _, values in body))
+
+
+# What Excel saves for a formula that failed (openpyxl.cell.cell.ERROR_CODES, and the dynamic-array ones).
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!", "#CALC!"})
+
+
+def _padded(values: tuple[Any, ...], width: int) -> tuple[Any, ...]:
+    return (tuple(values) + (None,) * width)[:width]
+
+
+def _column(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index + 1)
+
+
+def _refuse_formulas_without_values(path: Path, sheets: list[Sheet]) -> None:
+    """A formula Excel never calculated (a generated workbook) has no saved value: it is not read as empty."""
+    if not any(v is None for s in sheets for _, values in s.rows for v in values):
+        return  # no empty cell: no formula without a value; the workbook is not loaded a second time
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, data_only=False)
+    for sheet in sheets:
+        ws = book[sheet.name]
+        missing = [f"{_column(i)}{n}" for n, values in sheet.rows for i, v in enumerate(values)
+                   if v is None and ws.cell(n, i + 1).data_type == "f"]
+        if missing:
+            raise SubmissionError(f"sheet '{_shown_header(sheet.name)}': formula cell(s) without a saved value: "
+                                  f"{', '.join(missing[:LISTED])}; open the workbook in Excel and save it again")
+
+
+# TODO(lead): use values.cell_text once pipelines/values.py lands (branch values); same contract.
+def _cell_text(value: Any) -> str | None:
+    """A cell or JSON scalar as the text a person would have typed."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) and value.tzinfo is None else value.isoformat()
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, (list, dict)):
+        raise ValueError(f"a nested value ({type(value).__name__}) is not a cell")
+    return str(value)
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+def json_records(document: Any) -> list[Any]:
     records = document.get("records") if isinstance(document, dict) else document
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise SubmissionError("JSON must be a list of records or {\"records\": [...]}")
-    frame = pd.DataFrame.from_records(records)
-    return frame.map(lambda v: "" if v is None else str(v)).astype(str) if len(frame) else frame
+    return records
 
 
+def read_json(raw: bytes) -> Table:
+    records = json_records(json.loads(decode(raw)))
+    nested = [(n, key) for n, record in enumerate(records, 1) for key, value in record.items()
+              if isinstance(value, (list, dict))]
+    if nested:
+        shown = ", ".join(f"record {n} field '{_shown_header(key)}'" for n, key in nested[:LISTED])
+        more = f" and {len(nested) - LISTED} more" if len(nested) > LISTED else ""
+        raise SubmissionError(f"nested value(s) (a list or an object) in {shown}{more}: submit flat records")
+    header = tuple(dict.fromkeys(key for record in records for key in record))
+    return Table(_header(header) if header else (),
+                 tuple(tuple(_cell_text(record.get(key)) for key in header) for record in records))
+
+
+# --- counting what a refused file holds -------------------------------------------------------
+def count_rows(path: Path) -> int:
+    """Rows a refused file holds, counted by its own structure even when it cannot be read as a submission,
+    so the ledger never says 0 received for rows that exist. Nothing is read through a link or a pipe."""
+    if not is_regular(path):
+        return 0
+    try:
+        return _count_by_structure(path)
+    except Exception:  # not even its structure can be read (not a workbook, not JSON): no rows to count
+        return 0
+
+
+def _count_by_structure(path: Path) -> int:
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        import openpyxl
+
+        book = openpyxl.load_workbook(path, data_only=True)
+        sheets = [s for s in (_sheet(ws) for ws in book.worksheets) if s.rows]
+        return sum(len(s.rows) - min(s.header_rows, len(s.rows)) for s in sheets)
+    raw = path.read_bytes()
+    if suffix == ".json":
+        return len(json_records(json.loads(_decode_loosely(raw))))
+    return count_text_records(_decode_loosely(raw))
+
+
+def count_text_records(text: str) -> int:
+    """Records of a delimited text minus its header; lines minus header when even a tolerant reader fails."""
+    try:
+        records = len(csv_records(text, sniff_delimiter(text)))
+    except csv.Error:
+        records = sum(1 for line in text.splitlines() if line.strip())
+    return max(records - 1, 0)
+
+
+# --- naming columns -----------------------------------------------------------------------------
 def _rename_labels(frame: pd.DataFrame, item: Item) -> pd.DataFrame:
     """Units often head their columns with the Chinese labels; map them to the field names."""
     by_label = {f.label: f.name for f in item.fields}
@@ -226,19 +612,12 @@ def frame_digest(frame: pd.DataFrame) -> str:
     return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
 
 
-def count_rows(path: Path) -> int:
-    """Best-effort row count of a refused file, so the ledger can say what was held back."""
-    try:
-        return len(_read_raw(path))
-    except SubmissionError:
-        return 0
-
-
 def move_aside(path: Path, reason: str, when: str) -> Path:
+    """Into the folder's _rejected/; a link moves as the link (os.rename), never as what it points to."""
     target_dir = path.parent / REJECTED
     target_dir.mkdir(exist_ok=True)
     target = _free_name(target_dir / path.name)
-    shutil.move(str(path), target)
+    shutil.move(str(path), target)  # a rename within the folder: a link moves as the link, a pipe is not opened
     target.with_name(target.name + ".reason.txt").write_text(
         f"file: {path.name}\nrefused at: {when}\nreason: {reason}\n", encoding="utf-8"
     )
@@ -256,7 +635,7 @@ def archive(path: Path) -> Path:
 def _free_name(target: Path) -> Path:
     n = 1
     candidate = target
-    while candidate.exists():
+    while candidate.exists() or candidate.is_symlink():
         candidate = target.with_name(f"{target.stem}.{n}{target.suffix}")
         n += 1
     return candidate

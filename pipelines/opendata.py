@@ -6,8 +6,10 @@ Personal information is removed twice over, because an open file cannot be recal
    (citizen ID, phone, e-mail) is left out;
 2. inside the remaining text: identity numbers that pass GB 11643, mobile numbers and e-mail addresses
    written into free text (an address, a remark) are blotted out.
-``find_personal_data`` scans published files for what slipped through; the asset check and the tests
-use it, with the personal values of the source rows as known names.
+``stage`` writes the files and scans what they were written from, once: both files are rendered from the
+same table (an ``Edition``), so one linear pass over its cells decides for the CSV and the JSON alike.
+Known personal values (the source rows' names and numbers) are matched with one Aho-Corasick automaton,
+not one substring search per value. ``find_personal_data`` runs the same scanner over a file on disk.
 """
 
 from __future__ import annotations
@@ -20,10 +22,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
 import pandas as pd
 
 from pipelines.catalogue.models import Catalogue, FieldType, Item, ItemField, OpeningType, Standard
-from pipelines.quality.masking import personal_numbers, redact
+from pipelines.quality.masking import (
+    CITIZEN_ID_SHAPED,
+    EMAIL,
+    MOBILE,
+    looks_like_citizen_id,
+    personal_numbers,
+    redact,
+)
 
 INDEX_NAME = "index.json"
 STAGING = ".staging"  # files wait here until the personal-data scan passes
@@ -97,20 +107,49 @@ def open_table(item: Item, shared_rows: pd.DataFrame) -> tuple[pd.DataFrame, int
     return table.sort_values(order).reset_index(drop=True), scrubbed
 
 
-def publish(catalogue: Catalogue, item: Item, shared_rows: pd.DataFrame, directory: Path,
-            now: datetime) -> Publication:
-    """Write ``<directory>/<item>.csv`` (UTF-8 with BOM, for spreadsheet users) and ``<item>.json``."""
+@dataclass(frozen=True, eq=False)
+class Edition:
+    """What one publication writes: the CSV is ``table``, the JSON is ``document`` with ``table`` as records."""
+
+    item: Item
+    table: pd.DataFrame
+    document: dict[str, Any]  # the JSON's metadata, without its records
+    scrubbed: int
+
+
+def edition(catalogue: Catalogue, item: Item, shared_rows: pd.DataFrame, now: datetime) -> Edition:
     table, scrubbed = open_table(item, shared_rows)
+    fields = [{"name": f.name, "label": f.label, "type": f.type.value} for f in published_fields(item)]
+    document = {"dataset": item.code, "title": item.name, "publisher": catalogue.unit(item.unit).name,
+                "published_at": now.isoformat(timespec="seconds"), "fields": fields}
+    return Edition(item, table, document, scrubbed)
+
+
+def write_edition(staged: Edition, directory: Path, now: datetime) -> Publication:
+    """Write ``<directory>/<item>.csv`` (UTF-8 with BOM, for spreadsheet users) and ``<item>.json``."""
+    item, table = staged.item, staged.table
     directory.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = directory / f"{item.code}.csv", directory / f"{item.code}.json"
     table.to_csv(csv_path, index=False, encoding="utf-8-sig")
-    fields = [{"name": f.name, "label": f.label, "type": f.type.value} for f in published_fields(item)]
-    document = {"dataset": item.code, "title": item.name, "publisher": catalogue.unit(item.unit).name,
-                "published_at": now.isoformat(timespec="seconds"), "fields": fields,
-                "records": json.loads(table.to_json(orient="records", force_ascii=False, date_format="iso"))}
-    json_path.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+    records = json.loads(table.to_json(orient="records", force_ascii=False, date_format="iso"))
+    json_path.write_text(json.dumps({**staged.document, "records": records}, ensure_ascii=False, indent=1),
+                         encoding="utf-8")
     return Publication(item.code, item.unit, len(table), csv_path, json_path, tuple(withheld_fields(item)),
-                       scrubbed, now)
+                       staged.scrubbed, now)
+
+
+def publish(catalogue: Catalogue, item: Item, shared_rows: pd.DataFrame, directory: Path,
+            now: datetime) -> Publication:
+    return write_edition(edition(catalogue, item, shared_rows, now), directory, now)
+
+
+def stage(catalogue: Catalogue, item: Item, shared_rows: pd.DataFrame, directory: Path,
+          now: datetime) -> tuple[Publication, list[Finding]]:
+    """Write the files to ``directory`` and scan the edition they were written from, once for both."""
+    staged = edition(catalogue, item, shared_rows, now)
+    publication = write_edition(staged, directory, now)
+    scanner = PersonalScanner.of(personal_values(item, shared_rows))
+    return publication, scan_edition(staged, publication, scanner)
 
 
 def release(staged: Publication, directory: Path) -> Publication:
@@ -175,12 +214,88 @@ def personal_values(item: Item, shared_rows: pd.DataFrame) -> set[str]:
     return values
 
 
+# Cells are joined with a character no pattern matches (not a digit, letter, '.', '+', '-' or '@'), so no
+# citizen ID, mobile number or known value is found across two cells; in the files a ',' or '"' separates them.
+_CELL_SEPARATOR = "\x1f"
+
+
+@dataclass(frozen=True)
+class PersonalScanner:
+    """Finds every known personal value in one pass over a text, however many values there are."""
+
+    automaton: Any  # ahocorasick.Automaton over the known values, None when there are none
+
+    @classmethod
+    def of(cls, known_values: Iterable[str]) -> PersonalScanner:
+        values = {v for v in known_values if v}
+        if not values:
+            return cls(None)
+        automaton = ahocorasick.Automaton()
+        for value in values:
+            automaton.add_word(value, value)
+        automaton.make_automaton()
+        return cls(automaton)
+
+    def known_in(self, text: str) -> set[str]:
+        """The known values occurring anywhere in ``text`` (substring semantics, overlaps included)."""
+        if self.automaton is None:
+            return set()
+        return {value for _end, value in self.automaton.iter(text)}
+
+
 def find_personal_data(path: Path, known_values: Iterable[str] = ()) -> list[Finding]:
-    """Scan a published file for citizen IDs, mobile numbers, e-mail addresses and known personal values."""
+    """Scan a file on disk for citizen IDs, mobile numbers, e-mail addresses and known personal values."""
     text = path.read_text(encoding="utf-8-sig")
-    found = [Finding(path.name, kind, _masked(value)) for kind, value in personal_numbers(text)]
-    found += [Finding(path.name, "known_personal_value", _masked(v)) for v in sorted(set(known_values)) if v in text]
-    return found
+    return _findings(path.name, personal_numbers(text), PersonalScanner.of(known_values).known_in(text))
+
+
+def scan_edition(staged: Edition, publication: Publication, scanner: PersonalScanner) -> list[Finding]:
+    """One verdict for both files. Each cell's text is in the CSV and in the JSON alike (quoting and
+    escaping only add characters around it), as are the column names: what is found there is in both
+    files. The JSON's metadata (title, publisher, labels) is in the JSON only, and is scanned on its own.
+    Findings come column by column, not in the files' row order."""
+    cells, metadata = published_cells(staged.table), _document_strings(staged.document)
+    numbers, known = shaped_numbers(cells), scanner.known_in(_CELL_SEPARATOR.join(cells))
+    json_numbers = sorted(shaped_numbers(metadata) + numbers, key=lambda n: _NUMBER_KINDS.index(n[0]))  # stable
+    json_known = known | scanner.known_in(_CELL_SEPARATOR.join(metadata))
+    return _findings(publication.csv.name, numbers, known) + _findings(publication.json.name, json_numbers, json_known)
+
+
+_NUMBER_KINDS = ("citizen_id", "mobile", "email")  # the order personal_numbers reports them in
+
+
+def shaped_numbers(cells: list[str]) -> list[tuple[str, str]]:
+    """What ``personal_numbers`` finds in the cells joined. E-mail addresses are looked for only in cells
+    holding an '@': the same matches (none spans two cells) without the e-mail pattern retrying at every
+    character of every text (Chinese characters are word characters too), half the cost of the scan."""
+    text = _CELL_SEPARATOR.join(cells)
+    found = [("citizen_id", m.group(0)) for m in CITIZEN_ID_SHAPED.finditer(text) if looks_like_citizen_id(m)]
+    found += [("mobile", m.group(0)) for m in MOBILE.finditer(text)]
+    with_at = _CELL_SEPARATOR.join(cell for cell in cells if "@" in cell)
+    return found + [("email", m.group(0)) for m in EMAIL.finditer(with_at)]
+
+
+def _findings(file: str, numbers: list[tuple[str, str]], known: set[str]) -> list[Finding]:
+    return ([Finding(file, kind, _masked(value)) for kind, value in numbers]
+            + [Finding(file, "known_personal_value", _masked(value)) for value in sorted(known)])
+
+
+def published_cells(table: pd.DataFrame) -> list[str]:
+    """The column names and every non-null cell as text, column by column."""
+    cells: list[str] = [str(c) for c in table.columns]
+    for column in table.columns:
+        cells.extend(table[column].dropna().astype(str).tolist())
+    return cells
+
+
+def rows_text(table: pd.DataFrame) -> str:
+    """The published cells separated so that no match spans two cells."""
+    return _CELL_SEPARATOR.join(published_cells(table))
+
+
+def _document_strings(document: dict[str, Any]) -> list[str]:
+    out = [str(v) for k, v in document.items() if k != "fields"]
+    return out + [str(v) for f in document.get("fields", []) for v in f.values()]
 
 
 def _masked(value: str) -> str:

@@ -83,10 +83,14 @@ class ConvergenceReport:
 # --- intake ------------------------------------------------------------------------------------
 def refuse_uncatalogued(platform: Platform, unit: str) -> list[intake.Refusal]:
     """Files in a unit's folder that name no item of that unit are set aside (art. 12)."""
-    _, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date())
+    _, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date(), unit=unit)
     mine = [r for r in refused if r.unit == unit and (r.item is None or r.item not in _items_of(platform, unit))]
+    if unit == intake.window_steward(platform.catalogue):  # strays no unit owns, recorded exactly once
+        owners = {u.code for u in platform.catalogue.units if platform.catalogue.items_of(u.code)}
+        mine += [r for r in refused if r.unit not in owners]
     for refusal in mine:
-        _refuse(platform, refusal.item or intake.item_code_of(refusal.path), unit, refusal.path, refusal.reason)
+        _refuse(platform, refusal.item or intake.item_code_of(refusal.path), refusal.unit, refusal.path,
+                refusal.reason)
     return mine
 
 
@@ -99,7 +103,8 @@ def take_in(platform: Platform, item: Item) -> IntakeReport:
     if isinstance(item.collection, DatabaseCollection):
         _pull(platform, item, report)
         return report
-    accepted, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date())
+    accepted, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date(),
+                                        unit=item.unit, item=item.code)
     for refusal in (r for r in refused if r.item == item.code and r.unit == item.unit):
         report.rows_refused += _refuse(platform, item.code, refusal.unit, refusal.path, refusal.reason)
         report.refused.append((refusal.path.name, refusal.reason))
@@ -121,7 +126,7 @@ def _take_file(platform: Platform, item: Item, submission: intake.Submission, re
         report.rows_refused += _refuse(platform, item.code, submission.unit, submission.path, str(exc))
         report.refused.append((submission.path.name, str(exc)))
         return
-    _stage(platform, item, submission.id, submission.path.name, submission.digest, frame)
+    _stage(platform, item, submission.id, intake.source_of(submission.path, frame), submission.digest, frame)
     intake.archive(submission.path)
     report.accepted.append(submission.id)
     report.rows_received += len(frame)
@@ -156,8 +161,9 @@ def _refuse(platform: Platform, item_code: str, unit: str, path: Path, reason: s
     now = platform.clock()
     intake.move_aside(path, reason, now.isoformat())
     platform.store.record_submission(
-        submission_id=f"{item_code}/{path.name}/{digest[:12]}", item=item_code, unit=unit, source=path.name,
-        digest=digest, status="rejected", reason=reason, received=rows, held_back=rows, received_at=now,
+        submission_id=intake.submission_id(item_code, path.name, digest),
+        item=intake.bounded(item_code, intake.CODE_LENGTH), unit=unit, source=path.name, digest=digest,
+        status="rejected", reason=reason, received=rows, held_back=rows, received_at=now,
     )
     log.warning("set aside %s/%s: %s", unit, path.name, reason)
     return rows
@@ -245,6 +251,4 @@ def converge(platform: Platform, item: Item) -> ConvergenceReport:
 def has_pending(platform: Platform, item: Item) -> bool:
     if isinstance(item.collection, DatabaseCollection):
         return True
-    unit_dir = platform.intake_dir / item.unit
-    return any(intake.item_code_of(p) == item.code for p in intake.pending_files(platform.intake_dir)
-               if p.parent == unit_dir)
+    return any(intake.item_code_of(p) == item.code for p in intake.pending_files(platform.intake_dir, item.unit))

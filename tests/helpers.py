@@ -63,6 +63,32 @@ def check_evaluations(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 
 
+def run_pipeline(definitions: dg.Definitions, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    """What converge_all did: every item, correction list, connected table and open-data file, on the
+    implicit asset job (without the inspection and the supervision reports)."""
+    from pipelines.definitions import pipeline_keys
+
+    job = definitions.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(instance=instance, asset_selection=pipeline_keys(definitions))
+
+
+def dimension(evaluation: Any, name: str) -> dict[str, Any]:
+    """One dimension's row of a stage check (passed, pass_rate, rows_checked, rows_failed, rules_failed)."""
+    rows = {r.data["dimension"]: r.data for r in evaluation.metadata["dimensions"].records}
+    return {**rows[name], "passed": rows[name]["result"] == "✅ pass"}
+
+
+def rules(evaluation: Any, dimension_name: str | None = None) -> dict[str, dict[str, Any]]:
+    """The stage check's rules table by rule id, optionally one dimension's."""
+    return {r.data["rule"]: r.data for r in evaluation.metadata["rules"].records
+            if dimension_name is None or r.data["dimension"] == dimension_name}
+
+
+def rules_text(evaluation: Any) -> str:
+    """Everything the rules table shows, as one text: what a reader of the UI could see."""
+    return "\n".join(" | ".join(str(v) for v in r.data.values()) for r in evaluation.metadata["rules"].records)
+
+
 # --- catalogue files ---------------------------------------------------------------------------
 def edit_yaml(directory: Path, name: str, change: Callable[[Any], None]) -> None:
     """Load ``directory/name``, let ``change`` mutate the document, write it back."""

@@ -1,4 +1,4 @@
-"""``python -m pipelines.demo generate|catalogue|connected ...``."""
+"""``python -m pipelines.demo generate|submissions|catalogue|connected ...``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from pipelines.demo.anycatalogue import DEFAULT_ROWS, generate_submissions
 from pipelines.demo.generator import DEFAULT_SEED, generate_demo, generate_large_catalogue
 
 
@@ -22,6 +23,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
     demo.add_argument("--as-of", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)")
     demo.add_argument("--rows", type=int, default=None, help="rows per item (default: 300-1500 by item)")
+
+    anyc = commands.add_parser("submissions", help="valid (and optionally faulty) submissions for any catalogue")
+    anyc.add_argument("--catalogue", required=True, help="catalogue directory (units.yaml, items/*.yaml)")
+    anyc.add_argument("--intake", required=True, help="intake directory: <intake>/<unit>/<item>.csv")
+    anyc.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="rows per item (within its declared bounds)")
+    anyc.add_argument("--items", type=int, default=None, help="the first K items (and the authorities they read)")
+    anyc.add_argument("--faults", type=float, default=0.0, help="share of rows given one known fault each")
+    anyc.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    anyc.add_argument("--as-of", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)")
+    anyc.add_argument("--manifest", default=None, help="write the JSON manifest of expected counts here")
 
     rollup = commands.add_parser("connected", help="after a run: rows per region in each provincial table")
     rollup.add_argument("--catalogue", default="catalogue/demo", help="demo catalogue directory")
@@ -40,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         manifest = generate_demo(args.catalogue, args.intake, args.data, seed=args.seed, as_of=args.as_of,
                                  rows=args.rows)
         print_summary(manifest)
+    elif args.command == "submissions":
+        print_submissions(generate_submissions(args.catalogue, args.intake, rows=args.rows, items=args.items,
+                                               faults=args.faults, seed=args.seed, as_of=args.as_of,
+                                               manifest=args.manifest), args.manifest)
     elif args.command == "connected":
         print_connected(args.catalogue, args.data)
     else:
@@ -64,6 +79,20 @@ def print_summary(manifest: dict[str, Any]) -> None:
     print(f"manifest: {manifest['data']}/demo_manifest.json")
     for name, url in manifest["env"].items():
         print(f"export {name}={url}")
+
+
+def print_submissions(manifest: dict[str, Any], path: str | None) -> None:
+    print(f"submissions as of {manifest['as_of']} (seed {manifest['seed']}, fault rate {manifest['fault_rate']})")
+    print(f"{'item':48} {'rows':>6} {'valid':>6} {'held':>6}  held back by kind")
+    for code, entry in manifest["items"].items():
+        kinds = ", ".join(f"{k} {n}" for k, n in entry["held_back_by_kind"].items()) or "-"
+        print(f"{code:48} {entry['rows']:>6} {entry['expected_valid']:>6} {entry['expected_held_back']:>6}  {kinds}")
+    totals = manifest["totals"]
+    print(f"{'total':48} {totals['rows']:>6} {totals['expected_valid']:>6} {totals['expected_held_back']:>6}")
+    for code, reason in manifest["skipped"].items():
+        print(f"skipped {code}: {reason}")
+    if path:
+        print(f"manifest: {path}")
 
 
 def print_connected(catalogue_dir: str, data_dir: str) -> None:

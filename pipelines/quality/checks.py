@@ -34,7 +34,13 @@ def check_plan(item: Item) -> list[tuple[str, Dimension]]:
 
 
 def check_name(stage: str, item: str, dimension: Dimension | str) -> str:
+    """One dimension's outcome at one stage, as the quality history records it."""
     return f"{stage}_{item}_{Dimension(dimension).value}"
+
+
+def stage_check_name(stage: str, item: str) -> str:
+    """The one check a stage has in the asset graph; its result carries the stage's dimensions."""
+    return f"{stage}_{item}"
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,8 @@ def test_a_unit_run_that_breaks_is_recorded_as_failed_with_the_error(tmp_path: P
     assert not result.success
     assert _runs(paths, result.run_id) == [
         {"unit": "nn_water", "contractor": "nn_infoservice", "status": "failed", "finished": True,
-         "reason": "SubmissionError: environment variable NN_WATER_DB (database URL) is not set"}]
+         "reason": "1 item(s) of nn_water failed: water_account (intake): "
+                   "SubmissionError: environment variable NN_WATER_DB (database URL) is not set"}]
 
 
 def test_cli_run_by_a_contractor_prints_the_refusals(tmp_path: Path, mini_catalogue_dir: Path,

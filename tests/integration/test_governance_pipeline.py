@@ -201,7 +201,7 @@ def test_the_directory_asset_exports_a_conforming_dcat_directory(paths: dict[str
     assert (metadata["entries"], metadata["validated"], metadata["conforms"], metadata["violations"]) == (
         8, True, True, 0)
     jsonld = json.loads((paths["data"] / "directory" / "directory.jsonld").read_text(encoding="utf-8"))
-    assert any("dataset/enterprise" in node.get("@id", "") for node in jsonld)
+    assert any("dataset/enterprise" in node.get("@id", "") for node in jsonld["@graph"])
 
 
 def test_definitions_load_with_the_governance_assets(paths: dict[str, Path]) -> None:

@@ -7,6 +7,7 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
 import yaml
@@ -74,16 +75,19 @@ def test_exact_counts_converged_and_held_back(workspace: dict[str, Path]) -> Non
 def test_checks_report_each_dimension(workspace: dict[str, Path]) -> None:
     result = materialize_all(workspace["catalogue"], workspace["intake"], workspace["data"])
     checks = check_evaluations(result)
-    assert checks["intake_enterprise_integrity"].passed
-    assert not checks["validated_enterprise_accuracy"].passed
-    assert not checks["validated_enterprise_integrity"].passed
-    assert not checks["validated_enterprise_timeliness"].passed
-    assert checks["shared_enterprise_availability"].passed
-    assert checks["shared_enterprise_integrity"].passed
-    accuracy = checks["validated_enterprise_accuracy"].metadata
-    assert accuracy["rows_checked"].value == 20 and accuracy["rows_failed"].value == 3
-    assert accuracy["pass_rate"].value == pytest.approx(17 / 20)
-    assert "standard:credit_code" in accuracy["rules"].value
+    assert checks["intake_enterprise"].passed and checks["intake_enterprise"].metadata["integrity_passed"].value
+    validated = checks["validated_enterprise"]
+    assert not validated.passed and validated.severity is dg.AssetCheckSeverity.ERROR
+    figures = {d: (validated.metadata[f"{d}_passed"].value, validated.metadata[f"{d}_pass_rate"].value)
+               for d in ("accuracy", "integrity", "timeliness")}
+    assert figures == {"accuracy": (False, pytest.approx(17 / 20)), "integrity": (False, pytest.approx(17 / 20)),
+                       "timeliness": (False, pytest.approx(18 / 20))}  # the two stale rows
+    dimensions = {r.data["dimension"]: r.data for r in validated.metadata["dimensions"].records}
+    assert (dimensions["accuracy"]["rows_checked"], dimensions["accuracy"]["rows_failed"]) == (20, 3)
+    rules = {r.data["rule"]: r.data for r in validated.metadata["rules"].records}
+    assert rules["standard:credit_code"]["result"] == "❌ fail" and rules["standard:credit_code"]["unexpected"] == 1
+    shared = checks["shared_enterprise"]
+    assert shared.passed and shared.metadata["availability_passed"].value and shared.metadata["integrity_passed"].value
 
 
 def test_rerunning_the_same_submission_changes_nothing(workspace: dict[str, Path]) -> None:
@@ -126,7 +130,7 @@ def test_unparseable_file_and_uncatalogued_item_are_refused(workspace: dict[str,
     statuses = sorted((e["source"], e["status"]) for e in _ledger(workspace))
     assert statuses == [("enterprise.csv", "converged"), ("enterprise__broken.xlsx", "rejected"),
                         ("secret_list.csv", "rejected")]
-    assert not check_evaluations(result)["intake_enterprise_integrity"].passed
+    assert not check_evaluations(result)["intake_enterprise"].passed
 
 
 def test_gbk_labels_bom_json_and_xlsx_are_read(tmp_path: Path, mini_catalogue_dir: Path) -> None:

@@ -18,7 +18,16 @@ from pipelines.quality.corrections import row_history
 from pipelines.summary import build_summary, render_text
 from resources.platform import PlatformResource
 from tests.conftest import make_ric, make_uscc
-from tests.helpers import check_evaluations, materialize_all, open_store, write_csv
+from tests.helpers import (
+    check_evaluations,
+    dimension,
+    materialize_all,
+    open_store,
+    rules,
+    rules_text,
+    run_pipeline,
+    write_csv,
+)
 from tests.integration.test_pipeline_mini import HEADER, TODAY, enterprise_rows
 
 LICENCE = {
@@ -62,22 +71,23 @@ def test_comparison_masking_and_data_docs(tmp_path: Path, mini_catalogue_dir: Pa
         ["W1", make_ric(1), "13807710001"], ["W2", bad_ric, "13807710002"], ["W3", make_ric(3), "1380771000"]])
     checks = check_evaluations(materialize_all(mini_catalogue_dir, intake, data))
 
-    accuracy = checks["validated_licence_accuracy"]
-    assert not accuracy.passed and accuracy.severity is dg.AssetCheckSeverity.ERROR
-    assert (accuracy.metadata["rows_checked"].value, accuracy.metadata["rows_failed"].value) == (4, 1)
-    assert accuracy.metadata["pass_rate"].value == 0.75
-    assert f"row 2: {make_uscc(1)}: 别*** ≠ 企**" in accuracy.metadata["rules"].value
-    assert "别的公司" not in accuracy.metadata["rules"].value
-    integrity = checks["validated_licence_integrity"]  # the unknown key is measured here as a warning ...
-    assert not integrity.passed and integrity.severity is dg.AssetCheckSeverity.WARN
-    assert integrity.metadata["rows_failed"].value == 1
+    licence = checks["validated_licence"]
+    assert not licence.passed and licence.severity is dg.AssetCheckSeverity.ERROR
+    accuracy = dimension(licence, "accuracy")
+    assert (accuracy["passed"], accuracy["rows_checked"], accuracy["rows_failed"]) == (False, 4, 1)
+    assert accuracy["pass_rate"] == 0.75 and licence.metadata["accuracy_pass_rate"].value == 0.75
+    assert f"row 2: {make_uscc(1)}: 别*** ≠ 企**" in rules_text(licence)
+    assert "别的公司" not in rules_text(licence)
+    integrity = dimension(licence, "integrity")  # the unknown key is measured here as a warning ...
+    assert not integrity["passed"] and integrity["rows_failed"] == 1
+    assert {r["severity"] for r in rules(licence, "integrity").values() if r["result"] == "❌ fail"} == {"warning"}
     # ... and held back by online verification (art. 14): L2 mismatches, L3 is not in the registry
     assert ledger_counts(mini_catalogue_dir, data, "licence") == [(4, 2, 2, 2)]
 
-    water = checks["validated_water_account_accuracy"]
-    assert water.metadata["rows_failed"].value == 2
-    assert water.metadata["pass_rate"].value == pytest.approx(1 / 3, abs=1e-6)
-    table = water.metadata["rules"].value
+    water = checks["validated_water_account"]
+    assert dimension(water, "accuracy")["rows_failed"] == 2
+    assert dimension(water, "accuracy")["pass_rate"] == pytest.approx(1 / 3, abs=1e-6)
+    table = rules_text(water)
     assert bad_ric not in table and f"{bad_ric[:6]}********{bad_ric[-4:]}" in table
     assert "1380771000" not in table and "138***1000" in table
     docs = Path(urlparse(water.metadata["data_docs"].value).path)
@@ -99,8 +109,7 @@ def test_correction_round_trip(tmp_path: Path, mini_catalogue_dir: Path) -> None
     write_csv(intake / "amr" / "enterprise.csv", HEADER, enterprise_rows())
     definitions = _definitions(mini_catalogue_dir, intake, data)
     with dg.DagsterInstance.ephemeral() as instance:
-        job = definitions.resolve_job_def("converge_all")
-        first = job.execute_in_process(instance=instance)
+        first = run_pipeline(definitions, instance)
         [listing] = [m for m in first.get_asset_materialization_events()
                      if m.asset_key == dg.AssetKey(["corrections", "amr"])]
         assert listing.materialization.metadata["rows_to_correct"].value == 6
@@ -115,13 +124,13 @@ def test_correction_round_trip(tmp_path: Path, mini_catalogue_dir: Path) -> None
         fixed = [dict(rows["16"], name="补上名称"), rows["17"], dict(rows["19"], status="存续"),
                  dict(rows["20"], capital="5")]
         write_csv(intake / "amr" / "enterprise__correction-1.csv", HEADER, [[r[c] for c in HEADER] for r in fixed])
-        second = job.execute_in_process(instance=instance)
+        second = run_pipeline(definitions, instance)
         [listing] = [m for m in second.get_asset_materialization_events()
                      if m.asset_key == dg.AssetKey(["corrections", "amr"])]
         assert listing.materialization.metadata["rows_to_correct"].value == 1
         # a quiet cycle (nothing new for any item) still refreshes every unit's list: a skipped validated
         # output used to skip the list of its whole unit
-        third = job.execute_in_process(instance=instance)
+        third = run_pipeline(definitions, instance)
         listed = {m.asset_key.path[1]: m.materialization.metadata["rows_to_correct"].value
                   for m in third.get_asset_materialization_events() if m.asset_key.path[0] == "corrections"}
         assert listed == {"amr": 1, "nn_water": 0}
@@ -152,29 +161,30 @@ def test_blocking_row_counts_and_the_daily_inspection(tmp_path: Path, mini_catal
     write_csv(intake / "amr" / "enterprise.csv", HEADER, good)
     definitions = _definitions(mini_catalogue_dir, intake, data)
     with dg.DagsterInstance.ephemeral() as instance:
-        definitions.resolve_job_def("converge_all").execute_in_process(instance=instance)
+        run_pipeline(definitions, instance)
         # 5 rows: under the declared minimum and 58% fewer than the previous 12: blocked, nothing converges.
         write_csv(intake / "amr" / "enterprise__june.csv", HEADER,
                   [[make_uscc(50 + i), f"新{i}", "450103", "1", "存续", TODAY] for i in range(5)])
-        blocked = definitions.resolve_job_def("converge_all").execute_in_process(instance=instance)
-        integrity = check_evaluations(blocked)["validated_enterprise_integrity"]
-        assert not integrity.passed and integrity.severity is dg.AssetCheckSeverity.ERROR
-        assert "`row_count`" in integrity.metadata["rules"].value and "`row_change`" in integrity.metadata[
-            "rules"].value
+        blocked = run_pipeline(definitions, instance)
+        validated = check_evaluations(blocked)["validated_enterprise"]
+        assert not validated.passed and validated.severity is dg.AssetCheckSeverity.ERROR
+        assert not dimension(validated, "integrity")["passed"]
+        assert {"row_count", "row_change"} <= {r for r, row in rules(validated, "integrity").items()
+                                                if row["result"] == "❌ fail"}
         inspection = definitions.resolve_job_def("inspection_daily").execute_in_process(instance=instance)
 
     assert ledger_counts(mini_catalogue_dir, data, "enterprise") == [(12, 12, 0, 12), (5, 0, 5, 0)]
     checks = check_evaluations(inspection)
-    assert {name: c.passed for name, c in checks.items()} == {
-        "inspection_enterprise_accuracy": True, "inspection_enterprise_timeliness": True,
-        "inspection_enterprise_integrity": True,  # 12 rows within the bounds; 17 received = 12 + 5 held back
-        "inspection_enterprise_availability": True,
+    dims = ("accuracy", "timeliness", "integrity", "availability")
+    assert {name: {d: dimension(c, d)["passed"] for d in dims} for name, c in checks.items()} == {
+        # 12 rows within the bounds; 17 received = 12 + 5 held back
+        "shared_enterprise": dict.fromkeys(dims, True),
         # No submission yet: its (empty) table is there, but the item is late for its quarterly cycle.
-        "inspection_water_account_accuracy": True, "inspection_water_account_timeliness": False,
-        "inspection_water_account_integrity": True, "inspection_water_account_availability": True,
+        "shared_water_account": {**dict.fromkeys(dims, True), "timeliness": False},
     }
-    assert checks["inspection_water_account_timeliness"].severity is dg.AssetCheckSeverity.WARN
-    assert checks["inspection_enterprise_accuracy"].metadata["rows_checked"].value == 12
+    assert checks["shared_water_account"].severity is dg.AssetCheckSeverity.WARN
+    assert checks["shared_enterprise"].metadata["stage"].value == "inspection"
+    assert dimension(checks["shared_enterprise"], "accuracy")["rows_checked"] == 12
     [summary] = [m.materialization for m in inspection.get_asset_materialization_events()]
     table = summary.metadata["summary"].value
     assert "| 南宁市自来水公司 (`nn_water`) | timeliness | 1 | 0 | 1 |" in table

@@ -3,6 +3,7 @@ instance, and read the check results and their metadata back over GraphQL with a
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -20,7 +21,7 @@ from pipelines.catalogue import load_catalogue
 from pipelines.definitions import build_definitions
 from resources.platform import PlatformResource
 from tests.conftest import REPO
-from tests.helpers import write_csv
+from tests.helpers import run_pipeline, write_csv
 from tests.integration.test_pipeline_mini import HEADER, enterprise_rows
 
 STARTUP_SECONDS = 240  # a loaded CI machine needs a while to load the code location
@@ -38,6 +39,8 @@ query Check($key: AssetKeyInput!, $name: String!) {
         ... on FloatMetadataEntry { floatValue }
         ... on IntMetadataEntry { intValue }
         ... on UrlMetadataEntry { url }
+        ... on BoolMetadataEntry { boolValue }
+        ... on TableMetadataEntry { table { records } }
       }
     }
   }
@@ -79,8 +82,9 @@ def served(tmp_path: Path, mini_catalogue_dir: Path, monkeypatch: pytest.MonkeyP
     definitions = build_definitions(load_catalogue(mini_catalogue_dir), resource, "sqlite")
     monkeypatch.setenv("DAGSTER_HOME", str(home))  # the in-process run and the server share one instance
     with dg.DagsterInstance.get() as instance:
-        for job in ("converge_all", "supervision_reports"):  # as `python -m pipelines run` does
-            assert definitions.resolve_job_def(job).execute_in_process(instance=instance).success
+        # as `python -m pipelines run` does: the pipeline, then the supervision reports
+        assert run_pipeline(definitions, instance).success
+        assert definitions.resolve_job_def("supervision_reports").execute_in_process(instance=instance).success
     port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "GOVDATA_CATALOGUE_DIR": str(mini_catalogue_dir),
            "GOVDATA_INTAKE_DIR": str(intake), "GOVDATA_DATA_DIR": str(data)}
@@ -125,17 +129,21 @@ def _check(url: str, key: list[str], name: str) -> dict:
 
 @pytest.mark.webserver
 def test_check_results_and_metadata_through_graphql(served: str) -> None:
-    accuracy = _check(served, ["validated", "amr", "enterprise"], "validated_enterprise_accuracy")
-    assert accuracy["status"] == "FAILED"
-    evaluation = accuracy["evaluation"]
+    validated = _check(served, ["validated", "amr", "enterprise"], "validated_enterprise")
+    assert validated["status"] == "FAILED"
+    evaluation = validated["evaluation"]
     assert (evaluation["success"], evaluation["severity"]) == (False, "ERROR")
     entries = {e["label"]: e for e in evaluation["metadataEntries"]}
-    assert entries["pass_rate"]["floatValue"] == pytest.approx(17 / 20)
-    assert (entries["rows_checked"]["intValue"], entries["rows_failed"]["intValue"]) == (20, 3)
-    assert "`standard:credit_code`" in entries["rules"]["mdStr"] and "❌ fail" in entries["rules"]["mdStr"]
+    assert entries["accuracy_pass_rate"]["floatValue"] == pytest.approx(17 / 20)
+    assert entries["accuracy_passed"]["boolValue"] is False
+    # The tables the UI shows sortable: one row per dimension, one per rule.
+    dimensions = {row["dimension"]: row for row in map(json.loads, entries["dimensions"]["table"]["records"])}
+    assert (dimensions["accuracy"]["rows_checked"], dimensions["accuracy"]["rows_failed"]) == (20, 3)
+    rules = {row["rule"]: row for row in map(json.loads, entries["rules"]["table"]["records"])}
+    assert rules["standard:credit_code"]["result"] == "❌ fail"
     assert entries["data_docs"]["url"].startswith("file://") and entries["data_docs"]["url"].endswith(".html")
-    availability = _check(served, ["shared", "amr", "enterprise"], "shared_enterprise_availability")
-    assert availability["status"] == "SUCCEEDED" and availability["evaluation"]["success"]
+    shared = _check(served, ["shared", "amr", "enterprise"], "shared_enterprise")
+    assert shared["status"] == "SUCCEEDED" and shared["evaluation"]["success"]
 
 
 def _latest_metadata(url: str, key: list[str]) -> dict[str, dict]:

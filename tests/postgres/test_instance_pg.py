@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import REPO, make_uscc
-from tests.helpers import check_evaluations, materialize_all, open_store, write_csv
+from tests.helpers import check_evaluations, dimension, materialize_all, open_store, rules, write_csv
 from tests.postgres.pgutil import rows, scalar
 
 pytestmark = pytest.mark.postgres
@@ -75,9 +75,9 @@ def test_mini_catalogue_runs_in_the_postgres_instance_and_store(pg_instance: dg.
                             ('["shared", "nn_water", "water_account"]',), ('["validated", "amr", "enterprise"]',),
                             ('["validated", "nn_water", "water_account"]',)]
     assert scalar(pg_database, "select count(*) from shared_province.enterprise") == 8
-    checks = check_evaluations(result)
-    assert checks["shared_enterprise_integrity"].passed and checks["shared_enterprise_availability"].passed
-    assert "sql:unique_key" in checks["shared_enterprise_integrity"].metadata["rules"].value
+    shared = check_evaluations(result)["shared_enterprise"]
+    assert shared.passed and dimension(shared, "integrity")["passed"] and dimension(shared, "availability")["passed"]
+    assert rules(shared, "integrity")["sql:unique_key"]["result"] == "✅ pass"  # answered inside PostgreSQL
     store = open_store(mini_catalogue_dir, tmp_path / "data", pg_database)
     [entry] = store.submissions("enterprise")
     assert (entry["received"], entry["converged"], entry["held_back"]) == (9, 8, 1)

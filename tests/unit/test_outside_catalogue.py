@@ -1,15 +1,18 @@
 """No collection outside the catalogue (art. 12): the intake window's exact refusal reasons, temporary
 collections included."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
-from pipelines import intake
+from pipelines import intake, process
 from pipelines.catalogue import load_catalogue
 from pipelines.catalogue.models import Item
-from tests.conftest import REPO, make_ric
+from pipelines.quality.outcome import ValidationOutcome
+from tests.conftest import MINI, REPO, make_ric, make_uscc
 from tests.helpers import write_csv
 
 GOVERNED = REPO / "tests" / "fixtures" / "governed"
@@ -75,3 +78,91 @@ def test_personal_data_in_an_extra_header_is_not_repeated_in_the_reason(tmp_path
                      [["B1", "沙袋", "x"]])
     assert refusal_of(path, item) == (
         "uncatalogued column(s) 联系人***********: no collection outside the catalogue (art. 12)")
+
+
+# --- what lies outside every item's files: recorded, never followed ------------------------------
+NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+HEADER = ["credit_code", "name", "region", "capital", "status", "updated_at"]
+LONG_NAME = "enterprise__" + "a" * 230 + ".csv"  # 246 characters: more than _submission_id's 200
+
+
+class NoValidation:
+    def validate(self, item: Item, frame: pd.DataFrame, as_of: date) -> ValidationOutcome:
+        raise AssertionError("the intake does not validate")
+
+
+def enterprise_rows(n: int) -> list[list[str]]:
+    return [[make_uscc(i), f"企业{i}", "450103", "1", "存续", "2026-11-01"] for i in range(n)]
+
+
+def take_in_the_window(tmp_path: Path, store_url: str) -> list[tuple[Any, ...]]:
+    """A window with strays of every kind and two awkward accepted files, as the unit runs take it in."""
+    import openpyxl
+
+    from pipelines.store import SharedStore
+
+    catalogue = load_catalogue(MINI)
+    window = tmp_path / "intake"
+    write_csv(window / "nobody" / "enterprise.csv", HEADER, enterprise_rows(2))
+    write_csv(window / "stray.csv", HEADER, enterprise_rows(3))
+    write_csv(window / "amr" / ".enterprise.csv", HEADER, enterprise_rows(4))
+    write_csv(window / "amr" / LONG_NAME, HEADER, enterprise_rows(5))
+    write_csv(tmp_path / "outside.csv", HEADER, enterprise_rows(6))
+    (window / "amr" / "enterprise__link.csv").symlink_to(tmp_path / "outside.csv")
+    book = openpyxl.Workbook()
+    book.active.title = "一月"
+    for values in [HEADER, *enterprise_rows(2)]:
+        book.active.append(values)
+    second = book.create_sheet("二月")
+    for values in [HEADER, *enterprise_rows(5)[2:]]:
+        second.append(values)
+    book.save(window / "amr" / "enterprise__sheets.xlsx")
+    store = SharedStore(store_url, catalogue)
+    store.ensure_tables()
+    platform = process.Platform(catalogue, window, tmp_path / "data", store, NoValidation(), clock=lambda: NOW)
+    try:
+        for unit in ("nn_water", "amr"):  # amr, the catalogue's first unit with items, also takes the strays
+            process.refuse_uncatalogued(platform, unit)
+        process.take_in(platform, catalogue.item("enterprise"))
+        return sorted((e["unit"], e["item"], e["source"], e["status"], e["received"], e["held_back"],
+                       len(e["submission_id"])) for e in store.submissions())
+    finally:
+        store.dispose()
+
+
+def expected_ledger() -> list[tuple[Any, ...]]:
+    hashed = len("enterprise/") + 120 + 13
+    return sorted([
+        ("_window", "stray", "stray.csv", "rejected", 3, 3, len("stray/stray.csv/") + 12),
+        ("nobody", "enterprise", "enterprise.csv", "rejected", 2, 2, len("enterprise/enterprise.csv/") + 12),
+        ("amr", ".enterprise", ".enterprise.csv", "rejected", 4, 4, len(".enterprise/.enterprise.csv/") + 12),
+        ("amr", "enterprise", "enterprise__link.csv", "rejected", 0, 0, len("enterprise/enterprise__link.csv/") + 12),
+        ("amr", "enterprise", LONG_NAME, "received", 5, 0, hashed),
+        ("amr", "enterprise", "enterprise__sheets.xlsx (sheets '一月' + '二月')", "received", 5, 0,
+         len("enterprise/enterprise__sheets.xlsx/") + 12),
+    ])
+
+
+def test_strays_are_recorded_once_links_are_not_followed_and_long_names_fit(tmp_path: Path) -> None:
+    assert take_in_the_window(tmp_path, f"sqlite:///{tmp_path / 'store.db'}") == expected_ledger()
+    rejected = tmp_path / "intake" / "amr" / "_rejected"
+    assert (rejected / "enterprise__link.csv").is_symlink()
+    assert "a symbolic link" in (rejected / "enterprise__link.csv.reason.txt").read_text(encoding="utf-8")
+    assert (tmp_path / "intake" / "_rejected" / "stray.csv.reason.txt").exists()
+    assert (tmp_path / "intake" / "nobody" / "_rejected" / "enterprise.csv").exists()
+
+
+@pytest.mark.postgres
+def test_long_names_and_strays_fit_the_ledger_on_postgresql(tmp_path: Path, pg_database: str) -> None:
+    assert take_in_the_window(tmp_path, pg_database) == expected_ledger()
+
+
+def test_the_units_to_run_include_the_steward_for_strays_and_units_with_only_links(tmp_path: Path) -> None:
+    catalogue = load_catalogue(MINI)
+    (tmp_path / "nn_water").mkdir()
+    (tmp_path / "nn_water" / "water_account.csv").symlink_to("/etc/passwd")
+    assert intake.units_to_run(tmp_path, catalogue) == {"nn_water"}
+    assert intake.pending_files(tmp_path) == []  # the link is not stat'ed by the sensor's signature
+    write_csv(tmp_path / "nobody" / "x.csv", ["a"], [["1"]])
+    assert intake.window_steward(catalogue) == "amr"
+    assert intake.units_to_run(tmp_path, catalogue) == {"nn_water", "amr"}

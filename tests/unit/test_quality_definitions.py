@@ -33,18 +33,26 @@ def test_daily_inspection_of_every_shared_item_and_per_cycle_inspections(mini_ca
     assert daily.default_status is dg.DefaultScheduleStatus.RUNNING
     assert schedules["inspect_monthly_schedule"].cron_schedule == "0 3 1 * *"  # enterprise: monthly
     assert schedules["inspect_quarterly_schedule"].cron_schedule == "0 3 1 1,4,7,10 *"  # water: quarterly
-    dims = ("accuracy", "timeliness", "integrity", "availability")
     daily_job = repository.get_job("inspection_daily")
-    assert _check_names(daily_job) == {f"inspection_{i}_{d}" for i in ("enterprise", "water_account") for d in dims}
+    # The inspection evaluates each shared table's check again, converging nothing.
+    assert _check_names(daily_job) == {"shared_enterprise", "shared_water_account"}
     assert daily_job.asset_layer.executable_asset_keys == {dg.AssetKey(["inspection", "quality_summary"])}
-    assert _check_names(repository.get_job("inspect_monthly")) == {f"inspection_enterprise_{d}" for d in dims}
+    monthly = schedules["inspect_monthly_schedule"].evaluate_tick(dg.build_schedule_context())
+    (request,) = monthly.run_requests or []
+    assert (request.asset_selection, request.asset_check_keys) == (
+        [], [dg.AssetCheckKey(dg.AssetKey(["shared", "amr", "enterprise"]), "shared_enterprise")])
+    assert schedules["inspect_monthly_schedule"].job_name == "inspection_daily"
 
 
-def test_the_pipeline_job_leaves_the_inspection_to_its_own_job(mini_catalogue_dir: Path, tmp_path: Path) -> None:
-    job = _repository(mini_catalogue_dir, tmp_path).get_job("converge_all")
+def test_the_pipeline_runs_on_the_implicit_asset_job(mini_catalogue_dir: Path, tmp_path: Path) -> None:
+    repository = _repository(mini_catalogue_dir, tmp_path)
+    job = repository.get_implicit_global_asset_job_def()
     assert dg.AssetKey(["corrections", "amr"]) in job.asset_layer.executable_asset_keys
-    assert dg.AssetKey(["inspection", "quality_summary"]) not in job.asset_layer.executable_asset_keys
-    assert not {n for n in _check_names(job) if n.startswith("inspection_")}
+    assert repository.get_sensor_def("intake_window").job_name == job.name
+    # No job of its own over every unit: it would repeat all their outputs in the snapshot.
+    assert {j.name for j in repository.get_all_jobs()} == {
+        job.name, "inspection_daily", "expire_sharing_applications", "supervision_weekly", "evaluation_monthly",
+        "supervision_reports"}
 
 
 def test_shared_assets_carry_a_freshness_policy_from_the_update_cycle(mini_catalogue_dir: Path,

@@ -1,0 +1,138 @@
+"""Runs of the pipeline planned by ``pipelines.runplan``: each batch one run on the implicit asset job,
+batches of a wave side by side in worker processes, then one run of what follows from every batch (the
+connected city and provincial tables, the directory, open data).
+
+Each worker process pays the fixed costs (importing Dagster and Great Expectations, loading the catalogue,
+building the definitions) once and then runs its batches.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.runplan import Batch
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    success: bool
+    failures: list[str] = field(default_factory=list)
+
+
+_definitions: Any = None  # per worker process: built on its first batch
+
+
+def _built() -> Any:
+    global _definitions
+    if _definitions is None:
+        from pipelines.catalogue import load_catalogue
+        from pipelines.definitions import build_definitions
+        from resources.platform import PlatformResource, Settings
+
+        settings = Settings.from_env()
+        resource = PlatformResource(catalogue_dir=settings.catalogue_dir, intake_dir=settings.intake_dir,
+                                    data_dir=settings.data_dir, store_url=settings.store_url,
+                                    allow_run_date=settings.allow_run_date)
+        _definitions = build_definitions(load_catalogue(settings.catalogue_dir), resource, settings.store_kind)
+    return _definitions
+
+
+def use_definitions(definitions: Any) -> None:
+    """The launching process has built them already: its in-process runs reuse them."""
+    global _definitions
+    _definitions = definitions
+
+
+def instance() -> Any:
+    import dagster as dg
+
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    print("DAGSTER_HOME is not set: the run is kept in a temporary instance only", file=sys.stderr)
+    return dg.DagsterInstance.ephemeral()
+
+
+def execute(keys: Sequence[str], tags: dict[str, str], log_level: str, job: str | None = None) -> RunOutcome:
+    """One run of the given assets (user strings, so that they cross process boundaries)."""
+    import dagster as dg
+
+    definitions = _built()
+    selection = [dg.AssetKey.from_user_string(k) for k in keys] if keys else None
+    job_def = (definitions.resolve_job_def(job) if job
+               else definitions.resolve_implicit_global_asset_job_def())
+    with instance() as dagster_instance:
+        result = job_def.execute_in_process(
+            instance=dagster_instance, raise_on_error=False, tags=tags, asset_selection=selection,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
+    failures = [e.event_specific_data.error.message.strip() for e in result.all_events
+                if e.is_step_failure and e.event_specific_data and e.event_specific_data.error]
+    return RunOutcome(result.run_id, result.success, failures)
+
+
+def batch_keys(batch: Batch) -> list[str]:
+    """The batch's items through their three stages, and each of its units' correction list."""
+    import dagster as dg
+
+    from assets.factory import asset_key
+    from pipelines.quality.checks import STAGES
+
+    keys = [asset_key(stage, item).to_user_string() for item in batch.items for stage in STAGES]
+    return keys + [dg.AssetKey(["corrections", unit]).to_user_string() for unit in batch.units]
+
+
+def following_keys(definitions: Any, batches: Sequence[Batch]) -> list[str]:
+    """What follows from the converged tables and spans batches: connected tables, directory, open data.
+    The items that merely read a converged authority are not run again: they have nothing new."""
+    import dagster as dg
+
+    from assets.factory import asset_key
+    from assets.quality import SUMMARY_KEY
+    from assets.supervision import ALL_KEYS
+    from pipelines.quality.checks import SHARED, STAGES
+
+    graph = definitions.resolve_asset_graph()
+    shared = [asset_key(SHARED, item) for batch in batches for item in batch.items]
+    if not shared:
+        return []
+    downstream = dg.AssetSelection.assets(*shared).downstream().resolve(graph)
+    skip = {SUMMARY_KEY, *ALL_KEYS}
+    return sorted(k.to_user_string() for k in downstream
+                  if k.path[0] not in (*STAGES, "corrections") and k not in skip)
+
+
+def run_batches(batches: Sequence[Batch], workers: int, tags: dict[str, str], log_level: str,
+                progress: Any = print) -> list[RunOutcome]:
+    """Wave by wave; within a wave, batches side by side in ``workers`` processes (or here, for one)."""
+    outcomes: list[RunOutcome] = []
+    waves = sorted({b.wave for b in batches})
+    pool = _pool(workers) if workers > 1 else None
+    try:
+        for wave in waves:
+            todo = [b for b in batches if b.wave == wave]
+            progress(f"wave {wave + 1}/{len(waves)}: {len(todo)} run(s) of "
+                     f"{sum(len(b.items) for b in todo)} item(s) in {min(workers, len(todo))} process(es)")
+            if pool is None:
+                done = [execute(batch_keys(b), tags, log_level) for b in todo]
+            else:
+                done = list(pool.map(execute, [batch_keys(b) for b in todo], [tags] * len(todo),
+                                     [log_level] * len(todo)))
+            for batch, outcome in zip(todo, done, strict=True):
+                progress(f"  run {outcome.run_id}: {len(batch.items)} item(s) of {', '.join(batch.units[:4])}"
+                         f"{' …' if len(batch.units) > 4 else ''}: {'succeeded' if outcome.success else 'FAILED'}")
+            outcomes += done
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return outcomes
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # spawn: a fresh interpreter per worker, nothing of the launcher's open connections or threads
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
