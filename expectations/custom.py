@@ -1,8 +1,8 @@
 """Reusable GX expectations for the platform's catalogue standards.
 
 Submissions arrive as text, so each expectation checks text values; nulls are left to
-``ExpectColumnValuesToNotBeNull`` (map expectations skip them). The checks themselves are the
-plain functions in ``pipelines.standards``, so pandas validation and the rest of the platform agree.
+``ExpectColumnValuesToNotBeNull`` (map expectations skip them). Each check is the value model's parse
+(``pipelines.values``), so GX, the pipeline's canonical text and the store's casts agree on what a value is.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from great_expectations.expectations.expectation import ColumnMapExpectation
 from great_expectations.expectations.metrics import ColumnMapMetricProvider, column_condition_partial
 
 from pipelines.catalogue.models import FieldType, Standard
-from pipelines.standards import STANDARD_CHECKS, TYPE_CHECKS, parse_date
+from pipelines.values import InvalidValue, standard_reason, type_reason, type_value
 
 
-def _apply(column: pd.Series, check: Any) -> pd.Series:
-    return column.map(lambda v: bool(check(str(v))))
+def _apply(column: pd.Series, reason: Any) -> pd.Series:
+    return column.map(lambda v: reason(v) is None)
 
 
 class ColumnValuesConformToStandard(ColumnMapMetricProvider):
@@ -29,7 +29,8 @@ class ColumnValuesConformToStandard(ColumnMapMetricProvider):
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, standard: str, **kwargs: Any) -> pd.Series:
-        return _apply(column, STANDARD_CHECKS[Standard(standard)])
+        wanted = Standard(standard)
+        return _apply(column, lambda v: standard_reason(wanted, v))
 
 
 class ColumnValuesParseAsType(ColumnMapMetricProvider):
@@ -38,15 +39,16 @@ class ColumnValuesParseAsType(ColumnMapMetricProvider):
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, field_type: str, **kwargs: Any) -> pd.Series:
-        return _apply(column, TYPE_CHECKS[FieldType(field_type)])
+        wanted = FieldType(field_type)
+        return _apply(column, lambda v: type_reason(wanted, v))
 
 
 def _within(value: Any, low: float | None, high: float | None) -> bool:
     try:
-        number = float(value)
-    except (TypeError, ValueError):
+        number = type_value(FieldType.DECIMAL, value)  # an integer's text is a decimal's too
+    except InvalidValue:
         return True  # not a number at all: the type rule reports it, once
-    return (low is None or number >= low) and (high is None or number <= high)
+    return number is None or ((low is None or number >= low) and (high is None or number <= high))
 
 
 class ColumnValuesWithinTextRange(ColumnMapMetricProvider):
@@ -60,8 +62,11 @@ class ColumnValuesWithinTextRange(ColumnMapMetricProvider):
 
 
 def _recent(value: Any, oldest: date) -> bool:
-    day = parse_date(str(value)[:10])
-    return day is None or day >= oldest
+    try:
+        moment = type_value(FieldType.DATETIME, value)  # a date's text is its midnight
+    except InvalidValue:
+        return True  # the type rule reports it
+    return moment is None or moment.date() >= oldest
 
 
 class ColumnValuesRecent(ColumnMapMetricProvider):

@@ -27,8 +27,9 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item
+from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item, ItemField
 from pipelines.quality.masking import redacted
+from pipelines.values import canonical_frame, canonical_or_cleaned, cell_text, stripped
 
 SUPPORTED = (".csv", ".xlsx", ".json")
 ARCHIVE = "_archive"
@@ -568,19 +569,20 @@ def _shown_header(header: str, longest: int = 40) -> str:
 
 
 def normalise(frame: pd.DataFrame, item: Item) -> pd.DataFrame:
-    """Catalogue column order, text values stripped, empty text as null."""
-    columns = {
-        name: [clean_value(v) for v in frame[name]] if name in frame.columns else [None] * len(frame)
-        for name in item.field_names
-    }
-    return pd.DataFrame(columns, index=range(len(frame)), dtype=object)
+    """Catalogue column order, each cell in its canonical text (pipelines.values), empty as null; a cell that
+    does not parse keeps its text without surrounding space, for validation to report."""
+    try:
+        return canonical_frame(item, frame)[0]
+    except ValueError as exc:  # a nested JSON value: no cell of any field
+        raise SubmissionError(str(exc)) from exc
 
 
-def clean_value(value: object) -> str | None:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return None
-    text = str(value).strip()
-    return text or None
+def clean_value(value: object, field: ItemField | None = None) -> str | None:
+    """One cell as text without surrounding space (None when empty); with its field, in canonical text."""
+    if field is not None:
+        return canonical_or_cleaned(field, value)
+    text = cell_text(value)
+    return None if text is None else stripped(text) or None
 
 
 def read_database(item: Item) -> pd.DataFrame:

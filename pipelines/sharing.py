@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.catalogue.models import FieldRef, Item
-from pipelines.quality.context import StoreAuthority
+from pipelines.catalogue.models import FieldRef, Item, ItemField
+from pipelines.quality.context import StoreAuthority, canonical_texts
+from pipelines.values import InvalidValue, canonical
 
 NOT_FOUND = "not found in the authoritative source"
 REPEATED_LOG = Path("governance") / "repeated_collection.jsonl"
@@ -40,8 +41,8 @@ def unknown_keys(authority: StoreAuthority, item: Item, frame: pd.DataFrame) -> 
             continue
         known = authority.keys(f.references)
         reason = f"{reference_rule_id(f.name)}: {f.label} {NOT_FOUND} ({f.references})"
-        for row, value in enumerate(frame[f.name]):
-            if _present(value) and str(value) not in known:
+        for row, key in enumerate(canonical_texts(item, f.name, frame[f.name])):
+            if key is not None and key not in known:
                 reasons.setdefault(row, []).append(reason)
     return reasons
 
@@ -77,8 +78,19 @@ def fill_lookups(authority: StoreAuthority, item: Item, frame: pd.DataFrame) -> 
             continue
         key_field, key_ref = _referencing_field(item, f.lookup)
         values = authority.values(key_ref, f.lookup)
-        filled[f.name] = [values.get(str(k)) if _present(k) else None for k in frame[key_field]]
+        found = (None if k is None else values.get(k) for k in canonical_texts(item, key_field, frame[key_field]))
+        filled[f.name] = [_as_field(f, v) for v in found]
     return filled
+
+
+def _as_field(field: ItemField, value: str | None) -> str | None:
+    """An authoritative value in this field's own canonical text, what its load cast takes; one that is no
+    value of this field (the authority's column has another type) is left empty rather than break the load."""
+    try:
+        return canonical(field, value)
+    except InvalidValue:
+        log.warning("look-up %s: an authoritative value is not a valid %s, left empty", field.name, field.type.value)
+        return None
 
 
 def _referencing_field(item: Item, lookup: FieldRef) -> tuple[str, FieldRef]:

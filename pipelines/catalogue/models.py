@@ -172,6 +172,10 @@ class ItemField(Frozen):
         default=None,
         description="not collected: filled from this authoritative field through the referencing key (art. 13)",
     )
+    date_format: Literal["excel_serial"] | None = Field(
+        default=None,
+        description="excel_serial: the unit's system sends Excel serial day numbers (45962 = 2025-11-01) besides dates",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ItemField:
@@ -179,6 +183,8 @@ class ItemField(Frozen):
             raise ValueError("a range needs type integer or decimal")
         if self.values is not None and not self.values:
             raise ValueError("a value set must list at least one value")
+        if self.date_format is not None and self.type not in (FieldType.DATE, FieldType.DATETIME):
+            raise ValueError("a date_format needs type date or datetime")
         if self.lookup is not None and self.not_null:
             raise ValueError("a looked-up field is filled from the shared store: it cannot be required or a key")
         return self

@@ -11,10 +11,11 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from pipelines.catalogue.models import FieldRef, Item
+from pipelines.catalogue.models import FieldRef, Item, ItemField
 from pipelines.quality.masking import mask
 from pipelines.quality.outcome import RuleResult
 from pipelines.quality.rules import Kind, Rule, rules_for
+from pipelines.values import canonical_or_cleaned, same, stored_text
 
 SAMPLE_SIZE = 5
 CORRECTION_TAG = "correction"  # <item>__correction....csv: a partial resubmission of corrected rows
@@ -28,7 +29,9 @@ class Authority(Protocol):
 
 
 class StoreAuthority:
-    """Authoritative look-ups through pipelines.authority, each column read once per instance."""
+    """Authoritative look-ups through pipelines.authority, each column read once per instance, keys and values
+    in canonical text (pipelines.values): a numeric 1000.000000 answers for "1000", a key stored before the
+    value model (a citizen ID ending in a lower-case x) answers for its canonical form."""
 
     def __init__(self, store: Any):
         self._store = store
@@ -39,7 +42,9 @@ class StoreAuthority:
         from pipelines.authority import known_keys
 
         if str(ref) not in self._keys:
-            self._keys[str(ref)] = known_keys(self._store, ref)
+            field = self._field(ref)
+            self._keys[str(ref)] = {text for k in known_keys(self._store, ref)
+                                    if (text := stored_text(field, k)) is not None}
         return self._keys[str(ref)]
 
     def values(self, key: FieldRef, value: FieldRef) -> Mapping[str, str | None]:
@@ -47,8 +52,16 @@ class StoreAuthority:
 
         wanted = (str(key), str(value))
         if wanted not in self._values:
-            self._values[wanted] = authoritative_values(self._store, key, value)
+            key_field, value_field = self._field(key), self._field(value)
+            pairs = ((stored_text(key_field, k), stored_text(value_field, v))
+                     for k, v in authoritative_values(self._store, key, value).items())
+            self._values[wanted] = {k: v for k, v in pairs if k is not None}
         return self._values[wanted]
+
+    def _field(self, ref: FieldRef) -> ItemField:
+        field = self._store.catalogue.item(ref.item).field(ref.field)
+        assert field is not None, ref  # the catalogue loader checks every reference names a field
+        return field
 
 
 def is_correction(source: str) -> bool:
@@ -96,16 +109,19 @@ def row_change_result(rule: Rule, rows: int, previous: int | None) -> RuleResult
 
 
 def matches_result(item: Item, rule: Rule, frame: pd.DataFrame, authority: Authority) -> RuleResult:
+    """Canonical equality with the authoritative row's value: 1000 equals 1000.0, a padded name its trimmed one."""
     key_column, value_column = rule.columns
     truth = authority.values(rule.params["key"], rule.params["value"])
+    keys = canonical_texts(item, key_column, frame[key_column])
+    value_field = item.field(value_column)
     failing = [
-        row for row, (key, value) in enumerate(zip(frame[key_column], frame[value_column], strict=True))
-        if key is not None and value is not None and str(key) in truth and truth[str(key)] != str(value)
+        row for row, (key, value) in enumerate(zip(keys, frame[value_column], strict=True))
+        if key is not None and _present(value) and key in truth and not _same(value_field, value, truth[key])
     ]
     sample = tuple(
         f"row {row + 1}: {_masked(item, key_column, frame.at[row, key_column])}: "
         f"{_masked(item, value_column, frame.at[row, value_column])} ≠ "
-        f"{_masked(item, value_column, truth[str(frame.at[row, key_column])])}"
+        f"{_masked(item, value_column, truth[str(keys[row])])}"
         for row in failing[:SAMPLE_SIZE]
     )
     return RuleResult(rule, not failing, len(frame), len(failing), tuple(failing), sample)
@@ -114,9 +130,27 @@ def matches_result(item: Item, rule: Rule, frame: pd.DataFrame, authority: Autho
 def resolvable_result(item: Item, rule: Rule, frame: pd.DataFrame, authority: Authority) -> RuleResult:
     column = rule.columns[0]
     known = authority.keys(rule.params["key"])
-    failing = [row for row, key in enumerate(frame[column]) if key is not None and str(key) not in known]
+    failing = [row for row, key in enumerate(canonical_texts(item, column, frame[column]))
+               if key is not None and key not in known]
     sample = tuple(f"row {row + 1}: {_masked(item, column, frame.at[row, column])}" for row in failing[:SAMPLE_SIZE])
     return RuleResult(rule, not failing, len(frame), len(failing), tuple(failing), sample)
+
+
+def canonical_texts(item: Item, column: str, cells: Any) -> list[str | None]:
+    """The column's cells as the keys the authority is looked up by (canonical text; idempotent on a
+    canonical frame)."""
+    field = item.field(column)
+    if field is None:
+        return [None if not _present(c) else str(c) for c in cells]
+    return [canonical_or_cleaned(field, c) if _present(c) else None for c in cells]
+
+
+def _same(field: ItemField | None, value: Any, truth: str | None) -> bool:
+    return same(field, value, truth) if field is not None else str(value) == truth
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and value != value) and str(value) != ""
 
 
 def _masked(item: Item, column: str, value: Any) -> str:

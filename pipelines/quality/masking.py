@@ -8,11 +8,15 @@ from datetime import date, datetime
 from stdnum.cn import ric
 
 from pipelines.catalogue.models import ItemField, Standard
+from pipelines.values import canonical_or_cleaned
 
 
 def mask(value: str, field: ItemField | None) -> str:
+    """The value as a report may show it; masked in its canonical text, so one person's number masks alike
+    however it was typed."""
     if field is None or value is None:
         return value
+    value = canonical_or_cleaned(field, value) or ""
     if field.standard is Standard.RIC:
         return _keep_ends(value, 6, 4)
     if field.standard is Standard.PHONE:
@@ -31,6 +35,8 @@ def _keep_ends(value: str, head: int, tail: int) -> str:
 
 
 # --- personal data written into free text --------------------------------------------------------
+# Redaction matches Unicode digits (\d) on purpose, unlike validation (pipelines.values, ASCII only): a number
+# typed in full-width digits in free text is still a leak.
 # Shaped like a citizen ID: the region part is deliberately not checked, because python-stdnum only
 # knows a region in the years it existed, and a leak is a leak whatever region it names.
 CITIZEN_ID_SHAPED = re.compile(r"(?<![0-9A-Za-z])\d{6}(\d{8})\d{3}[\dXx](?![0-9A-Za-z])")

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from pipelines.catalogue.models import FieldType, Item, Severity
+from pipelines.values import canonical_or_cleaned
 
 
 class Dimension(StrEnum):
@@ -90,7 +91,7 @@ def rule_ids(item: Item) -> set[str]:
 
 def _with_severity(item: Item, rule: Rule) -> Rule:
     severity = item.quality.severity.get(rule.id)
-    if severity is None:
+    if severity is None or rule.kind is Kind.TYPE:  # a value the store cannot hold never reaches the merge
         return rule
     return Rule(rule.id, rule.kind, rule.dimension, severity, rule.columns, rule.description, rule.params)
 
@@ -117,15 +118,15 @@ def _field_rules(item: Item, f: Any) -> list[Rule]:
     out: list[Rule] = []
     if f.not_null:
         out.append(_rule(Kind.REQUIRED, Dimension.INTEGRITY, col, f"{f.label} is required", f.name))
-    if f.type is not FieldType.STRING:
-        out.append(_rule(Kind.TYPE, Dimension.ACCURACY, col, f"{f.label} is a valid {f.type.value}", f.name,
-                         field_type=f.type.value))
+    # Every field has one, text too: its value must be one the store holds (no control characters in text).
+    noun = "text without control characters" if f.type is FieldType.STRING else f"a valid {f.type.value}"
+    out.append(_rule(Kind.TYPE, Dimension.ACCURACY, col, f"{f.label} is {noun}", f.name, field_type=f.type.value))
     if f.standard is not None:
         out.append(_rule(Kind.STANDARD, Dimension.ACCURACY, col, f"{f.label} conforms to {f.standard.value}",
                          f.name, standard=f.standard.value))
     if f.values is not None:
         out.append(_rule(Kind.VALUE_SET, Dimension.ACCURACY, col, f"{f.label} is in its value set", f.name,
-                         value_set=list(f.values)))
+                         value_set=[canonical_or_cleaned(f, v) for v in f.values]))
     if f.range is not None:
         out.append(_rule(Kind.RANGE, Dimension.ACCURACY, col, f"{f.label} is within its range", f.name,
                          min_value=f.range.min, max_value=f.range.max))

@@ -12,17 +12,11 @@ from typing import Any
 
 from pipelines.catalogue.models import Item, Standard
 from pipelines.quality.rules import Dimension
+from pipelines.values import STANDARDS
 
-# Shapes only: PostgreSQL answers these with its regex operator, no per-row Python.
-STANDARD_SHAPES: dict[Standard, str] = {
-    Standard.USCC: r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$",
-    Standard.RIC: r"^[1-8][0-9]{16}[0-9X]$",
-    Standard.ADCODE: r"^[1-8][0-9]{5}$",
-    Standard.PHONE: r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$",
-    Standard.POSTCODE: r"^[1-8][0-9]{5}$",
-    Standard.EMAIL: r"^[^@[:space:]]+@[^@[:space:]]+\.[A-Za-z]{2,}$",
-    Standard.DATE: r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-}
+# Shapes only: PostgreSQL answers these with its regex operator, no per-row Python. They are the shapes of the
+# value model's canonical text (pipelines.values), which is what the shared table holds.
+STANDARD_SHAPES: dict[Standard, str] = {s: model.shape for s, model in STANDARDS.items()}
 
 
 @dataclass(frozen=True)

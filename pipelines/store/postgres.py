@@ -13,9 +13,9 @@ from typing import IO, Any
 
 from sqlalchemy import Engine, Table
 
-from pipelines.catalogue.models import FieldType, Item
-from pipelines.standards import TRUE_TEXTS
+from pipelines.catalogue.models import Item
 from pipelines.store.schema import LINEAGE_COLUMNS
+from pipelines.values import pg_cast
 
 STAGE = "_govdata_stage"
 # Large loads stage in memory instead of spilling temp files: the setting can only change before the
@@ -38,21 +38,13 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-# SQL casts of the staged text, mirroring store._CONVERT value by value (empty text is null).
-_CASTS: dict[FieldType, str] = {
-    FieldType.STRING: "{v}",
-    FieldType.INTEGER: "{v}::bigint",
-    FieldType.DECIMAL: "{v}::numeric",
-    FieldType.BOOLEAN: "(lower(btrim({v})) IN (" + ", ".join(sorted(map(quote_literal, TRUE_TEXTS))) + "))",
-    FieldType.DATE: "left({v}, 10)::date",
-    FieldType.DATETIME: "{v}::timestamp",
-}
-
-
 def typed_select(item: Item, columns: list[str]) -> str:
-    """The staged text columns cast to the catalogue's types, plus the lineage parameters."""
+    """The staged text columns cast to the catalogue's types, plus the lineage parameters.
+
+    The stage holds canonical text (pipelines.values), which each type's cast takes as it is: the value
+    model owns the casts, and its properties prove every text it accepts casts (empty text is null)."""
     types = {f.name: f.type for f in item.fields}
-    casts = [_CASTS[types[c]].format(v=f"NULLIF({quote_ident(c)}, '')") for c in columns]
+    casts = [pg_cast(types[c], f"NULLIF({quote_ident(c)}, '')") for c in columns]
     lineage = [f"%({name})s" for name in LINEAGE_COLUMNS]  # parameters named after their columns
     return f"SELECT {', '.join(casts + lineage)} FROM {STAGE}"
 

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Column,
     Date,
@@ -14,7 +13,6 @@ from sqlalchemy import (
     Float,
     Integer,
     MetaData,
-    Numeric,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -24,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from pipelines.catalogue.models import Catalogue, FieldType, Item, Level
+from pipelines.values import column_type
 
 LINEAGE_COLUMNS = ("_source_unit", "_submission_id", "_converged_at")
 
@@ -32,14 +31,8 @@ def lineage_values(unit: str, submission_id: str, now: datetime) -> dict[str, An
     """Where each converged row came from: the lineage columns of every shared table."""
     return dict(zip(LINEAGE_COLUMNS, (unit, submission_id, now), strict=True))
 
-COLUMN_TYPES: dict[FieldType, TypeEngine] = {
-    FieldType.STRING: Text(),
-    FieldType.INTEGER: BigInteger(),
-    FieldType.DECIMAL: Numeric(24, 6).with_variant(Float(), "sqlite"),
-    FieldType.BOOLEAN: Boolean(),
-    FieldType.DATE: Date(),
-    FieldType.DATETIME: DateTime(),
-}
+# Each type's column is the value model's (pipelines.values), beside its parse and load cast.
+COLUMN_TYPES: dict[FieldType, TypeEngine[Any]] = {t: column_type(t) for t in FieldType}
 
 
 def shared_schema(item: Item, dialect: str) -> str | None:

@@ -33,11 +33,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from pipelines.catalogue.models import Catalogue, FieldType, Item
-from pipelines.standards import to_boolean
+from pipelines.catalogue.models import Catalogue, Item
 from pipelines.store.migrate import Plan, apply_plan, plan_table
 from pipelines.store.postgres import quoted
 from pipelines.store.schema import build_metadata, lineage_values, platform_schema, platform_tables, shared_schema
+from pipelines.values import canonical_frame, python_value
 
 
 def normalise_url(url: str) -> str:
@@ -191,7 +191,7 @@ class SharedStore:
         if self.dialect == "postgresql":
             columns = list(item.field_names)
             buffer = io.StringIO()
-            rows.reindex(columns=columns).to_csv(buffer, index=False, header=False)
+            canonical_frame(item, rows)[0].to_csv(buffer, index=False, header=False)  # what the casts take
             buffer.seek(0)
             return self._copy_merge(item, buffer, columns, unit, submission_id, now, header=False)
         typed = typed_records(item, rows)
@@ -352,27 +352,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def typed_records(item: Item, rows: pd.DataFrame) -> list[dict[str, Any]]:
-    converters = {f.name: _CONVERT[f.type] for f in item.fields}
+    """The rows as the values the SQLite load binds, each cell read by the value model (pipelines.values):
+    the same parse validation accepted, so a value that passed always loads (InvalidValue otherwise)."""
+    fields = {f.name: f for f in item.fields}
     records = rows.to_dict(orient="records")
     return [
-        {name: (None if _missing(value) else converters[name](value)) for name, value in record.items()
-         if name in converters}
+        {name: python_value(fields[name], value) for name, value in record.items() if name in fields}
         for record in records
     ]
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and pd.isna(value)) or value == ""
-
-
-_CONVERT: dict[FieldType, Any] = {
-    FieldType.STRING: str,
-    FieldType.INTEGER: lambda v: int(str(v)),
-    FieldType.DECIMAL: lambda v: float(str(v)),
-    FieldType.BOOLEAN: lambda v: to_boolean(str(v)),
-    FieldType.DATE: lambda v: date.fromisoformat(str(v)[:10]),
-    FieldType.DATETIME: lambda v: datetime.fromisoformat(str(v)),
-}
 
 
 __all__ = ["HeldRow", "SharedStore", "normalise_url", "platform_tables"]

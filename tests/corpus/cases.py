@@ -166,17 +166,18 @@ NUMBERS_DATES_IDS = [
     Case("numbers_as_text", write(f"{E}__numbers.csv", delimited(HEADER, [
         row(1, capital="1e3"), row(2, capital="１０００"), row(3, capital=" 1000 ")])
                                   + f'{make_uscc(4)},企业4,450103,"1,000",存续,{DAY}\n'),
-         Accepted(4, text_rows([U1, "企业1", "450103", "1e3", "存续", DAY],
-                               [U2, "企业2", "450103", "１０００", "存续", DAY],
+         # taken in as canonical text (pipelines.values); "1,000" is no decimal and stays as sent, for validation
+         Accepted(4, text_rows([U1, "企业1", "450103", "1000", "存续", DAY],
+                               [U2, "企业2", "450103", "1000", "存续", DAY],
                                list(row(3)), [make_uscc(4), "企业4", "450103", "1,000", "存续", DAY]))),
     Case("dates_as_text", csv_file(f"{E}__dates.csv", [row(1, updated_at="2026/11/01"), row(2, updated_at="20261101"),
                                                        row(3, updated_at="2026年11月1日")]),
-         Accepted(3, text_rows([U1, "企业1", "450103", "1000", "存续", "2026/11/01"],
-                               [U2, "企业2", "450103", "1000", "存续", "20261101"],
-                               [make_uscc(3), "企业3", "450103", "1000", "存续", "2026年11月1日"]))),
+         Accepted(3, text_rows([U1, "企业1", "450103", "1000", "存续", "2026-11-01"],  # canonical dates
+                               [U2, "企业2", "450103", "1000", "存续", "2026-11-01"],
+                               [make_uscc(3), "企业3", "450103", "1000", "存续", "2026-11-01"]))),
     Case("lower_case_x_id", csv_file("nn_water/water_account.csv", [["W1", RIC_X.lower(), ""]],
                                      header=["account_no", "holder_id", "phone"]),
-         Accepted(1, text_rows(["W1", RIC_X.lower(), None]))),
+         Accepted(1, text_rows(["W1", RIC_X, None]))),  # canonical: upper case, one person one key
     Case("full_width_digits_id", csv_file(f"{E}__fullwidth.csv", [row(1, credit_code="９１４５０１００")]),
          Accepted(1, text_rows(["９１４５０１００", "企业1", "450103", "1000", "存续", DAY]))),
     Case("padded_id", csv_file(f"{E}__padded.csv", [row(1, credit_code=f"  {U1}\t")]),

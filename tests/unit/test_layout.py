@@ -16,7 +16,7 @@ DOMAIN = ["pipelines.catalogue", "pipelines.standards", "pipelines.quality.rules
           "pipelines.evaluation.scorecard", "pipelines.evaluation.violations", "pipelines.evaluation.contractors",
           "pipelines.evaluation.verdicts", "pipelines.evaluation.service", "pipelines.evaluation.report",
           "pipelines.opendata", "pipelines.entrustment", "pipelines.catalogue.contractors",
-          "pipelines.demo.showcase"]
+          "pipelines.demo.showcase", "pipelines.values"]
 
 
 def _python(code: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> str:
