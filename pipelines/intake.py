@@ -21,7 +21,7 @@ import shutil
 import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -423,13 +423,13 @@ def _sheet_table(sheet: Sheet, ws: Any) -> Table:
     width = max(max((i + 1 for i, v in enumerate(values) if _filled(v)), default=0) for _, values in sheet.rows)
     (_, header_values), body = sheet.rows[0], sheet.rows[1:]
     try:
-        header = _header(_cell_text(v) for v in _padded(header_values, width))
+        header = _header(cell_text(v) for v in _padded(header_values, width))
     except SubmissionError as exc:
         raise SubmissionError(f"sheet '{name}': {exc}") from exc
     errors = [f"{_column(i)}{n}" for n, values in body for i, v in enumerate(values) if v in EXCEL_ERRORS]
     if errors:
         raise SubmissionError(f"sheet '{name}': formula error value(s) in {', '.join(errors[:LISTED])}")
-    return Table(header, tuple(tuple(_cell_text(v) for v in _padded(values, width)) for _, values in body))
+    return Table(header, tuple(tuple(cell_text(v) for v in _padded(values, width)) for _, values in body))
 
 
 # What Excel saves for a formula that failed (openpyxl.cell.cell.ERROR_CODES, and the dynamic-array ones).
@@ -462,24 +462,6 @@ def _refuse_formulas_without_values(path: Path, sheets: list[Sheet]) -> None:
                                   f"{', '.join(missing[:LISTED])}; open the workbook in Excel and save it again")
 
 
-# TODO(lead): use values.cell_text once pipelines/values.py lands (branch values); same contract.
-def _cell_text(value: Any) -> str | None:
-    """A cell or JSON scalar as the text a person would have typed."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) and value.tzinfo is None else value.isoformat()
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    if isinstance(value, (list, dict)):
-        raise ValueError(f"a nested value ({type(value).__name__}) is not a cell")
-    return str(value)
-
-
 # --- JSON ---------------------------------------------------------------------------------------
 def json_records(document: Any) -> list[Any]:
     records = document.get("records") if isinstance(document, dict) else document
@@ -498,7 +480,7 @@ def read_json(raw: bytes) -> Table:
         raise SubmissionError(f"nested value(s) (a list or an object) in {shown}{more}: submit flat records")
     header = tuple(dict.fromkeys(key for record in records for key in record))
     return Table(_header(header) if header else (),
-                 tuple(tuple(_cell_text(record.get(key)) for key in header) for record in records))
+                 tuple(tuple(cell_text(record.get(key)) for key in header) for record in records))
 
 
 # --- counting what a refused file holds -------------------------------------------------------
