@@ -52,8 +52,10 @@ def _mask_result(item: Item, result: Any) -> None:
             detail.pop(key, None)
         column = expectation_result.expectation_config.kwargs.get("column")
         field = item.field(column) if column else None
-        if column is None:  # compound keys: no per-value masking rule, so show no values
-            detail.pop("partial_unexpected_list", None)
+        if column is None:  # the row contract, compound keys: rows of several fields, each masked by its own
+            rows = detail.get("partial_unexpected_list") or []
+            detail["partial_unexpected_list"] = [
+                {c: _mask(v, item.field(c)) for c, v in row.items()} for row in rows if isinstance(row, dict)]
             detail.pop("partial_unexpected_counts", None)
             continue
         if "partial_unexpected_list" in detail:

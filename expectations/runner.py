@@ -51,7 +51,7 @@ class GxValidator:
         frame = frame.reset_index(drop=True)
         batch = self._definition().get_batch(batch_parameters={"dataframe": frame})
         result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
-        results = tuple(_rule_result(r, rules, item, frame) for r in result.results)
+        results = tuple(rr for r in result.results for rr in _rule_results(r, rules, item, frame))
         docs = ""
         if self.docs_dir is not None:
             from expectations.docs import write_validation_page
@@ -60,19 +60,36 @@ class GxValidator:
         return ValidationOutcome(item=item.code, rows=len(frame), results=results, docs=docs)
 
 
-def _rule_result(gx_result: Any, rules: dict[str, Rule], item: Item, frame: pd.DataFrame) -> RuleResult:
-    rule = rules[gx_result.expectation_config.meta["rule_id"]]
+def _rule_results(gx_result: Any, rules: dict[str, Rule], item: Item, frame: pd.DataFrame) -> list[RuleResult]:
+    """One result per rule the expectation checks: the row contract's failing rows are put to each of its
+    rules, so each row is held back with every rule it broke."""
+    from expectations.custom import contract_rules, rule_passes
+    from expectations.suites import ROW_RULES
+
     detail = gx_result.result or {}
     failing = tuple(int(i) for i in detail.get("unexpected_index_list") or () if not isinstance(i, dict))
+    checked = [rules[rule_id] for rule_id in gx_result.expectation_config.meta["rule_ids"]]
+    if not any(r.kind in ROW_RULES for r in checked):
+        return [_rule_result(checked[0], bool(gx_result.success), failing, detail, item, frame)]
+    out = []
+    for rule in checked:
+        [params] = contract_rules([{"kind": rule.kind.value, **rule.params}])
+        broken = tuple(r for r in failing if not rule_passes(params, frame.at[r, rule.columns[0]]))
+        out.append(_rule_result(rule, not broken, broken, detail, item, frame))
+    return out
+
+
+def _rule_result(rule: Rule, success: bool, failing: tuple[int, ...], detail: dict[str, Any], item: Item,
+                 frame: pd.DataFrame) -> RuleResult:
     if rule.row_level:
         count = len(failing)
         sample = _sample(item, rule, frame, failing)
         observed = ""
     else:
-        count = 0 if gx_result.success else 1
+        count = 0 if success else 1
         sample = ()
         observed = str(detail.get("observed_value", ""))[:500]
-    return RuleResult(rule=rule, success=bool(gx_result.success), element_count=len(frame),
+    return RuleResult(rule=rule, success=success, element_count=len(frame),
                       unexpected_count=count, failing_rows=failing, sample=sample, observed=observed)
 
 

@@ -14,6 +14,7 @@ from expectations.custom import (
     ExpectColumnValuesToBeWithinTextRange,
     ExpectColumnValuesToConformToStandard,
     ExpectColumnValuesToParseAsType,
+    ExpectRowsToSatisfyContract,
 )
 from pipelines.catalogue.models import Item
 from pipelines.quality.rules import Kind, Rule, rules_for
@@ -74,16 +75,38 @@ _BUILDERS: dict[Kind, Callable[[Rule, date], Any]] = {
 }
 
 
+# The row rules one contract checks in one pass; the runner names the rule a failing row broke.
+ROW_RULES = (Kind.REQUIRED, Kind.TYPE, Kind.STANDARD, Kind.VALUE_SET, Kind.RANGE, Kind.MAX_LENGTH)
+
+
+def _row_contract(item: Item, rules: list[Rule]) -> Any:
+    return ExpectRowsToSatisfyContract(column_list=list(item.field_names), rules=[
+        {"id": r.id, "kind": r.kind.value, "column": r.columns[0], **r.params} for r in rules])
+
+
+def _meta(rules: list[Rule]) -> dict[str, Any]:
+    return {"rule_ids": [r.id for r in rules], "dimension": rules[0].dimension.value,
+            "severity": max((r.severity.value for r in rules), key=("warning", "error").index)}
+
+
 def build_suite(item: Item, as_of: date) -> tuple[gx.ExpectationSuite, dict[str, Rule]]:
-    """The item's suite; each expectation's meta carries its rule id, dimension and severity."""
+    """The item's suite: its columns, its key, one contract for every field's row rules, record freshness.
+    Each expectation's meta carries the rule ids it checks, its dimension and severity."""
     by_id: dict[str, Rule] = {}
     expectations = []
+    row_rules: list[Rule] = []
     for rule in rules_for(item):
         if rule.contextual:  # needs the ledger or the authoritative tables: pipelines.quality.context
             continue
-        expectation = _BUILDERS[rule.kind](rule, as_of)
-        expectation.meta = {"rule_id": rule.id, "dimension": rule.dimension.value,
-                            "severity": rule.severity.value}
-        expectations.append(expectation)
         by_id[rule.id] = rule
+        if rule.kind in ROW_RULES and len(item.field_names) > 1:  # GX's multicolumn domain needs two columns
+            row_rules.append(rule)
+            continue
+        expectation = _BUILDERS[rule.kind](rule, as_of)
+        expectation.meta = _meta([rule])
+        expectations.append(expectation)
+    if row_rules:
+        contract = _row_contract(item, row_rules)
+        contract.meta = _meta(row_rules)
+        expectations.append(contract)
     return gx.ExpectationSuite(name=f"{item.code}.contract", expectations=expectations), by_id

@@ -93,8 +93,10 @@ def test_comparison_masking_and_data_docs(tmp_path: Path, mini_catalogue_dir: Pa
     docs = Path(urlparse(water.metadata["data_docs"].value).path)
     assert docs.is_file() and docs.is_relative_to(data / "data_docs")
     page = docs.read_text(encoding="utf-8")
-    assert "expect_column_values_to_conform_to_standard" in page.replace("ExpectColumnValuesToConformToStandard",
-                                                                        "expect_column_values_to_conform_to_standard")
+    # one expectation checks every row rule (GX evaluates them in one pass), its failing rows shown masked
+    assert "expect_rows_to_satisfy_contract" in page.replace("ExpectRowsToSatisfyContract",
+                                                             "expect_rows_to_satisfy_contract")
+    assert f"{bad_ric[:6]}********{bad_ric[-4:]}" in page
     assert bad_ric not in page and make_ric(1) not in page
     assert "validations/water_account/" in (data / "data_docs" / "index.html").read_text(encoding="utf-8")
 
