@@ -235,7 +235,7 @@ def _repeated(args: argparse.Namespace) -> int:
     from pipelines.sharing import carried_log
     from pipelines.supervision import render_repeated, repeated_collection_report
 
-    flagged = carried_log(Path(args.data)) if args.data else []
+    flagged = _with_store(load_catalogue(args.directory), Path(args.data), carried_log) if args.data else []
     report = repeated_collection_report(load_catalogue(args.directory), flagged)
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else render_repeated(report))
     return 0
@@ -265,12 +265,20 @@ def _directory(args: argparse.Namespace) -> int:
 def _convergence_days(catalogue: Catalogue, data_dir: Path) -> dict[str, tuple[date, date]]:
     """Item -> the first and last day it converged, from the ledger of the store that data directory holds."""
     from pipelines import directory
+
+    return _with_store(catalogue, data_dir, lambda store: directory.convergence_days(
+        store.submissions(status="converged")))
+
+
+def _with_store(catalogue: Catalogue, data_dir: Path, read: Any) -> Any:
+    """What ``read(store)`` returns from the store that data directory holds (or GOVDATA_STORE_URL names)."""
     from pipelines.store import SharedStore
     from resources.platform import ENV_STORE, resolve_store_url
 
     store = SharedStore(resolve_store_url(os.environ.get(ENV_STORE, ""), str(data_dir)), catalogue)
     try:
-        return directory.convergence_days(store.submissions(status="converged"))
+        store.ensure_tables([])  # a data directory no run has used yet reads as empty
+        return read(store)
     finally:
         store.dispose()
 

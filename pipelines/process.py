@@ -187,7 +187,7 @@ def validate(platform: Platform, item: Item) -> ValidationReport:
         sid = entry["submission_id"]
         submitted = read_stage(platform.stage, sid, INTAKE, item)
         frame, carried = sharing.strip_lookups(item, submitted)  # art. 13: obtained by sharing, not collected
-        sharing.record_carried(platform.data_dir, item, sid, carried, platform.clock())
+        sharing.record_carried(platform.store, item, sid, carried, platform.clock())
         outcome = platform.validator.validate(item, frame, as_of).extended(contextual_results(
             item, frame, authority, previous_rows(platform.store.submissions(item.code), sid),
             correction=is_correction(entry["source"])))
