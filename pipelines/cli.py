@@ -37,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="judge entrustments on this day instead of today")
     run.add_argument("--unit", action="append", default=None, metavar="CODE",
                      help="only this unit's items (repeatable); skips the inspection and reports")
+    run.add_argument("--executor", choices=["in-process", "celery"], default="in-process",
+                     help="celery: every run launched through the instance (DAGSTER_HOME), its steps on Celery "
+                          "workers (deploy/celery/README.md)")
     commands.add_parser("catalogue-schema", help="write the catalogue JSON Schemas to catalogue/schema/")
     summary = commands.add_parser("summary", help="per item received/valid/held back/converged, per check")
     summary.add_argument("--json", action="store_true")
@@ -99,21 +102,33 @@ def _run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     level = "WARNING" if args.quiet else "INFO"
     tags = _run_tags(args)
+    execute = launch.execute
+    if args.executor == "celery":
+        from pipelines import executors
+
+        problem = executors.use_celery()
+        if problem:
+            print(f"run: {problem}", file=sys.stderr)
+            return 2
+        execute = executors.execute_through_instance
     if args.job:  # one named job, whole
-        outcomes = [launch.execute([], tags, level, job=args.job)]
+        outcomes = [execute([], tags, level, job=args.job)]
     else:
         items = ([i for u in args.unit for i in catalogue.items_of(u)] if args.unit
                  else runplan.pending_items(catalogue, Path(settings.intake_dir)))
         workers = args.workers or runplan.worker_count(len(items), os.cpu_count() or 1)
         batches = runplan.plan(catalogue, items, workers)
         print(f"{len(items)} item(s) with something new, in {len(batches)} run(s)")
-        outcomes = launch.run_batches(batches, workers, tags, level)
+        if args.executor == "celery":  # one run of every batch: Dagster orders its steps, the workers share them
+            outcomes = [execute([k for b in batches for k in launch.batch_keys(b)], tags, level)] if batches else []
+        else:
+            outcomes = launch.run_batches(batches, workers, tags, level)
         following = launch.following_keys(definitions, batches) if all(o.success for o in outcomes) else []
         if following and not args.unit:
-            outcomes.append(launch.execute(following, tags, level))
+            outcomes.append(execute(following, tags, level))
         if not (args.no_inspect or args.unit) and all(o.success for o in outcomes):
             # the inspection after the pipeline, so its summary covers this run
-            outcomes += [launch.execute([], tags, level, job=job) for job in AFTER_THE_PIPELINE]
+            outcomes += [execute([], tags, level, job=job) for job in AFTER_THE_PIPELINE]
     succeeded = all(o.success for o in outcomes)
     print(f"\n{len(outcomes)} run(s): {'succeeded' if succeeded else 'FAILED'} "
           f"in {time.perf_counter() - started:.1f} s\n")

@@ -40,6 +40,8 @@ from pipelines.store.postgres import quoted
 from pipelines.store.schema import build_metadata, lineage_values, platform_schema, platform_tables, shared_schema
 from pipelines.store.stage import StageStore, TextStream
 
+DDL_LOCK = 0x676F7664  # "govd": the advisory lock key of the store's DDL on PostgreSQL
+
 
 def normalise_url(url: str) -> str:
     """Pin PostgreSQL to psycopg2: SQLAlchemy 2.1 would pick psycopg 3 for a bare postgresql:// URL."""
@@ -109,6 +111,9 @@ class SharedStore:
                   *(self.table(i) for i in shared)]
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
+                # Steps on several workers create and migrate at once: IF NOT EXISTS / checkfirst still race
+                # (duplicate key in pg_namespace), so the DDL is serialized by a lock held to the commit.
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({DDL_LOCK})")
                 for schema in sorted({t.schema for t in wanted if t.schema}):
                     conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             self.metadata.create_all(conn, tables=wanted, checkfirst=True)
