@@ -1,4 +1,4 @@
-"""Which Dagster executor the pipeline job runs its steps on, read from the environment in the entry point.
+"""Which Dagster executor the pipeline's runs execute their steps on, read from the environment in the entry point.
 
 - ``GOVDATA_EXECUTOR`` empty (the default): Dagster's default executor, steps in processes on this machine;
 - ``GOVDATA_EXECUTOR=celery``: ``dagster_celery.celery_executor``: each step is a Celery task on RabbitMQ,
