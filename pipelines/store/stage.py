@@ -100,49 +100,57 @@ class StageStore:
 
 
 class StageText(io.TextIOBase):
-    """The chunks read as one CSV: the first chunk whole, the later ones without their header line."""
+    """The chunks read as one CSV: the first chunk whole, the later ones without their header line.
+
+    One chunk's text is held at a time, read from a position: COPY reads 8 KB at a time, and cutting the
+    read part off the front of the chunk instead would copy the rest of it on every read."""
 
     def __init__(self, texts: Iterator[str]):
         super().__init__()
         self._texts = texts
-        self._buffer = ""
+        self._chunk = ""
+        self._pos = 0
         self._started = False
-        self._done = False
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int | None = -1, /) -> str:
         want = -1 if size is None or size < 0 else size
-        while not self._done and (want < 0 or len(self._buffer) < want):
-            self._pull()
-        if want < 0:
-            text, self._buffer = self._buffer, ""
-        else:
-            text, self._buffer = self._buffer[:want], self._buffer[want:]
-        return text
+        pieces = []
+        while want != 0 and self._available():
+            end = len(self._chunk) if want < 0 else min(len(self._chunk), self._pos + want)
+            pieces.append(self._chunk[self._pos:end])
+            want = want if want < 0 else want - (end - self._pos)
+            self._pos = end
+        return "".join(pieces)
 
     # typeshed types IOBase.readline as bytes; a text stream returns str (whole lines: callers read the header)
     def readline(self, size: int | None = -1, /) -> str:  # type: ignore[override]
-        while not self._done and "\n" not in self._buffer:
-            self._pull()
-        end = self._buffer.find("\n") + 1 or len(self._buffer)
-        line, self._buffer = self._buffer[:end], self._buffer[end:]
-        return line
+        pieces = []
+        while self._available():
+            newline = self._chunk.find("\n", self._pos)
+            end = len(self._chunk) if newline < 0 else newline + 1
+            pieces.append(self._chunk[self._pos:end])
+            self._pos = end
+            if newline >= 0:
+                break
+        return "".join(pieces)
 
     def header(self) -> list[str]:
         """Consume the header line and return its column names (the stream then holds only rows)."""
         return next(csv.reader([self.readline()]), [])
 
-    def _pull(self) -> None:
-        text = next(self._texts, None)
-        if text is None:
-            self._done = True
-            return
-        if self._started:
-            text = text[text.find("\n") + 1:] if "\n" in text else ""  # the header every chunk repeats
-        self._started = True
-        self._buffer += text
+    def _available(self) -> bool:
+        """Whether text is left, moving on to the next chunk when this one is read."""
+        while self._pos >= len(self._chunk):
+            text = next(self._texts, None)
+            if text is None:
+                return False
+            # every chunk repeats the header: the later ones are read from after it
+            self._chunk, self._pos = text, (text.find("\n") + 1 if self._started else 0)
+            self._started = True
+        return True
 
 
 def _chunks(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
