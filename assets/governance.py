@@ -110,7 +110,7 @@ def _supervision_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
     def _supervision(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
         built = platform.platform()
         temporary = supervision.temporary_collections(catalogue, built.clock().date())
-        report = supervision.repeated_collection_report(catalogue, sharing.carried_log(built.data_dir))
+        report = supervision.repeated_collection_report(catalogue, sharing.carried_log(built.store))
         return dg.MaterializeResult(metadata={
             "temporary_collections": len(temporary),
             "temporary_expired": sum(1 for t in temporary if t["status"] == "expired"),

@@ -3,11 +3,13 @@
     .venv/bin/python benchmarks/convergence_pg.py [--rows 1000000] [--url postgresql://postgres@127.0.0.1:5432/postgres]
 
 Makes N validated rows of 10 mixed columns (text, integer, decimal, boolean, date, datetime), writes
-them as the validated stage file the pipeline converges, and loads the same rows, in the same run,
-into three empty tables of the same DDL (primary key included) in a throwaway database:
+them as the validated stage data the pipeline converges (``StageStore.write``: compressed CSV chunks in
+the store, timed too) and as a CSV file for psql, and loads the same rows, in the same run, into three
+empty tables of the same DDL (primary key included) in a throwaway database:
 
-- the project's convergence step: ``SharedStore.upsert_csv`` (COPY into staging + typed merge, one
-  transaction, audit row included), then again over the full table (every row an update);
+- the project's convergence step: ``SharedStore.upsert_stage`` of the stage text stream (COPY into
+  staging + typed merge, one transaction, audit row included), then again over the full table (every
+  row an update);
 - ``psql \\copy`` of the same CSV file straight into the table (the floor: no merge, no casts);
 - ``pandas.DataFrame.to_sql`` (SQLAlchemy executemany).
 
@@ -130,10 +132,11 @@ def measure(url: sa.URL, n: int, workdir: Path, to_sql_rows: int) -> None:
     now = datetime.now(UTC)
     print(f"PostgreSQL {store.engine.dialect.server_version_info}, {n:,} rows, empty tables with a primary key:")
     copy_rate = timed("psql \\copy (CSV file -> table)", n, lambda: psql_copy(url, "shared_province.bench_psql", path))
-    ours = timed("convergence: SharedStore.upsert_csv (insert)", n,
-                 lambda: store.upsert_csv(item, path, "amr", "bench-1", now))
-    again = timed("convergence: SharedStore.upsert_csv (all updates)", n,
-                  lambda: store.upsert_csv(item, path, "amr", "bench-2", now))
+    timed("stage: StageStore.write (validation's output)", n, lambda: store.stage.write("bench", "valid", frame))
+    ours = timed("convergence: SharedStore.upsert_stage (insert)", n,
+                 lambda: store.upsert_stage(item, store.stage.open_text("bench", "valid"), "amr", "bench-1", now))
+    again = timed("convergence: SharedStore.upsert_stage (all updates)", n,
+                  lambda: store.upsert_stage(item, store.stage.open_text("bench", "valid"), "amr", "bench-2", now))
     with store.engine.begin() as conn:
         conn.exec_driver_sql("TRUNCATE shared_province.bench")
     in_memory = timed("convergence: SharedStore.upsert (DataFrame)", n,
@@ -149,7 +152,7 @@ def measure(url: sa.URL, n: int, workdir: Path, to_sql_rows: int) -> None:
                   for t in ("bench", "bench_psql", "bench_to_sql")]
     store.dispose()
     assert counts == [n, n, len(to_sql_frame)], counts
-    print("\nratios (convergence = upsert_csv, insert):")
+    print("\nratios (convergence = upsert_stage, insert):")
     print(f"  convergence / psql \\copy  = {ours / copy_rate:6.2f}   (target >= 0.50: "
           f"{'met' if ours / copy_rate >= 0.5 else 'NOT met'})")
     print(f"  convergence / to_sql      = {ours / to_sql:6.2f}   (target >= 5: "

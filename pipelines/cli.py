@@ -37,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="judge entrustments on this day instead of today")
     run.add_argument("--unit", action="append", default=None, metavar="CODE",
                      help="only this unit's items (repeatable); skips the inspection and reports")
+    run.add_argument("--executor", choices=["in-process", "celery"], default="in-process",
+                     help="celery: every run launched through the instance (DAGSTER_HOME), its steps on Celery "
+                          "workers (deploy/celery/README.md)")
     commands.add_parser("catalogue-schema", help="write the catalogue JSON Schemas to catalogue/schema/")
     summary = commands.add_parser("summary", help="per item received/valid/held back/converged, per check")
     summary.add_argument("--json", action="store_true")
@@ -102,21 +105,33 @@ def _run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     level = "WARNING" if args.quiet else "INFO"
     tags = _run_tags(args)
+    execute = launch.execute
+    if args.executor == "celery":
+        from pipelines import executors
+
+        problem = executors.use_celery()
+        if problem:
+            print(f"run: {problem}", file=sys.stderr)
+            return 2
+        execute = executors.execute_through_instance
     if args.job:  # one named job, whole
-        outcomes = [launch.execute([], tags, level, job=args.job)]
+        outcomes = [execute([], tags, level, job=args.job)]
     else:
         items = ([i for u in args.unit for i in catalogue.items_of(u)] if args.unit
                  else runplan.pending_items(catalogue, Path(settings.intake_dir)))
         workers = args.workers or runplan.worker_count(len(items), os.cpu_count() or 1)
         batches = runplan.plan(catalogue, items, workers)
         print(f"{len(items)} item(s) with something new, in {len(batches)} run(s)")
-        outcomes = launch.run_batches(batches, workers, tags, level)
+        if args.executor == "celery":  # one run of every batch: Dagster orders its steps, the workers share them
+            outcomes = [execute([k for b in batches for k in launch.batch_keys(b)], tags, level)] if batches else []
+        else:
+            outcomes = launch.run_batches(batches, workers, tags, level)
         following = launch.following_keys(definitions, batches) if all(o.success for o in outcomes) else []
         if following and not args.unit:
-            outcomes.append(launch.execute(following, tags, level))
+            outcomes.append(execute(following, tags, level))
         if not (args.no_inspect or args.unit) and all(o.success for o in outcomes):
             # the inspection after the pipeline, so its summary covers this run
-            outcomes += [launch.execute([], tags, level, job=job) for job in AFTER_THE_PIPELINE]
+            outcomes += [execute([], tags, level, job=job) for job in AFTER_THE_PIPELINE]
     succeeded = all(o.success for o in outcomes)
     print(f"\n{len(outcomes)} run(s): {'succeeded' if succeeded else 'FAILED'} "
           f"in {time.perf_counter() - started:.1f} s\n")
@@ -248,7 +263,7 @@ def _repeated(args: argparse.Namespace) -> int:
     from pipelines.sharing import carried_log
     from pipelines.supervision import render_repeated, repeated_collection_report
 
-    flagged = carried_log(Path(args.data)) if args.data else []
+    flagged = _with_store(load_catalogue(args.directory), Path(args.data), carried_log) if args.data else []
     report = repeated_collection_report(load_catalogue(args.directory), flagged)
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else render_repeated(report))
     return 0
@@ -278,12 +293,20 @@ def _directory(args: argparse.Namespace) -> int:
 def _convergence_days(catalogue: Catalogue, data_dir: Path) -> dict[str, tuple[date, date]]:
     """Item -> the first and last day it converged, from the ledger of the store that data directory holds."""
     from pipelines import directory
+
+    return _with_store(catalogue, data_dir, lambda store: directory.convergence_days(
+        store.submissions(status="converged")))
+
+
+def _with_store(catalogue: Catalogue, data_dir: Path, read: Any) -> Any:
+    """What ``read(store)`` returns from the store that data directory holds (or GOVDATA_STORE_URL names)."""
     from pipelines.store import SharedStore
     from resources.platform import ENV_STORE, resolve_store_url
 
     store = SharedStore(resolve_store_url(os.environ.get(ENV_STORE, ""), str(data_dir)), catalogue)
     try:
-        return directory.convergence_days(store.submissions(status="converged"))
+        store.ensure_tables([])  # a data directory no run has used yet reads as empty
+        return read(store)
     finally:
         store.dispose()
 

@@ -19,6 +19,7 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
     from assets.supervision import supervision_assets, supervision_jobs_and_schedules
     from assets.units import unit_asset
     from pipelines.automation import CYCLE_CRON, intake_window_sensor, pull_schedules
+    from pipelines.executors import executor_from_env
 
     unit_assets = [unit_asset(catalogue, u, store_kind) for u in catalogue.units if catalogue.items_of(u.code)]
     unit_assets += governance_assets(catalogue)
@@ -31,6 +32,7 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
         sensors=[intake_window_sensor(catalogue, ALL_JOB), follow_the_pipeline()],
         schedules=[*pull_schedules(catalogue, ALL_JOB), expiry_schedule, *quality["schedules"], *supervision_schedules],
         resources={"platform": platform},
+        executor=executor_from_env(),  # GOVDATA_EXECUTOR=celery: steps on Celery workers (deploy/celery)
     )
 
 

@@ -22,6 +22,7 @@ from pipelines.quality.context import StoreAuthority, contextual_results, is_cor
 from pipelines.quality.corrections import has_open_rows, release_corrected
 from pipelines.quality.outcome import ValidationOutcome
 from pipelines.store import HeldRow, SharedStore
+from pipelines.store.stage import INTAKE, VALID, StageStore
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,10 @@ class Platform:
     validator: Validator
     clock: Callable[[], datetime] = utc_now
 
-    def stage_file(self, item: str, submission_id: str, kind: str) -> Path:
-        digest = submission_id.rsplit("/", 1)[-1]
-        path = self.data_dir / "stage" / item / f"{digest}.{kind}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
+    @property
+    def stage(self) -> StageStore:
+        """Submissions' intake and validated rows, kept in the shared store: any worker reaches them."""
+        return self.store.stage
 
 
 @dataclass
@@ -147,7 +147,7 @@ def _pull(platform: Platform, item: Item, report: IntakeReport) -> None:
 
 def _stage(platform: Platform, item: Item, submission_id: str, source: str, digest: str,
            frame: pd.DataFrame) -> None:
-    frame.to_csv(platform.stage_file(item.code, submission_id, "intake"), index=False)
+    platform.stage.write(submission_id, INTAKE, frame)
     platform.store.record_submission(
         submission_id=submission_id, item=item.code, unit=item.unit, source=source, digest=digest,
         status="received", received=len(frame), received_at=platform.clock(),
@@ -170,16 +170,13 @@ def _refuse(platform: Platform, item_code: str, unit: str, path: Path, reason: s
 
 
 # --- validation --------------------------------------------------------------------------------
-def read_stage(path: Path, item: Item) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return intake.normalise(frame, item)
+def read_stage(stage: StageStore, submission_id: str, kind: str, item: Item) -> pd.DataFrame:
+    return stage.read(submission_id, kind, item)
 
 
-def read_stage_keys(path: Path, item: Item) -> pd.DataFrame:
-    """Only the primary-key columns, cleaned the way the rows were when they were held back."""
-    keys = list(item.primary_key)
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=keys)
-    return pd.DataFrame({k: [intake.clean_value(v) for v in frame[k]] for k in keys}, dtype=object)
+def read_stage_keys(stage: StageStore, submission_id: str, item: Item) -> pd.DataFrame:
+    """Only the primary-key columns of the validated rows, cleaned the way the rows were when they were held back."""
+    return stage.read(submission_id, VALID, item, columns=item.primary_key)
 
 
 def validate(platform: Platform, item: Item) -> ValidationReport:
@@ -188,16 +185,16 @@ def validate(platform: Platform, item: Item) -> ValidationReport:
     authority = StoreAuthority(platform.store)
     for entry in platform.store.submissions(item.code, status="received"):
         sid = entry["submission_id"]
-        submitted = read_stage(platform.stage_file(item.code, sid, "intake"), item)
+        submitted = read_stage(platform.stage, sid, INTAKE, item)
         frame, carried = sharing.strip_lookups(item, submitted)  # art. 13: obtained by sharing, not collected
-        sharing.record_carried(platform.data_dir, item, sid, carried, platform.clock())
+        sharing.record_carried(platform.store, item, sid, carried, platform.clock())
         outcome = platform.validator.validate(item, frame, as_of).extended(contextual_results(
             item, frame, authority, previous_rows(platform.store.submissions(item.code), sid),
             correction=is_correction(entry["source"])))
         unverified = sharing.unknown_keys(authority, item, frame)  # art. 14: online verification
         held = _held_rows(item, submitted, outcome, unverified)
         valid = sharing.fill_lookups(authority, item, frame.drop(index=[h.row_no - 1 for h in held]))
-        valid.to_csv(platform.stage_file(item.code, sid, "valid"), index=False)
+        platform.stage.write(sid, VALID, valid)
         platform.store.hold_back(item, entry["unit"], sid, held, platform.clock())
         stale = len(outcome.warned_rows() - {h.row_no - 1 for h in held})
         platform.store.update_submission(sid, status="validated", valid=len(valid), held_back=len(held),
@@ -236,10 +233,10 @@ def converge(platform: Platform, item: Item) -> ConvergenceReport:
     platform.store.ensure_tables([item])
     for entry in platform.store.submissions(item.code, status="validated"):
         sid = entry["submission_id"]
-        valid_file = platform.stage_file(item.code, sid, "valid")
-        written = platform.store.upsert_csv(item, valid_file, entry["unit"], sid, platform.clock())
-        if has_open_rows(platform.store, item.code):  # usually none: then the stage file is not read again
-            release_corrected(platform.store, item, sid, read_stage_keys(valid_file, item), platform.clock())
+        written = platform.store.upsert_stage(item, platform.stage.open_text(sid, VALID), entry["unit"], sid,
+                                              platform.clock())
+        if has_open_rows(platform.store, item.code):  # usually none: then the stage data is not read again
+            release_corrected(platform.store, item, sid, read_stage_keys(platform.stage, sid, item), platform.clock())
         platform.store.update_submission(sid, status="converged", converged=written,
                                          converged_at=platform.clock())
         report.submissions.append(sid)

@@ -12,21 +12,23 @@ many submissions and rules ask for it.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
+from sqlalchemy import insert, select
 
 from pipelines.catalogue.models import FieldRef, Item, ItemField
 from pipelines.quality.context import StoreAuthority, canonical_texts
 from pipelines.values import InvalidValue, canonical
 
-NOT_FOUND = "not found in the authoritative source"
-REPEATED_LOG = Path("governance") / "repeated_collection.jsonl"
+if TYPE_CHECKING:
+    from pipelines.store import SharedStore
+
 log = logging.getLogger(__name__)
+NOT_FOUND = "not found in the authoritative source"
 
 
 def reference_rule_id(field: str) -> str:
@@ -98,43 +100,28 @@ def _referencing_field(item: Item, lookup: FieldRef) -> tuple[str, FieldRef]:
     return next((f.name, f.references) for f in item.fields if f.references and f.references.item == lookup.item)
 
 
-def record_carried(data_dir: Path, item: Item, submission_id: str, carried: list[CarriedLookup],
+def record_carried(store: SharedStore, item: Item, submission_id: str, carried: list[CarriedLookup],
                    when: datetime) -> None:
-    """Append the flag to the repeated-collection log the supervision report reads."""
+    """Flag the submission in the store's repeated-collection log, which the supervision report and the
+    evaluation read (a later step, perhaps on another worker: so it is kept in the store, not a local file)."""
     if not carried:
         return
-    path = data_dir / REPEATED_LOG
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as log:
-        for c in carried:
-            log.write(json.dumps({"item": item.code, "unit": item.unit, "submission_id": submission_id,
-                                  "field": c.field, "source": c.source, "rows": c.rows,
-                                  "flagged_at": when.isoformat()}, ensure_ascii=False) + "\n")
+    at = when.astimezone(UTC)  # SQLite keeps no zone: the store's timestamps are all UTC
+    with store.engine.begin() as conn:
+        conn.execute(insert(store.repeated_collection), [
+            {"item": item.code, "unit": item.unit, "submission_id": submission_id, "field": c.field,
+             "source": c.source, "rows": c.rows, "flagged_at": at} for c in carried])
 
 
-def carried_log(data_dir: Path) -> list[dict[str, object]]:
-    """The flags of the repeated-collection log, skipping (with a warning) lines that do not read: a last line
-    half-written by a validation still appending, or cut short by a crash, must not stop every evaluation."""
-    path = data_dir / REPEATED_LOG
-    if not path.is_file():
-        return []
-    # "\n" only, not splitlines(): a value may hold U+2028 (the log is written with ensure_ascii=False).
-    # errors="replace": a character cut in half can only be on a half-written line, which is skipped anyway.
-    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
-    flags = (_flag(path, number, line) for number, line in enumerate(lines, start=1) if line.strip())
-    return [flag for flag in flags if flag is not None]
+def carried_log(store: SharedStore) -> list[dict[str, object]]:
+    """The flags of the repeated-collection log, oldest first, with ``flagged_at`` as ISO text in UTC."""
+    from pipelines.store import as_utc
 
-
-def _flag(path: Path, number: int, line: str) -> dict[str, object] | None:
-    try:
-        flag = json.loads(line)
-    except json.JSONDecodeError as exc:
-        log.warning("%s line %d: unreadable, skipped (%s)", path, number, exc)
-        return None
-    if not isinstance(flag, dict):
-        log.warning("%s line %d: not a flag object, skipped", path, number)
-        return None
-    return flag
+    log = store.repeated_collection
+    with store.engine.connect() as conn:
+        flags = conn.execute(select(log.c.item, log.c.unit, log.c.submission_id, log.c.field, log.c.source,
+                                    log.c.rows, log.c.flagged_at).order_by(log.c.id)).all()
+    return [{**row._asdict(), "flagged_at": as_utc(row.flagged_at).isoformat()} for row in flags]
 
 
 def _present(value: object) -> bool:

@@ -123,7 +123,7 @@ def read_records(store: Any, data_dir: Path) -> Records:
         applications = [SharingApplication(r.id, r.applicant, r.item, r.status, utc(r.applied_at), _utc(r.decided_at))
                         for r in conn.execute(select(a.c.id, a.c.applicant, a.c.item, a.c.status, a.c.applied_at,
                                                      a.c.decided_at))]
-    return Records(submissions, held, checks, applications, repeated_flags(carried_log(data_dir)),
+    return Records(submissions, held, checks, applications, repeated_flags(carried_log(store)),
                    read_runs(store))
 
 

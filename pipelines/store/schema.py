@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -202,9 +203,43 @@ def violation_tables(metadata: MetaData, dialect: str) -> Table:
     )
 
 
+def stage_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table]:
+    """State a run leaves for its later steps, in the store so a worker on any machine reads it.
+
+    ``platform_stage``: each submission's intake and validated rows as compressed CSV chunks (each chunk a whole
+    CSV with its header), written in one transaction and read back one chunk at a time.
+    ``platform_repeated_collection``: the submissions carrying looked-up values (art. 13), one row per field.
+    """
+    stage = Table(
+        "platform_stage", metadata,
+        Column("submission_id", String(300), primary_key=True),
+        Column("kind", String(16), primary_key=True, comment="intake: as taken in; valid: as validated"),
+        Column("chunk_no", Integer, primary_key=True, comment="0, 1, ...: the rows in submission order"),
+        Column("rows", Integer, nullable=False),
+        Column("data", LargeBinary, nullable=False, comment="zlib-compressed UTF-8 CSV with its header"),
+        schema=platform_schema(dialect),
+        comment="stage data of submissions between intake, validation and convergence",
+    )
+    repeated = Table(
+        "platform_repeated_collection", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("item", String(64), nullable=False, index=True),
+        Column("unit", String(64), nullable=False, index=True),
+        Column("submission_id", String(300), nullable=False),
+        Column("field", String(64), nullable=False),
+        Column("source", String(200), nullable=False, comment="the item.field the value is looked up from"),
+        Column("rows", Integer, nullable=False, comment="values the submission carried"),
+        Column("flagged_at", DateTime(timezone=True), nullable=False),
+        schema=platform_schema(dialect),
+        comment="submissions that carried values the platform obtains by sharing (art. 13)",
+    )
+    return stage, repeated
+
+
 def build_metadata(catalogue: Catalogue, dialect: str) -> MetaData:
     metadata = MetaData()
     platform_tables(metadata, dialect)
+    stage_tables(metadata, dialect)
     access_tables(metadata, dialect)
     run_tables(metadata, dialect)
     violation_tables(metadata, dialect)

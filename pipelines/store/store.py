@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import pandas as pd
 from sqlalchemy import (
@@ -37,7 +37,10 @@ from pipelines.catalogue.models import Catalogue, Item
 from pipelines.store.migrate import Plan, apply_plan, plan_table
 from pipelines.store.postgres import quoted
 from pipelines.store.schema import build_metadata, lineage_values, platform_schema, platform_tables, shared_schema
+from pipelines.store.stage import StageStore, TextStream
 from pipelines.values import canonical_frame, python_value
+
+DDL_LOCK = 0x676F7664  # "govd": the advisory lock key of the store's DDL on PostgreSQL
 
 
 def normalise_url(url: str) -> str:
@@ -104,9 +107,13 @@ class SharedStore:
     def ensure_tables(self, items: Iterable[Item] | None = None) -> None:
         shared = list(items if items is not None else self.catalogue.items)  # read once: items may be a generator
         wanted = [self.ledger, self.quarantine, self.check_results, self.audit_log, self.sharing_applications,
-                  self.runs, self.violations, *(self.table(i) for i in shared)]
+                  self.runs, self.violations, self.stage_table, self.repeated_collection,
+                  *(self.table(i) for i in shared)]
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
+                # Steps on several workers create and migrate at once: IF NOT EXISTS / checkfirst still race
+                # (duplicate key in pg_namespace), so the DDL is serialized by a lock held to the commit.
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({DDL_LOCK})")
                 for schema in sorted({t.schema for t in wanted if t.schema}):
                     conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             self.metadata.create_all(conn, tables=wanted, checkfirst=True)
@@ -161,6 +168,19 @@ class SharedStore:
     def violations(self) -> Table:
         return self._platform("platform_violations")
 
+    @property
+    def stage_table(self) -> Table:
+        return self._platform("platform_stage")
+
+    @property
+    def repeated_collection(self) -> Table:
+        return self._platform("platform_repeated_collection")
+
+    @property
+    def stage(self) -> StageStore:
+        """Submissions' stage data (intake and validated rows), in this store so any worker reads it."""
+        return StageStore(self.engine, self.stage_table)
+
     def _platform(self, name: str) -> Table:
         schema = platform_schema(self.dialect)
         return self.metadata.tables[f"{schema}.{name}" if schema else name]
@@ -197,19 +217,18 @@ class SharedStore:
         typed = typed_records(item, rows)
         return self._sqlite_upsert(item, typed, lineage_values(unit, submission_id, now))
 
-    def upsert_csv(self, item: Item, path: Path, unit: str, submission_id: str, now: datetime) -> int:
-        """Converge a validated stage file (header + text rows); on PostgreSQL the file goes straight to COPY."""
+    def upsert_stage(self, item: Item, text: TextStream, unit: str, submission_id: str, now: datetime) -> int:
+        """Converge validated stage text (header + text rows, e.g. ``StageStore.open_text``); on PostgreSQL the
+        text streams straight to COPY, never held whole in Python."""
         if self.dialect != "postgresql":
             from pipelines.intake import normalise
 
-            return self.upsert(item, normalise(pd.read_csv(path, dtype=str, keep_default_na=False), item),
+            return self.upsert(item, normalise(pd.read_csv(text, dtype=str, keep_default_na=False), item),
                                unit, submission_id, now)
-        with path.open(encoding="utf-8", newline="") as handle:
-            columns = next(csv.reader(handle), [])
-            handle.seek(0)
-            return self._copy_merge(item, handle, columns, unit, submission_id, now, header=True)
+        columns = next(csv.reader([text.readline()]), [])
+        return self._copy_merge(item, text, columns, unit, submission_id, now, header=False)
 
-    def _copy_merge(self, item: Item, source: IO[str], columns: list[str], unit: str, submission_id: str,
+    def _copy_merge(self, item: Item, source: TextStream, columns: list[str], unit: str, submission_id: str,
                     now: datetime, header: bool) -> int:
         from pipelines.store.postgres import copy_merge
 
@@ -220,7 +239,8 @@ class SharedStore:
                 (now, unit, item.code, _convergence_detail(submission_id, written)),
             )
 
-        return copy_merge(self.engine, self.table(item), item, source, columns,
+        # psycopg2 COPY only calls read(): a stage stream serves as well as a file
+        return copy_merge(self.engine, self.table(item), item, cast("IO[str]", source), columns,
                           lineage_values(unit, submission_id, now), header=header, after_merge=audit)
 
     def _sqlite_upsert(self, item: Item, records: list[dict[str, Any]], lineage: dict[str, Any]) -> int:

@@ -44,11 +44,12 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         cities = {(c.city, r.provincial.code): connected.read_connected(store, connected.city_table(store, c))
                   for r in connected.rollups(store.catalogue) for c in r.cities}
         showcase = render_connected(connected_report(store))
+        carried = carried_log(store)
         store.dispose()
     finally:
         mp.undo()
     return {"root": root, "manifest": manifest, "result": result, "summary": summary, "held": held,
-            "ledger": ledger, "province": province, "cities": cities, "showcase": showcase}
+            "ledger": ledger, "carried": carried, "province": province, "cities": cities, "showcase": showcase}
 
 
 def materialization(result: dg.ExecuteInProcessResult, key: dg.AssetKey) -> dict:
@@ -126,8 +127,7 @@ def test_unknown_keys_are_held_back_as_not_found_in_the_authoritative_source(dem
 
 def test_the_survey_carrying_looked_up_names_is_flagged(demo_run: dict) -> None:
     expected = demo_run["manifest"]["items"]["subsistence_allowance_survey"]["repeated_collection"]
-    flags = [{k: f[k] for k in ("item", "unit", "field", "source", "rows")} for f in carried_log(
-        demo_run["root"] / "data")]
+    flags = [{k: f[k] for k in ("item", "unit", "field", "source", "rows")} for f in demo_run["carried"]]
     assert flags == [{"item": "subsistence_allowance_survey", "unit": "gx_civil", **e} for e in expected]
     assert flags[0]["rows"] == 60
 

@@ -104,7 +104,7 @@ def test_looked_up_fields_come_from_the_shared_store_and_carried_values_are_flag
     table = store.read_table(store.catalogue.item("licence")).sort_values("licence_no")
     assert table[["licence_no", "enterprise_name"]].values.tolist() == [
         ["L0", "企业0"], ["L1", "企业1"], ["L2", "企业2"]]
-    [flag] = carried_log(paths["data"])
+    [flag] = carried_log(store)
     assert (flag["item"], flag["unit"], flag["field"], flag["source"], flag["rows"]) == (
         "licence", "health", "enterprise_name", "enterprise.name", 2)
     assert materialization(result, asset_key("validated", store.catalogue.item("licence")))[
@@ -117,7 +117,9 @@ def test_a_clean_submission_raises_no_flag(paths: dict[str, Path]) -> None:
     submit_enterprises(paths)
     write_csv(paths["intake"] / "health" / "licence.csv", LICENCE, licence_rows())
     materialize(paths)
-    assert carried_log(paths["data"]) == []
+    store = open_store(paths["catalogue"], paths["data"])
+    assert carried_log(store) == []
+    store.dispose()
 
 
 def test_submissions_to_an_expired_temporary_collection_are_refused(paths: dict[str, Path]) -> None:

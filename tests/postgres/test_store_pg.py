@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -10,7 +11,7 @@ import psycopg2
 import pytest
 
 import pipelines.store.postgres as pg
-from tests.postgres.pgutil import NOW, enterprise_frame, rows, scalar, store_on, write_text
+from tests.postgres.pgutil import NOW, enterprise_frame, rows, scalar, store_on
 
 pytestmark = pytest.mark.postgres
 
@@ -57,20 +58,47 @@ def test_merge_is_idempotent_and_updates_by_key(pg_database: str) -> None:
     store.dispose()
 
 
-def test_stage_file_goes_straight_to_copy_with_the_same_result(pg_database: str, tmp_path: Path) -> None:
+def test_stage_text_goes_straight_to_copy_with_the_same_result(pg_database: str) -> None:
     store = store_on(pg_database)
     item = store.catalogue.item("enterprise")
     frame = enterprise_frame(30)
-    frame.loc[3, "status"] = None  # empty in the file -> NULL in the store
-    frame.to_csv(tmp_path / "valid.csv", index=False)
-    assert store.upsert_csv(item, tmp_path / "valid.csv", "amr", "s1", NOW) == 30
-    via_file = store.read_table(item)
+    frame.loc[3, "status"] = None  # empty in the stage text -> NULL in the store
+    stage = replace(store.stage, chunk_rows=7)  # five chunks: COPY reads across their seams
+    stage.write("s1", "valid", frame)
+    assert store.upsert_stage(item, stage.open_text("s1", "valid"), "amr", "s1", NOW) == 30
+    via_stage = store.read_table(item)
     with store.engine.begin() as conn:
         conn.exec_driver_sql("truncate shared_province.enterprise")
     assert store.upsert(item, frame, "amr", "s1", NOW) == 30
-    pd.testing.assert_frame_equal(via_file, store.read_table(item))
-    assert via_file["status"].isna().sum() == 1
-    assert str(via_file.loc[0, "updated_at"]) == "2026-10-01"
+    pd.testing.assert_frame_equal(via_stage, store.read_table(item))
+    assert via_stage["status"].isna().sum() == 1
+    assert str(via_stage.loc[0, "updated_at"]) == "2026-10-01"
+    store.dispose()
+
+
+def test_stage_chunks_live_in_the_platform_schema_and_a_rewrite_is_one_transaction(
+        pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelines.store.stage as stage_module
+
+    store = store_on(pg_database)
+    stage = replace(store.stage, chunk_rows=4)
+    stage.write("s1", "intake", enterprise_frame(10))
+    assert rows(pg_database, "select chunk_no, rows from platform.platform_stage order by chunk_no") == [
+        (0, 4), (1, 4), (2, 2)]
+    calls = iter(range(100))
+    real = stage_module._compress
+
+    def die_on_third_chunk(part: pd.DataFrame) -> bytes:
+        if next(calls) == 2:
+            raise ConnectionError("injected: the writer died after two chunks")
+        return real(part)
+
+    monkeypatch.setattr(stage_module, "_compress", die_on_third_chunk)
+    with pytest.raises(ConnectionError):
+        stage.write("s1", "intake", enterprise_frame(10, name="新"))  # deletes, writes two chunks, dies
+    monkeypatch.undo()
+    assert list(stage.read("s1", "intake", store.catalogue.item("enterprise"))["name"]) == [
+        f"企业{i}" for i in range(10)]  # the old rows, whole
     store.dispose()
 
 
@@ -109,7 +137,7 @@ def test_failure_after_merge_before_commit_leaves_the_store_unchanged(pg_databas
     store.dispose()
 
 
-def test_bad_row_in_the_middle_rolls_the_whole_load_back(pg_database: str, tmp_path: Path) -> None:
+def test_bad_row_in_the_middle_rolls_the_whole_load_back(pg_database: str) -> None:
     store = store_on(pg_database)
     item = store.catalogue.item("enterprise")
     store.upsert(item, enterprise_frame(10), "amr", "s1", NOW)
@@ -120,9 +148,9 @@ def test_bad_row_in_the_middle_rolls_the_whole_load_back(pg_database: str, tmp_p
         store.upsert(item, bad_value, "amr", "s2", NOW)
     assert _snapshot(pg_database) == before
     lines = enterprise_frame(40, start=5, name="改").to_csv(index=False).splitlines()
-    lines[21] = lines[21].rsplit(",", 2)[0]  # a short row in the middle of the file: COPY itself fails
+    lines[21] = lines[21].rsplit(",", 2)[0]  # a short row in the middle of the text: COPY itself fails
     with pytest.raises(psycopg2.errors.BadCopyFileFormat):
-        store.upsert_csv(item, write_text(tmp_path / "short.csv", "\n".join(lines) + "\n"), "amr", "s3", NOW)
+        store.upsert_stage(item, io.StringIO("\n".join(lines) + "\n"), "amr", "s3", NOW)
     assert _snapshot(pg_database) == before
     assert scalar(pg_database, "select count(*) from platform.audit_log") == 1
     store.dispose()

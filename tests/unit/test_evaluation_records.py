@@ -1,53 +1,50 @@
-"""The repeated-collection log the evaluation reads: a half-written line is skipped with a warning, not fatal."""
+"""The repeated-collection log lives in the store: what validation flags, the evaluation reads, in order, in UTC."""
 
 from __future__ import annotations
 
-import json
-import logging
+from datetime import timedelta, timezone
 from pathlib import Path
-
-import pytest
 
 from pipelines.catalogue import load_catalogue
 from pipelines.evaluation.records import RepeatedFlag, read_records
-from pipelines.sharing import REPEATED_LOG, carried_log
+from pipelines.sharing import CarriedLookup, carried_log, record_carried
 from pipelines.store import SharedStore
-from tests.conftest import MINI
+from tests.conftest import REPO
 from tests.unit.evaluation_fixtures import moment
 
+GOVERNED = REPO / "tests" / "fixtures" / "governed"
 FLAG = {"item": "licence", "unit": "health", "submission_id": "licence/a.csv/1", "field": "enterprise_name",
         "source": "enterprise.name", "rows": 3, "flagged_at": moment(4).isoformat()}
 
 
-def _log(data_dir: Path, tail: bytes) -> Path:
-    path = data_dir / REPEATED_LOG
-    path.parent.mkdir(parents=True)
-    whole = (json.dumps(FLAG, ensure_ascii=False) + "\n").encode()
-    # a validation still appending: the last line stops in the middle of "持证人" (a character cut in half)
-    path.write_bytes(whole + b"\n" + whole + tail)
-    return path
+def _store(tmp_path: Path) -> SharedStore:
+    store = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(GOVERNED))
+    store.ensure_tables([])
+    return store
 
 
-def test_a_half_written_last_line_is_skipped_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    path = _log(tmp_path, '{"item": "licence", "field": "持证人'.encode()[:-1])
-    with caplog.at_level(logging.WARNING, logger="pipelines.sharing"):
-        assert carried_log(tmp_path) == [FLAG, FLAG]
-    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [(
-        "WARNING", f"{path} line 4: unreadable, skipped (Unterminated string starting at: line 1 column 30 (char 29))")]
-
-
-def test_a_line_that_is_not_a_flag_object_is_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    path = _log(tmp_path, b"12\n")
-    with caplog.at_level(logging.WARNING, logger="pipelines.sharing"):
-        assert carried_log(tmp_path) == [FLAG, FLAG]
-    assert [r.getMessage() for r in caplog.records] == [f"{path} line 4: not a flag object, skipped"]
-
-
-def test_the_evaluation_reads_the_flags_before_the_half_written_line(tmp_path: Path) -> None:
-    _log(tmp_path, b'{"item": "lic')
-    store = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
+def test_flags_read_back_in_the_order_they_were_recorded(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    licence = store.catalogue.item("licence")
     try:
+        record_carried(store, licence, "licence/a.csv/1", [CarriedLookup("enterprise_name", "enterprise.name", 3)],
+                       moment(4))
+        record_carried(store, licence, "licence/b.csv/2", [], moment(5))  # nothing carried: nothing flagged
+        # flagged at 16:00 China time: read back as 08:00 UTC
+        record_carried(store, licence, "licence/c.csv/3", [CarriedLookup("enterprise_name", "enterprise.name", 1)],
+                       moment(6, 8).astimezone(timezone(timedelta(hours=8))))
+        assert carried_log(store) == [FLAG, {**FLAG, "submission_id": "licence/c.csv/3", "rows": 1,
+                                             "flagged_at": moment(6, 8).isoformat()}]
+    finally:
+        store.dispose()
+
+
+def test_the_evaluation_reads_the_flags_from_the_store(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    try:
+        record_carried(store, store.catalogue.item("licence"), "licence/a.csv/1",
+                       [CarriedLookup("enterprise_name", "enterprise.name", 3)], moment(4))
         flags = read_records(store, tmp_path).flags
     finally:
         store.dispose()
-    assert flags == [RepeatedFlag("licence/a.csv/1", "licence", "health", "enterprise_name", moment(4))] * 2
+    assert flags == [RepeatedFlag("licence/a.csv/1", "licence", "health", "enterprise_name", moment(4))]

@@ -1,0 +1,164 @@
+"""Stage data in the shared store: each submission's intake and validated rows, reachable from any worker.
+
+A run's steps may execute on different machines (Dagster's Celery executor), which share nothing but the
+Dagster instance, the broker and the shared store. So what intake leaves for validation, and validation
+for convergence, lives in the store's ``platform_stage`` table rather than in local files: per
+(submission, kind), the rows as zlib-compressed CSV in chunks of ``CHUNK_ROWS`` rows. Every chunk is a
+whole CSV with its header, so each one reads on its own and at most one chunk is decompressed at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO
+
+import pandas as pd
+from sqlalchemy import Engine, Table, delete, insert, select
+
+from pipelines.catalogue.models import Item
+
+# What converges: a stage stream or any open CSV text file (header + rows).
+TextStream = IO[str] | io.TextIOBase
+CHUNK_ROWS = 100_000
+COMPRESSION_LEVEL = 6  # zlib's default: most of the size gain of 9 at a fraction of its time
+INTAKE = "intake"
+VALID = "valid"
+
+
+class StageMissing(LookupError):
+    """No stage data for that submission and kind: it was never written, or was deleted."""
+
+
+@dataclass(frozen=True)
+class StageStore:
+    engine: Engine
+    table: Table
+    chunk_rows: int = CHUNK_ROWS
+
+    def write(self, submission_id: str, kind: str, frame: pd.DataFrame) -> int:
+        """Replace the stage data of (submission, kind) with ``frame``; one transaction. Returns the rows."""
+        t = self.table
+        with self.engine.begin() as conn:
+            conn.execute(delete(t).where(t.c.submission_id == submission_id, t.c.kind == kind))
+            for chunk_no, part in enumerate(_chunks(frame, self.chunk_rows)):
+                conn.execute(insert(t).values(submission_id=submission_id, kind=kind, chunk_no=chunk_no,
+                                              rows=len(part), data=_compress(part)))
+        return len(frame)
+
+    def read(self, submission_id: str, kind: str, item: Item, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The rows as text, cleaned as intake cleans them: all catalogued columns in catalogue order (empty
+        text as null), or only ``columns``, each value cleaned the same way."""
+        from pipelines.intake import clean_value, normalise
+
+        usecols = list(columns) if columns is not None else None
+        parts = [pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, usecols=usecols)
+                 for text in self._texts(submission_id, kind)]
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        if usecols is None:
+            return normalise(frame, item)
+        return pd.DataFrame({c: [clean_value(v) for v in frame[c]] for c in usecols}, dtype=object)
+
+    def open_text(self, submission_id: str, kind: str) -> StageText:
+        """A text stream of the CSV (one header, then every row), decompressed one chunk at a time."""
+        return StageText(self._texts(submission_id, kind))
+
+    def rows(self, submission_id: str, kind: str) -> int:
+        t = self.table
+        query = select(t.c.rows).where(t.c.submission_id == submission_id, t.c.kind == kind)
+        with self.engine.connect() as conn:
+            counts = list(conn.execute(query).scalars())
+        if not counts:
+            raise StageMissing(f"no {kind} stage data for {submission_id}")
+        return sum(counts)
+
+    def delete(self, submission_id: str) -> int:
+        """Drop every kind of stage data of the submission; returns the chunks deleted."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(delete(self.table).where(self.table.c.submission_id == submission_id)).rowcount)
+
+    def _texts(self, submission_id: str, kind: str) -> Iterator[str]:
+        """Each chunk's CSV text in order; the chunk numbers are read first, then one chunk per query, so no
+        connection is held while the caller consumes a chunk (COPY runs on another connection meanwhile)."""
+        t = self.table
+        where = (t.c.submission_id == submission_id, t.c.kind == kind)
+        with self.engine.connect() as conn:
+            numbers = list(conn.execute(select(t.c.chunk_no).where(*where).order_by(t.c.chunk_no)).scalars())
+        if not numbers:
+            raise StageMissing(f"no {kind} stage data for {submission_id}")
+        return self._fetch(where, numbers)
+
+    def _fetch(self, where: tuple, numbers: list[int]) -> Iterator[str]:  # type: ignore[type-arg]
+        t = self.table
+        for number in numbers:
+            with self.engine.connect() as conn:
+                data = conn.execute(select(t.c.data).where(*where, t.c.chunk_no == number)).scalar_one()
+            yield zlib.decompress(data).decode("utf-8")
+
+
+class StageText(io.TextIOBase):
+    """The chunks read as one CSV: the first chunk whole, the later ones without their header line.
+
+    One chunk's text is held at a time, read from a position: COPY reads 8 KB at a time, and cutting the
+    read part off the front of the chunk instead would copy the rest of it on every read."""
+
+    def __init__(self, texts: Iterator[str]):
+        super().__init__()
+        self._texts = texts
+        self._chunk = ""
+        self._pos = 0
+        self._started = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1, /) -> str:
+        want = -1 if size is None or size < 0 else size
+        pieces = []
+        while want != 0 and self._available():
+            end = len(self._chunk) if want < 0 else min(len(self._chunk), self._pos + want)
+            pieces.append(self._chunk[self._pos:end])
+            want = want if want < 0 else want - (end - self._pos)
+            self._pos = end
+        return "".join(pieces)
+
+    # typeshed types IOBase.readline as bytes; a text stream returns str (whole lines: callers read the header)
+    def readline(self, size: int | None = -1, /) -> str:  # type: ignore[override]
+        pieces = []
+        while self._available():
+            newline = self._chunk.find("\n", self._pos)
+            end = len(self._chunk) if newline < 0 else newline + 1
+            pieces.append(self._chunk[self._pos:end])
+            self._pos = end
+            if newline >= 0:
+                break
+        return "".join(pieces)
+
+    def header(self) -> list[str]:
+        """Consume the header line and return its column names (the stream then holds only rows)."""
+        return next(csv.reader([self.readline()]), [])
+
+    def _available(self) -> bool:
+        """Whether text is left, moving on to the next chunk when this one is read."""
+        while self._pos >= len(self._chunk):
+            text = next(self._texts, None)
+            if text is None:
+                return False
+            # every chunk repeats the header: the later ones are read from after it
+            self._chunk, self._pos = text, (text.find("\n") + 1 if self._started else 0)
+            self._started = True
+        return True
+
+
+def _chunks(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
+    yield frame.iloc[:size]  # always one chunk: an empty submission keeps its header
+    for start in range(size, len(frame), size):
+        yield frame.iloc[start:start + size]
+
+
+def _compress(part: pd.DataFrame) -> bytes:
+    # lineterminator "\n": the header split in StageText relies on it; quoted values keep their own newlines
+    return zlib.compress(part.to_csv(index=False, lineterminator="\n").encode("utf-8"), COMPRESSION_LEVEL)

@@ -1,0 +1,104 @@
+"""Stage data in the shared store (SQLite here, PostgreSQL in tests/postgres): chunked, compressed CSV whose
+reads agree with pandas reading the same rows as one CSV file, the way the stage files were read."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines import intake
+from pipelines.catalogue import load_catalogue
+from pipelines.store import SharedStore
+from pipelines.store.stage import StageMissing, StageStore
+from tests.conftest import MINI, make_uscc
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SharedStore]:
+    shared = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
+    shared.ensure_tables([])
+    yield shared
+    shared.dispose()
+
+
+def _stage(store: SharedStore, chunk_rows: int) -> StageStore:
+    return replace(store.stage, chunk_rows=chunk_rows)
+
+
+def _awkward_frame(n: int) -> pd.DataFrame:
+    """Values that trip CSV writers and readers: commas, quotes, newlines, padding, Chinese, empties."""
+    names = [f'企业{i}, "有限"\n公司' if i % 3 == 0 else f"  企业{i}  " for i in range(n)]
+    return pd.DataFrame({
+        "credit_code": [make_uscc(i) for i in range(n)], "name": names,
+        "region": ["450103"] * n, "capital": [None if i % 4 == 0 else f"{i}.5" for i in range(n)],
+        "status": ["" if i % 5 == 0 else "存续" for i in range(n)], "updated_at": ["2026-10-01"] * n,
+    }, dtype=object)
+
+
+def _as_one_file(frame: pd.DataFrame) -> str:
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+def test_chunks_read_back_as_the_stage_file_did(store: SharedStore) -> None:
+    item = store.catalogue.item("enterprise")
+    frame = _awkward_frame(11)
+    stage = _stage(store, chunk_rows=4)
+    assert stage.write("enterprise/a.csv/1", "intake", frame) == 11
+    oracle = intake.normalise(pd.read_csv(io.StringIO(_as_one_file(frame)), dtype=str, keep_default_na=False), item)
+    pd.testing.assert_frame_equal(stage.read("enterprise/a.csv/1", "intake", item), oracle)
+    with store.engine.connect() as conn:
+        chunks = conn.execute(store.stage_table.select().order_by(store.stage_table.c.chunk_no)).all()
+    assert [(c.chunk_no, c.rows) for c in chunks] == [(0, 4), (1, 4), (2, 3)]
+    assert stage.rows("enterprise/a.csv/1", "intake") == 11
+
+
+def test_the_text_stream_is_one_csv_with_one_header(store: SharedStore) -> None:
+    frame = _awkward_frame(10)
+    stage = _stage(store, chunk_rows=3)
+    stage.write("s", "valid", frame)
+    assert stage.open_text("s", "valid").read() == _as_one_file(frame)
+    small_reads = stage.open_text("s", "valid")  # COPY reads a few kilobytes at a time, across chunk seams
+    assert "".join(iter(lambda: small_reads.read(7), "")) == _as_one_file(frame)
+    stream = stage.open_text("s", "valid")
+    assert stream.header() == list(frame.columns)
+    assert stream.read() == _as_one_file(frame).split("\n", 1)[1]
+
+
+def test_key_columns_are_cleaned_like_held_back_rows(store: SharedStore) -> None:
+    item = store.catalogue.item("enterprise")
+    frame = _awkward_frame(5)
+    frame.loc[2, "credit_code"] = f"  {make_uscc(2)} "
+    stage = _stage(store, chunk_rows=2)
+    stage.write("s", "valid", frame)
+    keys = stage.read("s", "valid", item, columns=item.primary_key)
+    assert list(keys.columns) == ["credit_code"]
+    assert list(keys["credit_code"]) == [make_uscc(i) for i in range(5)]
+
+
+def test_an_empty_submission_keeps_its_columns(store: SharedStore) -> None:
+    item = store.catalogue.item("enterprise")
+    empty = _awkward_frame(0)
+    store.stage.write("s", "valid", empty)
+    read = store.stage.read("s", "valid", item)
+    assert (len(read), list(read.columns)) == (0, list(item.field_names))
+    assert store.stage.open_text("s", "valid").read() == ",".join(empty.columns) + "\n"
+
+
+def test_a_rewrite_replaces_and_delete_removes_every_kind(store: SharedStore) -> None:
+    item = store.catalogue.item("enterprise")
+    stage = _stage(store, chunk_rows=2)
+    stage.write("s", "intake", _awkward_frame(5))
+    stage.write("s", "intake", _awkward_frame(3))  # a retried intake step: the old chunks go
+    stage.write("s", "valid", _awkward_frame(2))
+    stage.write("other", "valid", _awkward_frame(1))
+    assert len(stage.read("s", "intake", item)) == 3
+    assert stage.delete("s") == 3  # two intake chunks, one valid chunk
+    for kind in ("intake", "valid"):
+        with pytest.raises(StageMissing, match=f"no {kind} stage data for s"):
+            stage.read("s", kind, item)
+    assert stage.rows("other", "valid") == 1
