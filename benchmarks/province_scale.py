@@ -178,7 +178,8 @@ def run(items: int, rows: int, tmp: Path) -> None:
           "baseline", _verdict(per_item, GOALS["cpu_per_item"]))
     _line("baseline: a plain pandas pass of the per-value rules", baseline)
     manifest = json.loads((tmp / "manifest.json").read_text(encoding="utf-8"))
-    print(f"  manifest: {manifest['totals']['rows']} rows, {manifest['totals']['expected_held_back']} expected held back")
+    totals = manifest["totals"]
+    print(f"  manifest: {totals['rows']} rows, {totals['expected_held_back']} expected held back")
 
 
 def _pandas_pass(catalogue: Any, intake: Path) -> Timer:

@@ -1,7 +1,7 @@
 """Supervision lists (art. 12, 13): temporary collections and repeated-collection overlaps."""
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -60,10 +60,16 @@ def test_repeated_collection_report_lists_overlaps_across_units() -> None:
 
 
 def test_repeated_collection_cli_reads_the_flag_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    log = tmp_path / "governance" / "repeated_collection.jsonl"
-    log.parent.mkdir()
-    log.write_text(json.dumps({"item": "licence", "unit": "health", "submission_id": "licence/a.csv/1",
-                               "field": "enterprise_name", "source": "enterprise.name", "rows": 3}) + "\n")
+    from pipelines.sharing import CarriedLookup, record_carried
+    from pipelines.store import SharedStore
+    from resources.platform import resolve_store_url
+
+    catalogue = load_catalogue(GOVERNED)
+    store = SharedStore(resolve_store_url("", str(tmp_path)), catalogue)
+    store.ensure_tables([])
+    record_carried(store, catalogue.item("licence"), "licence/a.csv/1",
+                   [CarriedLookup("enterprise_name", "enterprise.name", 3)], datetime(2026, 11, 1, tzinfo=UTC))
+    store.dispose()
     assert main(["repeated-collection", str(GOVERNED), "--data", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "  health/licence.enterprise_name: looked up through sharing" in out
