@@ -121,7 +121,14 @@ class MulticolumnValuesSatisfyContract(MulticolumnMapMetricProvider):
     def _pandas(cls, column_list: pd.DataFrame, rules: list[dict[str, Any]], **kwargs: Any) -> pd.Series:
         passes = pd.Series(True, index=column_list.index)
         for rule in contract_rules(rules):
-            passes &= column_list[rule["column"]].map(lambda v, r=rule: rule_passes(r, v))
+            memo: dict[Any, bool] = {}  # codes, dates and statuses repeat: each distinct value parsed once
+
+            def judged(value: Any, r: dict[str, Any] = rule, seen: dict[Any, bool] = memo) -> bool:
+                if value not in seen:
+                    seen[value] = rule_passes(r, value)
+                return seen[value]
+
+            passes &= column_list[rule["column"]].map(judged)
         return passes
 
 

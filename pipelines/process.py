@@ -1,8 +1,9 @@
 """The three stages every catalogued item goes through: intake, validation, convergence.
 
-Plain Python over the store and the stage files, so the CLI, the tests and the Dagster assets run
-the same code. Each submission moves through the ledger: received -> validated -> converged (or
-rejected at intake). Rows received = rows converged + rows held back, for every submission.
+Plain Python over the store (its ledger, quarantine, stage data and shared tables), so the CLI, the
+tests, the Dagster assets and Celery workers on other machines run the same code. Each submission moves
+through the ledger: received -> validated -> converged (or rejected at intake). Rows received = rows
+converged + rows held back, for every submission.
 """
 
 from __future__ import annotations

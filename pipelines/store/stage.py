@@ -50,17 +50,16 @@ class StageStore:
         return len(frame)
 
     def read(self, submission_id: str, kind: str, item: Item, columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """The rows as text, cleaned as intake cleans them: all catalogued columns in catalogue order (empty
-        text as null), or only ``columns``, each value cleaned the same way."""
-        from pipelines.intake import clean_value, normalise
-
-        usecols = list(columns) if columns is not None else None
-        parts = [pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, usecols=usecols)
+        """The rows as the intake wrote them: all catalogued columns in catalogue order (empty text as null),
+        or only ``columns``. What was written is canonical text already (or, for a cell that did not parse,
+        its cleaned text), and the value model is idempotent on both, so nothing is parsed again: on a
+        million-row submission that second pass cost as much as the first."""
+        usecols = list(columns) if columns is not None else list(item.field_names)
+        parts = [pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, usecols=lambda c: c in usecols)
                  for text in self._texts(submission_id, kind)]
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        if usecols is None:
-            return normalise(frame, item)
-        return pd.DataFrame({c: [clean_value(v) for v in frame[c]] for c in usecols}, dtype=object)
+        frame = frame.reindex(columns=usecols).astype(object)
+        return frame.where(frame.notna() & (frame != ""), None).reset_index(drop=True)
 
     def open_text(self, submission_id: str, kind: str) -> StageText:
         """A text stream of the CSV (one header, then every row), decompressed one chunk at a time."""
