@@ -86,8 +86,8 @@ def test_checks_report_each_dimension(workspace: dict[str, Path]) -> None:
                        "timeliness": (False, pytest.approx(18 / 20))}  # the two stale rows
     dimensions = {r.data["dimension"]: r.data for r in validated.metadata["dimensions"].records}
     assert (dimensions["accuracy"]["rows_checked"], dimensions["accuracy"]["rows_failed"]) == (20, 3)
-    rules = {r.data["rule"]: r.data for r in validated.metadata["rules"].records}
-    assert rules["standard:credit_code"]["result"] == "❌ fail" and rules["standard:credit_code"]["unexpected"] == 1
+    table = rules(validated)
+    assert table["standard:credit_code"]["result"] == "❌ fail" and table["standard:credit_code"]["unexpected"] == 1
     shared = checks["shared_enterprise"]
     assert shared.passed and shared.metadata["availability_passed"].value and shared.metadata["integrity_passed"].value
 
