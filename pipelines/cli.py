@@ -326,11 +326,11 @@ def _evaluation_command(commands: argparse._SubParsersAction) -> None:  # type: 
 def _evaluate(args: argparse.Namespace) -> int:
     """Exit 0 when every unit complies, 1 when one fails, 2 on a bad period or configuration."""
 
+    from pipelines.clock import utc_now
     from pipelines.evaluation.config import load_evaluation_config
     from pipelines.evaluation.periods import MONTH, PeriodError, current_period, parse_period
     from pipelines.evaluation.report import render_text, write_reports
     from pipelines.evaluation.service import evaluate, reports_dir
-    from pipelines.clock import utc_now
     from pipelines.store import SharedStore
     from resources.platform import Settings
 

@@ -29,6 +29,8 @@ import pandas as pd
 
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item, ItemField
 from pipelines.clock import shown_time
+from pipelines.outputs import unquoted_frame
+from pipelines.quality.context import is_correction
 from pipelines.quality.masking import redacted
 from pipelines.values import canonical_frame, canonical_or_cleaned, cell_text, stripped
 
@@ -255,6 +257,8 @@ def read_submission(path: Path, item: Item) -> pd.DataFrame:
         frame = pd.DataFrame(list(table.rows), columns=list(table.header), dtype=object)
     frame = _rename_labels(frame, item)
     _check_columns(frame, item)
+    if is_correction(path.name):  # the platform quoted formula-like cells of the correction list it sent
+        frame = unquoted_frame(frame)
     result = normalise(frame, item)
     result.attrs[INTAKE_NOTE] = table.note
     return result

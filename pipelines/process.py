@@ -40,7 +40,7 @@ class Platform:
     data_dir: Path
     store: SharedStore
     validator: Validator
-    clock: Callable[[], datetime] = Clock()  # moments in UTC; days are province_day(clock()), pipelines.clock
+    clock: Callable[[], datetime] = field(default_factory=Clock)  # UTC moments; days: province_day(clock())
 
     @property
     def stage(self) -> StageStore:

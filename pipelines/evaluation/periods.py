@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+
 from pipelines.clock import PROVINCE_TZ, province_day
 from pipelines.store.store import as_utc as utc
 
