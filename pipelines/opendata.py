@@ -26,7 +26,7 @@ import ahocorasick
 import pandas as pd
 
 from pipelines.catalogue.models import Catalogue, FieldType, Item, ItemField, OpeningType, Standard
-from pipelines.outputs import numeric_columns, safe_frame
+from pipelines.outputs import CSV_LINE_END, numeric_columns, safe_frame
 from pipelines.quality.masking import (
     CITIZEN_ID_SHAPED,
     EMAIL,
@@ -132,7 +132,8 @@ def write_edition(staged: Edition, directory: Path, now: datetime) -> Publicatio
     item, table = staged.item, staged.table
     directory.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = directory / f"{item.code}.csv", directory / f"{item.code}.json"
-    safe_frame(table, numeric_columns(item)).to_csv(csv_path, index=False, encoding="utf-8-sig")
+    safe_frame(table, numeric_columns(item)).to_csv(csv_path, index=False, encoding="utf-8-sig",
+                                                    lineterminator=CSV_LINE_END)
     # The JSON carries the values as they are: a JSON reader evaluates nothing (pipelines.outputs).
     records = json.loads(table.to_json(orient="records", force_ascii=False, date_format="iso"))
     json_path.write_text(json.dumps({**staged.document, "records": records}, ensure_ascii=False, indent=1),

@@ -1,12 +1,14 @@
 """Files people open in a spreadsheet: no cell the platform writes runs as a formula (OWASP CSV injection).
 
 The rule, for every CSV and XLSX the platform writes (correction lists, open data, evaluation reports):
-- a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading single
+- a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab, a carriage return or a line feed gets a leading single
   quote (``=HYPERLINK(...)`` is written ``'=HYPERLINK(...)``), so Excel and LibreOffice show it as text;
 - except a number: in a column the catalogue types as integer or decimal, a cell the platform's own parser
   reads as a plain number (``-5``, ``+3``, ``-2.5e3``, no surrounding space) is written as typed. ``-5`` in an
   integer column is not a formula, and it must round-trip; ``-2+3`` in the same column is no number and
   is quoted like any other text;
+- a text that already starts with quotes before such a character gets one more (``'=x`` -> ``''=x``), so the
+  quote can be taken off again exactly;
 - values that are not text (numbers, dates, empty cells) are written as what they are: a writer never
   turns them into formulas.
 XLSX cells are also written as strings (openpyxl data_type ``s``), never formulas, whatever the text.
@@ -27,9 +29,13 @@ import pandas as pd
 from pipelines.catalogue.models import FieldType, Item
 from pipelines.values import InvalidValue, stripped, type_value
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# OWASP's list, and a line feed: XML (so XLSX) reads a carriage return back as one, and Excel skips both.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 QUOTE = "'"
 NUMERIC_TYPES = frozenset({FieldType.INTEGER, FieldType.DECIMAL})
+# RFC 4180 line ends for pandas' to_csv: with its default "\n" a cell holding a bare "\r" is written unquoted,
+# and every reader then splits the row there.
+CSV_LINE_END = "\r\n"
 
 
 def numeric_columns(item: Item) -> frozenset[str]:
@@ -47,9 +53,15 @@ def reads_as_number(text: str) -> bool:
         return False
 
 
+def _formula_like(text: str) -> bool:
+    """Starts like a formula, or is one behind quotes: ``'=x`` typed by a unit is quoted again (``''=x``), so
+    that taking one quote off a correction resubmission gives back exactly what was sent."""
+    return text.lstrip(QUOTE).startswith(FORMULA_STARTS)
+
+
 def neutralised(value: Any, numeric: bool = False) -> Any:
     """The cell as a spreadsheet may safely read it (the module's rule)."""
-    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+    if not isinstance(value, str) or not _formula_like(value):
         return value
     if numeric and reads_as_number(value):
         return value
@@ -58,7 +70,7 @@ def neutralised(value: Any, numeric: bool = False) -> Any:
 
 def unquoted(value: Any) -> Any:
     """The inverse of ``neutralised`` for a file the platform wrote: the quote only where the platform puts one."""
-    if isinstance(value, str) and value.startswith(QUOTE) and value[1:].startswith(FORMULA_STARTS):
+    if isinstance(value, str) and value.startswith(QUOTE) and _formula_like(value[1:]):
         return value[1:]
     return value
 

@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import select, update
 
 from pipelines.catalogue.models import Catalogue, Item
-from pipelines.outputs import as_text_cells, numeric_columns, safe_frame
+from pipelines.outputs import CSV_LINE_END, as_text_cells, numeric_columns, safe_frame
 from pipelines.quality.masking import mask
 from pipelines.store.store import quarantine_key
 
@@ -93,7 +93,8 @@ def write_correction_files(directory: Path, unit: str, frames: dict[str, pd.Data
         stale.unlink()
     for code, frame in frames.items():
         paths[code] = csv_dir / f"{code}.csv"
-        frame.to_csv(paths[code], index=False, encoding="utf-8-sig")  # the BOM lets Excel read Chinese
+        # the BOM lets Excel read Chinese
+        frame.to_csv(paths[code], index=False, encoding="utf-8-sig", lineterminator=CSV_LINE_END)
     return paths
 
 
