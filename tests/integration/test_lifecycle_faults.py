@@ -1,0 +1,243 @@
+"""A submission's life survives a kill at any commit boundary, two runs at once, and values the store refuses.
+
+The run is "killed" by making a store method (or file move) raise ``Killed`` right after it did its work: a
+BaseException, so nothing in the platform catches it, the way KeyboardInterrupt or a dying worker would. The
+re-run must leave the store exactly as a run that was never interrupted: the ledger, the quarantine, the
+shared table, the audit rows, the repeated-collection log, the stage data and the files in the window.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import delete, select, update
+
+from pipelines import intake, process
+from pipelines.catalogue import load_catalogue
+from pipelines.catalogue.models import Item
+from pipelines.quality.checks import reconciliation_check
+from pipelines.quality.outcome import RuleResult, ValidationOutcome
+from pipelines.quality.rules import rules_for
+from pipelines.store import SharedStore
+from pipelines.store.stage import StageStore
+from tests.conftest import make_uscc
+from tests.helpers import edit_yaml, write_csv
+
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+HEADER = ["credit_code", "name", "region", "capital", "status", "updated_at"]
+
+
+class Killed(BaseException):  # noqa: N818 -- named for what it stands for: the process died here
+    """The run dies here: not an Exception, so no handler in the platform sees it."""
+
+
+class RequiredName:
+    """The item's real ``required:name`` rule, evaluated in plain pandas: fast, and it holds rows back."""
+
+    def validate(self, item: Item, frame: pd.DataFrame, as_of: date) -> ValidationOutcome:
+        rule = next(r for r in rules_for(item) if r.id == "required:name")
+        failing = tuple(i for i, v in enumerate(frame["name"]) if v is None or v == "")
+        result = RuleResult(rule, not failing, len(frame), len(failing), failing)
+        return ValidationOutcome(item.code, len(frame), (result,))
+
+
+def rows(start: int, n: int, name: str = "企业", capital: str = "1000") -> list[list[str]]:
+    return [[make_uscc(i), f"{name}{i}", "450103", capital, "存续", "2026-11-01"] for i in range(start, start + n)]
+
+
+def first_round(window: Path) -> None:
+    """10 rows, 2 of them without a name (held back); and a file with an uncatalogued column (refused)."""
+    batch = rows(0, 10)
+    batch[3][1] = batch[7][1] = ""
+    write_csv(window / "amr" / "enterprise.csv", HEADER, batch)
+    write_csv(window / "amr" / "enterprise__extra.csv", [*HEADER, "remark"], [[*r, "x"] for r in rows(50, 3)])
+
+
+def second_round(window: Path) -> None:
+    """The two held rows corrected (released), two converged ones changed (updated), two new ones; and a file
+    with a capital the store's numeric column refuses although the stub validation passes it (ends failed)."""
+    fixed = [r for r in rows(0, 10, name="改") if r[0] in {make_uscc(i) for i in (0, 1, 3, 7)}] + rows(10, 2)
+    write_csv(window / "amr" / "enterprise__fix.csv", HEADER, fixed)
+    write_csv(window / "amr" / "enterprise__bad.csv", HEADER, rows(20, 3, capital="lots"))
+
+
+ROUNDS = (first_round, second_round)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("pg_database"))
+
+
+def make_platform(catalogue_dir: Path, window: Path, store_url: str) -> process.Platform:
+    catalogue = load_catalogue(catalogue_dir)
+    store = SharedStore(store_url, catalogue)
+    store.ensure_tables()
+    return process.Platform(catalogue, window, window.parent / "data", store, RequiredName(), clock=lambda: NOW)
+
+
+def run_once(platform: process.Platform) -> None:
+    """One unit run of the enterprise item: intake, validation, convergence (failed submissions are reported
+    by SubmissionsFailed after the others went on; the unit run reports them as a failed check)."""
+    item = platform.catalogue.item("enterprise")
+    process.refuse_uncatalogued(platform, item.unit)
+    process.take_in(platform, item)
+    for stage in (process.validate, process.converge):
+        try:
+            stage(platform, item)
+        except process.SubmissionsFailed:
+            pass
+
+
+def state(platform: process.Platform) -> dict[str, Any]:
+    """Everything a submission's life writes, without the autoincrement ids (a rolled-back insert on
+    PostgreSQL consumes sequence values)."""
+    store = platform.store
+    item = platform.catalogue.item("enterprise")
+
+    def table(t: Any, order: list[str]) -> list[tuple[Any, ...]]:
+        columns = [c for c in t.columns if c.name != "id"]
+        with store.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(select(*columns).order_by(*[t.c[o] for o in order]))]
+
+    shared = store.table(item)
+    return {
+        "ledger": table(store.ledger, ["submission_id"]),
+        "quarantine": table(store.quarantine, ["submission_id", "row_no"]),
+        "shared": table(shared, ["credit_code"]),
+        "audit": table(store.audit_log, ["detail"]),
+        "repeated": table(store.repeated_collection, ["submission_id", "field"]),
+        "stage": table(store.stage_table, ["submission_id", "kind", "chunk_no"]),
+        "files": sorted(str(p.relative_to(platform.intake_dir)) for p in platform.intake_dir.rglob("*")
+                        if p.is_file()),
+    }
+
+
+def uninterrupted(catalogue_dir: Path, window: Path, store_url: str) -> dict[str, Any]:
+    platform = make_platform(catalogue_dir, window, store_url)
+    try:
+        for put in ROUNDS:
+            put(window)
+            run_once(platform)
+        return state(platform)
+    finally:
+        platform.store.dispose()
+
+
+# (what to patch, attribute, which call dies): each is the last thing done before the kill
+KILL_POINTS: dict[str, tuple[Any, str, int]] = {
+    "stage (intake rows written, not committed)": (StageStore, "write", 1),
+    "ledger (claimed and staged, file not archived)": (SharedStore, "take_submission", 1),
+    "ledger of the second round": (SharedStore, "take_submission", 2),
+    "archive (file archived)": (intake, "archive", 1),
+    "refusal recorded, file not moved": (SharedStore, "claim_submission", 1),
+    "move (file moved aside)": (intake, "move_aside", 1),
+    "quarantine (held rows inserted, not committed)": (SharedStore, "_hold_back", 1),
+    "validation committed": (SharedStore, "record_validation", 1),
+    "merge (rows merged, not committed)": (SharedStore, "_merge_rows", 1),
+    "audit (audit row inserted, not committed)": (SharedStore, "_audit_convergence", 1),
+    "release (quarantine rows released, not committed)": (process, "release_corrected", 1),
+    "convergence committed": (SharedStore, "converge_submission", 1),
+    "second convergence committed": (SharedStore, "converge_submission", 2),
+    "failure recorded": (SharedStore, "fail_submission", 1),
+}
+
+
+def killing(real: Callable[..., Any], nth: int, fired: list[bool]) -> Callable[..., Any]:
+    calls = [0]
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        calls[0] += 1
+        if calls[0] == nth and not fired:
+            fired.append(True)
+            raise Killed(f"killed after call {nth} of {real.__name__}")
+        return result
+
+    return wrapper
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_a_kill_at_any_commit_boundary_is_resumed_exactly(point: str, store_url: str, tmp_path: Path,
+                                                           mini_catalogue_dir: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = uninterrupted(mini_catalogue_dir, tmp_path / "a" / "intake", store_url)
+    wipe(store_url)
+
+    owner, name, nth = KILL_POINTS[point]
+    if name == "_merge_rows":  # the dialect's own merge, inside the convergence's transaction
+        name = "_merge_text" if store_url.startswith("postgresql") else "_sqlite_merge"
+    fired: list[bool] = []
+    monkeypatch.setattr(owner, name, killing(getattr(owner, name), nth, fired))
+    window = tmp_path / "b" / "intake"
+    platform = make_platform(mini_catalogue_dir, window, store_url)
+    try:
+        for put in ROUNDS:
+            put(window)
+            try:
+                run_once(platform)
+            except Killed:
+                platform.store.dispose()  # the process is gone, and its connections with it
+                run_once(platform)  # the next run
+        assert fired == [True], f"{point}: the kill point was never reached"
+        got = state(platform)
+    finally:
+        platform.store.dispose()
+    assert list(got) == list(expected)
+    for part in expected:
+        assert got[part] == expected[part], f"{point}: {part} differs from the uninterrupted run"
+
+
+def wipe(store_url: str) -> None:
+    """An empty store at the same URL for the second run (the schemas dropped, or the SQLite file removed)."""
+    import sqlalchemy as sa
+
+    if not store_url.startswith("postgresql"):
+        Path(sa.engine.make_url(store_url).database or "").unlink()
+        return
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        for schema in ("platform", "shared_province", "shared_city"):
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def test_the_uninterrupted_run_ends_every_submission_where_it_should(store_url: str, tmp_path: Path,
+                                                                       mini_catalogue_dir: Path) -> None:
+    """The oracle the fault test compares with, pinned: exact statuses and counts."""
+    window = tmp_path / "intake"
+    platform = make_platform(mini_catalogue_dir, window, store_url)
+    try:
+        for put in ROUNDS:
+            put(window)
+            run_once(platform)
+        ledger = {e["source"]: e for e in platform.store.submissions("enterprise")}
+        summary = {source: (e["status"], e["received"], e["held_back"], e["converged"], e["inserted"], e["updated"])
+                   for source, e in ledger.items()}
+        assert summary == {
+            "enterprise.csv": ("converged", 10, 2, 8, 8, 0),
+            "enterprise__extra.csv": ("rejected", 3, 3, 0, None, None),
+            "enterprise__fix.csv": ("converged", 6, 0, 6, 4, 2),
+            "enterprise__bad.csv": ("failed", 3, 0, 0, None, None),
+        }
+        assert ledger["enterprise__bad.csv"]["reason"].startswith(
+            "InvalidValue" if store_url.startswith("sqlite") else "InvalidTextRepresentation")
+        item = platform.catalogue.item("enterprise")
+        assert platform.store.count_rows(item) == 12
+        released = [(h["row_no"], h["released_by"]) for h in platform.store.held_rows("enterprise")]
+        assert released == [(4, ledger["enterprise__fix.csv"]["submission_id"]),
+                            (8, ledger["enterprise__fix.csv"]["submission_id"])]
+        with platform.store.engine.connect() as conn:
+            audits = conn.execute(select(platform.store.audit_log.c.detail)).scalars().all()
+        assert len(audits) == 2  # one per convergence, none for the failed one
+    finally:
+        platform.store.dispose()
