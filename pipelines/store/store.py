@@ -395,16 +395,18 @@ class SharedStore:
             return conn.execute(query).scalar()
 
     def attempt_id(self, submission_id: str) -> str:
-        """``submission_id`` or, when a rejected or failed submission already holds it, the next free
-        ``<id>~<n>``: the same file submitted again after a refusal or failure is a new submission."""
+        """``submission_id`` or, when a rejected or failed submission already holds it, the next ``<id>~<n>`` no
+        rejected or failed one holds: the same file submitted again after a refusal or failure is a new
+        submission. An id an accepted submission holds is returned as it is: another run took the file in
+        meanwhile, and the claim says so."""
         ledger = self.ledger
-        query = select(ledger.c.submission_id).where(
+        query = select(ledger.c.submission_id, ledger.c.status).where(
             (ledger.c.submission_id == submission_id)
             | ledger.c.submission_id.startswith(f"{submission_id}~", autoescape=True))
         with self.engine.connect() as conn:
-            taken = set(conn.execute(query).scalars())
+            status = dict(conn.execute(query).tuples().all())
         candidate, n = submission_id, 1
-        while candidate in taken:
+        while status.get(candidate) in ("rejected", "failed"):
             candidate, n = f"{submission_id}~{n}", n + 1
         return candidate
 

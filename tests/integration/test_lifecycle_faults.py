@@ -8,9 +8,9 @@ shared table, the audit rows, the repeated-collection log, the stage data and th
 
 from __future__ import annotations
 
-import shutil
+import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 HEADER = ["credit_code", "name", "region", "capital", "status", "updated_at"]
 
 
-class Killed(BaseException):  # noqa: N818 -- named for what it stands for: the process died here
+class Killed(BaseException):
     """The run dies here: not an Exception, so no handler in the platform sees it."""
 
 
@@ -92,10 +92,8 @@ def run_once(platform: process.Platform) -> None:
     process.refuse_uncatalogued(platform, item.unit)
     process.take_in(platform, item)
     for stage in (process.validate, process.converge):
-        try:
+        with contextlib.suppress(process.SubmissionsFailed):
             stage(platform, item)
-        except process.SubmissionsFailed:
-            pass
 
 
 def state(platform: process.Platform) -> dict[str, Any]:
@@ -239,5 +237,223 @@ def test_the_uninterrupted_run_ends_every_submission_where_it_should(store_url: 
         with platform.store.engine.connect() as conn:
             audits = conn.execute(select(platform.store.audit_log.c.detail)).scalars().all()
         assert len(audits) == 2  # one per convergence, none for the failed one
+    finally:
+        platform.store.dispose()
+
+
+# --- reconciliation against the table (art. 17) ------------------------------------------------
+def finished_store(store_url: str, tmp_path: Path, catalogue_dir: Path) -> process.Platform:
+    platform = make_platform(catalogue_dir, tmp_path / "intake", store_url)
+    for put in ROUNDS:
+        put(platform.intake_dir)
+        run_once(platform)
+    return platform
+
+
+def reconcile(platform: process.Platform) -> dict[str, tuple[bool, tuple[str, ...]]]:
+    item = platform.catalogue.item("enterprise")
+    outcome = reconciliation_check(item, platform.store.submissions("enterprise"),
+                                   platform.store.rows_by_submission(item), NOW)
+    return {line.rule: (line.success, line.sample) for line in outcome.lines}
+
+
+def test_reconciliation_holds_the_ledger_to_the_table(store_url: str, tmp_path: Path,
+                                                      mini_catalogue_dir: Path) -> None:
+    platform = finished_store(store_url, tmp_path, mini_catalogue_dir)
+    store, ledger = platform.store, platform.store.ledger
+    try:
+        by_source = {e["source"]: e["submission_id"] for e in store.submissions("enterprise")}
+        fix, bad = by_source["enterprise__fix.csv"], by_source["enterprise__bad.csv"]
+        reason = store.submissions("enterprise", status="failed")[0]["reason"]
+        assert reconcile(platform) == {
+            "received_equals_converged_plus_held_back": (True, ()),
+            "no_failed_submission": (False, (f"{bad}: {reason}",)),
+            "no_stuck_submission": (True, ()),
+            "converged_as_written": (True, ()),
+            "table_rows_by_submission": (True, ()),
+            "table_holds_every_insert": (True, ()),
+        }
+        # a hand-broken ledger: one converged row moved to held back, so received = converged + held back
+        # still holds, but the database wrote 6 and the table holds 6 rows of it
+        with store.engine.begin() as conn:
+            conn.execute(update(ledger).where(ledger.c.submission_id == fix).values(converged=5, held_back=1))
+        broken = reconcile(platform)
+        assert broken["received_equals_converged_plus_held_back"] == (True, ())
+        assert broken["converged_as_written"] == (False, (f"{fix}: 5 != 4 + 2",))
+        assert broken["table_rows_by_submission"] == (False, (f"{fix}: 6 table row(s) > 5 converged",
+                                                              f"{fix} (newest): 6 table row(s) != 5 converged"))
+        with store.engine.begin() as conn:
+            conn.execute(update(ledger).where(ledger.c.submission_id == fix).values(converged=6, held_back=0))
+        # a row deleted from the table behind the platform's back
+        table = store.table(platform.catalogue.item("enterprise"))
+        with store.engine.begin() as conn:
+            conn.execute(delete(table).where(table.c.credit_code == make_uscc(5)))
+        deleted = reconcile(platform)
+        assert deleted["table_holds_every_insert"] == (False, ("the table holds 11 row(s), the merges inserted 12",))
+        assert deleted["table_rows_by_submission"] == (True, ())
+        # a lost update: a row of the newest submission overwritten by something that is not a submission
+        with store.engine.begin() as conn:
+            conn.execute(update(table).where(table.c.credit_code == make_uscc(10)).values(_submission_id="manual"))
+        lost = reconcile(platform)
+        assert lost["table_rows_by_submission"] == (False, ("manual: 1 table row(s), converged by no submission",
+                                                            f"{fix} (newest): 5 table row(s) != 6 converged"))
+    finally:
+        store.dispose()
+
+
+def test_a_submission_left_in_progress_by_an_earlier_run_is_stuck(store_url: str, tmp_path: Path,
+                                                                  mini_catalogue_dir: Path) -> None:
+    platform = make_platform(mini_catalogue_dir, tmp_path / "intake", store_url)
+    try:
+        first_round(platform.intake_dir)
+        item = platform.catalogue.item("enterprise")
+        process.take_in(platform, item)  # taken in, never validated
+        [sid] = [e["submission_id"] for e in platform.store.submissions("enterprise", status="received")]
+        later = reconciliation_check(item, platform.store.submissions("enterprise"), None,
+                                     datetime(2026, 11, 21, tzinfo=UTC))
+        stuck = {line.rule: (line.success, line.sample) for line in later.lines}["no_stuck_submission"]
+        assert stuck == (False, (f"{sid}: still received since {NOW.isoformat()}",))
+        assert not later.passed
+    finally:
+        platform.store.dispose()
+
+
+# --- the SQLite upsert ---------------------------------------------------------------------------
+def test_the_sqlite_upsert_updates_by_key_and_writes_its_audit_row(tmp_path: Path, mini_catalogue_dir: Path) -> None:
+    store = SharedStore(f"sqlite:///{tmp_path / 's.db'}", load_catalogue(mini_catalogue_dir))
+    store.ensure_tables()
+    item = store.catalogue.item("enterprise")
+    try:
+        assert store.upsert(item, pd.DataFrame(rows(0, 3), columns=HEADER), "amr", "s1", NOW) == 3
+        assert store.upsert(item, pd.DataFrame(rows(1, 3, name="新"), columns=HEADER), "amr", "s2", NOW) == 3
+        table = store.read_table(item).sort_values("credit_code")
+        got = dict(zip(table["credit_code"], zip(table["name"], table["_submission_id"], strict=True), strict=True))
+        assert got == {make_uscc(0): ("企业0", "s1"), make_uscc(1): ("新1", "s2"), make_uscc(2): ("新2", "s2"),
+                       make_uscc(3): ("新3", "s2")}
+        with store.engine.connect() as conn:
+            audit = conn.execute(select(store.audit_log.c.action, store.audit_log.c.unit, store.audit_log.c.item,
+                                        store.audit_log.c.detail).order_by(store.audit_log.c.id)).all()
+        assert [tuple(a) for a in audit] == [
+            ("converge", "amr", "enterprise", '{"submission_id": "s1", "rows": 3}'),
+            ("converge", "amr", "enterprise", '{"submission_id": "s2", "rows": 3}')]
+        assert store.rows_by_submission(item) == {"s1": 1, "s2": 3}
+    finally:
+        store.dispose()
+
+
+# --- two runs at once ----------------------------------------------------------------------------
+def test_two_runs_at_once_on_one_intake_converge_each_submission_once(store_url: str, tmp_path: Path,
+                                                                      mini_catalogue_dir: Path) -> None:
+    window = tmp_path / "intake"
+    for n in range(6):
+        write_csv(window / "amr" / f"enterprise__{n}.csv", HEADER, rows(10 * n, 5))
+    write_csv(window / "amr" / "enterprise__extra.csv", [*HEADER, "remark"], [[*r, "x"] for r in rows(90, 2)])
+    platforms = [make_platform(mini_catalogue_dir, window, store_url) for _ in range(2)]
+    start, errors = threading.Barrier(2), []
+
+    def run(platform: process.Platform) -> None:
+        try:
+            start.wait()
+            run_once(platform)
+        except BaseException as exc:  # reported below: a thread's exception would otherwise vanish
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in platforms]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store = platforms[0].store
+    try:
+        assert errors == []
+        ledger = store.submissions("enterprise")
+        assert sorted((e["source"], e["status"], e["converged"]) for e in ledger) == [
+            *[(f"enterprise__{n}.csv", "converged", 5) for n in range(6)], ("enterprise__extra.csv", "rejected", 0)]
+        with store.engine.connect() as conn:
+            audits = sorted(conn.execute(select(store.audit_log.c.detail)).scalars())
+        assert audits == sorted(f'{{"submission_id": "{e["submission_id"]}", "rows": 5}}' for e in ledger
+                                if e["status"] == "converged")
+        assert store.count_rows(platforms[0].catalogue.item("enterprise")) == 30
+        assert sorted(str(p.relative_to(window)) for p in window.rglob("*") if p.is_file()) == sorted(
+            [f"amr/_archive/enterprise__{n}.csv" for n in range(6)]
+            + ["amr/_rejected/enterprise__extra.csv", "amr/_rejected/enterprise__extra.csv.reason.txt"])
+    finally:
+        for platform in platforms:
+            platform.store.dispose()
+
+
+# --- duplicates only of accepted submissions -----------------------------------------------------
+def test_a_refused_file_acceptable_later_is_taken_in_not_archived_as_a_duplicate(
+        store_url: str, tmp_path: Path, mini_catalogue_dir: Path) -> None:
+    window = tmp_path / "intake"
+    content = [[*r, "备注"] for r in rows(0, 3)]
+    write_csv(window / "amr" / "enterprise.csv", [*HEADER, "remark"], content)
+    platform = make_platform(mini_catalogue_dir, window, store_url)
+    try:
+        run_once(platform)
+    finally:
+        platform.store.dispose()
+
+    def add_remark(document: Any) -> None:
+        document["items"][0]["fields"].append({"name": "remark", "label": "备注"})
+
+    edit_yaml(mini_catalogue_dir, "items/amr.yaml", add_remark)
+    write_csv(window / "amr" / "enterprise.csv", [*HEADER, "remark"], content)  # the same bytes again
+    platform = make_platform(mini_catalogue_dir, window, store_url)
+    try:
+        run_once(platform)
+        ledger = [(e["submission_id"], e["status"], e["converged"]) for e in platform.store.submissions("enterprise")]
+        [(first, _, _), _] = ledger
+        assert ledger == [(first, "rejected", 0), (f"{first}~1", "converged", 3)]
+    finally:
+        platform.store.dispose()
+
+
+def test_a_pull_back_to_an_earlier_state_converges_again(store_url: str, tmp_path: Path, mini_catalogue_dir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    def pulled(document: Any) -> None:
+        document["items"][0]["collection"] = {"method": "database", "url_env": "AMR_DB_URL",
+                                              "query": "select * from enterprise"}
+
+    edit_yaml(mini_catalogue_dir, "items/amr.yaml", pulled)
+    a = pd.DataFrame(rows(0, 3), columns=HEADER)
+    b = pd.DataFrame(rows(0, 3, name="改"), columns=HEADER)
+    states = iter([a, b, a, a])
+    monkeypatch.setattr(intake, "read_database", lambda item: next(states))
+    times = iter(datetime(2026, 11, day, tzinfo=UTC) for day in (1, 2, 3, 4))
+    platform = make_platform(mini_catalogue_dir, tmp_path / "intake", store_url)
+    try:
+        for _ in range(4):
+            now = next(times)
+            platform.clock = lambda now=now: now  # type: ignore[misc]
+            run_once(platform)
+        ledger = [(e["received_at"].day, e["status"]) for e in platform.store.submissions("enterprise")]
+        assert ledger == [(1, "converged"), (2, "converged"), (3, "converged")]  # the 4th equals the 3rd
+        names = sorted(platform.store.read_table(platform.catalogue.item("enterprise"))["name"])
+        assert names == ["企业0", "企业1", "企业2"]
+    finally:
+        platform.store.dispose()
+
+
+# --- transient errors are retried, not failed --------------------------------------------------------
+def test_a_lost_connection_is_raised_for_the_retry_and_the_submission_stays_as_it_was(
+        store_url: str, tmp_path: Path, mini_catalogue_dir: Path) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    class LostConnection:
+        def validate(self, item: Item, frame: pd.DataFrame, as_of: date) -> ValidationOutcome:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"),
+                                   connection_invalidated=True)
+
+    platform = make_platform(mini_catalogue_dir, tmp_path / "intake", store_url)
+    try:
+        first_round(platform.intake_dir)
+        item = platform.catalogue.item("enterprise")
+        process.take_in(platform, item)
+        platform.validator = LostConnection()
+        with pytest.raises(OperationalError):
+            process.validate(platform, item)
+        assert [e["status"] for e in platform.store.submissions("enterprise")] == ["received", "rejected"]
+        assert platform.store.is_transient(ValueError("a bad value")) is False
     finally:
         platform.store.dispose()
