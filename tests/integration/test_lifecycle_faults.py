@@ -457,3 +457,13 @@ def test_a_lost_connection_is_raised_for_the_retry_and_the_submission_stays_as_i
         assert platform.store.is_transient(ValueError("a bad value")) is False
     finally:
         platform.store.dispose()
+
+
+def test_unit_steps_retry_lost_connections_only(mini_catalogue_dir: Path) -> None:
+    import dagster as dg
+
+    from assets.units import unit_asset
+
+    catalogue = load_catalogue(mini_catalogue_dir)
+    asset = unit_asset(catalogue, catalogue.unit("amr"), "sqlite")
+    assert asset.op.retry_policy == dg.RetryPolicy(max_retries=2, delay=5)
