@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 
 from pipelines import intake, sharing
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item
+from pipelines.clock import Clock, province_day
 from pipelines.quality.context import StoreAuthority, contextual_results, is_correction, previous_rows
 from pipelines.quality.corrections import has_open_rows, release_corrected
 from pipelines.quality.masking import redacted
@@ -38,10 +39,6 @@ class Validator(Protocol):
     def validate(self, item: Item, frame: pd.DataFrame, as_of: date) -> ValidationOutcome: ...
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class Platform:
     catalogue: Catalogue
@@ -49,7 +46,7 @@ class Platform:
     data_dir: Path
     store: SharedStore
     validator: Validator
-    clock: Callable[[], datetime] = utc_now
+    clock: Callable[[], datetime] = field(default_factory=Clock)  # UTC moments; days: province_day(clock())
 
     @property
     def stage(self) -> StageStore:
@@ -90,7 +87,7 @@ class ConvergenceReport:
 # --- intake ------------------------------------------------------------------------------------
 def refuse_uncatalogued(platform: Platform, unit: str) -> list[intake.Refusal]:
     """Files in a unit's folder that name no item of that unit are set aside (art. 12)."""
-    _, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date(), unit=unit)
+    _, refused = intake.discover(platform.intake_dir, platform.catalogue, province_day(platform.clock()), unit=unit)
     mine = [r for r in refused if r.unit == unit and (r.item is None or r.item not in _items_of(platform, unit))]
     if unit == intake.window_steward(platform.catalogue):  # strays no unit owns, recorded exactly once
         owners = {u.code for u in platform.catalogue.units if platform.catalogue.items_of(u.code)}
@@ -110,7 +107,7 @@ def take_in(platform: Platform, item: Item) -> IntakeReport:
     if isinstance(item.collection, DatabaseCollection):
         _pull(platform, item, report)
         return report
-    accepted, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date(),
+    accepted, refused = intake.discover(platform.intake_dir, platform.catalogue, province_day(platform.clock()),
                                         unit=item.unit, item=item.code)
     for refusal in (r for r in refused if r.item == item.code and r.unit == item.unit):
         report.rows_refused += _refuse(platform, item.code, refusal.unit, refusal.path, refusal.reason)
@@ -195,7 +192,7 @@ def _refuse(platform: Platform, item_code: str, unit: str, path: Path, reason: s
     if not recorded:
         log.info("%s/%s: refusal already recorded; finishing the move", unit, path.name)
     try:
-        intake.move_aside(path, reason, now.isoformat())
+        intake.move_aside(path, reason, now)
     except FileNotFoundError:
         log.info("%s: set aside by another run meanwhile", path.name)
         return 0
@@ -217,7 +214,7 @@ def validate(platform: Platform, item: Item) -> ValidationReport:
     """Every received submission of the item, in received order; one that raises ends ``failed`` and the rest go
     on (SubmissionsFailed at the end); a lost connection is raised at once for the step to be retried."""
     report = ValidationReport(item.code)
-    as_of = platform.clock().date()
+    as_of = province_day(platform.clock())  # record freshness is judged on the province's day
     authority = StoreAuthority(platform.store)
     failures: list[str] = []
     for entry in platform.store.submissions(item.code, status="received"):

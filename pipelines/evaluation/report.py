@@ -13,8 +13,10 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from pipelines.clock import province_day, shown_time
 from pipelines.evaluation.scorecard import DIMENSIONS, Scorecard
 from pipelines.evaluation.service import Evaluation, violation_dict
+from pipelines.outputs import safe_record
 
 # Twenty colours (the tab20 pairs) so that a province's units rarely share one in the legend.
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -81,8 +83,11 @@ def contractors_markdown(evaluation: Evaluation) -> str:
 
 
 def open_violations(evaluation: Evaluation) -> list[dict[str, Any]]:
-    """Violations not yet rectified, the overdue (escalated) ones first, then by deadline."""
-    shown = [violation_dict(v, evaluation.generated_at) for v in evaluation.violations if v.status != "rectified"]
+    """Violations not yet rectified, the overdue (escalated) ones first, then by deadline; ``opened`` and ``due``
+    are the province's days, what the tables show."""
+    shown = [{**violation_dict(v, evaluation.generated_at), "opened": province_day(v.opened_at).isoformat(),
+              "due": province_day(v.deadline).isoformat()}
+             for v in evaluation.violations if v.status != "rectified"]
     return sorted(shown, key=lambda v: (v["status"] != "overdue", v["deadline"]))
 
 
@@ -100,7 +105,7 @@ def violations_markdown(evaluation: Evaluation) -> str:
     lines = ["| status | kind | unit | item | submission | opened | deadline | days overdue | detail |",
              "|---|---|---|---|---|---|---|---:|---|"]
     lines += [f"| {'**OVERDUE**' if v['status'] == 'overdue' else v['status']} | {v['kind']} | `{v['unit']}` "
-              f"| {v['item']} | `{v['subject']}` | {v['opened_at'][:10]} | {v['deadline'][:10]} "
+              f"| {v['item']} | `{v['subject']}` | {v['opened']} | {v['due']} "
               f"| {v['days_overdue']} | {md(v['detail'] or '')} |" for v in shown]
     return "\n".join(lines)
 
@@ -109,7 +114,7 @@ def report_markdown(evaluation: Evaluation) -> str:
     p = evaluation.period
     return "\n\n".join([
         f"# Supervision and evaluation report {p.label} ({p.start.isoformat()} to {p.last_day.isoformat()})",
-        f"Generated {evaluation.generated_at.isoformat(timespec='seconds')}. {headline(evaluation)}",
+        f"Generated {shown_time(evaluation.generated_at)}. {headline(evaluation)}",
         "## Compliance verdicts", verdicts_markdown(evaluation),
         "## Escalated and open violations", violations_markdown(evaluation),
         "## Unit scorecards", scorecards_markdown(evaluation.scorecards),
@@ -207,9 +212,8 @@ def report_html(evaluation: Evaluation, pass_threshold: float | None = None) -> 
     shown = open_violations(evaluation)
     violations = _table(["status", "kind", "unit", "item", "submission", "opened", "deadline", "days overdue",
                          "detail"],
-                        [[escape(str(v[k]))[:10] if k in ("opened_at", "deadline") else escape(str(v[k]))
-                          for k in ("status", "kind", "unit", "item", "subject", "opened_at", "deadline",
-                                    "days_overdue", "detail")] for v in shown],
+                        [[escape(str(v[k])) for k in ("status", "kind", "unit", "item", "subject", "opened", "due",
+                                                      "days_overdue", "detail")] for v in shown],
                         [v["status"] for v in shown]) if shown else "<p>no open violations</p>"
     cards = _table(SCORECARD_COLUMNS, [[escape(_cell(value)) for value in scorecard_row(s).values()]
                                        for s in evaluation.scorecards])
@@ -225,7 +229,7 @@ def report_html(evaluation: Evaluation, pass_threshold: float | None = None) -> 
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>Supervision and evaluation report {escape(p.label)}</h1>",
         f"<p>{p.start.isoformat()} to {p.last_day.isoformat()}, generated "
-        f"{escape(evaluation.generated_at.isoformat(timespec='seconds'))}. {escape(headline(evaluation))}</p>",
+        f"{escape(shown_time(evaluation.generated_at))}. {escape(headline(evaluation))}</p>",
         "<h2>Compliance verdicts</h2>", verdicts,
         "<h2>Escalated and open violations</h2>", violations,
         "<h2>Pass rate per unit over the periods in the check history</h2>",
@@ -272,7 +276,7 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(safe_record(row) for row in rows)  # unit names, details, file names: typed by people
 
 
 def render_text(evaluation: Evaluation, paths: dict[str, Path] | None = None) -> str:
@@ -294,7 +298,7 @@ def render_text(evaluation: Evaluation, paths: dict[str, Path] | None = None) ->
                      f"quality {percent(c.quality)}")
     overdue = [v for v in evaluation.violations if v.status == "overdue"]
     lines += [f"ESCALATED {v.kind} {v.unit}/{v.subject}: {v.days_overdue(evaluation.generated_at)} day(s) past "
-              f"{v.deadline.date().isoformat()}" for v in overdue]
+              f"{province_day(v.deadline).isoformat()}" for v in overdue]
     if paths:
         lines.append(f"reports: {paths['report.html'].parent}")
     return "\n".join(lines)
