@@ -32,6 +32,7 @@ def unit_asset(catalogue: Catalogue, unit: Unit, store_kind: str) -> dg.AssetsDe
     @dg.multi_asset(
         name=f"{unit.code}__pipeline", specs=specs, check_specs=check_specs, can_subset=True,
         description=f"Collection, validation and convergence of {unit.name}'s catalogued items",
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=5),  # lost connections; item failures are not retried
     )
     def _pipeline(context: dg.AssetExecutionContext, platform: PlatformResource) -> Iterator[Event]:
         if not context.selected_asset_keys:  # only the shared checks: the regular inspection, not a unit's run
@@ -90,6 +91,8 @@ def run_unit(context: dg.AssetExecutionContext, platform: process.Platform, cata
             try:
                 yield from STAGE_RUNNERS[stage](context, platform, item)
             except Exception as exc:
+                if platform.store.is_transient(exc):  # a lost connection: the step's retry policy runs it again
+                    raise
                 reason = incident_reason(exc)
                 context.log.error(f"{item.code}: the {stage} stage failed, the unit goes on: {reason}")
                 failed.append(f"{item.code} ({stage}): {reason}")
@@ -190,7 +193,8 @@ def _shared(context: dg.AssetExecutionContext, platform: process.Platform, item:
         "submissions_converged": len(report.submissions),
     })
     outcomes = [qc.availability_check(item, platform.store),
-                qc.reconciliation_check(item, platform.store.submissions(item.code))]
+                qc.reconciliation_check(item, platform.store.submissions(item.code),
+                                        platform.store.rows_by_submission(item), platform.clock())]
     if platform.store.dialect == "postgresql":  # the table's own checks run inside PostgreSQL
         from expectations.sql import pushed_down_lines
 

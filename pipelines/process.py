@@ -2,31 +2,37 @@
 
 Plain Python over the store (its ledger, quarantine, stage data and shared tables), so the CLI, the
 tests, the Dagster assets and Celery workers on other machines run the same code. Each submission moves
-through the ledger: received -> validated -> converged (or rejected at intake). Rows received = rows
-converged + rows held back, for every submission.
+through the ledger: received -> validated -> converged (or rejected at intake, or failed with its reason when its
+validation or convergence raised). Each step is one transaction with everything it changes, and its ledger
+update is the claim (a second run at once finds it taken), so a run killed anywhere is resumed by the next one
+without a duplicate. Rows received = rows converged + rows held back, for every submission.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
+from sqlalchemy import Connection
 
 from pipelines import intake, sharing
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item
 from pipelines.clock import Clock, province_day
 from pipelines.quality.context import StoreAuthority, contextual_results, is_correction, previous_rows
 from pipelines.quality.corrections import has_open_rows, release_corrected
+from pipelines.quality.masking import redacted
 from pipelines.quality.outcome import ValidationOutcome
 from pipelines.store import HeldRow, SharedStore
 from pipelines.store.stage import INTAKE, VALID, StageStore
 
 log = logging.getLogger(__name__)
+FAILURE_REASON_LENGTH = 500
 
 
 class Validator(Protocol):
@@ -112,8 +118,16 @@ def take_in(platform: Platform, item: Item) -> IntakeReport:
 
 
 def _take_file(platform: Platform, item: Item, submission: intake.Submission, report: IntakeReport) -> None:
+    try:
+        _take_present_file(platform, item, submission, report)
+    except FileNotFoundError:  # another run on the same intake moved it first: that run records it
+        log.info("%s: taken by another run meanwhile; left to it", submission.path.name)
+
+
+def _take_present_file(platform: Platform, item: Item, submission: intake.Submission,
+                       report: IntakeReport) -> None:
     known = platform.store.known_digest(item.code, submission.digest)
-    if known:
+    if known:  # also a re-run after a kill between the ledger row's commit and the archiving
         log.info("%s: identical to %s, already taken in; archived", submission.path.name, known)
         intake.archive(submission.path)
         report.duplicates.append(submission.path.name)
@@ -124,9 +138,12 @@ def _take_file(platform: Platform, item: Item, submission: intake.Submission, re
         report.rows_refused += _refuse(platform, item.code, submission.unit, submission.path, str(exc))
         report.refused.append((submission.path.name, str(exc)))
         return
-    _stage(platform, item, submission.id, intake.source_of(submission.path, frame), submission.digest, frame)
-    intake.archive(submission.path)
-    report.accepted.append(submission.id)
+    submission_id = platform.store.attempt_id(submission.id)
+    if not _stage(platform, item, submission_id, intake.source_of(submission.path, frame), submission.digest,
+                  frame):
+        return
+    intake.archive(submission.path)  # after its ledger row: a kill in between leaves a duplicate to archive
+    report.accepted.append(submission_id)
     report.rows_received += len(frame)
 
 
@@ -134,35 +151,51 @@ def _pull(platform: Platform, item: Item, report: IntakeReport) -> None:
     assert isinstance(item.collection, DatabaseCollection)
     frame = intake.read_database(item)
     digest = intake.frame_digest(frame)
-    if platform.store.known_digest(item.code, digest):
+    if platform.store.latest_digest(item.code) == digest:  # unchanged since the last pull
         report.duplicates.append(f"db:{item.collection.url_env}")
         return
     submission_id = f"{item.code}/pull-{platform.clock():%Y%m%dT%H%M%S}/{digest[:12]}"
-    _stage(platform, item, submission_id, f"db:{item.collection.url_env}", digest, frame)
-    report.accepted.append(submission_id)
-    report.rows_received += len(frame)
+    if _stage(platform, item, submission_id, f"db:{item.collection.url_env}", digest, frame):
+        report.accepted.append(submission_id)
+        report.rows_received += len(frame)
 
 
 def _stage(platform: Platform, item: Item, submission_id: str, source: str, digest: str,
-           frame: pd.DataFrame) -> None:
-    platform.stage.write(submission_id, INTAKE, frame)
-    platform.store.record_submission(
-        submission_id=submission_id, item=item.code, unit=item.unit, source=source, digest=digest,
+           frame: pd.DataFrame) -> bool:
+    """The ledger row (the claim) and the intake stage data, in one transaction; False: another run has it."""
+    taken = platform.store.take_submission(
+        frame, submission_id=submission_id, item=item.code, unit=item.unit, source=source, digest=digest,
         status="received", received=len(frame), received_at=platform.clock(),
     )
+    if not taken:
+        log.info("%s: another run took it in; left to it", submission_id)
+    return taken
 
 
 def _refuse(platform: Platform, item_code: str, unit: str, path: Path, reason: str) -> int:
-    """Set the whole file aside; its rows count as received and held back, with the reason."""
-    rows = intake.count_rows(path)
-    digest = intake.file_digest(path)
+    """Set the whole file aside; its rows count as received and held back, with the reason.
+
+    The ledger row first, then the move: a run killed in between leaves the row and the file, and the re-run
+    finds the row (its key) already there and only finishes the move."""
+    try:
+        rows = intake.count_rows(path)
+        digest = intake.file_digest(path)
+    except FileNotFoundError:
+        log.info("%s: set aside by another run meanwhile", path.name)
+        return 0
     now = platform.clock()
-    intake.move_aside(path, reason, now)
-    platform.store.record_submission(
+    recorded = platform.store.claim_submission(
         submission_id=intake.submission_id(item_code, path.name, digest),
         item=intake.bounded(item_code, intake.CODE_LENGTH), unit=unit, source=path.name, digest=digest,
         status="rejected", reason=reason, received=rows, held_back=rows, received_at=now,
     )
+    if not recorded:
+        log.info("%s/%s: refusal already recorded; finishing the move", unit, path.name)
+    try:
+        intake.move_aside(path, reason, now)
+    except FileNotFoundError:
+        log.info("%s: set aside by another run meanwhile", path.name)
+        return 0
     log.warning("set aside %s/%s: %s", unit, path.name, reason)
     return rows
 
@@ -178,34 +211,69 @@ def read_stage_keys(stage: StageStore, submission_id: str, item: Item) -> pd.Dat
 
 
 def validate(platform: Platform, item: Item) -> ValidationReport:
+    """Every received submission of the item, in received order; one that raises ends ``failed`` and the rest go
+    on (SubmissionsFailed at the end); a lost connection is raised at once for the step to be retried."""
     report = ValidationReport(item.code)
     as_of = province_day(platform.clock())  # record freshness is judged on the province's day
     authority = StoreAuthority(platform.store)
+    failures: list[str] = []
     for entry in platform.store.submissions(item.code, status="received"):
-        sid = entry["submission_id"]
-        submitted = read_stage(platform.stage, sid, INTAKE, item)
-        frame, carried = sharing.strip_lookups(item, submitted)  # art. 13: obtained by sharing, not collected
-        sharing.record_carried(platform.store, item, sid, carried, platform.clock())
-        outcome = platform.validator.validate(item, frame, as_of).extended(contextual_results(
-            item, frame, authority, previous_rows(platform.store.submissions(item.code), sid),
-            correction=is_correction(entry["source"])))
-        unverified = sharing.unknown_keys(authority, item, frame)  # art. 14: online verification
-        held = _held_rows(item, submitted, outcome, unverified)
-        valid = sharing.fill_lookups(authority, item, frame.drop(index=[h.row_no - 1 for h in held]))
-        platform.stage.write(sid, VALID, valid)
-        platform.store.hold_back(item, entry["unit"], sid, held, platform.clock())
-        stale = len(outcome.warned_rows() - {h.row_no - 1 for h in held})
-        platform.store.update_submission(sid, status="validated", valid=len(valid), held_back=len(held),
-                                         stale=stale, validated_at=platform.clock())
-        report.outcomes.append((sid, outcome))
-        report.rows_valid += len(valid)
-        report.rows_held_back += len(held)
-        report.rows_stale += stale
-        report.rows_unverified += sum(1 for h in held if h.row_no - 1 in unverified)
-        report.repeated += [(sid, c) for c in carried]
-        if outcome.blocking_failures:
-            report.blocked.append(sid)
+        with _failing_as_submission(platform, entry["submission_id"], failures):
+            _validate_one(platform, item, entry, as_of, authority, report)
+    if failures:
+        raise SubmissionsFailed(item.code, "validation", failures)
     return report
+
+
+def _validate_one(platform: Platform, item: Item, entry: dict[str, Any], as_of: date, authority: StoreAuthority,
+                  report: ValidationReport) -> None:
+    sid = entry["submission_id"]
+    submitted = read_stage(platform.stage, sid, INTAKE, item)
+    frame, carried = sharing.strip_lookups(item, submitted)  # art. 13: obtained by sharing, not collected
+    outcome = platform.validator.validate(item, frame, as_of).extended(contextual_results(
+        item, frame, authority, previous_rows(platform.store.submissions(item.code), sid),
+        correction=is_correction(entry["source"])))
+    unverified = sharing.unknown_keys(authority, item, frame)  # art. 14: online verification
+    held = _held_rows(item, submitted, outcome, unverified)
+    valid = sharing.fill_lookups(authority, item, frame.drop(index=[h.row_no - 1 for h in held]))
+    stale = len(outcome.warned_rows() - {h.row_no - 1 for h in held})
+    now = platform.clock()
+    if not platform.store.record_validation(item, sid, valid, held, sharing.carried_rows(item, sid, carried, now),
+                                            now, valid=len(valid), held_back=len(held), stale=stale):
+        log.info("%s: another run validated it first", sid)
+        return
+    report.outcomes.append((sid, outcome))
+    report.rows_valid += len(valid)
+    report.rows_held_back += len(held)
+    report.rows_stale += stale
+    report.rows_unverified += sum(1 for h in held if h.row_no - 1 in unverified)
+    report.repeated += [(sid, c) for c in carried]
+    if outcome.blocking_failures:
+        report.blocked.append(sid)
+
+
+class SubmissionsFailed(RuntimeError):
+    """Submissions of an item that ended ``failed`` in this stage; the item's others went on."""
+
+    def __init__(self, item: str, stage: str, failures: list[str]):
+        self.failures = failures
+        super().__init__(f"{item}: {len(failures)} submission(s) failed {stage}: " + "; ".join(failures))
+
+
+@contextmanager
+def _failing_as_submission(platform: Platform, submission_id: str, failures: list[str]) -> Iterator[None]:
+    """An error of one submission ends it ``failed`` with its reason (personal data blotted out) instead of
+    leaving it in progress for ever; a lost connection is re-raised: the submission is fine, the step retries.
+    BaseException (a kill, KeyboardInterrupt) passes untouched: the transaction rolled back, the re-run resumes."""
+    try:
+        yield
+    except Exception as exc:
+        if platform.store.is_transient(exc):
+            raise
+        reason = redacted(f"{type(exc).__name__}: {exc}")[:FAILURE_REASON_LENGTH]
+        log.error("%s failed: %s", submission_id, reason)
+        platform.store.fail_submission(submission_id, reason)
+        failures.append(f"{submission_id}: {reason}")
 
 
 def _held_rows(item: Item, frame: pd.DataFrame, outcome: ValidationOutcome,
@@ -227,20 +295,37 @@ def _held_rows(item: Item, frame: pd.DataFrame, outcome: ValidationOutcome,
 
 # --- convergence -------------------------------------------------------------------------------
 def converge(platform: Platform, item: Item) -> ConvergenceReport:
+    """Every validated submission of the item, in received order, each in one transaction; one the store
+    refuses ends ``failed`` and the rest go on (SubmissionsFailed at the end)."""
     report = ConvergenceReport(item.code)
     platform.store.ensure_tables([item])
+    failures: list[str] = []
     for entry in platform.store.submissions(item.code, status="validated"):
-        sid = entry["submission_id"]
-        written = platform.store.upsert_stage(item, platform.stage.open_text(sid, VALID), entry["unit"], sid,
-                                              platform.clock())
-        if has_open_rows(platform.store, item.code):  # usually none: then the stage data is not read again
-            release_corrected(platform.store, item, sid, read_stage_keys(platform.stage, sid, item), platform.clock())
-        platform.store.update_submission(sid, status="converged", converged=written,
-                                         converged_at=platform.clock())
-        report.submissions.append(sid)
-        report.rows_converged += written
+        with _failing_as_submission(platform, entry["submission_id"], failures):
+            _converge_one(platform, item, entry, report)
     report.table_rows = platform.store.count_rows(item)
+    if failures:
+        raise SubmissionsFailed(item.code, "convergence", failures)
     return report
+
+
+def _converge_one(platform: Platform, item: Item, entry: dict[str, Any], report: ConvergenceReport) -> None:
+    sid = entry["submission_id"]
+    now = platform.clock()
+    release = None
+    if has_open_rows(platform.store, item.code):  # usually none: then the stage data is not read again
+        keys = read_stage_keys(platform.stage, sid, item)
+
+        def release(conn: Connection) -> None:
+            release_corrected(platform.store, item, sid, keys, now, conn)
+
+    written = platform.store.converge_submission(item, platform.stage.open_text(sid, VALID), entry["unit"], sid,
+                                                 now, release)
+    if written is None:
+        log.info("%s: another run converged it first", sid)
+        return
+    report.submissions.append(sid)
+    report.rows_converged += written.rows
 
 
 def has_pending(platform: Platform, item: Item) -> bool:

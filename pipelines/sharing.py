@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import insert, select
@@ -106,11 +106,15 @@ def record_carried(store: SharedStore, item: Item, submission_id: str, carried: 
     evaluation read (a later step, perhaps on another worker: so it is kept in the store, not a local file)."""
     if not carried:
         return
-    at = when.astimezone(UTC)  # SQLite keeps no zone: the store's timestamps are all UTC
     with store.engine.begin() as conn:
-        conn.execute(insert(store.repeated_collection), [
-            {"item": item.code, "unit": item.unit, "submission_id": submission_id, "field": c.field,
-             "source": c.source, "rows": c.rows, "flagged_at": at} for c in carried])
+        conn.execute(insert(store.repeated_collection), carried_rows(item, submission_id, carried, when))
+
+
+def carried_rows(item: Item, submission_id: str, carried: list[CarriedLookup], when: datetime) -> list[dict[str, Any]]:
+    """The repeated-collection log's rows for a submission's carried look-ups (written with its validation)."""
+    at = when.astimezone(UTC)  # SQLite keeps no zone: the store's timestamps are all UTC
+    return [{"item": item.code, "unit": item.unit, "submission_id": submission_id, "field": c.field,
+             "source": c.source, "rows": c.rows, "flagged_at": at} for c in carried]
 
 
 def carried_log(store: SharedStore) -> list[dict[str, object]]:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from pipelines.catalogue.models import Item, Severity
 from pipelines.quality.outcome import RuleResult, ValidationOutcome
 from pipelines.quality.rules import Dimension
+from pipelines.store.store import as_utc
 
 INTAKE, VALIDATED, SHARED = "intake", "validated", "shared"
 STAGES = (INTAKE, VALIDATED, SHARED)
@@ -166,18 +168,87 @@ def availability_check(item: Item, store: Any) -> CheckOutcome:
     return _table_check(item, SHARED, Dimension.AVAILABILITY, lines, facts)
 
 
-def reconciliation_check(item: Item, ledger_rows: list[dict[str, Any]]) -> CheckOutcome:
-    """Received = converged + held back, for every finished submission of the item (art. 17)."""
+def reconciliation_check(item: Item, ledger_rows: list[dict[str, Any]], table_rows: Mapping[str, int] | None = None,
+                         now: datetime | None = None) -> CheckOutcome:
+    """The ledger against itself and against the data (art. 17).
+
+    Always: received = converged + held back for every finished submission, and no submission failed.
+    With ``now``: none stuck in progress (received or validated before ``now``). With ``table_rows`` (the shared
+    table's rows per ``_submission_id``): the ledger's converged counts are what the database wrote (inserted +
+    updated), no submission holds more table rows than it wrote, the newest one still holds all of them (no
+    later write overwrote it), and the table holds every row the merges inserted (rows are never deleted)."""
     done = [r for r in ledger_rows if r["status"] in ("converged", "rejected")]
     broken = [r for r in done if r["received"] != r["converged"] + r["held_back"]]
     received = sum(r["received"] for r in done)
-    line = RuleLine("received_equals_converged_plus_held_back", "rows in = rows converged + rows held back",
-                    "error", not broken, len(done), len(broken),
-                    tuple(f"{r['submission_id']}: {r['received']} != {r['converged']} + {r['held_back']}"
-                          for r in broken[:5]))
-    facts = {"received": received, "converged": sum(r["converged"] for r in done),
-             "held_back": sum(r["held_back"] for r in done), "submissions": len(done)}
-    return _table_check(item, SHARED, Dimension.INTEGRITY, [line], facts)
+    lines = [RuleLine("received_equals_converged_plus_held_back", "rows in = rows converged + rows held back",
+                      "error", not broken, len(done), len(broken),
+                      tuple(f"{r['submission_id']}: {r['received']} != {r['converged']} + {r['held_back']}"
+                            for r in broken[:5])),
+             _failed_line(ledger_rows)]
+    facts: dict[str, Any] = {"received": received, "converged": sum(r["converged"] for r in done),
+                             "held_back": sum(r["held_back"] for r in done), "submissions": len(done),
+                             "failed": sum(1 for r in ledger_rows if r["status"] == "failed")}
+    if now is not None:
+        lines.append(_stuck_line(ledger_rows, now))
+    if table_rows is not None:
+        converged = [r for r in ledger_rows if r["status"] == "converged"]
+        lines += [_written_line(converged), _attributed_line(converged, table_rows),
+                  _table_total_line(converged, table_rows)]
+        facts["table_rows"] = sum(table_rows.values())
+    return _table_check(item, SHARED, Dimension.INTEGRITY, lines, facts)
+
+
+def _failed_line(ledger_rows: list[dict[str, Any]]) -> RuleLine:
+    failed = [r for r in ledger_rows if r["status"] == "failed"]
+    return RuleLine("no_failed_submission", "no submission failed validation or convergence", "error", not failed,
+                    len(ledger_rows), len(failed), tuple(f"{r['submission_id']}: {r['reason']}" for r in failed[:5]))
+
+
+def _stuck_line(ledger_rows: list[dict[str, Any]], now: datetime) -> RuleLine:
+    stuck = [r for r in ledger_rows
+             if r["status"] in ("received", "validated") and as_utc(r["received_at"]) < as_utc(now)]
+    return RuleLine("no_stuck_submission", "no submission left received or validated by an earlier run", "error",
+                    not stuck, len(ledger_rows), len(stuck),
+                    tuple(f"{r['submission_id']}: still {r['status']} since {as_utc(r['received_at']).isoformat()}"
+                          for r in stuck[:5]))
+
+
+def _written_line(converged: list[dict[str, Any]]) -> RuleLine:
+    """Converged counts recorded before the write counts were (NULL) are not judged."""
+    recorded = [r for r in converged if r["inserted"] is not None and r["updated"] is not None]
+    wrong = [r for r in recorded if r["converged"] != r["inserted"] + r["updated"]]
+    return RuleLine("converged_as_written", "rows converged = rows the database inserted + updated", "error",
+                    not wrong, len(recorded), len(wrong),
+                    tuple(f"{r['submission_id']}: {r['converged']} != {r['inserted']} + {r['updated']}"
+                          for r in wrong[:5]))
+
+
+def _attributed_line(converged: list[dict[str, Any]], table_rows: Mapping[str, int]) -> RuleLine:
+    """Each submission holds at most the rows it wrote, the newest all of them; rows of no converged submission
+    are not accounted for at all."""
+    wrote = {r["submission_id"]: r["converged"] for r in converged}
+    problems = [f"{sid}: {n} table row(s), converged by no submission" for sid, n in table_rows.items()
+                if sid not in wrote]
+    problems += [f"{sid}: {table_rows[sid]} table row(s) > {n} converged" for sid, n in wrote.items()
+                 if table_rows.get(sid, 0) > n]
+    newest = max(converged, default=None, key=lambda r: (
+        as_utc(r["converged_at"] or r["received_at"]), as_utc(r["received_at"]), r["submission_id"]))
+    if newest is not None and table_rows.get(newest["submission_id"], 0) != newest["converged"]:
+        problems.append(f"{newest['submission_id']} (newest): {table_rows.get(newest['submission_id'], 0)} table "
+                        f"row(s) != {newest['converged']} converged")
+    return RuleLine("table_rows_by_submission", "the table holds per submission the rows it converged, at most",
+                    "error", not problems, len(wrote) + 1, len(problems), tuple(problems[:5]))
+
+
+def _table_total_line(converged: list[dict[str, Any]], table_rows: Mapping[str, int]) -> RuleLine:
+    """Unjudged while any converged submission predates the insert counts."""
+    if any(r["inserted"] is None for r in converged):
+        return RuleLine("table_holds_every_insert", "table rows = rows the merges inserted (not recorded for "
+                        "older submissions)", "error", True, 0, 0)
+    expected, held = sum(r["inserted"] for r in converged), sum(table_rows.values())
+    return RuleLine("table_holds_every_insert", "table rows = rows the merges inserted", "error", expected == held,
+                    1, 0 if expected == held else 1, () if expected == held else
+                    (f"the table holds {held} row(s), the merges inserted {expected}",))
 
 
 def _table_check(item: Item, stage: str, dimension: Dimension, lines: list[RuleLine],

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from pipelines.catalogue.models import Catalogue, Item
 from pipelines.outputs import CSV_LINE_END, as_text_cells, numeric_columns, safe_frame
@@ -26,19 +26,23 @@ NUMERIC = "numeric_columns"  # frame.attrs key: the item's integer and decimal c
 _CHUNK = 500  # keeps IN (...) lists well under SQLite's variable limit
 
 
-def release_corrected(store: Any, item: Item, submission_id: str, converged: pd.DataFrame, now: datetime) -> int:
+def release_corrected(store: Any, item: Item, submission_id: str, converged: pd.DataFrame, now: datetime,
+                      conn: Connection | None = None) -> int:
     """Mark open quarantine rows of the item whose key this submission converged; returns how many.
-    Callers check ``has_open_rows`` first: usually nothing is held, and then no keys need reading."""
+    Callers check ``has_open_rows`` first: usually nothing is held, and then no keys need reading.
+    ``conn``: inside that transaction (the convergence's own, so the release commits with the rows)."""
+    if conn is None:
+        with store.engine.begin() as own:
+            return release_corrected(store, item, submission_id, converged, now, own)
     keys = [quarantine_key(item, row) for row in converged[list(item.primary_key)].to_dict(orient="records")]
     q = store.quarantine
     released = 0
-    with store.engine.begin() as conn:
-        for start in range(0, len(keys), _CHUNK):
-            statement = (update(q).where(q.c.item == item.code, q.c.released_at.is_(None),
-                                         q.c.submission_id != submission_id,
-                                         q.c.record_key.in_(keys[start:start + _CHUNK]))
-                         .values(released_by=submission_id, released_at=now))
-            released += conn.execute(statement).rowcount or 0
+    for start in range(0, len(keys), _CHUNK):
+        statement = (update(q).where(q.c.item == item.code, q.c.released_at.is_(None),
+                                     q.c.submission_id != submission_id,
+                                     q.c.record_key.in_(keys[start:start + _CHUNK]))
+                     .values(released_by=submission_id, released_at=now))
+        released += conn.execute(statement).rowcount or 0
     return released
 
 

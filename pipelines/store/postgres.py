@@ -1,4 +1,4 @@
-"""PostgreSQL loads: COPY text into a temporary staging table, then one typed merge, in one transaction.
+"""PostgreSQL loads: COPY text into a temporary staging table, then one typed merge, in the caller's transaction.
 
 The staging table holds every catalogued column as text, so the rows go to COPY exactly as the
 validated stage file has them (no per-value Python conversion); the casts to the catalogue's types
@@ -8,10 +8,10 @@ short row, a lost connection) rolls the whole load back: the store is left exact
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO, Any
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Connection, Table
 
 from pipelines.catalogue.models import Item
 from pipelines.store.schema import LINEAGE_COLUMNS
@@ -80,40 +80,45 @@ def _copy(cursor: Any, columns: list[str], source: IO[str], header: bool) -> Non
     cursor.copy_expert(f"COPY {STAGE} ({column_list}) FROM STDIN WITH ({options})", source)
 
 
-def _merge(cursor: Any, table: Table, item: Item, columns: list[str], lineage: dict[str, Any]) -> int:
-    cursor.execute(merge_statement(table, item, columns), lineage)
-    return int(cursor.rowcount)
+@dataclass(frozen=True)
+class Written:
+    """What a merge reported writing: rows inserted (new keys) and updated (keys the table held)."""
+    inserted: int
+    updated: int
+
+    @property
+    def rows(self) -> int:
+        return self.inserted + self.updated
 
 
-AfterMerge = Callable[[Any, int], None]
+def counted_merge(merge: str) -> str:
+    """The merge, answering how many rows it inserted and how many it updated: a row version an INSERT .. ON
+    CONFLICT created has no deleting transaction (xmax = 0), one it updated has (PostgreSQL's own marker)."""
+    return (f"WITH merged AS ({merge} RETURNING (xmax = 0) AS inserted) "
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged")
 
 
-def copy_merge(engine: Engine, table: Table, item: Item, source: IO[str], columns: list[str],
-               lineage: dict[str, Any], header: bool = False, after_merge: AfterMerge | None = None) -> int:
-    """COPY ``source`` (CSV text of ``columns``) and merge it into ``table``; returns rows written.
+def _merge(cursor: Any, table: Table, item: Item, columns: list[str], lineage: dict[str, Any]) -> Written:
+    cursor.execute(counted_merge(merge_statement(table, item, columns)), lineage)
+    inserted, updated = cursor.fetchone()
+    return Written(int(inserted), int(updated))
 
-    ``after_merge(cursor, written)`` runs inside the same transaction before the commit (the audit
-    row is written there, so a convergence and its audit entry commit or roll back together).
+
+def copy_merge(conn: Connection, table: Table, item: Item, source: IO[str], columns: list[str],
+               lineage: dict[str, Any], header: bool = False) -> Written:
+    """COPY ``source`` (CSV text of ``columns``) and merge it into ``table``, inside ``conn``'s transaction.
+
+    The caller's transaction holds everything the convergence changes (the ledger, the audit row, the
+    released quarantine rows): it commits them together, or an error anywhere rolls all of them back.
     """
     unknown = sorted(set(columns) - set(item.field_names))
     if unknown:
         raise ValueError(f"{item.code}: columns {', '.join(unknown)} are not catalogued")
-    raw = engine.raw_connection()
-    cursor = raw.cursor()
+    cursor = conn.connection.cursor()  # the same DBAPI connection, so the same transaction
     try:
         _prepare_session(cursor)
         _create_stage(cursor, columns)
         _copy(cursor, columns, source, header)
-        written = _merge(cursor, table, item, columns, lineage)
-        if after_merge is not None:
-            after_merge(cursor, written)
-        raw.commit()
-    except BaseException:
-        raw.rollback()
-        raise
+        return _merge(cursor, table, item, columns, lineage)
     finally:
         cursor.close()
-        raw.close()
-    return written
-
-

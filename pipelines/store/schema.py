@@ -67,6 +67,12 @@ def shared_table(item: Item, metadata: MetaData, dialect: str) -> Table:
     )
 
 
+def ledger_write_columns() -> list[Column[Any]]:
+    """Ledger columns added after the ledger existed: nullable, so a live ledger takes them (ALTER ADD)."""
+    return [Column("inserted", Integer, comment="rows the merge inserted (new keys)"),
+            Column("updated", Integer, comment="rows the merge updated (keys already in the table)")]
+
+
 def platform_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table, Table]:
     schema = platform_schema(dialect)
     ledger = Table(
@@ -82,12 +88,16 @@ def platform_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table, Tab
         Column("valid", Integer, nullable=False, default=0),
         Column("held_back", Integer, nullable=False, default=0),
         Column("converged", Integer, nullable=False, default=0),
+        # What the merge reported writing (NULL: converged before these were recorded); the reconciliation
+        # holds the shared table to them: converged = inserted + updated, table rows = sum of inserted.
+        *ledger_write_columns(),
         Column("stale", Integer, nullable=False, default=0),
         Column("received_at", DateTime(timezone=True), nullable=False),
         Column("validated_at", DateTime(timezone=True)),
         Column("converged_at", DateTime(timezone=True)),
         schema=schema,
-        comment="one row per submission: rows received = converged + held back",
+        comment="one row per submission: rows received = converged + held back; status received, validated, "
+                "converged (or rejected at intake, or failed with its reason)",
     )
     quarantine = Table(
         "platform_quarantine", metadata,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import IO
 
 import pandas as pd
-from sqlalchemy import Engine, Table, delete, insert, select
+from sqlalchemy import Connection, Engine, Table, delete, insert, select
 
 from pipelines.catalogue.models import Item
 
@@ -39,14 +39,17 @@ class StageStore:
     table: Table
     chunk_rows: int = CHUNK_ROWS
 
-    def write(self, submission_id: str, kind: str, frame: pd.DataFrame) -> int:
-        """Replace the stage data of (submission, kind) with ``frame``; one transaction. Returns the rows."""
+    def write(self, submission_id: str, kind: str, frame: pd.DataFrame, conn: Connection | None = None) -> int:
+        """Replace the stage data of (submission, kind) with ``frame``; one transaction (``conn``'s, when given:
+        the ledger change the data belongs to commits with it). Returns the rows."""
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.write(submission_id, kind, frame, own)
         t = self.table
-        with self.engine.begin() as conn:
-            conn.execute(delete(t).where(t.c.submission_id == submission_id, t.c.kind == kind))
-            for chunk_no, part in enumerate(_chunks(frame, self.chunk_rows)):
-                conn.execute(insert(t).values(submission_id=submission_id, kind=kind, chunk_no=chunk_no,
-                                              rows=len(part), data=_compress(part)))
+        conn.execute(delete(t).where(t.c.submission_id == submission_id, t.c.kind == kind))
+        for chunk_no, part in enumerate(_chunks(frame, self.chunk_rows)):
+            conn.execute(insert(t).values(submission_id=submission_id, kind=kind, chunk_no=chunk_no,
+                                          rows=len(part), data=_compress(part)))
         return len(frame)
 
     def read(self, submission_id: str, kind: str, item: Item, columns: Sequence[str] | None = None) -> pd.DataFrame:

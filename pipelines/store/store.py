@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,16 +31,28 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from pipelines.catalogue.models import Catalogue, Item
 from pipelines.store.migrate import Plan, apply_plan, plan_table
-from pipelines.store.postgres import quoted
-from pipelines.store.schema import build_metadata, lineage_values, platform_schema, platform_tables, shared_schema
-from pipelines.store.stage import StageStore, TextStream
+from pipelines.store.postgres import Written, quote_ident, quoted
+from pipelines.store.schema import (
+    build_metadata,
+    ledger_write_columns,
+    lineage_values,
+    platform_schema,
+    platform_tables,
+    shared_schema,
+)
+from pipelines.store.stage import INTAKE, VALID, StageStore, TextStream
 from pipelines.values import canonical_frame, python_value
 
 DDL_LOCK = 0x676F7664  # "govd": the advisory lock key of the store's DDL on PostgreSQL
+ACCEPTED = ("received", "validated", "converged")  # taken in; "rejected" and "failed" are the other ends
+IN_PROGRESS = ("received", "validated")
 
 
 def normalise_url(url: str) -> str:
@@ -117,7 +129,17 @@ class SharedStore:
                 for schema in sorted({t.schema for t in wanted if t.schema}):
                     conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             self.metadata.create_all(conn, tables=wanted, checkfirst=True)
+            self._add_ledger_columns(conn)
             self._migrate(conn, shared)
+
+    def _add_ledger_columns(self, conn: Connection) -> None:
+        """A ledger made before its write counts were recorded takes them as new nullable columns (additive)."""
+        ledger = self.ledger
+        live = {c["name"] for c in inspect(conn).get_columns(ledger.name, schema=ledger.schema)}
+        for column in ledger_write_columns():
+            if column.name not in live:
+                type_sql = column.type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {quoted(ledger)} ADD COLUMN {quote_ident(column.name)} {type_sql}")
 
     def _migrate(self, conn: Connection, items: list[Item], dry_run: bool = False) -> Plan:
         """Bring existing shared tables in line with the catalogue (additive only; see migrate.py)."""
@@ -205,72 +227,188 @@ class SharedStore:
 
     # --- convergence ---------------------------------------------------------------------------
     def upsert(self, item: Item, rows: pd.DataFrame, unit: str, submission_id: str, now: datetime) -> int:
-        """Insert or update by primary key; returns the number of rows written."""
+        """Insert or update by primary key, with its audit row, in one transaction; returns the rows written."""
         if rows.empty:
             return 0
-        if self.dialect == "postgresql":
-            columns = list(item.field_names)
-            buffer = io.StringIO()
-            canonical_frame(item, rows)[0].to_csv(buffer, index=False, header=False)  # what the casts take
-            buffer.seek(0)
-            return self._copy_merge(item, buffer, columns, unit, submission_id, now, header=False)
-        typed = typed_records(item, rows)
-        return self._sqlite_upsert(item, typed, lineage_values(unit, submission_id, now))
+        with self.engine.begin() as conn:
+            written = self._merge_frame(conn, item, rows, lineage_values(unit, submission_id, now))
+            self._audit_convergence(conn, item, unit, submission_id, now, written)
+        return written.rows
 
     def upsert_stage(self, item: Item, text: TextStream, unit: str, submission_id: str, now: datetime) -> int:
         """Converge validated stage text (header + text rows, e.g. ``StageStore.open_text``); on PostgreSQL the
         text streams straight to COPY, never held whole in Python."""
         if self.dialect != "postgresql":
-            from pipelines.intake import normalise
+            return self.upsert(item, _stage_frame(item, text), unit, submission_id, now)
+        with self.engine.begin() as conn:
+            written = self._merge_text(conn, item, text, lineage_values(unit, submission_id, now))
+            self._audit_convergence(conn, item, unit, submission_id, now, written)
+        return written.rows
 
-            return self.upsert(item, normalise(pd.read_csv(text, dtype=str, keep_default_na=False), item),
-                               unit, submission_id, now)
-        columns = next(csv.reader([text.readline()]), [])
-        return self._copy_merge(item, text, columns, unit, submission_id, now, header=False)
+    def converge_submission(self, item: Item, text: TextStream, unit: str, submission_id: str, now: datetime,
+                            release: Callable[[Connection], Any] | None = None) -> Written | None:
+        """A validated submission into the shared table: its claim (validated -> converged), the merge, its audit
+        row, its ledger counts and the quarantine rows it releases, in ONE transaction. None: another run
+        converged it first (the claim is the ledger row's update, which waits for that run's commit)."""
+        frame = None if self.dialect == "postgresql" else _stage_frame(item, text)  # parsed before the lock
+        lineage = lineage_values(unit, submission_id, now)
+        with self.engine.begin() as conn:
+            if not self._advance(conn, submission_id, "validated", "converged", converged_at=now):
+                return None
+            written = (self._merge_text(conn, item, text, lineage) if frame is None
+                       else self._merge_frame(conn, item, frame, lineage))
+            self._audit_convergence(conn, item, unit, submission_id, now, written)
+            conn.execute(update(self.ledger).where(self.ledger.c.submission_id == submission_id).values(
+                converged=written.rows, inserted=written.inserted, updated=written.updated))
+            if release is not None:
+                release(conn)
+        return written
 
-    def _copy_merge(self, item: Item, source: TextStream, columns: list[str], unit: str, submission_id: str,
-                    now: datetime, header: bool) -> int:
+    def _merge_text(self, conn: Connection, item: Item, text: TextStream, lineage: dict[str, Any]) -> Written:
         from pipelines.store.postgres import copy_merge
 
-        def audit(cursor: Any, written: int) -> None:
-            cursor.execute(
-                f"INSERT INTO {quoted(self.audit_log)} (at, action, actor, unit, item, detail) "
-                "VALUES (%s, 'converge', 'platform', %s, %s, %s)",
-                (now, unit, item.code, _convergence_detail(submission_id, written)),
-            )
-
+        columns = next(csv.reader([text.readline()]), [])
         # psycopg2 COPY only calls read(): a stage stream serves as well as a file
-        return copy_merge(self.engine, self.table(item), item, cast("IO[str]", source), columns,
-                          lineage_values(unit, submission_id, now), header=header, after_merge=audit)
+        return copy_merge(conn, self.table(item), item, cast("IO[str]", text), columns, lineage)
 
-    def _sqlite_upsert(self, item: Item, records: list[dict[str, Any]], lineage: dict[str, Any]) -> int:
+    def _merge_frame(self, conn: Connection, item: Item, rows: pd.DataFrame, lineage: dict[str, Any]) -> Written:
+        if rows.empty:
+            return Written(0, 0)
+        if self.dialect == "postgresql":
+            buffer = io.StringIO()
+            canonical_frame(item, rows)[0].to_csv(buffer, header=True, index=False)  # what the casts take
+            buffer.seek(0)
+            return self._merge_text(conn, item, buffer, lineage)
+        return self._sqlite_merge(conn, item, typed_records(item, rows), lineage)
+
+    def _sqlite_merge(self, conn: Connection, item: Item, records: list[dict[str, Any]],
+                      lineage: dict[str, Any]) -> Written:
+        """The upsert by key; the rows it inserted are what the table grew by (SQLite has one writer at a time,
+        and this transaction is it), the rest of what it wrote were updates."""
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         table = self.table(item)
         statement = sqlite_insert(table)
         updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in item.primary_key}
         statement = statement.on_conflict_do_update(index_elements=list(item.primary_key), set_=updates)
-        with self.engine.begin() as conn:
-            conn.execute(statement, [{**r, **lineage} for r in records])
-            conn.execute(insert(self.audit_log).values(
-                at=lineage["_converged_at"], action="converge", actor="platform", unit=lineage["_source_unit"],
-                item=item.code, detail=_convergence_detail(lineage["_submission_id"], len(records))))
-        return len(records)
+        count = select(func.count()).select_from(table)
+        before = int(conn.execute(count).scalar_one())
+        written = int(conn.execute(statement, [{**r, **lineage} for r in records]).rowcount)
+        inserted = int(conn.execute(count).scalar_one()) - before
+        return Written(inserted, written - inserted)
+
+    def _audit_convergence(self, conn: Connection, item: Item, unit: str, submission_id: str, now: datetime,
+                           written: Written) -> None:
+        conn.execute(insert(self.audit_log).values(
+            at=now, action="converge", actor="platform", unit=unit, item=item.code,
+            detail=_convergence_detail(submission_id, written.rows)))
+
+    def rows_by_submission(self, item: Item) -> dict[str, int]:
+        """The shared table's rows per submission that last wrote them (one GROUP BY): what reconciliation
+        holds the ledger to."""
+        table = self.table(item)
+        query = select(table.c._submission_id, func.count()).group_by(table.c._submission_id)
+        with self.engine.connect() as conn:
+            return {sid: int(n) for sid, n in conn.execute(query)}
 
     # --- ledger --------------------------------------------------------------------------------
     def record_submission(self, **values: Any) -> None:
         with self.engine.begin() as conn:
             conn.execute(insert(self.ledger).values(**values))
 
+    def claim_submission(self, **values: Any) -> bool:
+        """Insert the submission's ledger row unless one exists: the primary key is the claim, so of two runs
+        taking the same file in, one records it and the other learns (False) that it was taken."""
+        with self.engine.begin() as conn:
+            return self._claim(conn, values)
+
+    def take_submission(self, frame: pd.DataFrame, **values: Any) -> bool:
+        """Claim a submission and write its intake stage data in one transaction; False: another run has it."""
+        with self.engine.begin() as conn:
+            if not self._claim(conn, values):
+                return False
+            self.stage.write(values["submission_id"], INTAKE, frame, conn=conn)
+        return True
+
+    def _claim(self, conn: Connection, values: dict[str, Any]) -> bool:
+        dialect_insert = postgresql_insert if self.dialect == "postgresql" else sqlite_insert
+        statement = dialect_insert(self.ledger).values(**values).on_conflict_do_nothing(
+            index_elements=[self.ledger.c.submission_id])
+        return bool(conn.execute(statement).rowcount)
+
+    def record_validation(self, item: Item, submission_id: str, valid_rows: pd.DataFrame, held: Sequence[HeldRow],
+                          carried: Sequence[dict[str, Any]], now: datetime, **counts: Any) -> bool:
+        """A received submission validated: its claim (received -> validated, with ``counts``), its valid stage
+        data, its quarantine rows and its repeated-collection flags, in ONE transaction, so a run killed
+        anywhere leaves it received with none of them. False: another run validated it first."""
+        with self.engine.begin() as conn:
+            if not self._advance(conn, submission_id, "received", "validated", validated_at=now, **counts):
+                return False
+            unit = self._unit_of(conn, submission_id)
+            self.stage.write(submission_id, VALID, valid_rows, conn=conn)
+            self._hold_back(conn, item, unit, submission_id, held, now)
+            if carried:
+                conn.execute(insert(self.repeated_collection), list(carried))
+        return True
+
+    def fail_submission(self, submission_id: str, reason: str) -> bool:
+        """The terminal state of a submission whose validation or convergence raised: it keeps its reason and
+        no longer holds up the item's later submissions. Its own transaction (the failed one rolled back)."""
+        ledger = self.ledger
+        with self.engine.begin() as conn:
+            return bool(conn.execute(update(ledger).where(
+                ledger.c.submission_id == submission_id, ledger.c.status.in_(IN_PROGRESS)).values(
+                status="failed", reason=reason)).rowcount)
+
+    def _advance(self, conn: Connection, submission_id: str, current: str, status: str, **values: Any) -> bool:
+        """Move the submission from ``current`` to ``status``; False when it is not ``current`` (any more).
+        On PostgreSQL a second run's update waits on the row lock and then finds the status changed."""
+        ledger = self.ledger
+        statement = (update(ledger).where(ledger.c.submission_id == submission_id, ledger.c.status == current)
+                     .values(status=status, **values))
+        return bool(conn.execute(statement).rowcount)
+
+    def _unit_of(self, conn: Connection, submission_id: str) -> str:
+        ledger = self.ledger
+        return str(conn.execute(select(ledger.c.unit).where(ledger.c.submission_id == submission_id)).scalar_one())
+
     def update_submission(self, submission_id: str, **values: Any) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(self.ledger).where(self.ledger.c.submission_id == submission_id).values(**values))
 
     def known_digest(self, item: str, digest: str) -> str | None:
+        """The accepted submission of the item with this digest: an identical file is its duplicate. Rejected and
+        failed ones do not count: the same file may be acceptable now."""
         ledger = self.ledger
-        query = select(ledger.c.submission_id).where(ledger.c.item == item, ledger.c.digest == digest)
+        query = select(ledger.c.submission_id).where(ledger.c.item == item, ledger.c.digest == digest,
+                                                     ledger.c.status.in_(ACCEPTED))
         with self.engine.connect() as conn:
             return conn.execute(query.limit(1)).scalar()
+
+    def latest_digest(self, item: str) -> str | None:
+        """The digest of the item's newest accepted submission: a database pull equal to it changes nothing, one
+        equal to an older state (A -> B -> A) is new again."""
+        ledger = self.ledger
+        query = (select(ledger.c.digest).where(ledger.c.item == item, ledger.c.status.in_(ACCEPTED))
+                 .order_by(ledger.c.received_at.desc(), ledger.c.submission_id.desc()).limit(1))
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar()
+
+    def attempt_id(self, submission_id: str) -> str:
+        """``submission_id`` or, when a rejected or failed submission already holds it, the next ``<id>~<n>`` no
+        rejected or failed one holds: the same file submitted again after a refusal or failure is a new
+        submission. An id an accepted submission holds is returned as it is: another run took the file in
+        meanwhile, and the claim says so."""
+        ledger = self.ledger
+        query = select(ledger.c.submission_id, ledger.c.status).where(
+            (ledger.c.submission_id == submission_id)
+            | ledger.c.submission_id.startswith(f"{submission_id}~", autoescape=True))
+        with self.engine.connect() as conn:
+            status = dict(conn.execute(query).tuples().all())
+        candidate, n = submission_id, 1
+        while status.get(candidate) in ("rejected", "failed"):
+            candidate, n = f"{submission_id}~{n}", n + 1
+        return candidate
 
     def submissions(self, item: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         ledger = self.ledger
@@ -283,6 +421,11 @@ class SharedStore:
             return [dict(r._mapping) for r in conn.execute(query)]
 
     def hold_back(self, item: Item, unit: str, submission_id: str, rows: Iterable[HeldRow], now: datetime) -> int:
+        with self.engine.begin() as conn:
+            return self._hold_back(conn, item, unit, submission_id, rows, now)
+
+    def _hold_back(self, conn: Connection, item: Item, unit: str, submission_id: str, rows: Iterable[HeldRow],
+                   now: datetime) -> int:
         values = [
             {"submission_id": submission_id, "item": item.code, "unit": unit, "row_no": r.row_no,
              "record_key": quarantine_key(item, r.key), "reasons": "; ".join(r.reasons),
@@ -290,9 +433,18 @@ class SharedStore:
             for r in rows
         ]
         if values:
-            with self.engine.begin() as conn:
-                conn.execute(insert(self.quarantine), values)
+            conn.execute(insert(self.quarantine), values)
         return len(values)
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """A lost connection (the server restarted, the network dropped): retry the step, the submission is
+        fine. Anything else the database raised is about the submission and ends it failed."""
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return True
+        raw = exc.orig if isinstance(exc, DBAPIError) else exc
+        dbapi = self.engine.dialect.loaded_dbapi
+        return (isinstance(raw, (dbapi.OperationalError, dbapi.InterfaceError))
+                and self.engine.dialect.is_disconnect(raw, None, None))
 
     def held_rows(self, item: str | None = None, unit: str | None = None) -> list[dict[str, Any]]:
         q = self.quarantine
@@ -371,6 +523,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _stage_frame(item: Item, text: TextStream) -> pd.DataFrame:
+    from pipelines.intake import normalise
+
+    return normalise(pd.read_csv(text, dtype=str, keep_default_na=False), item)
+
+
 def typed_records(item: Item, rows: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows as the values the SQLite load binds, each cell read by the value model (pipelines.values):
     the same parse validation accepted, so a value that passed always loads (InvalidValue otherwise)."""
@@ -382,4 +540,4 @@ def typed_records(item: Item, rows: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-__all__ = ["HeldRow", "SharedStore", "normalise_url", "platform_tables"]
+__all__ = ["HeldRow", "SharedStore", "Written", "normalise_url", "platform_tables"]
