@@ -55,8 +55,11 @@ def inspect_item(platform: Any, item: Item) -> list[CheckOutcome]:
     ledger = store.submissions(item.code)
     now = platform.clock()
     freshness = submission_freshness(item, ledger, now)
-    reconciliation = reconciliation_check(item, ledger).lines
-    if not availability.lines[0].success:  # its first line: the table exists (one reflection, not two)
+    exists = availability.lines[0].success  # its first line: the table exists (one reflection, not two)
+    # Against what the table holds (rows per submission id), as after each convergence.
+    reconciliation = reconciliation_check(item, ledger, store.rows_by_submission(item) if exists else None,
+                                          now).lines
+    if not exists:
         missing = availability.lines[0]
         return [_table_only(item, Dimension.ACCURACY, [missing]),
                 _table_only(item, Dimension.TIMELINESS, [missing, freshness]),
