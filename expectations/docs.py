@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import re
 import shutil
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -112,15 +113,29 @@ _COPIED = {"vendor/bootstrap": ("css", "js"), "vendor/font-awesome": ("css", "we
 
 
 def install_static(docs_dir: Path) -> Path:
-    """``static/`` in the site, copied once: a file already there is left as it is."""
+    """``static/`` in the site, copied once: a folder already there is left as it is."""
     static = docs_dir / STATIC
     for target, source in static_sources().items():
         parts = _COPIED.get(target)
         for folder in ((source / p for p in parts) if parts else (source,)):
-            destination = static / target / (folder.name if parts else "")
-            if not destination.exists():
-                shutil.copytree(folder, destination, dirs_exist_ok=True)
+            _copy_once(folder, static / target / (folder.name if parts else ""))
     return static
+
+
+def _copy_once(source: Path, destination: Path) -> None:
+    """Copied beside and renamed into place: worker processes writing pages at once never see half a folder."""
+    if destination.exists():
+        return
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".copy-", dir=destination.parent))
+    try:
+        shutil.copytree(source, scratch, dirs_exist_ok=True)
+        scratch.rename(destination)
+    except OSError:
+        if not destination.exists():  # not another process's copy winning the rename: a real failure
+            raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _renderers() -> tuple[Any, Any]:

@@ -3,6 +3,7 @@ through GOVDATA_DOCS_URL, and styled from a local ``static/`` rather than public
 
 from __future__ import annotations
 
+import http.client
 import re
 from pathlib import Path
 
@@ -96,10 +97,17 @@ def test_the_server_serves_the_docs_and_the_reports_and_nothing_else(tmp_path: P
         assert requests.get(f"{base}/reports/2026-11/report.html", timeout=10).text == "<h1>report</h1>"
         home = requests.get(f"{base}/", timeout=10, allow_redirects=False)
         assert (home.status_code, home.headers["Location"]) == (302, "/data_docs/index.html")
-        for path in ("/shared_store.db", "/quarantine/held.csv", "/data_docs/../shared_store.db",
+        for path in ("/shared_store.db", "/quarantine/held.csv", "/reports/../quarantine/held.csv",
                      "/data_docs/%2e%2e/shared_store.db", "/reports/..%2fshared_store.db", "/quarantine/"):
             answer = requests.get(base + path, timeout=10)
             assert answer.status_code == 404, path
             assert b"personal" not in answer.content and b"4501031990" not in answer.content
+        for raw in ("/data_docs/../quarantine/held.csv", "/reports/./../quarantine/held.csv"):
+            # http.client sends the path as written: no client-side clean-up of the dot segments
+            connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+            connection.request("GET", raw)
+            answer = connection.getresponse()
+            assert (answer.status, b"4501031990" in answer.read()) == (404, False), raw
+            connection.close()
     with pytest.raises(requests.ConnectionError):  # stopped with the block
         requests.get(f"{base}/data_docs/index.html", timeout=5)
