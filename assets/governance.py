@@ -14,6 +14,7 @@ from assets.factory import asset_key
 from assets.opendata import open_key
 from pipelines import connected, directory, opendata, sharing, supervision
 from pipelines.catalogue.models import Catalogue
+from pipelines.clock import province_day
 from pipelines.quality.checks import SHARED
 from pipelines.store import SharedStore
 from resources.platform import PlatformResource
@@ -109,7 +110,7 @@ def _supervision_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
               description="Temporary collections (art. 12) and repeated-collection overlaps (art. 13)")
     def _supervision(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
         built = platform.platform()
-        temporary = supervision.temporary_collections(catalogue, built.clock().date())
+        temporary = supervision.temporary_collections(catalogue, province_day(built.clock()))
         report = supervision.repeated_collection_report(catalogue, sharing.carried_log(built.store))
         return dg.MaterializeResult(metadata={
             "temporary_collections": len(temporary),

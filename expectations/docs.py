@@ -18,11 +18,11 @@ import html
 import re
 import shutil
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pipelines.catalogue.models import Item
+from pipelines.clock import utc_now
 from pipelines.quality.masking import mask
 
 _DROPPED = ("unexpected_list", "unexpected_index_list", "unexpected_index_query", "partial_unexpected_index_list")
@@ -50,7 +50,7 @@ def write_validation_page(docs_dir: Path, item: Item, result: Any) -> Path:
     _mask_result(item, result)
     renderer, view = _renderers()
     fingerprint = str((result.meta or {}).get("batch_markers", {}).get("pandas_data_fingerprint", ""))[:12]
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = utc_now().strftime("%Y%m%dT%H%M%S%fZ")
     page = docs_dir / "validations" / item.code / f"{stamp}-{fingerprint or 'batch'}.html"
     page.parent.mkdir(parents=True, exist_ok=True)
     install_static(docs_dir)

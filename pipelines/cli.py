@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.catalogue import Catalogue, CatalogueError, load_catalogue
+from pipelines.clock import Clock
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -225,7 +226,7 @@ def _contractors(args: argparse.Namespace) -> int:
     from pipelines.entrustment import contractor_listing, render_listing
     from resources.platform import Settings
 
-    day = args.as_of or date.today()
+    day = args.as_of or Clock().today()  # entrustments run by the province's calendar days
     listing = contractor_listing(load_catalogue(args.directory or Settings.from_env().catalogue_dir), day)
     print(json.dumps(listing, ensure_ascii=False, indent=2) if args.json else render_listing(listing, day))
     return 0
@@ -280,7 +281,7 @@ def _governance_commands(commands: argparse._SubParsersAction) -> None:  # type:
 def _temporary(args: argparse.Namespace) -> int:
     from pipelines.supervision import render_temporary, temporary_collections
 
-    listed = temporary_collections(load_catalogue(args.directory), args.as_of or date.today())
+    listed = temporary_collections(load_catalogue(args.directory), args.as_of or Clock().today())
     print(json.dumps(listed, ensure_ascii=False, indent=2) if args.json else render_temporary(listed))
     return 0
 
@@ -352,11 +353,11 @@ def _evaluation_command(commands: argparse._SubParsersAction) -> None:  # type: 
 def _evaluate(args: argparse.Namespace) -> int:
     """Exit 0 when every unit complies, 1 when one fails, 2 on a bad period or configuration."""
 
+    from pipelines.clock import utc_now
     from pipelines.evaluation.config import load_evaluation_config
     from pipelines.evaluation.periods import MONTH, PeriodError, current_period, parse_period
     from pipelines.evaluation.report import render_text, write_reports
     from pipelines.evaluation.service import evaluate, reports_dir
-    from pipelines.process import utc_now
     from pipelines.store import SharedStore
     from resources.platform import Settings
 

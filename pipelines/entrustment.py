@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pipelines.catalogue.models import Catalogue, Contractor, Entrustment, Work
-from pipelines.evaluation.periods import reporting_day
+from pipelines.clock import province_day
 
 CONTRACTOR_TAG = "govdata/contractor"
 RUN_DATE_TAG = "govdata/run-date"  # judge entrustments on this day (YYYY-MM-DD) instead of today
@@ -25,7 +25,7 @@ CODE_LENGTH = 64  # platform_runs.contractor
 
 def local_day(moment: datetime) -> date:
     """Entrustments run from and until calendar days of the province, not of UTC."""
-    return reporting_day(moment)
+    return province_day(moment)
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,16 @@ import shutil
 import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item, ItemField
+from pipelines.clock import shown_time
+from pipelines.outputs import unquoted_frame
+from pipelines.quality.context import is_correction
 from pipelines.quality.masking import redacted
 from pipelines.values import canonical_frame, canonical_or_cleaned, cell_text, stripped
 
@@ -178,10 +181,10 @@ def pending_files(intake_dir: Path, unit: str | None = None) -> list[Path]:
 
 def discover(intake_dir: Path, catalogue: Catalogue, today: date | None = None, unit: str | None = None,
              item: str | None = None) -> tuple[list[Submission], list[Refusal]]:
-    """Today is when temporary collections are judged; without it (no clock) none has expired. With ``unit``
-    only that unit's folder is judged (and, for the window's steward, what lies outside every unit's), with
-    ``item`` only that item's files: each accepted file is hashed, and hashing every file of the window for
-    every item made a run quadratic."""
+    """Today (the province's calendar day, ``pipelines.clock.province_day``) is when temporary collections are
+    judged; without it (no clock) none has expired. With ``unit`` only that unit's folder is judged (and, for
+    the window's steward, what lies outside every unit's), with ``item`` only that item's files: each accepted
+    file is hashed, and hashing every file of the window for every item made a run quadratic."""
     accepted: list[Submission] = []
     refused: list[Refusal] = []
     units = {u.code for u in catalogue.units}
@@ -254,6 +257,8 @@ def read_submission(path: Path, item: Item) -> pd.DataFrame:
         frame = pd.DataFrame(list(table.rows), columns=list(table.header), dtype=object)
     frame = _rename_labels(frame, item)
     _check_columns(frame, item)
+    if is_correction(path.name):  # the platform quoted formula-like cells of the correction list it sent
+        frame = unquoted_frame(frame)
     result = normalise(frame, item)
     result.attrs[INTAKE_NOTE] = table.note
     return result
@@ -594,14 +599,15 @@ def frame_digest(frame: pd.DataFrame) -> str:
     return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
 
 
-def move_aside(path: Path, reason: str, when: str) -> Path:
-    """Into the folder's _rejected/; a link moves as the link (os.rename), never as what it points to."""
+def move_aside(path: Path, reason: str, when: datetime) -> Path:
+    """Into the folder's _rejected/; a link moves as the link (os.rename), never as what it points to.
+    The reason file is read by the unit: ``refused at`` is the province's time with its offset."""
     target_dir = path.parent / REJECTED
     target_dir.mkdir(exist_ok=True)
     target = _free_name(target_dir / path.name)
     shutil.move(str(path), target)  # a rename within the folder: a link moves as the link, a pipe is not opened
     target.with_name(target.name + ".reason.txt").write_text(
-        f"file: {path.name}\nrefused at: {when}\nreason: {reason}\n", encoding="utf-8"
+        f"file: {path.name}\nrefused at: {shown_time(when)}\nreason: {reason}\n", encoding="utf-8"
     )
     return target
 

@@ -26,6 +26,7 @@ import ahocorasick
 import pandas as pd
 
 from pipelines.catalogue.models import Catalogue, FieldType, Item, ItemField, OpeningType, Standard
+from pipelines.outputs import CSV_LINE_END, numeric_columns, safe_frame
 from pipelines.quality.masking import (
     CITIZEN_ID_SHAPED,
     EMAIL,
@@ -126,11 +127,14 @@ def edition(catalogue: Catalogue, item: Item, shared_rows: pd.DataFrame, now: da
 
 
 def write_edition(staged: Edition, directory: Path, now: datetime) -> Publication:
-    """Write ``<directory>/<item>.csv`` (UTF-8 with BOM, for spreadsheet users) and ``<item>.json``."""
+    """Write ``<directory>/<item>.csv`` (UTF-8 with BOM, for spreadsheet users; formula-like cells quoted) and
+    ``<item>.json``."""
     item, table = staged.item, staged.table
     directory.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = directory / f"{item.code}.csv", directory / f"{item.code}.json"
-    table.to_csv(csv_path, index=False, encoding="utf-8-sig")
+    safe_frame(table, numeric_columns(item)).to_csv(csv_path, index=False, encoding="utf-8-sig",
+                                                    lineterminator=CSV_LINE_END)
+    # The JSON carries the values as they are: a JSON reader evaluates nothing (pipelines.outputs).
     records = json.loads(table.to_json(orient="records", force_ascii=False, date_format="iso"))
     json_path.write_text(json.dumps({**staged.document, "records": records}, ensure_ascii=False, indent=1),
                          encoding="utf-8")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +19,7 @@ import pandas as pd
 
 from pipelines import intake, sharing
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item
+from pipelines.clock import Clock, province_day
 from pipelines.quality.context import StoreAuthority, contextual_results, is_correction, previous_rows
 from pipelines.quality.corrections import has_open_rows, release_corrected
 from pipelines.quality.outcome import ValidationOutcome
@@ -32,10 +33,6 @@ class Validator(Protocol):
     def validate(self, item: Item, frame: pd.DataFrame, as_of: date) -> ValidationOutcome: ...
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class Platform:
     catalogue: Catalogue
@@ -43,7 +40,7 @@ class Platform:
     data_dir: Path
     store: SharedStore
     validator: Validator
-    clock: Callable[[], datetime] = utc_now
+    clock: Callable[[], datetime] = field(default_factory=Clock)  # UTC moments; days: province_day(clock())
 
     @property
     def stage(self) -> StageStore:
@@ -84,7 +81,7 @@ class ConvergenceReport:
 # --- intake ------------------------------------------------------------------------------------
 def refuse_uncatalogued(platform: Platform, unit: str) -> list[intake.Refusal]:
     """Files in a unit's folder that name no item of that unit are set aside (art. 12)."""
-    _, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date(), unit=unit)
+    _, refused = intake.discover(platform.intake_dir, platform.catalogue, province_day(platform.clock()), unit=unit)
     mine = [r for r in refused if r.unit == unit and (r.item is None or r.item not in _items_of(platform, unit))]
     if unit == intake.window_steward(platform.catalogue):  # strays no unit owns, recorded exactly once
         owners = {u.code for u in platform.catalogue.units if platform.catalogue.items_of(u.code)}
@@ -104,7 +101,7 @@ def take_in(platform: Platform, item: Item) -> IntakeReport:
     if isinstance(item.collection, DatabaseCollection):
         _pull(platform, item, report)
         return report
-    accepted, refused = intake.discover(platform.intake_dir, platform.catalogue, platform.clock().date(),
+    accepted, refused = intake.discover(platform.intake_dir, platform.catalogue, province_day(platform.clock()),
                                         unit=item.unit, item=item.code)
     for refusal in (r for r in refused if r.item == item.code and r.unit == item.unit):
         report.rows_refused += _refuse(platform, item.code, refusal.unit, refusal.path, refusal.reason)
@@ -160,7 +157,7 @@ def _refuse(platform: Platform, item_code: str, unit: str, path: Path, reason: s
     rows = intake.count_rows(path)
     digest = intake.file_digest(path)
     now = platform.clock()
-    intake.move_aside(path, reason, now.isoformat())
+    intake.move_aside(path, reason, now)
     platform.store.record_submission(
         submission_id=intake.submission_id(item_code, path.name, digest),
         item=intake.bounded(item_code, intake.CODE_LENGTH), unit=unit, source=path.name, digest=digest,
@@ -182,7 +179,7 @@ def read_stage_keys(stage: StageStore, submission_id: str, item: Item) -> pd.Dat
 
 def validate(platform: Platform, item: Item) -> ValidationReport:
     report = ValidationReport(item.code)
-    as_of = platform.clock().date()
+    as_of = province_day(platform.clock())  # record freshness is judged on the province's day
     authority = StoreAuthority(platform.store)
     for entry in platform.store.submissions(item.code, status="received"):
         sid = entry["submission_id"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from pipelines.clock import utc_now
 from pipelines.store import as_utc
 
 
@@ -44,7 +45,7 @@ def run_access(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     store = SharedStore(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
-    now = datetime.now(UTC)
+    now = utc_now()
     try:
         control = AccessControl(store)
         print(_act(control, args, now))

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from pipelines.clock import PROVINCE_TZ, province_day
 from pipelines.store.store import as_utc as utc
 
-REPORTING_TZ = ZoneInfo("Asia/Shanghai")  # periods and update-cycle windows start at Shanghai midnight
+REPORTING_TZ = PROVINCE_TZ  # periods and update-cycle windows start at Shanghai midnight (pipelines.clock)
 WEEK, MONTH = "week", "month"
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -68,7 +68,7 @@ def at_midnight(day: date) -> datetime:
 
 def reporting_day(moment: datetime) -> date:
     """The Shanghai day a recorded moment falls on."""
-    return utc(moment).astimezone(REPORTING_TZ).date()
+    return province_day(moment)
 
 
 def current_period(now: datetime, kind: str) -> Period:

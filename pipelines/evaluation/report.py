@@ -18,8 +18,10 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 from tabulate import tabulate
 
+from pipelines.clock import province_day, shown_time
 from pipelines.evaluation.scorecard import DIMENSIONS, Scorecard
 from pipelines.evaluation.service import Evaluation, violation_dict
+from pipelines.outputs import safe_record
 
 # Twenty colours (the tab20 pairs) so that a province's units rarely share one in the legend.
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -85,8 +87,11 @@ def contractors_markdown(evaluation: Evaluation) -> str:
 
 
 def open_violations(evaluation: Evaluation) -> list[dict[str, Any]]:
-    """Violations not yet rectified, the overdue (escalated) ones first, then by deadline."""
-    shown = [violation_dict(v, evaluation.generated_at) for v in evaluation.violations if v.status != "rectified"]
+    """Violations not yet rectified, the overdue (escalated) ones first, then by deadline; ``opened`` and ``due``
+    are the province's days, what the tables show."""
+    shown = [{**violation_dict(v, evaluation.generated_at), "opened": province_day(v.opened_at).isoformat(),
+              "due": province_day(v.deadline).isoformat()}
+             for v in evaluation.violations if v.status != "rectified"]
     return sorted(shown, key=lambda v: (v["status"] != "overdue", v["deadline"]))
 
 
@@ -102,8 +107,7 @@ def violations_markdown(evaluation: Evaluation) -> str:
     if not shown:
         return "no open violations"
     rows = [["**OVERDUE**" if v["status"] == "overdue" else v["status"], v["kind"], f"`{v['unit']}`", v["item"],
-             f"`{v['subject']}`", v["opened_at"][:10], v["deadline"][:10], str(v["days_overdue"]), v["detail"] or ""]
-            for v in shown]
+             f"`{v['subject']}`", v["opened"], v["due"], str(v["days_overdue"]), v["detail"] or ""] for v in shown]
     return markdown_table(["status", "kind", "unit", "item", "submission", "opened", "deadline", "days overdue",
                            "detail"], rows, ["left"] * 7 + ["right", "left"])
 
@@ -112,7 +116,7 @@ def report_markdown(evaluation: Evaluation) -> str:
     p = evaluation.period
     return "\n\n".join([
         f"# Supervision and evaluation report {p.label} ({p.start.isoformat()} to {p.last_day.isoformat()})",
-        f"Generated {evaluation.generated_at.isoformat(timespec='seconds')}. {headline(evaluation)}",
+        f"Generated {shown_time(evaluation.generated_at)}. {headline(evaluation)}",
         "## Compliance verdicts", verdicts_markdown(evaluation),
         "## Escalated and open violations", violations_markdown(evaluation),
         "## Unit scorecards", scorecards_markdown(evaluation.scorecards),
@@ -188,7 +192,7 @@ def svg_bars(values: dict[str, float | None], threshold: float | None = None, wi
 
 
 # --- HTML ----------------------------------------------------------------------------------------------
-VIOLATION_COLUMNS = ("status", "kind", "unit", "item", "subject", "opened_at", "deadline", "days_overdue", "detail")
+VIOLATION_COLUMNS = ("status", "kind", "unit", "item", "subject", "opened", "due", "days_overdue", "detail")
 VIOLATION_HEADERS = ("status", "kind", "unit", "item", "submission", "opened", "deadline", "days overdue", "detail")
 CONTRACTOR_HEADERS = ("contractor", "units", "runs", "success rate", "failed", "refused", "timeliness", "quality",
                       "incidents")
@@ -205,11 +209,10 @@ def report_html(evaluation: Evaluation, pass_threshold: float | None = None) -> 
     p = evaluation.period
     shown = open_violations(evaluation)
     return _templates().get_template("report.html.j2").render(
-        period=p, generated=evaluation.generated_at.isoformat(timespec="seconds"), headline=headline(evaluation),
+        period=p, generated=shown_time(evaluation.generated_at), headline=headline(evaluation),
         verdicts=evaluation.verdicts,
         violation_headers=VIOLATION_HEADERS, violation_classes=[v["status"] for v in shown],
-        violations=[[str(v[k])[:10] if k in ("opened_at", "deadline") else str(v[k]) for k in VIOLATION_COLUMNS]
-                    for v in shown],
+        violations=[[str(v[k]) for k in VIOLATION_COLUMNS] for v in shown],
         # keyed by unit code: the legend stays narrow, the tables carry the names
         trend_chart=Markup(svg_trend(evaluation.trend_periods, evaluation.trend)),
         on_time_chart=Markup(svg_bars({s.unit: s.on_time_rate for s in evaluation.scorecards})),
@@ -256,7 +259,7 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(safe_record(row) for row in rows)  # unit names, details, file names: typed by people
 
 
 def render_text(evaluation: Evaluation, paths: dict[str, Path] | None = None) -> str:
@@ -278,7 +281,7 @@ def render_text(evaluation: Evaluation, paths: dict[str, Path] | None = None) ->
                      f"quality {percent(c.quality)}")
     overdue = [v for v in evaluation.violations if v.status == "overdue"]
     lines += [f"ESCALATED {v.kind} {v.unit}/{v.subject}: {v.days_overdue(evaluation.generated_at)} day(s) past "
-              f"{v.deadline.date().isoformat()}" for v in overdue]
+              f"{province_day(v.deadline).isoformat()}" for v in overdue]
     if paths:
         lines.append(f"reports: {paths['report.html'].parent}")
     return "\n".join(lines)

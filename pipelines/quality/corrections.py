@@ -17,10 +17,12 @@ import pandas as pd
 from sqlalchemy import select, update
 
 from pipelines.catalogue.models import Catalogue, Item
+from pipelines.outputs import CSV_LINE_END, as_text_cells, numeric_columns, safe_frame
 from pipelines.quality.masking import mask
 from pipelines.store.store import quarantine_key
 
 META_COLUMNS = ("reasons", "submission_id", "row_no")  # delete these before resubmitting
+NUMERIC = "numeric_columns"  # frame.attrs key: the item's integer and decimal columns
 _CHUNK = 500  # keeps IN (...) lists well under SQLite's variable limit
 
 
@@ -65,11 +67,17 @@ def correction_frames(catalogue: Catalogue, rows: Iterable[dict[str, Any]]) -> d
     for code, records in by_item.items():
         columns = [*META_COLUMNS, *catalogue.item(code).field_names]
         frames[code] = pd.DataFrame(records, columns=columns)
+        frames[code].attrs[NUMERIC] = numeric_columns(catalogue.item(code))
     return frames
 
 
 def write_correction_files(directory: Path, unit: str, frames: dict[str, pd.DataFrame]) -> dict[str, Path]:
-    """``<unit>.xlsx`` with a sheet per item, and ``<unit>/<item>.csv`` ready to correct and resubmit."""
+    """``<unit>.xlsx`` with a sheet per item, and ``<unit>/<item>.csv`` ready to correct and resubmit.
+    Cells are written safe for a spreadsheet (pipelines.outputs): a held-back row is exactly the kind that may
+    carry a formula; the frame's integer and decimal columns (``NUMERIC``, set by ``correction_frames``) keep
+    negative numbers numbers.
+    A resubmission named ``<item>__correction….csv`` is read with the platform's quotes taken off again."""
+    frames = {code: safe_frame(frame, frame.attrs.get(NUMERIC, ())) for code, frame in frames.items()}
     directory.mkdir(parents=True, exist_ok=True)
     workbook = directory / f"{unit}.xlsx"
     with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
@@ -77,6 +85,7 @@ def write_correction_files(directory: Path, unit: str, frames: dict[str, pd.Data
             pd.DataFrame(columns=list(META_COLUMNS)).to_excel(writer, sheet_name="none", index=False)
         for code, frame in frames.items():
             frame.to_excel(writer, sheet_name=code[:31], index=False)
+            as_text_cells(writer.sheets[code[:31]])
     paths = {"xlsx": workbook}
     csv_dir = directory / unit
     csv_dir.mkdir(exist_ok=True)
@@ -84,7 +93,8 @@ def write_correction_files(directory: Path, unit: str, frames: dict[str, pd.Data
         stale.unlink()
     for code, frame in frames.items():
         paths[code] = csv_dir / f"{code}.csv"
-        frame.to_csv(paths[code], index=False, encoding="utf-8-sig")  # the BOM lets Excel read Chinese
+        # the BOM lets Excel read Chinese
+        frame.to_csv(paths[code], index=False, encoding="utf-8-sig", lineterminator=CSV_LINE_END)
     return paths
 
 

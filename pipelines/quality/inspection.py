@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.catalogue.models import Catalogue, Item, Severity
+from pipelines.clock import province_day
 from pipelines.quality.checks import (
     INSPECTION,
     CheckOutcome,
@@ -61,7 +62,7 @@ def inspect_item(platform: Any, item: Item) -> list[CheckOutcome]:
                 _table_only(item, Dimension.TIMELINESS, [missing, freshness]),
                 _table_only(item, Dimension.INTEGRITY, [missing, *reconciliation]), availability]
     frame = shared_text_frame(store, item)
-    outcome = platform.validator.validate(item, frame, now.date()).extended(
+    outcome = platform.validator.validate(item, frame, province_day(now)).extended(
         contextual_results(item, frame, StoreAuthority(store)))
     return [
         dimension_check(item, [outcome], Dimension.ACCURACY, INSPECTION),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 
 from stdnum.cn import ric
 
 from pipelines.catalogue.models import ItemField, Standard
+from pipelines.clock import Clock
 from pipelines.values import canonical_or_cleaned
 
 
@@ -51,7 +52,7 @@ def looks_like_citizen_id(match: re.Match[str]) -> bool:
         born = datetime.strptime(match.group(1), "%Y%m%d").date()
     except ValueError:
         return False
-    return 1900 <= born.year <= date.today().year and ric.calc_check_digit(number[:17] + "0") == number[17]
+    return 1900 <= born.year <= Clock().today().year and ric.calc_check_digit(number[:17] + "0") == number[17]
 
 
 def personal_numbers(text: str) -> list[tuple[str, str]]:

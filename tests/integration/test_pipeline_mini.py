@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import make_ric, make_uscc
-from tests.helpers import check_evaluations, materialize_all, open_store, write_csv
+from tests.helpers import check_evaluations, materialize_all, open_store, rules, write_csv
 
 HEADER = ["credit_code", "name", "region", "capital", "status", "updated_at"]
 TODAY = date.today().isoformat()
@@ -76,6 +76,8 @@ def test_checks_report_each_dimension(workspace: dict[str, Path]) -> None:
     result = materialize_all(workspace["catalogue"], workspace["intake"], workspace["data"])
     checks = check_evaluations(result)
     assert checks["intake_enterprise"].passed and checks["intake_enterprise"].metadata["integrity_passed"].value
+    assert {r: (row["result"], row["checked"]) for r, row in rules(checks["intake_enterprise"]).items()} == {
+        "submissions_taken_in": ("✅ pass", 1)}
     validated = checks["validated_enterprise"]
     assert not validated.passed and validated.severity is dg.AssetCheckSeverity.ERROR
     figures = {d: (validated.metadata[f"{d}_passed"].value, validated.metadata[f"{d}_pass_rate"].value)
@@ -84,8 +86,8 @@ def test_checks_report_each_dimension(workspace: dict[str, Path]) -> None:
                        "timeliness": (False, pytest.approx(18 / 20))}  # the two stale rows
     dimensions = {r.data["dimension"]: r.data for r in validated.metadata["dimensions"].records}
     assert (dimensions["accuracy"]["rows_checked"], dimensions["accuracy"]["rows_failed"]) == (20, 3)
-    rules = {r.data["rule"]: r.data for r in validated.metadata["rules"].records}
-    assert rules["standard:credit_code"]["result"] == "❌ fail" and rules["standard:credit_code"]["unexpected"] == 1
+    table = rules(validated)
+    assert table["standard:credit_code"]["result"] == "❌ fail" and table["standard:credit_code"]["unexpected"] == 1
     shared = checks["shared_enterprise"]
     assert shared.passed and shared.metadata["availability_passed"].value and shared.metadata["integrity_passed"].value
 

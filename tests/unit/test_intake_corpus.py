@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,7 @@ from tests.conftest import MINI
 from tests.corpus.cases import CASES, TODAY, Accepted, Case, Refused, intake_verdict
 
 BY_NAME = {c.name: c for c in CASES}
+NOW = datetime(2026, 3, 31, 19, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -120,14 +122,14 @@ def test_the_symlink_target_is_never_read(tmp_path: Path, catalogue: Catalogue, 
     _, [refusal] = intake.discover(window, catalogue, TODAY)
     assert intake.count_rows(path) == 0 and intake.file_digest(path) != target_digest
     assert opened == [] and refusal.item == "enterprise"
-    moved = intake.move_aside(path, refusal.reason, "now")
+    moved = intake.move_aside(path, refusal.reason, NOW)
     assert moved.is_symlink() and (tmp_path / "outside" / "enterprise.csv").exists()
 
 
 def test_a_fifo_is_refused_without_being_opened(tmp_path: Path, catalogue: Catalogue) -> None:
     window, path = built(BY_NAME["fifo"], tmp_path)  # opening a pipe with no writer would block this test
     _, [refusal] = intake.discover(window, catalogue, TODAY)
-    moved = intake.move_aside(path, refusal.reason, "now")
+    moved = intake.move_aside(path, refusal.reason, NOW)
     assert not moved.is_file() and moved.exists() and (moved.parent / "enterprise__pipe.csv.reason.txt").exists()
 
 

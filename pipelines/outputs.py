@@ -1,0 +1,111 @@
+"""Files people open in a spreadsheet: no cell the platform writes runs as a formula (OWASP CSV injection).
+
+The rule, for every CSV and XLSX the platform writes (correction lists, open data, evaluation reports):
+- a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab, a carriage return or a line feed gets a leading single
+  quote (``=HYPERLINK(...)`` is written ``'=HYPERLINK(...)``), so Excel and LibreOffice show it as text;
+- except a number: in a column the catalogue types as integer or decimal, a cell the platform's own parser
+  reads as a plain number (``-5``, ``+3``, ``-2.5e3``, no surrounding space) is written as typed. ``-5`` in an
+  integer column is not a formula, and it must round-trip; ``-2+3`` in the same column is no number and
+  is quoted like any other text;
+- a text that already starts with quotes before such a character gets one more (``'=x`` -> ``''=x``), so the
+  quote can be taken off again exactly;
+- values that are not text (numbers, dates, empty cells) are written as what they are: a writer never
+  turns them into formulas.
+XLSX cells are also written as strings (openpyxl data_type ``s``), never formulas, whatever the text.
+
+JSON needs no quote: a JSON reader does not evaluate what it reads, and the quote would change the data.
+
+The quote is the platform's, not the unit's: a correction resubmission (``<item>__correction….csv``) is
+read with it taken off again (``unquoted``), so a corrected file carries what the unit typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import pandas as pd
+
+from pipelines.catalogue.models import FieldType, Item
+from pipelines.values import InvalidValue, stripped, type_value
+
+# OWASP's list, and a line feed: XML (so XLSX) reads a carriage return back as one, and Excel skips both.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+QUOTE = "'"
+NUMERIC_TYPES = frozenset({FieldType.INTEGER, FieldType.DECIMAL})
+# RFC 4180 line ends for pandas' to_csv: with its default "\n" a cell holding a bare "\r" is written unquoted,
+# and every reader then splits the row there.
+CSV_LINE_END = "\r\n"
+
+
+def numeric_columns(item: Item) -> frozenset[str]:
+    """The item's columns whose cells may be negative or signed numbers."""
+    return frozenset(f.name for f in item.fields if f.type in NUMERIC_TYPES)
+
+
+def reads_as_number(text: str) -> bool:
+    """A plain number as the platform's decimal parser reads it, typed without surrounding space."""
+    if stripped(text) != text:
+        return False
+    try:
+        return type_value(FieldType.DECIMAL, text) is not None
+    except InvalidValue:
+        return False
+
+
+def _formula_like(text: str) -> bool:
+    """Starts like a formula, or is one behind quotes: ``'=x`` typed by a unit is quoted again (``''=x``), so
+    that taking one quote off a correction resubmission gives back exactly what was sent."""
+    return text.lstrip(QUOTE).startswith(FORMULA_STARTS)
+
+
+def neutralised(value: Any, numeric: bool = False) -> Any:
+    """The cell as a spreadsheet may safely read it (the module's rule)."""
+    if not isinstance(value, str) or not _formula_like(value):
+        return value
+    if numeric and reads_as_number(value):
+        return value
+    return QUOTE + value
+
+
+def unquoted(value: Any) -> Any:
+    """The inverse of ``neutralised`` for a file the platform wrote: the quote only where the platform puts one."""
+    if isinstance(value, str) and value.startswith(QUOTE) and _formula_like(value[1:]):
+        return value[1:]
+    return value
+
+
+def safe_frame(frame: pd.DataFrame, numeric_columns: Collection[str] = ()) -> pd.DataFrame:
+    """A copy of the frame for CSV and XLSX writers: every text cell neutralised, numbers in numeric columns kept."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if _may_hold_text(safe[column]):
+            numeric = column in numeric_columns
+            safe[column] = pd.Series([neutralised(v, numeric) for v in safe[column]], index=safe.index, dtype=object)
+    return safe
+
+
+def _may_hold_text(column: pd.Series) -> bool:
+    kind = column.dtype
+    return not (pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_datetime64_any_dtype(kind))
+
+
+def safe_record(record: Mapping[str, Any], numeric_columns: Collection[str] = ()) -> dict[str, Any]:
+    """One row for ``csv.DictWriter``, neutralised the same way."""
+    return {key: neutralised(value, key in numeric_columns) for key, value in record.items()}
+
+
+def unquoted_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A resubmitted correction file as the unit meant it: the platform's quotes taken off."""
+    restored = frame.copy()
+    for column in restored.columns:
+        restored[column] = pd.Series([unquoted(v) for v in restored[column]], index=restored.index, dtype=object)
+    return restored
+
+
+def as_text_cells(worksheet: Any) -> None:
+    """openpyxl makes a formula of any text that starts with ``=`` (a header too): keep every such cell a string."""
+    for row in worksheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"

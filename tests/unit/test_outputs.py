@@ -1,0 +1,175 @@
+"""Safe outputs (OWASP CSV injection): every payload, through every writer the platform has, read back with
+a real reader (openpyxl, csv); numbers in numeric columns unchanged; a correction file's round trip."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from pipelines import intake, opendata
+from pipelines.catalogue import load_catalogue
+from pipelines.catalogue.models import Catalogue
+from pipelines.evaluation.report import _write_csv
+from pipelines.outputs import neutralised, safe_frame, unquoted
+from pipelines.quality.corrections import META_COLUMNS, correction_frames, write_correction_files
+from tests.conftest import MINI, make_uscc
+
+PAYLOADS = ["=HYPERLINK(\"http://evil.example\",\"click\")", "=1+2", "+cmd|' /C calc'!A0", "-2+3",
+            "@SUM(A1:A9)", "\t=1+1", "\r=1+1", "\n=1+1", "-", "+", "'=typed with a quote"]
+NUMBERS = ["-5", "+3", "-2.5", "-1e3", "0", "12"]  # what a numeric column may hold and must keep
+NOW = datetime(2026, 3, 31, 19, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return load_catalogue(MINI)
+
+
+def _rows(payloads: list[str], capitals: list[str]) -> list[dict[str, object]]:
+    """Quarantine rows of `enterprise`: the payload in the text column `name`, numbers in the decimal `capital`."""
+    return [{"item": "enterprise", "reasons": "name: bad", "submission_id": "enterprise/s1", "row_no": n + 1,
+             "record": json.dumps({"credit_code": make_uscc(n), "name": payload, "region": "450103",
+                                   "capital": capital, "status": "存续", "updated_at": "2026-03-01"})}
+            for n, (payload, capital) in enumerate(zip(payloads, capitals, strict=True))]
+
+
+def _capitals(n: int) -> list[str]:
+    return [NUMBERS[i % len(NUMBERS)] for i in range(n)]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_each_payload_is_quoted_as_owasp_says(payload: str) -> None:
+    assert neutralised(payload) == "'" + payload
+    assert unquoted(neutralised(payload)) == payload
+
+
+@pytest.mark.parametrize("text", ["plain", "中文", "1-2", " =spaced", "'quoted", "it's", ""])
+def test_text_that_starts_otherwise_is_written_as_it_is(text: str) -> None:
+    assert neutralised(text) == text and unquoted(text) == text
+
+
+@pytest.mark.parametrize("text", ["'=1+2", "''-3", "'@x"])
+def test_a_quote_the_unit_typed_before_a_formula_gets_one_more_and_comes_back(text: str) -> None:
+    assert neutralised(text) == "'" + text and unquoted(neutralised(text)) == text
+
+
+@pytest.mark.parametrize("number", NUMBERS)
+def test_a_number_in_a_numeric_column_stays_a_number(number: str) -> None:
+    assert neutralised(number, numeric=True) == number
+
+
+@pytest.mark.parametrize("text", ["-2+3", "-5 ", "\t-5", "-", "+cmd", "=5", "-５"])
+def test_what_is_no_plain_number_is_quoted_even_in_a_numeric_column(text: str) -> None:
+    expected = text if text == "-５" else "'" + text  # "-５" (full-width 5) is read as -5 by the platform
+    assert neutralised(text, numeric=True) == expected
+
+
+def test_values_that_are_not_text_are_left_alone() -> None:
+    frame = pd.DataFrame({"n": [-5, 3], "x": [-2.5, None], "t": ["-5", "=1"]})
+    safe = safe_frame(frame, {"n", "x"})
+    assert safe["n"].tolist() == [-5, 3] and safe["x"].iloc[0] == -2.5 and pd.isna(safe["x"].iloc[1])
+    assert safe["t"].tolist() == ["'-5", "'=1"] and frame["t"].tolist() == ["-5", "=1"]  # a copy
+
+
+def test_correction_xlsx_holds_no_formula_and_the_quoted_text(tmp_path: Path, catalogue: Catalogue) -> None:
+    frames = correction_frames(catalogue, _rows(PAYLOADS, _capitals(len(PAYLOADS))))
+    paths = write_correction_files(tmp_path, "amr", frames)
+    sheet = openpyxl.load_workbook(paths["xlsx"])["enterprise"]
+    header = [c.value for c in sheet[1]]
+    name, capital = header.index("name") + 1, header.index("capital") + 1
+    cells = [sheet.cell(row=r, column=name) for r in range(2, len(PAYLOADS) + 2)]
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    # XML reads a carriage return back as a line feed (end-of-line handling); the quote stays in front of it
+    assert [c.value for c in cells] == ["'" + p.replace("\r", "\n") for p in PAYLOADS]
+    assert {c.data_type for c in cells} == {"s"}
+    assert [sheet.cell(row=r, column=capital).value for r in range(2, len(PAYLOADS) + 2)] == \
+        _capitals(len(PAYLOADS))
+
+
+def test_correction_csv_starts_each_payload_with_a_quote(tmp_path: Path, catalogue: Catalogue) -> None:
+    frames = correction_frames(catalogue, _rows(PAYLOADS, _capitals(len(PAYLOADS))))
+    paths = write_correction_files(tmp_path, "amr", frames)
+    with paths["enterprise"].open(encoding="utf-8-sig", newline="") as handle:
+        read = list(csv.DictReader(handle))
+    assert [r["name"] for r in read] == ["'" + p for p in PAYLOADS]
+    assert [r["capital"] for r in read] == _capitals(len(PAYLOADS))
+
+
+def test_a_header_that_looks_like_a_formula_is_a_string_in_the_workbook(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"=1+1": ["x"]})
+    paths = write_correction_files(tmp_path, "amr", {"weird": frame})
+    cell = openpyxl.load_workbook(paths["xlsx"])["weird"]["A1"]
+    assert cell.data_type == "s" and cell.value == "=1+1"
+
+
+def test_open_data_csv_is_quoted_and_its_json_is_not(tmp_path: Path, catalogue: Catalogue) -> None:
+    item = catalogue.item("enterprise")
+    n = len(PAYLOADS)
+    shared = pd.DataFrame({"credit_code": [make_uscc(i) for i in range(n)], "name": PAYLOADS,
+                           "region": ["450103"] * n, "capital": [-5.0] * n, "status": ["存续"] * n,
+                           "updated_at": ["2026-03-01"] * n})
+    publication = opendata.publish(catalogue, item, shared, tmp_path, NOW)
+    with publication.csv.open(encoding="utf-8-sig", newline="") as handle:
+        read = {r["credit_code"]: r for r in csv.DictReader(handle)}
+    records = {r["credit_code"]: r for r in json.loads(publication.json.read_text(encoding="utf-8"))["records"]}
+    for i, payload in enumerate(PAYLOADS):
+        assert read[make_uscc(i)]["name"] == "'" + payload and read[make_uscc(i)]["capital"] == "-5.0"
+        assert records[make_uscc(i)]["name"] == payload  # JSON: no reader evaluates it
+
+
+def test_report_csv_quotes_text_people_typed(tmp_path: Path) -> None:
+    path = tmp_path / "violations.csv"
+    rows = [{"subject": p, "days_overdue": -3, "detail": "ok"} for p in PAYLOADS]
+    _write_csv(path, ("subject", "days_overdue", "detail"), rows)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        read = list(csv.DictReader(handle))
+    assert [r["subject"] for r in read] == ["'" + p for p in PAYLOADS]
+    assert {r["days_overdue"] for r in read} == {"-3"}  # a number written by the platform stays a number
+
+
+def _resubmitted_csv(correction: Path, target: Path) -> Path:
+    """What the unit does: delete the three meta columns, correct nothing else, save, resubmit."""
+    frame = pd.read_csv(correction, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame.drop(columns=list(META_COLUMNS)).to_csv(target, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    return target
+
+
+def _original_csv(rows: list[dict[str, object]], target: Path) -> Path:
+    pd.DataFrame([json.loads(str(r["record"])) for r in rows]).to_csv(target, index=False, encoding="utf-8-sig",
+                                                                      lineterminator="\r\n")
+    return target
+
+
+def test_a_resubmitted_correction_csv_carries_what_the_unit_typed(tmp_path: Path, catalogue: Catalogue) -> None:
+    item = catalogue.item("enterprise")
+    rows = _rows(PAYLOADS, _capitals(len(PAYLOADS)))
+    paths = write_correction_files(tmp_path / "out", "amr", correction_frames(catalogue, rows))
+    back = intake.read_submission(_resubmitted_csv(paths["enterprise"], tmp_path / "enterprise__correction1.csv"),
+                                  item)
+    original = intake.read_submission(_original_csv(rows, tmp_path / "enterprise.csv"), item)
+    pd.testing.assert_frame_equal(back, original)  # the oracle: the same rows submitted the first time
+
+
+def test_a_resubmitted_correction_xlsx_carries_what_the_unit_typed(tmp_path: Path, catalogue: Catalogue) -> None:
+    item = catalogue.item("enterprise")
+    rows = _rows(PAYLOADS, _capitals(len(PAYLOADS)))
+    paths = write_correction_files(tmp_path / "out", "amr", correction_frames(catalogue, rows))
+    book = openpyxl.load_workbook(paths["xlsx"])
+    book["enterprise"].delete_cols(1, len(META_COLUMNS))
+    book.save(tmp_path / "enterprise__correction2.xlsx")
+    back = intake.read_submission(tmp_path / "enterprise__correction2.xlsx", item)
+    original = intake.read_submission(_original_csv(rows, tmp_path / "enterprise.csv"), item)
+    pd.testing.assert_frame_equal(back, original)
+
+
+def test_a_first_submission_keeps_a_quote_the_unit_typed(tmp_path: Path, catalogue: Catalogue) -> None:
+    """Only the platform's own correction list is unquoted: elsewhere the quote is the unit's data."""
+    rows = _rows(["'=1+2"], ["1"])
+    back = intake.read_submission(_original_csv(rows, tmp_path / "enterprise.csv"), catalogue.item("enterprise"))
+    assert back["name"].tolist() == ["'=1+2"]
