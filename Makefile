@@ -49,7 +49,8 @@ run: install
 summary: install
 	$(DEMO_ENV) $(BIN)/python -m pipelines summary
 
-## ui: the Dagster UI (webserver + daemon) on the demo, at http://127.0.0.1:3000
+## ui: the Dagster UI (webserver + daemon) on the demo, at http://127.0.0.1:3000, and Data Docs and reports
+## at http://127.0.0.1:3001 (GOVDATA_DOCS_PORT), which the checks link to
 ui: install
 	$(DEMO_ENV) $(BIN)/python -m pipelines ui --host 127.0.0.1 --port 3000
 

@@ -80,9 +80,18 @@ def check_metadata(stage: str, outcomes: Sequence[CheckOutcome]) -> dict[str, An
     docs = next((o.facts[DATA_DOCS] for o in outcomes if o.facts.get(DATA_DOCS)), None)
     if docs:
         page = Path(docs).resolve()
-        metadata[DATA_DOCS] = dg.MetadataValue.url(page.as_uri())
+        metadata[DATA_DOCS] = dg.MetadataValue.url(data_docs_url(page))
         metadata["data_docs_path"] = dg.MetadataValue.path(str(page))
     return metadata
+
+
+def data_docs_url(page: Path) -> str:
+    """The page on the docs web server (GOVDATA_DOCS_URL): a browser refuses a file:// link from the UI."""
+    from expectations.docs import site_path
+    from resources.platform import DATA_DOCS as SITE
+    from resources.platform import Settings
+
+    return Settings.from_env().docs_link(f"{SITE}/{site_path(page)}")
 
 
 def stage_severity(outcomes: Sequence[CheckOutcome]) -> dg.AssetCheckSeverity:

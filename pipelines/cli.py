@@ -53,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ui = commands.add_parser("ui", help="the Dagster UI (webserver and daemon) on this platform")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", default="3000")
+    ui.add_argument("--docs-host", default="127.0.0.1", help="where Data Docs and reports are served")
+    ui.add_argument("--docs-port", type=int, default=None, help="default: GOVDATA_DOCS_PORT or 3001")
     migrate = commands.add_parser("migrate", help="bring the shared tables in line with the catalogue")
     migrate.add_argument("--dry-run", action="store_true", help="only list the changes")
     from pipelines.access.cli import add_access_parser, run_access
@@ -148,13 +150,38 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _ui(args: argparse.Namespace) -> int:
-    """``dagster dev`` with SIGINT restored: started with ``&`` from a script a process inherits SIGINT
-    ignored, and ``dagster dev`` would then neither stop on Ctrl-C nor stop its code servers."""
+    """``dagster dev`` and, beside it, the web server of Data Docs and reports; both stop on SIGINT (or
+    SIGTERM) however this was started. Started with ``&`` from a script a process inherits SIGINT ignored,
+    and ``dagster dev`` would then neither stop on Ctrl-C nor stop its code servers: it gets SIGINT back."""
     import signal
+    import subprocess
 
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    from pipelines.docs_server import make_server, running
+    from resources.platform import Settings
+
+    settings = Settings.from_env()
+    port = args.docs_port or settings.docs_port
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # inherited by dagster dev across exec
     dagster = str(Path(sys.executable).parent / "dagster")
-    os.execv(dagster, [dagster, "dev", "-w", "workspace.yaml", "-h", args.host, "-p", args.port])
+    try:
+        server = make_server(Path(settings.data_dir), args.docs_host, port)
+    except OSError as exc:
+        print(f"ui: cannot serve Data Docs on {args.docs_host}:{port}: {exc}", file=sys.stderr)
+        return 2
+    with running(server):
+        print(f"Data Docs and reports on http://{args.docs_host}:{server.server_port}/ "
+              f"(the checks link to {settings.docs_url})", flush=True)
+        # Its own process group: a Ctrl-C in the terminal reaches this process only, which passes it on once;
+        # interrupted twice, dagster dev would abandon its own shutdown and leave code servers behind.
+        child = subprocess.Popen([dagster, "dev", "-w", "workspace.yaml", "-h", args.host, "-p", args.port],
+                                 process_group=0)
+
+        def stop(signum: int, frame: Any) -> None:
+            child.send_signal(signal.SIGINT)
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        return child.wait()
 
 
 def _run_problem(args: argparse.Namespace, catalogue: Catalogue, settings: Any) -> str | None:

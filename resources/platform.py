@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -19,10 +20,14 @@ ENV_INTAKE = "GOVDATA_INTAKE_DIR"
 ENV_DATA = "GOVDATA_DATA_DIR"
 ENV_STORE = "GOVDATA_STORE_URL"
 ENV_ALLOW_RUN_DATE = ALLOW_RUN_DATE_ENV  # "1" on test and demo platforms only
+# The web server of Data Docs and reports: `python -m pipelines ui` serves them on this port; the check
+# metadata links to GOVDATA_DOCS_URL, which in production names whatever serves the data directory.
+ENV_DOCS_PORT = "GOVDATA_DOCS_PORT"
+ENV_DOCS_URL = "GOVDATA_DOCS_URL"
 
 DATA_DOCS = "data_docs"  # the GX Data Docs site, under the data directory
 DEFAULTS = {ENV_CATALOGUE: "catalogue/demo", ENV_INTAKE: "var/intake", ENV_DATA: "var/data", ENV_STORE: "",
-            ENV_ALLOW_RUN_DATE: ""}
+            ENV_ALLOW_RUN_DATE: "", ENV_DOCS_PORT: "3001", ENV_DOCS_URL: "http://127.0.0.1:3001/"}
 TRUE = ("1", "true", "yes")
 
 
@@ -35,13 +40,19 @@ class Settings:
     data_dir: str
     store_url: str
     allow_run_date: str = ""
+    docs_port: int = int(DEFAULTS[ENV_DOCS_PORT])
+    docs_url: str = DEFAULTS[ENV_DOCS_URL]
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         values = {k: env.get(k) or v for k, v in DEFAULTS.items()}
         return cls(values[ENV_CATALOGUE], values[ENV_INTAKE], values[ENV_DATA], values[ENV_STORE],
-                   values[ENV_ALLOW_RUN_DATE])
+                   values[ENV_ALLOW_RUN_DATE], int(values[ENV_DOCS_PORT]), values[ENV_DOCS_URL])
+
+    def docs_link(self, relative: str) -> str:
+        """The URL of a file under the data directory (``data_docs/...``, ``reports/...``) on the docs server."""
+        return docs_link(self.docs_url, relative)
 
     @property
     def run_date_allowed(self) -> bool:
@@ -61,6 +72,11 @@ def resolve_store_url(store_url: str, data_dir: str) -> str:
     if store_url:
         return store_url
     return f"sqlite:///{Path(data_dir).resolve() / 'shared_store.db'}"
+
+
+def docs_link(base_url: str, relative: str) -> str:
+    # A base without its trailing slash would lose its last segment in urljoin: add it rather than surprise.
+    return base_url.rstrip("/") + "/" + quote(relative.lstrip("/"))
 
 
 def _env_or_default(name: str) -> Any:

@@ -1,17 +1,22 @@
 """The period's reports for the approval and finance departments (art. 9, 15), under
 ``<data dir>/reports/<period>/``: ``scorecards.csv``, ``verdicts.csv``, ``violations.csv``,
-``evaluation.json`` (everything), ``report.md`` and ``report.html`` (with inline SVG charts, no
-dependency: the trend of each unit's pass rate over the periods in the check history, and this
-period's indicators per unit)."""
+``evaluation.json`` (everything), ``report.md`` (tables through tabulate) and ``report.html`` (a Jinja
+template, ``templates/report.html.j2``, with inline SVG charts that need nothing to display: the trend of
+each unit's pass rate over the periods in the check history, and this period's indicators per unit)."""
 
 from __future__ import annotations
 
 import csv
 import json
 from collections.abc import Sequence
+from functools import cache
 from html import escape
 from pathlib import Path
 from typing import Any
+
+from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
+from tabulate import tabulate
 
 from pipelines.clock import province_day, shown_time
 from pipelines.evaluation.scorecard import DIMENSIONS, Scorecard
@@ -45,41 +50,40 @@ def scorecard_row(s: Scorecard) -> dict[str, Any]:
 
 
 # --- markdown ------------------------------------------------------------------------------------------
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: Sequence[str]) -> str:
+    """A pipe table through tabulate; every cell is already text (no number parsing: "50.00%" stays)."""
+    return tabulate([[md(cell) for cell in row] for row in rows], headers=list(headers), tablefmt="pipe",
+                    colalign=list(align), disable_numparse=True)
+
+
 def scorecards_markdown(cards: Sequence[Scorecard]) -> str:
     if not cards:
         return "no units with catalogued items"
-    lines = ["| unit | coverage | registration | on time | pass rate | accuracy | timeliness | integrity | "
-             "availability | held back | correction (h) | applications in time | violations open / overdue |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for s in cards:
-        turnaround = "—" if s.correction_turnaround_hours is None else f"{s.correction_turnaround_hours:.1f}"
-        lines.append(
-            f"| {s.unit_name} (`{s.unit}`) | {percent(s.catalogue_coverage)} | {percent(s.directory_registration)} "
-            f"| {percent(s.on_time_rate)} ({s.on_time_submissions}/{s.expected_submissions}) "
-            f"| {percent(s.pass_rate)} | " + " | ".join(percent(s.pass_rates.get(d)) for d in DIMENSIONS)
-            + f" | {percent(s.held_back_rate)} | {turnaround} | {percent(s.sharing_answered_in_time)} "
-            f"| {s.violations_open} / {s.violations_overdue} |")
-    return "\n".join(lines)
+    headers = ["unit", "coverage", "registration", "on time", "pass rate", *DIMENSIONS, "held back",
+               "correction (h)", "applications in time", "violations open / overdue"]
+    rows = [[f"{s.unit_name} (`{s.unit}`)", percent(s.catalogue_coverage), percent(s.directory_registration),
+             f"{percent(s.on_time_rate)} ({s.on_time_submissions}/{s.expected_submissions})", percent(s.pass_rate),
+             *(percent(s.pass_rates.get(d)) for d in DIMENSIONS), percent(s.held_back_rate),
+             "—" if s.correction_turnaround_hours is None else f"{s.correction_turnaround_hours:.1f}",
+             percent(s.sharing_answered_in_time), f"{s.violations_open} / {s.violations_overdue}"] for s in cards]
+    return markdown_table(headers, rows, ["left"] + ["right"] * (len(headers) - 1))
 
 
 def verdicts_markdown(evaluation: Evaluation) -> str:
     if not evaluation.verdicts:
         return "no units judged"
-    lines = ["| unit | verdict | reasons | not judged (no data) |", "|---|---|---|---|"]
-    lines += [f"| {v.unit_name} (`{v.unit}`) | **{v.verdict.upper()}** | {md('; '.join(v.reasons)) or '—'} "
-              f"| {', '.join(v.not_judged) or '—'} |" for v in evaluation.verdicts]
-    return "\n".join(lines)
+    rows = [[f"{v.unit_name} (`{v.unit}`)", f"**{v.verdict.upper()}**", "; ".join(v.reasons) or "—",
+             ", ".join(v.not_judged) or "—"] for v in evaluation.verdicts]
+    return markdown_table(["unit", "verdict", "reasons", "not judged (no data)"], rows, ["left"] * 4)
 
 
 def contractors_markdown(evaluation: Evaluation) -> str:
     if not evaluation.contractors:
         return "no technical service units entrusted in this period"
-    lines = ["| contractor | units | runs | success rate | failed | refused | timeliness | quality |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| `{c.contractor}` | {', '.join(c.units) or '—'} | {c.runs} | {percent(c.run_success_rate)} "
-              f"| {c.failed} | {c.refused} | {percent(c.timeliness)} | {percent(c.quality)} |"
-              for c in evaluation.contractors]
-    return "\n".join(lines)
+    rows = [[f"`{c.contractor}`", ", ".join(c.units) or "—", str(c.runs), percent(c.run_success_rate), str(c.failed),
+             str(c.refused), percent(c.timeliness), percent(c.quality)] for c in evaluation.contractors]
+    return markdown_table(["contractor", "units", "runs", "success rate", "failed", "refused", "timeliness",
+                           "quality"], rows, ["left", "left"] + ["right"] * 6)
 
 
 def open_violations(evaluation: Evaluation) -> list[dict[str, Any]]:
@@ -102,12 +106,10 @@ def violations_markdown(evaluation: Evaluation) -> str:
     shown = open_violations(evaluation)
     if not shown:
         return "no open violations"
-    lines = ["| status | kind | unit | item | submission | opened | deadline | days overdue | detail |",
-             "|---|---|---|---|---|---|---|---:|---|"]
-    lines += [f"| {'**OVERDUE**' if v['status'] == 'overdue' else v['status']} | {v['kind']} | `{v['unit']}` "
-              f"| {v['item']} | `{v['subject']}` | {v['opened']} | {v['due']} "
-              f"| {v['days_overdue']} | {md(v['detail'] or '')} |" for v in shown]
-    return "\n".join(lines)
+    rows = [["**OVERDUE**" if v["status"] == "overdue" else v["status"], v["kind"], f"`{v['unit']}`", v["item"],
+             f"`{v['subject']}`", v["opened"], v["due"], str(v["days_overdue"]), v["detail"] or ""] for v in shown]
+    return markdown_table(["status", "kind", "unit", "item", "submission", "opened", "deadline", "days overdue",
+                           "detail"], rows, ["left"] * 7 + ["right", "left"])
 
 
 def report_markdown(evaluation: Evaluation) -> str:
@@ -190,58 +192,39 @@ def svg_bars(values: dict[str, float | None], threshold: float | None = None, wi
 
 
 # --- HTML ----------------------------------------------------------------------------------------------
-_STYLE = ("body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}"
-          "th,td{border:1px solid #ccc;padding:4px 8px;font-size:13px}th{background:#f3f3f3}"
-          ".fail{color:#b00;font-weight:bold}.pass{color:#070;font-weight:bold}.overdue{background:#fde0e0}")
+VIOLATION_COLUMNS = ("status", "kind", "unit", "item", "subject", "opened", "due", "days_overdue", "detail")
+VIOLATION_HEADERS = ("status", "kind", "unit", "item", "submission", "opened", "deadline", "days overdue", "detail")
+CONTRACTOR_HEADERS = ("contractor", "units", "runs", "success rate", "failed", "refused", "timeliness", "quality",
+                      "incidents")
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], row_class: Sequence[str] = ()) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join(
-        f'<tr class="{row_class[n] if n < len(row_class) else ""}">'
-        + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for n, row in enumerate(rows))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+@cache
+def _templates() -> Environment:
+    """Loaded on first use, not at import; autoescape: names and reasons come from catalogues and files."""
+    return Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
+                       keep_trailing_newline=True)
 
 
 def report_html(evaluation: Evaluation, pass_threshold: float | None = None) -> str:
     p = evaluation.period
-    trend = evaluation.trend  # keyed by unit code: the legend stays narrow, the tables carry the names
-    verdicts = _table(["unit", "verdict", "reasons", "not judged (no data)"], [
-        [escape(f"{v.unit_name} ({v.unit})"), f'<span class="{v.verdict}">{v.verdict.upper()}</span>',
-         escape("; ".join(v.reasons) or "—"), escape(", ".join(v.not_judged) or "—")] for v in evaluation.verdicts])
     shown = open_violations(evaluation)
-    violations = _table(["status", "kind", "unit", "item", "submission", "opened", "deadline", "days overdue",
-                         "detail"],
-                        [[escape(str(v[k])) for k in ("status", "kind", "unit", "item", "subject", "opened", "due",
-                                                      "days_overdue", "detail")] for v in shown],
-                        [v["status"] for v in shown]) if shown else "<p>no open violations</p>"
-    cards = _table(SCORECARD_COLUMNS, [[escape(_cell(value)) for value in scorecard_row(s).values()]
-                                       for s in evaluation.scorecards])
-    contractors = _table(["contractor", "units", "runs", "success rate", "failed", "refused", "timeliness",
-                          "quality", "incidents"],
-                         [[escape(c.contractor), escape(", ".join(c.units)), c.runs, percent(c.run_success_rate),
-                           c.failed, c.refused, percent(c.timeliness), percent(c.quality),
-                           escape("; ".join(f"{i.unit} {i.status}: {i.reason or ''}" for i in c.incidents) or "—")]
-                          for c in evaluation.contractors]) if evaluation.contractors else \
-        "<p>no technical service units entrusted in this period</p>"
-    return "".join([
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Evaluation {escape(p.label)}</title>'
-        f"<style>{_STYLE}</style></head><body>",
-        f"<h1>Supervision and evaluation report {escape(p.label)}</h1>",
-        f"<p>{p.start.isoformat()} to {p.last_day.isoformat()}, generated "
-        f"{escape(shown_time(evaluation.generated_at))}. {escape(headline(evaluation))}</p>",
-        "<h2>Compliance verdicts</h2>", verdicts,
-        "<h2>Escalated and open violations</h2>", violations,
-        "<h2>Pass rate per unit over the periods in the check history</h2>",
-        svg_trend(evaluation.trend_periods, trend),
-        "<h2>This period: on-time submission per unit</h2>",
-        svg_bars({s.unit: s.on_time_rate for s in evaluation.scorecards}),
-        "<h2>This period: quality check pass rate per unit</h2>",
-        svg_bars({s.unit: s.pass_rate for s in evaluation.scorecards}, pass_threshold),
-        "<h2>Unit scorecards</h2>", cards,
-        "<h2>Technical service units (contractors)</h2>", contractors,
-        "</body></html>\n",
-    ])
+    return _templates().get_template("report.html.j2").render(
+        period=p, generated=shown_time(evaluation.generated_at), headline=headline(evaluation),
+        verdicts=evaluation.verdicts,
+        violation_headers=VIOLATION_HEADERS, violation_classes=[v["status"] for v in shown],
+        violations=[[str(v[k]) for k in VIOLATION_COLUMNS] for v in shown],
+        # keyed by unit code: the legend stays narrow, the tables carry the names
+        trend_chart=Markup(svg_trend(evaluation.trend_periods, evaluation.trend)),
+        on_time_chart=Markup(svg_bars({s.unit: s.on_time_rate for s in evaluation.scorecards})),
+        pass_rate_chart=Markup(svg_bars({s.unit: s.pass_rate for s in evaluation.scorecards}, pass_threshold)),
+        scorecard_columns=SCORECARD_COLUMNS,
+        scorecards=[[_cell(value) for value in scorecard_row(s).values()] for s in evaluation.scorecards],
+        contractor_headers=CONTRACTOR_HEADERS,
+        contractors=[[c.contractor, ", ".join(c.units), c.runs, percent(c.run_success_rate), c.failed, c.refused,
+                      percent(c.timeliness), percent(c.quality),
+                      "; ".join(f"{i.unit} {i.status}: {i.reason or ''}" for i in c.incidents) or "—"]
+                     for c in evaluation.contractors],
+    )
 
 
 def _cell(value: Any) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from urllib.parse import urlparse
 
 import dagster as dg
 import pandas as pd
 import pytest
 import yaml
 
+from expectations.docs import remote_assets
 from pipelines.catalogue import load_catalogue
 from pipelines.definitions import build_definitions
 from pipelines.quality.corrections import row_history
@@ -58,7 +58,9 @@ def ledger_counts(catalogue: Path, data: Path, item: str) -> list[tuple]:
         store.dispose()
 
 
-def test_comparison_masking_and_data_docs(tmp_path: Path, mini_catalogue_dir: Path) -> None:
+def test_comparison_masking_and_data_docs(tmp_path: Path, mini_catalogue_dir: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVDATA_DOCS_URL", "https://docs.gov.example/platform")  # production: its own server
     edit_items(mini_catalogue_dir, "amr.yaml", lambda d: d["items"].append(LICENCE))
     intake, data = tmp_path / "intake", tmp_path / "data"
     write_csv(intake / "amr" / "enterprise.csv", HEADER,
@@ -90,9 +92,14 @@ def test_comparison_masking_and_data_docs(tmp_path: Path, mini_catalogue_dir: Pa
     table = rules_text(water)
     assert bad_ric not in table and f"{bad_ric[:6]}********{bad_ric[-4:]}" in table
     assert "1380771000" not in table and "138***1000" in table
-    docs = Path(urlparse(water.metadata["data_docs"].value).path)
+    docs = Path(water.metadata["data_docs_path"].value)
     assert docs.is_file() and docs.is_relative_to(data / "data_docs")
+    # the link is the page on the docs web server (GOVDATA_DOCS_URL)
+    assert water.metadata["data_docs"].value == (
+        f"https://docs.gov.example/platform/data_docs/{docs.relative_to(data / 'data_docs').as_posix()}")
     page = docs.read_text(encoding="utf-8")
+    assert remote_assets(page) == []  # styled from the site's static/, which is there
+    assert (data / "data_docs" / "static" / "vendor" / "bootstrap" / "css" / "bootstrap.min.css").is_file()
     # one expectation checks every row rule (GX evaluates them in one pass), its failing rows shown masked
     assert "expect_rows_to_satisfy_contract" in page.replace("ExpectRowsToSatisfyContract",
                                                              "expect_rows_to_satisfy_contract")

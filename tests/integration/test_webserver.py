@@ -81,6 +81,7 @@ def served(tmp_path: Path, mini_catalogue_dir: Path, monkeypatch: pytest.MonkeyP
     resource = PlatformResource(catalogue_dir=str(mini_catalogue_dir), intake_dir=str(intake), data_dir=str(data))
     definitions = build_definitions(load_catalogue(mini_catalogue_dir), resource, "sqlite")
     monkeypatch.setenv("DAGSTER_HOME", str(home))  # the in-process run and the server share one instance
+    monkeypatch.delenv("GOVDATA_DOCS_URL", raising=False)  # the checks link to the default docs server
     with dg.DagsterInstance.get() as instance:
         # as `python -m pipelines run` does: the pipeline, then the supervision reports
         assert run_pipeline(definitions, instance).success
@@ -141,7 +142,8 @@ def test_check_results_and_metadata_through_graphql(served: str) -> None:
     assert (dimensions["accuracy"]["rows_checked"], dimensions["accuracy"]["rows_failed"]) == (20, 3)
     rules = {row["rule"]: row for row in map(json.loads, entries["rules"]["table"]["records"])}
     assert rules["standard:credit_code"]["result"] == "❌ fail"
-    assert entries["data_docs"]["url"].startswith("file://") and entries["data_docs"]["url"].endswith(".html")
+    assert entries["data_docs"]["url"].startswith("http://127.0.0.1:3001/data_docs/validations/enterprise/")
+    assert entries["data_docs"]["url"].endswith(".html")
     shared = _check(served, ["shared", "amr", "enterprise"], "shared_enterprise")
     assert shared["status"] == "SUCCEEDED" and shared["evaluation"]["success"]
 
