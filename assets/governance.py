@@ -15,6 +15,7 @@ from assets.opendata import open_key
 from pipelines import connected, directory, opendata, sharing, supervision
 from pipelines.catalogue.models import Catalogue
 from pipelines.clock import province_day
+from pipelines.platforms import Scope
 from pipelines.quality.checks import SHARED
 from pipelines.store import SharedStore
 from resources.platform import PlatformResource
@@ -39,12 +40,16 @@ def province_key(rollup: connected.ProvinceRollup) -> dg.AssetKey:
     return dg.AssetKey(["province", rollup.provincial.code])
 
 
-def governance_assets(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
+def governance_assets(catalogue: Catalogue, scope: Scope | None = None) -> list[dg.AssetsDefinition]:
+    """A city's connected tables on its platform; the province's, the directory and the governance record
+    on the province's (all of them when ``scope`` is None)."""
+    scope = scope or Scope(catalogue)
     built: list[dg.AssetsDefinition] = []
     for rollup in connected.rollups(catalogue):
-        built += [_city_asset(city) for city in rollup.cities]
-        built.append(_province_asset(rollup))
-    return [*built, _directory_asset(catalogue), _supervision_asset(catalogue)]
+        built += [_city_asset(city) for city in rollup.cities if scope.has_city(city.city)]
+        if scope.province:
+            built.append(_province_asset(rollup))
+    return [*built, *([_directory_asset(catalogue), _supervision_asset(catalogue)] if scope.province else [])]
 
 
 def _city_asset(rollup: connected.CityRollup) -> dg.AssetsDefinition:

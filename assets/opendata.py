@@ -11,6 +11,7 @@ import dagster as dg
 from assets.factory import asset_key
 from pipelines import opendata
 from pipelines.catalogue.models import Catalogue, Item
+from pipelines.platforms import Scope
 from pipelines.quality.checks import SHARED
 from resources.platform import PlatformResource
 
@@ -24,8 +25,8 @@ def open_key(item: Item) -> dg.AssetKey:
     return asset_key(OPEN, item)
 
 
-def opendata_assets(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
-    items = opendata.open_items(catalogue)
+def opendata_assets(catalogue: Catalogue, scope: Scope | None = None) -> list[dg.AssetsDefinition]:
+    items = [i for i in opendata.open_items(catalogue) if scope is None or scope.has_unit(i.unit)]
     if not items:
         return []
     by_key = {open_key(item): item for item in items}

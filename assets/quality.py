@@ -9,6 +9,7 @@ import dagster as dg
 
 from assets.factory import asset_key
 from pipelines.catalogue.models import Catalogue, Item, Unit, UpdateCycle
+from pipelines.platforms import Scope
 from pipelines.quality import checks as qc
 from pipelines.quality import corrections, inspection
 from resources.platform import PlatformResource
@@ -76,22 +77,23 @@ def inspection_check_keys(items: list[Item] | tuple[Item, ...]) -> list[dg.Asset
     return [dg.AssetCheckKey(asset_key(qc.SHARED, i), qc.stage_check_name(qc.SHARED, i.code)) for i in items]
 
 
-def inspection_schedules(catalogue: Catalogue, cycle_cron: dict[UpdateCycle, str]) -> list[dg.ScheduleDefinition]:
+def inspection_schedules(items: list[Item], cycle_cron: dict[UpdateCycle, str],
+                         with_summary: bool = True) -> list[dg.ScheduleDefinition]:
     """A daily inspection of every shared item, and per update cycle the inspection of its items: one job,
     each schedule asking for its own checks (a job per cycle would repeat every unit's checks in the code
     location's snapshot)."""
     job = dg.define_asset_job(
         DAILY_INSPECTION, executor_def=dg.in_process_executor,
-        selection=dg.AssetSelection.checks(*inspection_check_keys(catalogue.items)) | dg.AssetSelection.assets(
-            SUMMARY_KEY),
+        selection=dg.AssetSelection.checks(*inspection_check_keys(items)) | dg.AssetSelection.assets(
+            *([SUMMARY_KEY] if with_summary else [])),
         description="Inspect every shared table in the four dimensions, then summarise per unit and dimension")
     schedules = [dg.ScheduleDefinition(name=f"{DAILY_INSPECTION}_schedule", job=job, cron_schedule=INSPECTION_CRON,
                                        execution_timezone=TIMEZONE, default_status=dg.DefaultScheduleStatus.RUNNING)]
     by_cycle: dict[UpdateCycle, list[Item]] = defaultdict(list)
-    for item in catalogue.items:
+    for item in items:
         by_cycle[item.update_cycle].append(item)
-    for cycle, items in sorted(by_cycle.items()):
-        schedules.append(_cycle_inspection(job, cycle, items, cycle_cron[cycle]))
+    for cycle, cycle_items in sorted(by_cycle.items()):
+        schedules.append(_cycle_inspection(job, cycle, cycle_items, cycle_cron[cycle]))
     return schedules
 
 
@@ -113,10 +115,13 @@ def pipeline_selection(catalogue: Catalogue) -> dg.AssetSelection:
             - dg.AssetSelection.checks(*inspection_check_keys(catalogue.items)))
 
 
-def quality_definitions(catalogue: Catalogue, cycle_cron: dict[UpdateCycle, str]) -> dict[str, list]:
-    units = [u for u in catalogue.units if catalogue.items_of(u.code)]
+def quality_definitions(catalogue: Catalogue, cycle_cron: dict[UpdateCycle, str],
+                        scope: Scope | None = None) -> dict[str, list]:
+    """Correction lists of the scope's units, its inspection; the quality summary on the province's."""
+    scope = scope or Scope(catalogue)
+    summary = [quality_summary_asset(catalogue)] if scope.province else []
     return {
-        "assets": [*(corrections_asset(catalogue, u) for u in units), quality_summary_asset(catalogue)],
-        "schedules": inspection_schedules(catalogue, cycle_cron),
+        "assets": [*(corrections_asset(catalogue, u) for u in scope.units), *summary],
+        "schedules": inspection_schedules(scope.items, cycle_cron, with_summary=bool(summary)),
     }
 

@@ -11,6 +11,7 @@ from assets.factory import asset_key
 from pipelines import runplan
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item, UpdateCycle
 from pipelines.intake import window_entries
+from pipelines.platforms import Scope
 from pipelines.quality.checks import STAGES
 from resources.platform import PlatformResource
 
@@ -42,7 +43,7 @@ def files_signature(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def intake_window_sensor(catalogue: Catalogue, job: str) -> dg.SensorDefinition:
+def intake_window_sensor(catalogue: Catalogue, job: str, scope: Scope | None = None) -> dg.SensorDefinition:
     @dg.sensor(name="intake_window", job_name=job, minimum_interval_seconds=30,
                default_status=dg.DefaultSensorStatus.RUNNING,
                description="Requests a run for the items that have new submissions in the intake window")
@@ -50,7 +51,8 @@ def intake_window_sensor(catalogue: Catalogue, job: str) -> dg.SensorDefinition:
         intake = Path(platform.intake_dir)
         files = [path for _, path in window_entries(intake)]  # links and strays too: their units record them
         items = runplan.pending_items(catalogue, intake)
-        items = [i for i in items if not isinstance(i.collection, DatabaseCollection)]  # pulled on schedule
+        items = [i for i in items if not isinstance(i.collection, DatabaseCollection)  # pulled on schedule
+                 and (scope is None or scope.has_unit(i.unit))]  # another platform's units: its own sensor
         if not items:
             reason = f"{len(files)} file(s) waiting, none for a catalogued unit"
             return dg.SensorResult(skip_reason=dg.SkipReason(reason))
@@ -67,9 +69,9 @@ def intake_window_sensor(catalogue: Catalogue, job: str) -> dg.SensorDefinition:
     return _sensor
 
 
-def pull_schedules(catalogue: Catalogue, job: str) -> list[dg.ScheduleDefinition]:
+def pull_schedules(scope: Scope, job: str) -> list[dg.ScheduleDefinition]:
     by_cycle: dict[UpdateCycle, list[Item]] = defaultdict(list)
-    for item in catalogue.items:
+    for item in scope.items:
         if isinstance(item.collection, DatabaseCollection):
             by_cycle[item.update_cycle].append(item)
     return [_pull_schedule(job, cycle, items) for cycle, items in sorted(by_cycle.items())]

@@ -55,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ui.add_argument("--port", default="3000")
     ui.add_argument("--docs-host", default="127.0.0.1", help="where Data Docs and reports are served")
     ui.add_argument("--docs-port", type=int, default=None, help="default: GOVDATA_DOCS_PORT or 3001")
+    space = commands.add_parser("workspace", help="write a workspace.yaml with one code location per platform")
+    space.add_argument("--out", default=None, help="file to write (default: standard output)")
     migrate = commands.add_parser("migrate", help="bring the shared tables in line with the catalogue")
     migrate.add_argument("--dry-run", action="store_true", help="only list the changes")
     from pipelines.access.cli import add_access_parser, run_access
@@ -63,8 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         handlers = {"check-catalogue": _check, "run": _run, "summary": _summary, "catalogue-schema": _schemas,
-                    "migrate": _migrate, "ui": _ui, "access": run_access, "contractors": _contractors,
-                    "evaluate": _evaluate, **GOVERNANCE}
+                    "migrate": _migrate, "ui": _ui, "workspace": _workspace, "access": run_access,
+                    "contractors": _contractors, "evaluate": _evaluate, **GOVERNANCE}
         return handlers[args.command](args)
     except CatalogueError as exc:
         print(exc, file=sys.stderr)
@@ -182,6 +184,25 @@ def _ui(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         return child.wait()
+
+
+def _workspace(args: argparse.Namespace) -> int:
+    """The province's platform and each city's as code locations of one workspace (art. 19)."""
+    import yaml
+
+    from pipelines.locations import workspace
+    from pipelines.platforms import platform_names
+    from resources.platform import Settings
+
+    text = yaml.safe_dump(workspace(platform_names(load_catalogue(Settings.from_env().catalogue_dir))),
+                          sort_keys=False)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
+    return 0
 
 
 def _run_problem(args: argparse.Namespace, catalogue: Catalogue, settings: Any) -> str | None:

@@ -11,7 +11,11 @@ from pipelines.catalogue import Catalogue, load_catalogue
 ALL_JOB = "__ASSET_JOB"
 
 
-def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, store_kind: str) -> dg.Definitions:
+def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, store_kind: str,
+                      platform_name: str | None = None) -> dg.Definitions:
+    """Every platform's definitions in one, or with ``platform_name`` one platform's code location
+    (``pipelines.locations``): its units' items, its cities' connected tables, and on the province's what
+    spans platforms. Dependencies on other platforms' assets stay keys, so the UI draws lineage across."""
     from assets.access import expiry_job, expiry_schedule
     from assets.governance import governance_assets
     from assets.opendata import opendata_assets
@@ -20,17 +24,21 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
     from assets.units import unit_asset
     from pipelines.automation import CYCLE_CRON, intake_window_sensor, pull_schedules
     from pipelines.executors import executor_from_env
+    from pipelines.platforms import Scope
 
-    unit_assets = [unit_asset(catalogue, u, store_kind) for u in catalogue.units if catalogue.items_of(u.code)]
-    unit_assets += governance_assets(catalogue)
-    unit_assets += opendata_assets(catalogue)
-    quality = quality_definitions(catalogue, CYCLE_CRON)
-    supervision_jobs, supervision_schedules = supervision_jobs_and_schedules()
+    scope = Scope(catalogue, platform_name)
+    unit_assets = [unit_asset(catalogue, u, store_kind) for u in scope.units]
+    unit_assets += governance_assets(catalogue, scope)
+    unit_assets += opendata_assets(catalogue, scope)
+    quality = quality_definitions(catalogue, CYCLE_CRON, scope)
+    supervision_jobs, supervision_schedules = supervision_jobs_and_schedules() if scope.province else ([], [])
+    province_wide = scope.province  # supervision, evaluation and access control are the province's
     return dg.Definitions(
-        assets=[*unit_assets, *quality["assets"], *supervision_assets(catalogue)],
-        jobs=[expiry_job, *supervision_jobs],
-        sensors=[intake_window_sensor(catalogue, ALL_JOB), follow_the_pipeline()],
-        schedules=[*pull_schedules(catalogue, ALL_JOB), expiry_schedule, *quality["schedules"], *supervision_schedules],
+        assets=[*unit_assets, *quality["assets"], *(supervision_assets(catalogue) if province_wide else [])],
+        jobs=[*([expiry_job] if province_wide else []), *supervision_jobs],
+        sensors=[intake_window_sensor(catalogue, ALL_JOB, scope), follow_the_pipeline()],
+        schedules=[*pull_schedules(scope, ALL_JOB), *([expiry_schedule] if province_wide else []),
+                   *quality["schedules"], *supervision_schedules],
         resources={"platform": platform},
         executor=executor_from_env(),  # GOVDATA_EXECUTOR=celery: steps on Celery workers (deploy/celery)
     )

@@ -1,0 +1,54 @@
+"""One platform per province and per city (art. 19): which units each platform hosts.
+
+A county builds no platform of its own: its units are hosted by its city's. Each platform is a Dagster code
+location of its own (``pipelines.locations``), so a province of thousands of items is several snapshots
+the webserver loads side by side instead of one that outgrows gRPC's message limit. Plain Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipelines.catalogue.models import Catalogue, Item, Level, Unit
+from pipelines.connected import city_of
+
+PROVINCE = "province"
+
+
+def platform_of(unit: Unit) -> str:
+    """``province``, or ``city_<code>`` of the city hosting a city or county unit."""
+    return PROVINCE if unit.level is Level.PROVINCE else f"city_{city_of(unit.region)}"
+
+
+def platform_names(catalogue: Catalogue) -> list[str]:
+    """The platforms that host an item: the province first, then the cities by code."""
+    hosting = {platform_of(u) for u in catalogue.units if catalogue.items_of(u.code)}
+    return sorted(hosting, key=lambda name: (name != PROVINCE, name))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one code location defines; ``platform`` None is every platform in one (the CLI, the tests)."""
+
+    catalogue: Catalogue
+    platform: str | None = None
+
+    @property
+    def province(self) -> bool:
+        """The province's platform also holds what spans platforms: provincial connected tables, the
+        directory, supervision and evaluation, access control."""
+        return self.platform in (None, PROVINCE)
+
+    def has_unit(self, unit: str) -> bool:
+        return self.platform is None or platform_of(self.catalogue.unit(unit)) == self.platform
+
+    def has_city(self, city: str) -> bool:
+        return self.platform is None or self.platform == f"city_{city}"
+
+    @property
+    def units(self) -> list[Unit]:
+        return [u for u in self.catalogue.units if self.catalogue.items_of(u.code) and self.has_unit(u.code)]
+
+    @property
+    def items(self) -> list[Item]:
+        return [i for i in self.catalogue.items if self.has_unit(i.unit)]
