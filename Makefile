@@ -51,8 +51,10 @@ summary: install
 
 ## ui: the Dagster UI (webserver + daemon) on the demo, at http://127.0.0.1:3000, and Data Docs and reports
 ## at http://127.0.0.1:3001 (GOVDATA_DOCS_PORT), which the checks link to
+## The province's platform and each city's are code locations of one workspace (art. 19), written for the catalogue.
 ui: install
-	$(DEMO_ENV) $(BIN)/python -m pipelines ui --host 127.0.0.1 --port 3000
+	$(DEMO_ENV) $(BIN)/python -m pipelines workspace --out var/workspace.yaml
+	$(DEMO_ENV) $(BIN)/python -m pipelines ui --host 127.0.0.1 --port 3000 --workspace var/workspace.yaml
 
 ## test: the test suite but the tests marked slow, in under ten minutes (PostgreSQL tests skip, saying why,
 ## when no server answers); test-slow: the slow ones (CI runs both)

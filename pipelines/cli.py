@@ -55,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ui.add_argument("--port", default="3000")
     ui.add_argument("--docs-host", default="127.0.0.1", help="where Data Docs and reports are served")
     ui.add_argument("--docs-port", type=int, default=None, help="default: GOVDATA_DOCS_PORT or 3001")
+    ui.add_argument("--workspace", default="workspace.yaml",
+                    help="the workspace (make ui: one code location per platform, from `workspace`)")
     space = commands.add_parser("workspace", help="write a workspace.yaml with one code location per platform")
     space.add_argument("--out", default=None, help="file to write (default: standard output)")
     migrate = commands.add_parser("migrate", help="bring the shared tables in line with the catalogue")
@@ -175,7 +177,7 @@ def _ui(args: argparse.Namespace) -> int:
               f"(the checks link to {settings.docs_url})", flush=True)
         # Its own process group: a Ctrl-C in the terminal reaches this process only, which passes it on once;
         # interrupted twice, dagster dev would abandon its own shutdown and leave code servers behind.
-        child = subprocess.Popen([dagster, "dev", "-w", "workspace.yaml", "-h", args.host, "-p", args.port],
+        child = subprocess.Popen([dagster, "dev", "-w", args.workspace, "-h", args.host, "-p", args.port],
                                  process_group=0)
 
         def stop(signum: int, frame: Any) -> None:
