@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def materialize_all(catalogue_dir: Path, intake_dir: Path, data_dir: Path, store_url: str = "",
                     instance: dg.DagsterInstance | None = None,
-                    with_governance: bool = False) -> dg.ExecuteInProcessResult:
+                    with_governance: bool = False, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
     """Every unit's pipeline; with_governance adds the connected stores, open data, the directory and the
     governance supervision list."""
     import dagster as dg
@@ -40,7 +40,7 @@ def materialize_all(catalogue_dir: Path, intake_dir: Path, data_dir: Path, store
         assets += [*governance_assets(catalogue), *opendata_assets(catalogue)]
     resource = PlatformResource(catalogue_dir=str(catalogue_dir), intake_dir=str(intake_dir),
                                 data_dir=str(data_dir), store_url=store_url)
-    return dg.materialize(assets, resources={"platform": resource}, instance=instance)
+    return dg.materialize(assets, resources={"platform": resource}, instance=instance, raise_on_error=raise_on_error)
 
 
 def open_store(catalogue_dir: Path, data_dir: Path, store_url: str = "") -> SharedStore:
