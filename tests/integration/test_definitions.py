@@ -13,6 +13,7 @@ from assets.supervision import ALL_KEYS as SUPERVISION_KEYS
 from pipelines.catalogue import Catalogue, load_catalogue
 from pipelines.catalogue.models import OpeningType
 from pipelines.connected import rollups
+from pipelines.platforms import platform_names
 from pipelines.definitions import build_definitions
 from pipelines.demo.generator import generate_large_catalogue
 from resources.platform import PlatformResource
@@ -71,6 +72,7 @@ def _expected_counts(catalogue: Catalogue) -> tuple[int, int]:
     connected = sum(1 + len(p.cities) for p in rollups(catalogue))  # a province table and one per city
     assets = (3 * len(catalogue.items) + len(units) + len(open_items) + connected
               + 2  # the directory and the governance supervision record
+              + len(platform_names(catalogue)) - 1  # each city platform's record the province follows
               + 1  # the inspection's quality summary
               + len(SUPERVISION_KEYS))
     return assets, 3 * len(catalogue.items) + len(open_items)
