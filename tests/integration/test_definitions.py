@@ -13,9 +13,9 @@ from assets.supervision import ALL_KEYS as SUPERVISION_KEYS
 from pipelines.catalogue import Catalogue, load_catalogue
 from pipelines.catalogue.models import OpeningType
 from pipelines.connected import rollups
-from pipelines.platforms import platform_names
 from pipelines.definitions import build_definitions
 from pipelines.demo.generator import generate_large_catalogue
+from pipelines.platforms import platform_names
 from resources.platform import PlatformResource
 
 REPO = Path(__file__).resolve().parents[2]
