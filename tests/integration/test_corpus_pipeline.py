@@ -78,7 +78,11 @@ def _run(tmp: Path, store_url: str) -> CorpusRun:
     result = materialize_all(catalogue_dir, window, data, store_url)
     assert result.success
     left = sorted(name for name, (path, _) in placed.items() if path.exists() or path.is_symlink())
-    assert left == []  # every entry archived or moved aside with its reason
+    assert left == []  # every entry archived or moved aside
+    reasons = [p.read_text(encoding="utf-8") for p in window.rglob("*.reason.txt")]
+    unexplained = sorted(c.name for c in CASES if isinstance(c.final, Rejected)
+                         and not any(f"file: {placed[c.name][0].name}\n" in r and c.final.reason in r for r in reasons))
+    assert unexplained == []  # each refused entry beside its reason file, whatever the length of its name
     store = open_store(catalogue_dir, data, store_url)
     try:
         entries = {e["submission_id"]: e for e in store.submissions()}
