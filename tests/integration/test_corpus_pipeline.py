@@ -12,7 +12,6 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import sqlalchemy as sa
 
 from pipelines import intake
 from pipelines.catalogue import load_catalogue
-from pipelines.clock import province_day
+from pipelines.clock import Clock, province_day
 from tests.corpus.cases import CASES, Accepted, Case, Converged, Rejected
 from tests.corpus.catalogue import place, write_catalogue
 from tests.helpers import materialize_all, open_store
@@ -62,7 +61,7 @@ def _build(window: Path, scratch: Path) -> dict[str, tuple[Path, str]]:
 def _ledger_ids(window: Path, catalogue_dir: Path, placed: dict[str, tuple[Path, str]]) -> dict[str, str]:
     """The submission id the ledger will hold for each case, from discovery as the run will see it."""
     catalogue = load_catalogue(catalogue_dir)
-    accepted, refused = intake.discover(window, catalogue, province_day(datetime.now().astimezone()))
+    accepted, refused = intake.discover(window, catalogue, province_day(Clock()()))
     by_path = {s.path: s.id for s in accepted}
     by_path |= {r.path: intake.submission_id(r.item or intake.item_code_of(r.path), r.path.name,
                                              intake.file_digest(r.path)) for r in refused}
