@@ -606,7 +606,7 @@ def move_aside(path: Path, reason: str, when: datetime) -> Path:
     target_dir.mkdir(exist_ok=True)
     target = _free_name(target_dir / path.name)
     shutil.move(str(path), target)  # a rename within the folder: a link moves as the link, a pipe is not opened
-    target.with_name(target.name + ".reason.txt").write_text(
+    target.with_name(fitted_name(target.name, ".reason.txt")).write_text(
         f"file: {path.name}\nrefused at: {shown_time(when)}\nreason: {reason}\n", encoding="utf-8"
     )
     return target
@@ -620,10 +620,23 @@ def archive(path: Path) -> Path:
     return target
 
 
+NAME_BYTES = 255  # the longest file name ext4, xfs and tmpfs hold
+
+
+def fitted_name(name: str, tail: str) -> str:
+    """``name + tail`` as a file name: a name already at the filesystem's limit (a unit may send one) is cut, with a
+    hash of the whole so two long names stay apart; the reason file keeps the full name."""
+    if len((name + tail).encode()) <= NAME_BYTES:
+        return name + tail
+    mark = f"~{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    room = NAME_BYTES - len((mark + tail).encode())
+    return name.encode()[:room].decode(errors="ignore") + mark + tail
+
+
 def _free_name(target: Path) -> Path:
     n = 1
     candidate = target
     while candidate.exists() or candidate.is_symlink():
-        candidate = target.with_name(f"{target.stem}.{n}{target.suffix}")
+        candidate = target.with_name(fitted_name(target.stem, f".{n}{target.suffix}"))
         n += 1
     return candidate

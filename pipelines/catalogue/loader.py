@@ -58,6 +58,7 @@ def load_catalogue(directory: str | Path) -> Catalogue:
     for path in item_files:
         items.extend((_rel(path, root), item) for item in _load_models(path, root, "items", Item, problems))
     problems.extend(_cross_references([u for _, u in units], items))
+    problems.extend(_name_collisions(units, items))
     governance = _load_governance(root / GOVERNANCE_FILE, problems)
     if not problems:  # governance rules read a catalogue whose items and references are already sound
         problems.extend(Problem(*finding) for finding in governance_findings(governance, items))
@@ -218,6 +219,50 @@ def _cross_references(units: list[Unit], items: list[tuple[str, Item]]) -> list[
                 problems.append(
                     Problem(file, f"item '{item.code}'", f"related[{index}]", f"unknown item '{related}'")
                 )
+    return problems
+
+
+# PostgreSQL cuts identifiers longer than this many bytes (NAMEDATALEN - 1) to size, so two long names would meet.
+PG_IDENTIFIER_BYTES = 63
+
+
+def _name_collisions(units: list[tuple[str, Unit]], items: list[tuple[str, Item]]) -> list[Problem]:
+    """Codes that would clash with what the store derives from them: an item's table with a platform table (one
+    namespace on SQLite), two codes one lower-case form, a unit's PostgreSQL role beyond an identifier's length."""
+    from pipelines.access.control import unit_role  # the store's own derivations, imported when they are checked
+
+    reserved = _platform_table_names()
+    problems = [Problem(file, f"item '{item.code}'", "code", f"'{item.code}' is the name of a platform table")
+                for file, item in items if item.code in reserved]
+    problems += _case_collisions("unit", units) + _case_collisions("item", items)
+    for file, unit in units:
+        role = unit_role(unit.code)
+        if len(role.encode()) > PG_IDENTIFIER_BYTES:
+            problems.append(Problem(file, f"unit '{unit.code}'", "code",
+                                    f"its PostgreSQL role '{role}' would be {len(role.encode())} bytes, more than "
+                                    f"the {PG_IDENTIFIER_BYTES} an identifier holds: at most "
+                                    f"{PG_IDENTIFIER_BYTES - len(unit_role('').encode())} characters"))
+    return problems
+
+
+def _platform_table_names() -> frozenset[str]:
+    """The store's own tables, as pipelines/store/schema.py declares them: its metadata for no items."""
+    from pipelines.store.schema import build_metadata
+
+    return frozenset(t.name for t in build_metadata(Catalogue(units=(), items=()), "sqlite").tables.values())
+
+
+def _case_collisions(kind: str, entries: list[tuple[str, Unit]] | list[tuple[str, Item]]) -> list[Problem]:
+    """PostgreSQL folds unquoted names and SQLite compares table names without case: ``Amr`` and ``amr`` are one
+    (the code pattern admits lower case only, so this holds should that pattern ever widen)."""
+    first: dict[str, str] = {}
+    problems = []
+    for file, entry in entries:
+        folded = entry.code.casefold()
+        if folded in first and first[folded] != entry.code:
+            problems.append(Problem(file, f"{kind} '{entry.code}'", "code",
+                                    f"equal to {kind} '{first[folded]}' once lower-cased"))
+        first.setdefault(folded, entry.code)
     return problems
 
 

@@ -139,3 +139,83 @@ def test_parsed_files_are_cached_and_a_change_is_seen(mini_catalogue_dir: Path, 
     assert load_catalogue(mini_catalogue_dir) == first
     edit_yaml(mini_catalogue_dir, "items/nn_water.yaml", lambda d: d["items"][0].update(name="供水户信息（新）"))
     assert load_catalogue(mini_catalogue_dir).item("water_account").name == "供水户信息（新）"
+
+
+# --- codes that would collide with what the store derives from them ---------------------------------------------
+@pytest.mark.parametrize("table", ["platform_ledger", "platform_quarantine", "platform_stage", "audit_log",
+                                   "sharing_applications", "platform_runs"])
+def test_an_item_code_naming_a_platform_table_is_refused(table: str, mini_catalogue_dir: Path) -> None:
+    edit_yaml(mini_catalogue_dir, "items/amr.yaml", lambda d: d["items"][0].update(code=table))
+    assert catalogue_problems(mini_catalogue_dir) == [
+        f"items/amr.yaml: item '{table}': field 'code': '{table}' is the name of a platform table"]
+
+
+def test_the_platform_tables_refused_are_the_schemas_own() -> None:
+    """An independent reading of the names: every table the store creates for a catalogue without items."""
+    import sqlalchemy as sa
+
+    from pipelines.catalogue.loader import _platform_table_names
+    from pipelines.catalogue.models import Catalogue
+    from pipelines.store import SharedStore
+
+    store = SharedStore("sqlite://", Catalogue(units=(), items=()))
+    try:
+        store.ensure_tables()
+        assert _platform_table_names() == frozenset(sa.inspect(store.engine).get_table_names())
+    finally:
+        store.dispose()
+
+
+def test_item_codes_equal_once_lower_cased_are_refused(mini_catalogue_dir: Path) -> None:
+    """The code pattern admits lower case only, so 'Enterprise' beside 'enterprise' is refused by it, named."""
+    edit_yaml(mini_catalogue_dir, "items/amr.yaml", lambda d: d["items"].append(dict(d["items"][0], code="Enterprise")))
+    [problem] = catalogue_problems(mini_catalogue_dir)
+    assert problem.startswith("items/amr.yaml: item 'Enterprise': field 'code': String should match pattern")
+
+
+def test_the_lower_case_check_names_both_codes() -> None:
+    """Behind the pattern: should it ever admit upper case, the folded forms still meet here."""
+    from types import SimpleNamespace
+
+    from pipelines.catalogue.loader import _case_collisions
+
+    entries = [("items/a.yaml", SimpleNamespace(code="permit")), ("items/b.yaml", SimpleNamespace(code="Permit")),
+               ("items/b.yaml", SimpleNamespace(code="licence"))]
+    assert [str(p) for p in _case_collisions("item", entries)] == [  # type: ignore[arg-type]
+        "items/b.yaml: item 'Permit': field 'code': equal to item 'permit' once lower-cased"]
+
+
+def _rename_unit(directory: Path, old: str, new: str) -> None:
+    def units(d: dict) -> None:
+        d["units"] = [dict(u, code=new) if u["code"] == old else u for u in d["units"]]
+
+    def items(d: dict) -> None:
+        d["items"] = [dict(i, unit=new) for i in d["items"]]
+
+    def contractors(d: dict) -> None:
+        for contractor in d["contractors"]:
+            contractor["entrustments"] = [dict(e, unit=new) if e["unit"] == old else e
+                                          for e in contractor["entrustments"]]
+
+    edit_yaml(directory, "units.yaml", units)
+    edit_yaml(directory, "items/nn_water.yaml", items)
+    edit_yaml(directory, "contractors.yaml", contractors)
+
+
+def test_a_unit_code_whose_role_exceeds_63_bytes_is_refused(mini_catalogue_dir: Path) -> None:
+    from pipelines.access.control import unit_role
+
+    room = 63 - len(unit_role(""))  # "unit_" + code: 58 characters of code fill an identifier exactly
+    _rename_unit(mini_catalogue_dir, "nn_water", "w" * (room + 1))
+    role = unit_role("w" * (room + 1))
+    assert catalogue_problems(mini_catalogue_dir) == [
+        f"units.yaml: unit '{'w' * (room + 1)}': field 'code': its PostgreSQL role '{role}' would be 64 bytes, "
+        f"more than the 63 an identifier holds: at most {room} characters"]
+
+
+def test_a_unit_code_whose_role_is_exactly_63_bytes_loads(mini_catalogue_dir: Path) -> None:
+    from pipelines.access.control import unit_role
+
+    code = "w" * (63 - len(unit_role("")))
+    _rename_unit(mini_catalogue_dir, "nn_water", code)
+    assert len(unit_role(load_catalogue(mini_catalogue_dir).unit(code).code).encode()) == 63
