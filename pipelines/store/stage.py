@@ -58,7 +58,10 @@ class StageStore:
         its cleaned text), and the value model is idempotent on both, so nothing is parsed again: on a
         million-row submission that second pass cost as much as the first."""
         usecols = list(columns) if columns is not None else list(item.field_names)
-        parts = [pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, usecols=lambda c: c in usecols)
+        parts = [pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, usecols=lambda c: c in usecols,
+                             # pandas' C reader ends a cell at a NUL: a value the value model must refuse
+                             # whole would come back cut short, and pass
+                             engine="python" if "\x00" in text else "c")
                  for text in self._texts(submission_id, kind)]
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         frame = frame.reindex(columns=usecols).astype(object)

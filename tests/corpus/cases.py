@@ -405,7 +405,7 @@ VALUE_FORMS = [
          final=Converged(2, values=((U1, "capital", Decimal("1234.5")), (U2, "capital", Decimal(1000))))),
     Case("nul_in_key", csv_file(f"{E}__nulkey.csv", [row(1, credit_code=f"{U1[:9]}\x00{U1[9:]}"), row(2)]),
          Accepted(2, text_rows([f"{U1[:9]}\x00{U1[9:]}", "企业1", "450103", "1000", "存续", DAY], list(row(2)))),
-         final=Converged(1, held=((1, "type:credit_code"),), values=((U2, "credit_code", U2),))),
+         final=Converged(1, held=((1, "type:credit_code, standard:credit_code"),), values=((U2, "credit_code", U2),))),
     Case("xlsx_date_cells", workbook(f"{E}__datecells.xlsx", {"数据": [
         HEADER, [U1, "企业1", "450103", 1000, "存续", date(2026, 10, 15)],
         [U2, "企业2", "450103", 1000, "存续", datetime(2026, 10, 16)]]}),

@@ -30,9 +30,6 @@ from tests.helpers import materialize_all, open_store
 ACCEPTED = [c for c in CASES if isinstance(c.intake, Accepted)]
 # Product bugs these cases show, for the lead (pipelines/store/stage.py is not this corpus's to change): strict,
 # so the cases pass the day the bug is fixed and the mark must go.
-STAGE_CUTS_AT_NUL = ("the stage data is read back with pandas' C reader, which ends a cell at a NUL: the intake's "
-                     "'企\\x00业1' is validated and converged as '企' instead of held back (type:name)")
-KNOWN_BUGS = {"nul_in_value": STAGE_CUTS_AT_NUL, "nul_in_key": STAGE_CUTS_AT_NUL}
 
 
 @dataclass(frozen=True)
@@ -148,8 +145,7 @@ def expected(value: object) -> object:
     return value.normalize() if isinstance(value, Decimal) else value
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(reason=KNOWN_BUGS[c.name], strict=True))
-                                  if c.name in KNOWN_BUGS else c for c in CASES], ids=lambda c: c.name)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_final_verdict(case: Case, corpus_run: CorpusRun) -> None:
     entry = corpus_run.ledger[case.name]
     received = case.intake.rows if isinstance(case.intake, Accepted) else case.intake.received
