@@ -66,12 +66,15 @@ def render_text(summary: dict[str, Any]) -> str:
         lines.append(f"refused outside the catalogue: {refused['unit']}/{refused['source']}: {refused['reason']}")
     lines.append("received = converged + held back for every item: "
                  + ("yes" if t["all_reconciled"] else "NO"))
-    lines += ["", "quality per unit and dimension (newest result of each check):", *_quality_lines(summary["quality"])]
+    lines += ["", "quality per unit and dimension (newest result of each check; checks passed and failed, and the mean "
+              "share of rows passing them):", *_quality_lines(summary["quality"])]
     return "\n".join(lines)
 
 
 def _quality_lines(rows: list[dict[str, Any]]) -> list[str]:
-    lines = [f"{'unit':<16} {'dimension':<13} {'checks':>6} {'passed':>6} {'failed':>6} {'pass rate':>9}  failed items"]
+    # checks fail on table-level rules too (freshness, reconciliation); the rate is of rows: say which is which
+    lines = [f"{'unit':<16} {'dimension':<13} {'checks':>6} {'passed':>6} {'failed':>6} {'rows passing':>12}  "
+             "items with a failed check"]
     lines += [f"{r['unit']:<16} {r['dimension']:<13} {r['checks']:>6} {r['passed']:>6} {r['failed']:>6} "
-              f"{r['pass_rate']:>9.2%}  {', '.join(r['failed_items']) or '-'}" for r in rows]
+              f"{r['pass_rate']:>12.2%}  {', '.join(r['failed_items']) or '-'}" for r in rows]
     return lines
