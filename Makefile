@@ -6,9 +6,12 @@ INSTALLED := $(VENV)/.installed
 
 export DAGSTER_HOME := $(CURDIR)
 DEMO_DIR := var/demo
+# GOVDATA_ALLOW_RUN_DATE=1: a demo platform, whose runs may be dated (the season of history, --as-of)
 DEMO_ENV := GOVDATA_CATALOGUE_DIR=catalogue/demo GOVDATA_INTAKE_DIR=$(DEMO_DIR)/intake \
-	GOVDATA_DATA_DIR=$(DEMO_DIR)/data \
+	GOVDATA_DATA_DIR=$(DEMO_DIR)/data GOVDATA_ALLOW_RUN_DATE=1 \
 	GOVDATA_DEMO_HRSS_DB_URL=sqlite:///$(CURDIR)/$(DEMO_DIR)/data/demo_sources/hrss.db
+# months of history before today's demo, 20 rows per item each (0: none)
+HISTORY_MONTHS ?= 3
 
 .PHONY: install demo demo-data run summary ui test test-slow test-unit lint lock clean
 
@@ -20,12 +23,17 @@ $(INSTALLED): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
-## demo: generate the demo province from scratch; a contractor whose entrustment expired is refused (art. 7);
+## demo: generate the demo province from scratch, with a season of history first (HISTORY_MONTHS months, each run
+## with the platform's clock in that month); a contractor whose entrustment expired is refused (art. 7);
 ## run every item end to end and print the summary; then the governance views: connected stores (art. 19),
 ## repeated collection (art. 13), temporary collections (art. 12), the DCAT directory export validated
 ## against the DCAT-AP shapes (art. 18), and the supervision and evaluation verdicts (art. 8, 9, 15)
 demo: install
 	rm -rf $(DEMO_DIR) var/dagster
+	@printf "%s\n" "== a season of history: $(HISTORY_MONTHS) month(s) before this one, 20 rows per item, clock in each month =="
+	@test $(HISTORY_MONTHS) -eq 0 || $(DEMO_ENV) $(BIN)/python -m pipelines.demo history --months $(HISTORY_MONTHS) \
+		--catalogue catalogue/demo --intake $(DEMO_DIR)/intake --data $(DEMO_DIR)/data
+	@printf "\n%s\n" "== today =="
 	$(BIN)/python -m pipelines.demo generate --catalogue catalogue/demo --intake $(DEMO_DIR)/intake --data $(DEMO_DIR)/data
 	@printf "\n%s\n" "== a contractor whose entrustment expired tries to run nn_water: refused, nothing touched (art. 7) =="
 	@$(DEMO_ENV) $(BIN)/python -m pipelines run --contractor nn_cityinfo --unit nn_water --quiet 2>/dev/null; \

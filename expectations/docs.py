@@ -172,7 +172,7 @@ def _mask_result(item: Item, result: Any) -> None:
 
 
 def _mask(value: Any, field: Any) -> Any:
-    return value if value is None else mask(str(value), field)
+    return mask(value, field)  # a missing value shows as missing (∅), as in the check metadata
 
 
 def build_index(docs_dir: Path) -> Path:

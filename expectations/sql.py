@@ -81,7 +81,7 @@ def _result(gx_result: Any, rule: StoreRule, item: Item) -> SqlResult:
         observed = detail.get("observed_value")
         return SqlResult(rule, bool(gx_result.success), 1, 0 if gx_result.success else 1, observed)
     field = item.field(rule.column) if rule.column else None
-    sample = tuple(mask(str(v), field) for v in (detail.get("partial_unexpected_list") or [])[:SAMPLE_SIZE])
+    sample = tuple(mask(v, field) for v in (detail.get("partial_unexpected_list") or [])[:SAMPLE_SIZE])
     return SqlResult(rule, bool(gx_result.success), int(detail.get("element_count") or 0),
                      int(detail.get("unexpected_count") or 0), None, sample)
 

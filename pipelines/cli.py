@@ -36,6 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="the technical service unit operating the run (refused without a valid entrustment)")
     run.add_argument("--run-date", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
                      help="judge entrustments on this day instead of today")
+    # hidden: the demo's season of history (pipelines.demo.history); refused unless GOVDATA_ALLOW_RUN_DATE=1
+    run.add_argument("--as-of", type=_moment, default=None, help=argparse.SUPPRESS)
     run.add_argument("--unit", action="append", default=None, metavar="CODE",
                      help="only this unit's items (repeatable); skips the inspection and reports")
     run.add_argument("--executor", choices=["in-process", "celery"], default="in-process",
@@ -220,13 +222,25 @@ def _run_problem(args: argparse.Namespace, catalogue: Catalogue, settings: Any) 
     if args.run_date and not settings.run_date_allowed:
         return (f"--run-date judges entrustments on another day than today; only test and demo platforms "
                 f"allow it ({ALLOW_RUN_DATE_ENV}=1)")
+    if args.as_of and not settings.run_date_allowed:
+        return f"--as-of moves the platform's clock; only test and demo platforms allow it ({ALLOW_RUN_DATE_ENV}=1)"
     return None
+
+
+def _moment(text: str) -> str:
+    """An ISO moment or day, kept as text for the run tag (resources.platform.run_clock reads it)."""
+    from datetime import datetime
+
+    datetime.fromisoformat(text)  # argparse turns the ValueError into a usage error
+    return text
 
 
 def _run_tags(args: argparse.Namespace) -> dict[str, str]:
     from pipelines.entrustment import CONTRACTOR_TAG, RUN_DATE_TAG
+    from resources.platform import AS_OF_TAG
 
     tags = {CONTRACTOR_TAG: args.contractor} if args.contractor else {}
+    tags |= {AS_OF_TAG: args.as_of} if args.as_of else {}
     return tags | ({RUN_DATE_TAG: args.run_date.isoformat()} if args.run_date else {})
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -12,6 +14,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from pipelines.catalogue import Catalogue, load_catalogue
+from pipelines.clock import PROVINCE_TZ, Clock
 from pipelines.entrustment import ALLOW_RUN_DATE_ENV
 from pipelines.process import Platform
 
@@ -29,6 +32,26 @@ DATA_DOCS = "data_docs"  # the GX Data Docs site, under the data directory
 DEFAULTS = {ENV_CATALOGUE: "catalogue/demo", ENV_INTAKE: "var/intake", ENV_DATA: "var/data", ENV_STORE: "",
             ENV_ALLOW_RUN_DATE: "", ENV_DOCS_PORT: "3001", ENV_DOCS_URL: "http://127.0.0.1:3001/"}
 TRUE = ("1", "true", "yes")
+# A run at another moment than now (ISO 8601, a moment or a day; province time when it names no zone): the platform's
+# clock is fixed there for the run, so the ledger, checks and reports of a season of demo history fall in their
+# months. Only where a run date is allowed (GOVDATA_ALLOW_RUN_DATE=1, test and demo platforms).
+AS_OF_TAG = "govdata/as-of"
+
+
+class RunClockRefused(ValueError):
+    """The run asked for another clock on a platform that does not allow it."""
+
+
+def run_clock(tags: Mapping[str, str], allowed: bool) -> Clock:
+    """The platform's clock for a run with these tags: the wall clock, or fixed at the as-of moment."""
+    value = tags.get(AS_OF_TAG)
+    if not value:
+        return Clock()
+    if not allowed:
+        raise RunClockRefused(f"run tag {AS_OF_TAG}={value} would move the platform's clock; only test and demo "
+                              f"platforms allow it ({ALLOW_RUN_DATE_ENV}=1)")
+    moment = datetime.fromisoformat(value)
+    return Clock.fixed(moment if moment.tzinfo else moment.replace(tzinfo=PROVINCE_TZ))
 
 
 @dataclass(frozen=True)
@@ -94,6 +117,7 @@ class PlatformResource(dg.ConfigurableResource):
 
     _catalogue: Catalogue | None = PrivateAttr(default=None)
     _platform: Platform | None = PrivateAttr(default=None)
+    _clock: Clock = PrivateAttr(default_factory=Clock)
 
     @classmethod
     def from_env(cls) -> PlatformResource:
@@ -115,9 +139,15 @@ class PlatformResource(dg.ConfigurableResource):
             self._catalogue = load_catalogue(self.catalogue_dir)
         return self._catalogue
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # a fresh copy per run (Dagster's): the clock of one run never leaks into the next
+        run = context.dagster_run
+        self._clock = run_clock(run.tags if run else {}, self.run_date_allowed)
+
     def platform(self) -> Platform:
         if self._platform is None:
-            self._platform = build_platform(self.catalogue, self.intake_dir, self.data_dir, self.store_url)
+            self._platform = build_platform(self.catalogue, self.intake_dir, self.data_dir, self.store_url,
+                                            self._clock)
         return self._platform
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
@@ -125,7 +155,8 @@ class PlatformResource(dg.ConfigurableResource):
             self._platform.store.dispose()
 
 
-def build_platform(catalogue: Catalogue, intake_dir: str, data_dir: str, store_url: str) -> Platform:
+def build_platform(catalogue: Catalogue, intake_dir: str, data_dir: str, store_url: str,
+                   clock: Clock | None = None) -> Platform:
     from expectations.runner import GxValidator
     from pipelines.store import SharedStore
 
@@ -135,4 +166,4 @@ def build_platform(catalogue: Catalogue, intake_dir: str, data_dir: str, store_u
     store = SharedStore(resolve_store_url(store_url, data_dir), catalogue)
     store.ensure_tables([])
     return Platform(catalogue=catalogue, intake_dir=Path(intake_dir), data_dir=data, store=store,
-                    validator=GxValidator(docs_dir=data / DATA_DOCS))
+                    validator=GxValidator(docs_dir=data / DATA_DOCS), clock=clock or Clock())

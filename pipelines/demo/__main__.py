@@ -1,4 +1,4 @@
-"""``python -m pipelines.demo generate|submissions|catalogue|connected ...``."""
+"""``python -m pipelines.demo generate|history|submissions|catalogue|connected ...``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=DEFAULT_SEED)
     demo.add_argument("--as-of", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)")
     demo.add_argument("--rows", type=int, default=None, help="rows per item (default: 300-1500 by item)")
+
+    history = commands.add_parser("history", help="a season of history: for each of the N months before this one, "
+                                                  "a smaller submission per item run with the clock in that month")
+    history.add_argument("--months", type=int, default=3)
+    history.add_argument("--catalogue", default="catalogue/demo", help="demo catalogue directory")
+    history.add_argument("--intake", required=True, help="the platform's intake directory (GOVDATA_INTAKE_DIR)")
+    history.add_argument("--data", required=True, help="the platform's data directory (GOVDATA_DATA_DIR)")
+    history.add_argument("--rows", type=int, default=None, help="rows per item and month (default: 20)")
+    history.add_argument("--seed", type=int, default=DEFAULT_SEED)
 
     anyc = commands.add_parser("submissions", help="valid (and optionally faulty) submissions for any catalogue")
     anyc.add_argument("--catalogue", required=True, help="catalogue directory (units.yaml, items/*.yaml)")
@@ -51,6 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         manifest = generate_demo(args.catalogue, args.intake, args.data, seed=args.seed, as_of=args.as_of,
                                  rows=args.rows)
         print_summary(manifest)
+    elif args.command == "history":
+        from pipelines.demo.history import HISTORY_ROWS, run_history
+
+        print(f"a season of history: {args.months} month(s) before this one, run with the clock in each month")
+        run_history(args.catalogue, args.intake, args.data, args.months, rows=args.rows or HISTORY_ROWS,
+                    seed=args.seed)
     elif args.command == "submissions":
         print_submissions(generate_submissions(args.catalogue, args.intake, rows=args.rows, items=args.items,
                                                faults=args.faults, seed=args.seed, as_of=args.as_of,

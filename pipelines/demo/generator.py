@@ -1038,8 +1038,14 @@ def generate_demo(
     seed: int = DEFAULT_SEED,
     as_of: date | str | None = None,
     rows: int | None = None,
+    well_behaved: bool = False,
 ) -> dict[str, Any]:
-    """Write the demo submissions, the HRSS source database and ``<data>/demo_manifest.json``."""
+    """Write the demo submissions, the HRSS source database and ``<data>/demo_manifest.json``.
+
+    ``well_behaved``: a month in which every unit submits as it should (the demo's history): of the injected
+    faults only stale records (warnings) remain, no file carries an uncatalogued column or looked-up values, and
+    nothing is sent to a temporary collection that has expired. Its held-back rows and refusals would otherwise
+    stand as violations months overdue by today and decide today's verdicts."""
     as_of = _as_date(as_of)
     if rows is not None and rows < MIN_ROWS:
         raise ValueError(f"rows must be at least {MIN_ROWS}")
@@ -1051,7 +1057,9 @@ def generate_demo(
     entries = {}
     for code, plan in ITEM_PLANS.items():
         item = catalogue.item(code)
-        entries[code] = _generate_item(rng, item, plan, rows or plan.rows, as_of, pools, intake, data)
+        if well_behaved and refusal_of(item, as_of) == EXPIRED:
+            continue  # nobody submits to a collection that has expired
+        entries[code] = _generate_item(rng, item, plan, rows or plan.rows, as_of, pools, intake, data, well_behaved)
     manifest = _manifest(seed, as_of, catalogue_dir, intake, data, entries)
     data.mkdir(parents=True, exist_ok=True)
     (data / "demo_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
@@ -1086,11 +1094,15 @@ def refusal_of(item: Item, as_of: date) -> str | None:
 
 
 def _generate_item(rng: random.Random, item: Item, plan: ItemPlan, n_rows: int, as_of: date, pools: Pools,
-                   intake: Path, data: Path) -> dict[str, Any]:
-    refusal = refusal_of(item, as_of)
+                   intake: Path, data: Path, well_behaved: bool = False) -> dict[str, Any]:
+    refusal = None if well_behaved else refusal_of(item, as_of)
     ctx = RowContext(rng, as_of, item, pools)
     rows = [_in_field_order(item, plan.builder(ctx)) for _ in range(n_rows)]
     faults = {} if refusal else plan_faults(rng, item, n_rows)
+    if well_behaved:
+        faults = {kind: chosen if kind in WARNING_FAULTS else [] for kind, chosen in faults.items()}
+        for row in rows:  # what is obtained through sharing is left to the look-up (art. 13)
+            row.update({f.name: None for f in item.fields if f.lookup is not None})
     inject_faults(rng, item, rows, faults, as_of, pools.keys)
     if refusal is None:  # a refused submission never reaches validation: its rows are not checked
         verify_faults(item, rows, faults, as_of, pools.keys)

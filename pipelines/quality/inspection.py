@@ -120,10 +120,16 @@ def _unit_name(catalogue: Catalogue, code: str) -> str:
     return next((u.name for u in catalogue.units if u.code == code), code)
 
 
+# What each figure measures: a check fails on any failing rule line, table-level lines (freshness, reconciliation)
+# included, while its pass rate counts rows only. "1 failed, pass rate 100.00%" read as a contradiction.
+SUMMARY_COLUMNS = ("unit", "dimension", "checks", "checks passed", "checks failed", "rows passing (mean)",
+                   "items with a failed check")
+
+
 def summary_markdown(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "no checks recorded yet"
-    lines = ["| unit | dimension | checks | passed | failed | mean pass rate | items with a failed check |",
+    lines = ["| " + " | ".join(SUMMARY_COLUMNS) + " |",
              "|---|---|---:|---:|---:|---:|---|"]
     lines += [f"| {r['unit_name']} (`{r['unit']}`) | {r['dimension']} | {r['checks']} | {r['passed']} | "
               f"{r['failed']} | {r['pass_rate']:.2%} | {', '.join(r['failed_items']) or '—'} |" for r in rows]

@@ -2,29 +2,48 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
+from typing import Any
 
+import pandas as pd
 from stdnum.cn import ric
 
 from pipelines.catalogue.models import ItemField, Standard
 from pipelines.clock import Clock
 from pipelines.values import canonical_or_cleaned
 
+MISSING = "∅"  # how a missing value is shown wherever masked values are: never masked into "*"
 
-def mask(value: str, field: ItemField | None) -> str:
+
+def is_missing(value: Any) -> bool:
+    """No value: None, a NaN/NA/NaT cell, blank text, or the missing mark a caller already put in."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and (not value.strip() or value == MISSING)
+
+
+def mask(value: Any, field: ItemField | None) -> str:
     """The value as a report may show it; masked in its canonical text, so one person's number masks alike
-    however it was typed."""
-    if field is None or value is None:
-        return value
-    value = canonical_or_cleaned(field, value) or ""
+    however it was typed. A missing value shows as missing (``MISSING``): masked, it would read like a value."""
+    if is_missing(value):
+        return MISSING
+    text = str(value)
+    if field is None:
+        return text
+    text = canonical_or_cleaned(field, text) or ""
+    if not text:  # a value that cleans away to nothing (only spaces and separators) is missing too
+        return MISSING
     if field.standard is Standard.RIC:
-        return _keep_ends(value, 6, 4)
+        return _keep_ends(text, 6, 4)
     if field.standard is Standard.PHONE:
-        return _keep_ends(value, 3, 4)
+        return _keep_ends(text, 3, 4)
     if field.personal:
-        return _keep_ends(value, 1, 0)
-    return value
+        return _keep_ends(text, 1, 0)
+    return text
 
 
 def _keep_ends(value: str, head: int, tail: int) -> str:

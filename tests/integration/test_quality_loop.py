@@ -204,4 +204,4 @@ def test_blocking_row_counts_and_the_daily_inspection(tmp_path: Path, mini_catal
     store = open_store(mini_catalogue_dir, data)
     text = render_text(build_summary(store.catalogue, store))  # what `python -m pipelines summary` prints
     store.dispose()
-    assert "nn_water         timeliness         1      0      1   100.00%  water_account" in text
+    assert "nn_water         timeliness         1      0      1      100.00%  water_account" in text
