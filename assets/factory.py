@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from pipelines.catalogue.models import Catalogue, Item, Unit
+from pipelines.catalogue.models import Catalogue, Item, ItemField, Unit
 from pipelines.quality.checks import INTAKE, SHARED, STAGES, VALIDATED, stage_check_name
 from pipelines.sharing import authorities
 
@@ -54,11 +54,10 @@ def column_schema(item: Item) -> dg.TableSchema:
     ])
 
 
-def _constraints(item: Item, f: object) -> dg.TableColumnConstraints | None:
+def _constraints(item: Item, f: ItemField) -> dg.TableColumnConstraints | None:
     """Only where a column is not the default (nullable, not unique): the schema sits on 5,000 tables."""
-    unique = getattr(f, "primary_key", False) and len(item.primary_key) == 1
-    not_null = getattr(f, "not_null", False)
-    return dg.TableColumnConstraints(nullable=not not_null, unique=unique) if unique or not_null else None
+    unique = f.primary_key and len(item.primary_key) == 1
+    return dg.TableColumnConstraints(nullable=not f.not_null, unique=unique) if unique or f.not_null else None
 
 
 def authority_keys(catalogue: Catalogue, item: Item) -> list[dg.AssetKey]:
