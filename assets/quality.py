@@ -21,13 +21,13 @@ INSPECTION_CRON = "0 6 * * *"  # before office hours, after the nightly pulls
 TIMEZONE = "Asia/Shanghai"
 
 
-def corrections_key(unit: Unit) -> dg.AssetKey:
-    return dg.AssetKey(["corrections", unit.code])
+def corrections_key(unit: str) -> dg.AssetKey:
+    return dg.AssetKey(["corrections", unit])
 
 
 def corrections_asset(catalogue: Catalogue, unit: Unit) -> dg.AssetsDefinition:
     @dg.asset(
-        key=corrections_key(unit), group_name=unit.code, kinds={"excel", "csv"},
+        key=corrections_key(unit.code), group_name=unit.code, kinds={"excel", "csv"},
         deps=[asset_key(qc.VALIDATED, i) for i in catalogue.items_of(unit.code)],
         owners=[unit.owner] if unit.owner else [],
         automation_condition=dg.AutomationCondition.eager(),

@@ -68,7 +68,7 @@ def operated_run(context: dg.AssetExecutionContext, platform: process.Platform, 
 
 def incident_reason(exc: BaseException) -> str:
     """What the supervision reports show of a failure: personal data a message may carry blotted out."""
-    text = exc.description or "" if isinstance(exc, dg.Failure) else f"{type(exc).__name__}: {exc}"
+    text = (exc.description or "") if isinstance(exc, dg.Failure) else f"{type(exc).__name__}: {exc}"
     return redacted(text)[:INCIDENT_LENGTH]
 
 

@@ -56,6 +56,7 @@ def through_workers(base: Path, manifest: dict[str, Any], count: int) -> Figures
             throwaway_database(PG_ADMIN_URL, "govdata_bench_store") as store_url:
         cluster = Cluster(root, instance_url, store_url, manifest, broker=BROKER)
         try:
+            cluster.prepare_instance()
             workers = [cluster.start_worker(f"w{n}") for n in range(1, count + 1)]
             for worker in workers:
                 worker.wait_ready()

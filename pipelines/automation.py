@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.factory import asset_key
+from assets.quality import corrections_key
 from pipelines import runplan
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item, UpdateCycle
 from pipelines.intake import window_entries
@@ -31,8 +32,9 @@ def item_keys(item: Item) -> list[dg.AssetKey]:
     return [asset_key(stage, item) for stage in STAGES]
 
 
-def _batch_selection(batch: runplan.Batch) -> list[dg.AssetKey]:
-    return [*(k for i in batch.items for k in item_keys(i)), *(dg.AssetKey(["corrections", u]) for u in batch.units)]
+def batch_selection(batch: runplan.Batch) -> list[dg.AssetKey]:
+    """A batch's run: its items through their three stages, and each of its units' correction list."""
+    return [*(k for i in batch.items for k in item_keys(i)), *(corrections_key(u) for u in batch.units)]
 
 
 def files_signature(files: list[Path]) -> str:
@@ -62,7 +64,7 @@ def intake_window_sensor(catalogue: Catalogue, job: str, scope: Scope | None = N
         # The first wave only: items verifying keys against an authority that is converging now wait for
         # the next tick, when their files are still waiting and the signature has changed.
         batches = [b for b in runplan.plan(catalogue, items, SENSOR_BATCHES) if b.wave == 0]
-        requests = [dg.RunRequest(run_key=f"{signature}:{n}", asset_selection=_batch_selection(b))
+        requests = [dg.RunRequest(run_key=f"{signature}:{n}", asset_selection=batch_selection(b))
                     for n, b in enumerate(batches)]
         return dg.SensorResult(run_requests=requests, cursor=signature)
 

@@ -106,10 +106,7 @@ def _run(args: argparse.Namespace) -> int:
     if problem:
         print(f"run: {problem}", file=sys.stderr)
         return 2
-    resource = PlatformResource(catalogue_dir=settings.catalogue_dir, intake_dir=settings.intake_dir,
-                                data_dir=settings.data_dir, store_url=settings.store_url,
-                                allow_run_date=settings.allow_run_date)
-    definitions = build_definitions(catalogue, resource, settings.store_kind)
+    definitions = build_definitions(catalogue, PlatformResource.from_settings(settings), settings.store_kind)
     launch.use_definitions(definitions)
     started = time.perf_counter()
     level = "WARNING" if args.quiet else "INFO"

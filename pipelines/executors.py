@@ -25,7 +25,6 @@ DEFAULT_BROKER = "pyamqp://guest@127.0.0.1:5672//"
 DEFAULT_BACKEND = "rpc://"
 DEFAULT_QUEUE = "dagster"  # dagster-celery's own default: a worker started without -q listens there
 ENTRY_MODULE, ENTRY_ATTRIBUTE = "pipelines.definitions", "defs"
-IMPLICIT_JOB = "__ASSET_JOB"  # the job every selection of assets runs on
 
 
 class ExecutorChoiceError(ValueError):
@@ -87,14 +86,12 @@ def execute_through_instance(keys: Sequence[str], tags: dict[str, str], log_leve
     # no public API reconstructs a job of a @dg.definitions module (dg.reconstructable takes a job function)
     from dagster._core.definitions.reconstruct import ReconstructableRepository
 
-    from pipelines.launch import RunOutcome
+    from pipelines.definitions import ALL_JOB
+    from pipelines.launch import outcome_of, run_config
 
     repository = ReconstructableRepository.for_module(ENTRY_MODULE, ENTRY_ATTRIBUTE)
     selection = [dg.AssetKey.from_user_string(k) for k in keys] if keys else None
     with dg.DagsterInstance.get() as instance:
-        result: Any = dg.execute_job(repository.get_reconstructable_job(job or IMPLICIT_JOB), instance, tags=tags,
-                                asset_selection=selection,
-                                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
-        failures = [e.event_specific_data.error.message.strip() for e in result.all_events
-                    if e.is_step_failure and e.event_specific_data and e.event_specific_data.error]
-        return RunOutcome(result.run_id, result.success, failures)
+        result: Any = dg.execute_job(repository.get_reconstructable_job(job or ALL_JOB), instance, tags=tags,
+                                     asset_selection=selection, run_config=run_config(log_level))
+        return outcome_of(result)

@@ -37,10 +37,8 @@ def _built() -> Any:
         from resources.platform import PlatformResource, Settings
 
         settings = Settings.from_env()
-        resource = PlatformResource(catalogue_dir=settings.catalogue_dir, intake_dir=settings.intake_dir,
-                                    data_dir=settings.data_dir, store_url=settings.store_url,
-                                    allow_run_date=settings.allow_run_date)
-        _definitions = build_definitions(load_catalogue(settings.catalogue_dir), resource, settings.store_kind)
+        catalogue = load_catalogue(settings.catalogue_dir)
+        _definitions = build_definitions(catalogue, PlatformResource.from_settings(settings), settings.store_kind)
     return _definitions
 
 
@@ -68,23 +66,27 @@ def execute(keys: Sequence[str], tags: dict[str, str], log_level: str, job: str 
     job_def = (definitions.resolve_job_def(job) if job
                else definitions.resolve_implicit_global_asset_job_def())
     with instance() as dagster_instance:
-        result = job_def.execute_in_process(
-            instance=dagster_instance, raise_on_error=False, tags=tags, asset_selection=selection,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
+        result = job_def.execute_in_process(instance=dagster_instance, raise_on_error=False, tags=tags,
+                                            asset_selection=selection, run_config=run_config(log_level))
+    return outcome_of(result)
+
+
+def run_config(log_level: str) -> dict[str, Any]:
+    return {"loggers": {"console": {"config": {"log_level": log_level}}}}
+
+
+def outcome_of(result: Any) -> RunOutcome:
+    """A finished run, in process or through the instance: its id, success, and each step failure's message."""
     failures = [e.event_specific_data.error.message.strip() for e in result.all_events
                 if e.is_step_failure and e.event_specific_data and e.event_specific_data.error]
     return RunOutcome(result.run_id, result.success, failures)
 
 
 def batch_keys(batch: Batch) -> list[str]:
-    """The batch's items through their three stages, and each of its units' correction list."""
-    import dagster as dg
+    """The batch's selection (the sensor's too) as user strings, which cross process boundaries."""
+    from pipelines.automation import batch_selection
 
-    from assets.factory import asset_key
-    from pipelines.quality.checks import STAGES
-
-    keys = [asset_key(stage, item).to_user_string() for item in batch.items for stage in STAGES]
-    return keys + [dg.AssetKey(["corrections", unit]).to_user_string() for unit in batch.units]
+    return [key.to_user_string() for key in batch_selection(batch)]
 
 
 def following_keys(definitions: Any, batches: Sequence[Batch]) -> list[str]:

@@ -129,6 +129,12 @@ class PlatformResource(dg.ConfigurableResource):
             allow_run_date=_env_or_default(ENV_ALLOW_RUN_DATE),
         )
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PlatformResource:
+        """The settings' values themselves (the CLI's own runs), not EnvVars resolved at run time."""
+        return cls(catalogue_dir=settings.catalogue_dir, intake_dir=settings.intake_dir, data_dir=settings.data_dir,
+                   store_url=settings.store_url, allow_run_date=settings.allow_run_date)
+
     @property
     def run_date_allowed(self) -> bool:
         return self.allow_run_date.strip().lower() in TRUE

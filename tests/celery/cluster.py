@@ -135,6 +135,16 @@ class Cluster:
                 "GOVDATA_EXECUTOR": "celery", "GOVDATA_CELERY_BROKER": self.broker,
                 "GOVDATA_CELERY_QUEUE": self.queue}
 
+    def prepare_instance(self) -> None:
+        """``dagster instance migrate`` once, as a deployment does before its workers start: two workers
+        starting on an empty instance database both create its tables, and one of them fails."""
+        place = self.root / "setup"
+        place.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([str(BIN / "dagster"), "instance", "migrate"], cwd=place, env=self.env(place),
+                              capture_output=True, text=True, timeout=300)
+        if done.returncode:
+            raise RuntimeError(f"dagster instance migrate failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
     def start_worker(self, name: str) -> Worker:
         cwd = self.root / "workers" / name
         cwd.mkdir(parents=True)

@@ -59,6 +59,7 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
             throwaway_database(PG_ADMIN_URL, "govdata_celery_store") as store_url:
         cluster = Cluster(root, instance_url, store_url, manifest)
         try:
+            cluster.prepare_instance()
             workers = [cluster.start_worker("w1"), cluster.start_worker("w2")]
             for worker in workers:
                 worker.wait_ready()
