@@ -134,7 +134,8 @@ def _directory_asset(catalogue: Catalogue, cities: list[str]) -> dg.AssetsDefini
         built = platform.platform()
         days = directory.convergence_days(built.store.submissions(status="converged"))
         entries = directory.entries(catalogue, {i: d[0] for i, d in days.items()}, {i: d[1] for i, d in days.items()})
-        graph = directory.dcat_graph(entries, opened=opendata.read_index(built.data_dir / "open"))
+        graph = directory.dcat_graph(entries, opened=opendata.read_index(built.data_dir / "open"),
+                                     divisions=catalogue.divisions)
         turtle, jsonld = directory.export(graph, built.data_dir / "directory")
         metadata: dict[str, Any] = {"entries": len(entries), "turtle": dg.MetadataValue.path(str(turtle)),
                                     "jsonld": dg.MetadataValue.path(str(jsonld))}

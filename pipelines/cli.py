@@ -340,7 +340,7 @@ def _directory(args: argparse.Namespace) -> int:
     first, last = ({item: span[0] for item, span in days.items()}, {item: span[1] for item, span in days.items()})
     opened = opendata.read_index(Path(args.data) / "open") if args.data else {}
     graph = directory.dcat_graph(directory.entries(catalogue, first, last), args.base_uri, opened=opened,
-                                 portal=args.portal_url)
+                                 portal=args.portal_url, divisions=catalogue.divisions)
     turtle, jsonld = directory.export(graph, Path(args.out))
     result = directory.validate(graph, [Path(s) for s in args.shapes] if args.shapes else None)
     print(f"{len(catalogue.items)} entries written to {turtle} and {jsonld}")

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
+from rdflib.namespace import DCAT, DCTERMS, FOAF, GEO, RDF, RDFS, SKOS, XSD
 
 from pipelines.catalogue.models import (
     Catalogue,
+    Division,
     Item,
     ItemField,
     Level,
@@ -165,10 +166,13 @@ def last_converged(ledger: Iterable[Mapping[str, Any]]) -> dict[str, date]:
 
 
 def dcat_graph(directory: list[Entry], base: str | None = None, title: str = "政务信息资源目录",
-               opened: Mapping[str, Mapping[str, Any]] | None = None, portal: str | None = None) -> Graph:
+               opened: Mapping[str, Mapping[str, Any]] | None = None, portal: str | None = None,
+               divisions: Iterable[Division] = ()) -> Graph:
     """``opened``: the open-data index (item -> its published files), listed as distributions.
+    ``divisions``: the catalogue's declared divisions (names and extents of each ``dct:spatial``).
     ``base`` / ``portal``: default from the environment (``Addresses.from_env``)."""
     addresses = Addresses.from_env(base, portal)
+    known = {division.code: division for division in divisions}
     graph = _bound_graph()
     ns = Namespace(addresses.base)
     catalog = ns["catalogue"]
@@ -181,14 +185,14 @@ def dcat_graph(directory: list[Entry], base: str | None = None, title: str = "�
     add((catalog, DCTERMS.license, _platform_licence(graph, ns)))
     add((catalog, DCTERMS.language, _chinese(graph)))
     for province in sorted({entry.item.region[:2] + "0000" for entry in directory}):
-        add((catalog, DCTERMS.spatial, _division(graph, ns, province)))
+        add((catalog, DCTERMS.spatial, _division(graph, ns, province, known.get(province))))
     _catalogue_dates(graph, catalog, directory)
     scheme = ns["classification"]
     add((scheme, RDF.type, SKOS.ConceptScheme))
     add((scheme, DCTERMS.title, Literal("资源分类", lang="zh")))
     add((catalog, DCAT.themeTaxonomy, scheme))
     for entry in directory:
-        dataset = _dataset(graph, ns, addresses, scheme, entry)
+        dataset = _dataset(graph, ns, addresses, scheme, entry, known)
         add((catalog, DCAT.dataset, dataset))
         if entry.item.code in (opened or {}) and entry.item.opening.type is OpeningType.OPEN:
             _open_distributions(graph, ns, dataset, entry, (opened or {})[entry.item.code])
@@ -233,7 +237,8 @@ def _concept_iri(graph: Graph, concept: URIRef, label: str) -> URIRef:
     return concept
 
 
-def _dataset(graph: Graph, ns: Namespace, addresses: Addresses, scheme: URIRef, entry: Entry) -> URIRef:
+def _dataset(graph: Graph, ns: Namespace, addresses: Addresses, scheme: URIRef, entry: Entry,
+             known: Mapping[str, Division]) -> URIRef:
     item = entry.item
     dataset = ns[f"dataset/{item.code}"]
     add = graph.add
@@ -247,7 +252,7 @@ def _dataset(graph: Graph, ns: Namespace, addresses: Addresses, scheme: URIRef, 
     for keyword in _keywords(item):
         add((dataset, DCAT.keyword, Literal(keyword, lang="zh")))
     add((dataset, DCTERMS.accrualPeriodicity, _frequency(graph, item.update_cycle)))
-    add((dataset, DCTERMS.spatial, _division(graph, ns, item.region)))
+    add((dataset, DCTERMS.spatial, _division(graph, ns, item.region, known.get(item.region))))
     add((dataset, DCTERMS.language, _chinese(graph)))
     add((dataset, DCAT.landingPage, _document(graph, URIRef(f"{addresses.portal}dataset/{item.code}"))))
     _dates(graph, dataset, entry)
@@ -314,14 +319,22 @@ def _frequency(graph: Graph, cycle: UpdateCycle) -> URIRef:
     return frequency
 
 
-def _division(graph: Graph, ns: Namespace, region: str) -> URIRef:
+def _division(graph: Graph, ns: Namespace, region: str, known: Division | None) -> URIRef:
     """A GB/T 2260 division as ``<base>gb2260/<code>``: the code is the division's identifier in the national
     standard (meant never to be reused for another division), so the IRI needs no register of its own and
-    outlives a change of name; the path names the code list so the IRI says what the six digits are."""
+    outlives a change of name; the path names the code list so the IRI says what the six digits are.
+    ``known``: the catalogue's declaration (divisions.yaml), for its name, bounding box and centroid."""
     division = ns[f"gb2260/{region}"]
     graph.add((division, RDF.type, DCTERMS.Location))
-    graph.add((division, SKOS.prefLabel, Literal(f"GB/T 2260 {region}")))
     graph.add((division, DCTERMS.identifier, Literal(region)))
+    if known is None:
+        graph.add((division, SKOS.prefLabel, Literal(f"GB/T 2260 {region}")))
+        return division
+    graph.add((division, SKOS.prefLabel, Literal(known.name, lang="zh")))
+    west, south, east, north = known.bbox
+    ring = f"{west} {south}, {east} {south}, {east} {north}, {west} {north}, {west} {south}"
+    graph.add((division, DCAT.bbox, Literal(f"POLYGON(({ring}))", datatype=GEO.wktLiteral)))
+    graph.add((division, DCAT.centroid, Literal("POINT({} {})".format(*known.centroid), datatype=GEO.wktLiteral)))
     return division
 
 

@@ -1,7 +1,8 @@
 """A small static web server for what people read beside the Dagster UI: the Data Docs site
-(``<data>/data_docs/``) and the supervision reports (``<data>/reports/``).
+(``<data>/data_docs/``), the supervision reports (``<data>/reports/``) and the resource directory's DCAT
+export (``<data>/directory/``, the address a harvester registers, art. 18).
 
-Only those two folders are served: the data directory also holds the SQLite shared store, the stage
+Only those folders are served: the data directory also holds the SQLite shared store, the stage
 data and the quarantine, which carry personal values. A browser refuses ``file://`` links from an
 ``http://`` page, which is why the check metadata links here instead.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-SERVED = ("data_docs", "reports")
+SERVED = ("data_docs", "reports", "directory")
 HOME = "/data_docs/index.html"
 
 
@@ -30,7 +31,8 @@ class DocsHandler(SimpleHTTPRequestHandler):
         **SimpleHTTPRequestHandler.extensions_map, ".html": "text/html; charset=utf-8",
         ".md": "text/markdown; charset=utf-8", ".csv": "text/csv; charset=utf-8",
         ".json": "application/json; charset=utf-8", ".css": "text/css; charset=utf-8",
-        ".js": "text/javascript; charset=utf-8"}
+        ".js": "text/javascript; charset=utf-8", ".ttl": "text/turtle; charset=utf-8",
+        ".jsonld": "application/ld+json"}
 
     def do_GET(self) -> None:
         if self._redirect_home():

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipelines.catalogue.models import Contractor, Item, Unit
+from pipelines.catalogue.models import Contractor, Division, Item, Unit
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "catalogue" / "schema"
 
@@ -31,6 +31,7 @@ def catalogue_schemas() -> dict[str, dict[str, Any]]:
         "items.schema.json": _file_schema("items", Item, "Government data catalogue: items/*.yaml"),
         "contractors.schema.json": _file_schema("contractors", Contractor,
                                                 "Government data catalogue: contractors.yaml"),
+        "divisions.schema.json": _file_schema("divisions", Division, "Government data catalogue: divisions.yaml"),
     }
 
 

@@ -1,7 +1,8 @@
 """Load a catalogue directory into frozen models, all or nothing.
 
 Layout: ``units.yaml`` (``units: [...]``) and ``items/*.yaml`` (``items: [...]``), one items file
-per unit by convention; optional ``governance.yaml`` and ``contractors.yaml`` (``contractors: [...]``).
+per unit by convention; optional ``governance.yaml``, ``contractors.yaml`` (``contractors: [...]``) and
+``divisions.yaml`` (``divisions: [...]``: the GB/T 2260 divisions' names and extents, for the directory).
 Every problem names the file, the item and the field; loading stops with all problems listed, so a
 half-valid catalogue is never used.
 """
@@ -20,7 +21,9 @@ from pydantic import ValidationError
 
 from pipelines.catalogue.contractors import CONTRACTORS_FILE, contractor_findings
 from pipelines.catalogue.governance import GOVERNANCE_FILE, governance_findings, source_problem
-from pipelines.catalogue.models import Catalogue, Contractor, Governance, Item, Unit
+from pipelines.catalogue.models import Catalogue, Contractor, Division, Governance, Item, Unit
+
+DIVISIONS_FILE = "divisions.yaml"
 
 # libyaml's loader is about ten times faster; a province catalogue has thousands of items.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -63,11 +66,25 @@ def load_catalogue(directory: str | Path) -> Catalogue:
     if not problems:  # governance rules read a catalogue whose items and references are already sound
         problems.extend(Problem(*finding) for finding in governance_findings(governance, items))
     contractors = _load_contractors(root / CONTRACTORS_FILE, problems)
+    divisions = _load_divisions(root / DIVISIONS_FILE, problems)
     problems.extend(Problem(*finding) for finding in contractor_findings(contractors, {u.code for _, u in units}))
     if problems:
         raise CatalogueError(problems)
     return Catalogue(units=tuple(u for _, u in units), items=tuple(i for _, i in items), governance=governance,
-                     contractors=tuple(contractors))
+                     contractors=tuple(contractors), divisions=tuple(divisions))
+
+
+def _load_divisions(path: Path, problems: list[Problem]) -> list[Division]:
+    """Optional: without divisions.yaml the directory names each division by its code alone."""
+    if not path.is_file():
+        return []
+    divisions = _load_models(path, path.parent, "divisions", Division, problems)
+    seen: set[str] = set()
+    for division in divisions:
+        if division.code in seen:
+            problems.append(Problem(path.name, f"division '{division.code}'", "code", "division is declared twice"))
+        seen.add(division.code)
+    return divisions
 
 
 def _load_contractors(path: Path, problems: list[Problem]) -> list[Contractor]:

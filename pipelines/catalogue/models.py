@@ -128,6 +128,26 @@ class Unit(Frozen):
         return self
 
 
+class Division(Frozen):
+    """A GB/T 2260 division the units sit in, with its extent for the directory's ``dct:spatial``
+    (DCAT-AP recommends ``dcat:bbox`` and ``dcat:centroid``). WGS 84 degrees, longitude first."""
+
+    code: RegionCode
+    name: str = Field(min_length=1)
+    bbox: tuple[float, float, float, float] = Field(description="west, south, east, north")
+    centroid: tuple[float, float] = Field(description="longitude, latitude")
+
+    @model_validator(mode="after")
+    def _inside_the_world_and_the_box(self) -> Division:
+        west, south, east, north = self.bbox
+        if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+            raise ValueError(f"bbox {list(self.bbox)} is not west < east within ±180 and south < north within ±90")
+        longitude, latitude = self.centroid
+        if not (west <= longitude <= east and south <= latitude <= north):
+            raise ValueError(f"centroid {list(self.centroid)} lies outside the bbox {list(self.bbox)}")
+        return self
+
+
 class ValueRange(Frozen):
     min: float | None = None
     max: float | None = None
@@ -392,6 +412,7 @@ class Catalogue(Frozen):
     items: tuple[Item, ...]
     governance: Governance | None = None
     contractors: tuple[Contractor, ...] = ()
+    divisions: tuple[Division, ...] = ()
 
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
     _items: dict[str, Item] = PrivateAttr(default_factory=dict)
@@ -416,6 +437,9 @@ class Catalogue(Frozen):
 
     def items_of(self, unit_code: str) -> tuple[Item, ...]:
         return self._by_unit.get(unit_code, ())
+
+    def division(self, code: str) -> Division | None:
+        return next((d for d in self.divisions if d.code == code), None)
 
     def contractor(self, code: str) -> Contractor | None:
         return next((c for c in self.contractors if c.code == code), None)

@@ -55,7 +55,7 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     ledger = demo_ledger()
     catalogue = load_catalogue(DEMO)
     entries = directory.entries(catalogue, directory.first_converged(ledger), directory.last_converged(ledger))
-    graph = directory.dcat_graph(entries, opened=_opened(catalogue))
+    graph = directory.dcat_graph(entries, opened=_opened(catalogue), divisions=catalogue.divisions)
     return directory.export(graph, tmp_path_factory.mktemp("directory"))
 
 
@@ -97,6 +97,14 @@ def test_ckan_harvests_every_dataset_completely(export: tuple[Path, Path], kind:
             "contact_url": f"{PORTAL}unit/{unit.code}", "spatial_uri": f"{BASE}gb2260/{item.region}",
             "modified": "2026-11-20", "frequency": f"{EU}frequency/{FREQUENCY[item.update_cycle.value]}",
             "temporal_start": "2026-11-02", "temporal_end": "2026-11-20"}, item.code
+        division = catalogue.division(item.region)
+        assert division is not None
+        west, south, east, north = division.bbox
+        assert (extras["spatial_text"], json.loads(extras["spatial_bbox"]), json.loads(extras["spatial_centroid"])) == (
+            division.name,
+            {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north],
+                                                 [west, south]]]},
+            {"type": "Point", "coordinates": list(division.centroid)}), item.code
         hidden = item.sharing.type.value == "not_shared" and item.opening.type.value == "not_open"
         right = "PUBLIC" if is_open else "NON_PUBLIC" if hidden else "RESTRICTED"
         assert extras["access_rights"] == f"{EU}access-right/{right}"

@@ -219,3 +219,30 @@ def test_a_unit_code_whose_role_is_exactly_63_bytes_loads(mini_catalogue_dir: Pa
     code = "w" * (63 - len(unit_role("")))
     _rename_unit(mini_catalogue_dir, "nn_water", code)
     assert len(unit_role(load_catalogue(mini_catalogue_dir).unit(code).code).encode()) == 63
+
+
+def _write_divisions(directory: Path, divisions: list[dict]) -> None:
+    (directory / "divisions.yaml").write_text(yaml.safe_dump({"divisions": divisions}, allow_unicode=True),
+                                              encoding="utf-8")
+
+
+def test_declared_divisions_load_with_their_extent(mini_catalogue_dir: Path) -> None:
+    _write_divisions(mini_catalogue_dir, [{"code": "450100", "name": "南宁市", "bbox": [107.32, 22.22, 109.63, 23.53],
+                                           "centroid": [108.48, 22.88]}])
+    division = load_catalogue(mini_catalogue_dir).division("450100")
+    assert division is not None
+    assert (division.name, division.bbox, division.centroid) == ("南宁市", (107.32, 22.22, 109.63, 23.53),
+                                                                 (108.48, 22.88))
+    assert load_catalogue(mini_catalogue_dir).division("450200") is None
+
+
+def test_a_division_whose_centroid_is_outside_its_box_or_declared_twice_is_named(mini_catalogue_dir: Path) -> None:
+    box = {"code": "450100", "name": "南宁市", "bbox": [107.32, 22.22, 109.63, 23.53], "centroid": [108.48, 22.88]}
+    _write_divisions(mini_catalogue_dir, [box, dict(box, code="450200", centroid=[120.0, 22.88]),
+                                          dict(box, code="450300", bbox=[109.63, 22.22, 107.32, 23.53]), box])
+    assert catalogue_problems(mini_catalogue_dir) == [
+        "divisions.yaml: division '450200': Value error, centroid [120.0, 22.88] lies outside the bbox "
+        "[107.32, 22.22, 109.63, 23.53]",
+        "divisions.yaml: division '450300': Value error, bbox [109.63, 22.22, 107.32, 23.53] is not west < east "
+        "within ±180 and south < north within ±90",
+        "divisions.yaml: division '450100': field 'code': division is declared twice"]

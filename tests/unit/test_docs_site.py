@@ -111,3 +111,24 @@ def test_the_server_serves_the_docs_and_the_reports_and_nothing_else(tmp_path: P
             connection.close()
     with pytest.raises(requests.ConnectionError):  # stopped with the block
         requests.get(f"{base}/data_docs/index.html", timeout=5)
+
+
+def test_the_directory_export_is_served_for_harvesters_as_turtle_and_json_ld(tmp_path: Path) -> None:
+    """What a harvester registers (art. 18): the export the directory asset writes, fetched over HTTP and
+    read back by rdflib to the same graph."""
+    from rdflib import Graph
+    from rdflib.compare import isomorphic
+
+    from pipelines import directory
+    from tests.unit.test_directory import demo_graph
+
+    graph = demo_graph()
+    directory.export(graph, tmp_path / "directory")
+    with running(make_server(tmp_path, "127.0.0.1", 0)) as server:
+        base = f"http://127.0.0.1:{server.server_port}/directory"
+        turtle = requests.get(f"{base}/directory.ttl", timeout=10)
+        jsonld = requests.get(f"{base}/directory.jsonld", timeout=10)
+    assert (turtle.headers["Content-Type"], jsonld.headers["Content-Type"]) == (
+        "text/turtle; charset=utf-8", "application/ld+json")
+    assert isomorphic(Graph().parse(data=turtle.text, format="turtle"), graph)
+    assert isomorphic(Graph().parse(data=jsonld.text, format="json-ld"), graph)
