@@ -5,21 +5,21 @@ Keys: ``city/<city region>/<provincial item>`` and ``province/<provincial item>`
 province convergence), ``directory/catalogue`` (DCAT export) and ``governance/supervision``.
 """
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
 
 from assets.factory import asset_key
 from assets.opendata import open_key
-from pipelines import connected, directory, opendata, sharing, supervision
+from pipelines import connected, directory, federation, opendata, sharing, supervision
 from pipelines.catalogue.models import Catalogue, Item
 from pipelines.clock import province_day
-from pipelines.platforms import PROVINCE, Scope, platform_names, platform_of
+from pipelines.platforms import PROVINCE, Scope, city_platform, platform_names, platform_of
 from pipelines.quality.checks import SHARED
-from pipelines.store import SharedStore
 from resources.platform import PlatformResource
 
+Event = dg.MaterializeResult | dg.AssetCheckResult
 GROUP = "governance"
 DIRECTORY_KEY = dg.AssetKey(["directory", "catalogue"])
 SUPERVISION_KEY = dg.AssetKey(["governance", "supervision"])
@@ -83,7 +83,7 @@ def _platform_record_asset(catalogue: Catalogue, hosting: str) -> dg.AssetsDefin
               description=f"What the {hosting} platform has converged, per item: the record the province's "
                           "directory and supervision follow (art. 19)")
     def _record(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-        ledger = [e for e in platform.platform().store.submissions(status="converged") if e["item"] in codes]
+        ledger = [e for e in platform.platform(hosting).store.submissions(status="converged") if e["item"] in codes]
         converged = {c: [e for e in ledger if e["item"] == c] for c in sorted(codes)}
         never = sorted(c for c, entries in converged.items() if not entries)
         return dg.MaterializeResult(metadata={
@@ -96,31 +96,52 @@ def _platform_record_asset(catalogue: Catalogue, hosting: str) -> dg.AssetsDefin
 
 
 def _city_asset(rollup: connected.CityRollup) -> dg.AssetsDefinition:
-    return _connected_asset(
-        city_key(rollup), [asset_key(SHARED, item) for item in rollup.sources],
-        f"{rollup.provincial.name}: city {rollup.city}'s store, its counties' rows included",
-        lambda store: connected.refresh_city(store, rollup), rollup.table_name,
-        {"sources": ", ".join(i.code for i in rollup.sources)})
+    """The city's connected table in the city platform's store, rebuilt whole from its and its counties'
+    shared tables; on PostgreSQL readable by the province's link role (pipelines.federation.grant_link)."""
+
+    @dg.asset(key=city_key(rollup), group_name=GROUP, automation_condition=keep_in_sync(), kinds={"sql"},
+              deps=[asset_key(SHARED, item) for item in rollup.sources],
+              description=f"{rollup.provincial.name}: city {rollup.city}'s store, its counties' rows included")
+    def _connected(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+        store = platform.platform(city_platform(rollup.city)).store
+        rows = connected.refresh_city(store, rollup)
+        federation.grant_link(store, [connected.city_table(store, rollup)])
+        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "table": rollup.table_name,
+                                              "sources": ", ".join(i.code for i in rollup.sources)})
+
+    return _connected
+
+
+def converged_check_name(rollup: connected.ProvinceRollup) -> str:
+    return f"cities_converged_{rollup.provincial.code}"
 
 
 def _province_asset(rollup: connected.ProvinceRollup) -> dg.AssetsDefinition:
-    return _connected_asset(
-        province_key(rollup), [asset_key(SHARED, rollup.provincial), *(city_key(c) for c in rollup.cities)],
-        f"{rollup.provincial.name}: the provincial store, every city's rows with their region",
-        lambda store: connected.refresh_province(store, rollup), rollup.table_name,
-        {"cities": ", ".join(c.city for c in rollup.cities)})
+    """The provincial table: the province's own rows and each city's pulled through its link. A city whose
+    platform does not answer is a failed (non-blocking) check, not a failed province."""
+    key = province_key(rollup)
 
-
-def _connected_asset(key: dg.AssetKey, deps: list[dg.AssetKey], description: str,
-                     refresh: Callable[[SharedStore], int], table: str,
-                     provenance: dict[str, str]) -> dg.AssetsDefinition:
-    """A connected store (city or province): rebuilt whole from its sources on each materialization."""
-
-    @dg.asset(key=key, group_name=GROUP, automation_condition=keep_in_sync(), kinds={"sql"}, deps=deps,
-              description=description)
-    def _connected(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-        rows = refresh(platform.platform().store)
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows, "table": table, **provenance})
+    @dg.asset(key=key, group_name=GROUP, automation_condition=keep_in_sync(), kinds={"sql"},
+              deps=[asset_key(SHARED, rollup.provincial), *(city_key(c) for c in rollup.cities)],
+              check_specs=[dg.AssetCheckSpec(converged_check_name(rollup), asset=key, blocking=False,
+                                             description="every city platform answered the pull")],
+              description=f"{rollup.provincial.name}: the provincial store, every city's rows with their region, "
+                          "pulled through each city platform's link")
+    def _connected(context: dg.AssetExecutionContext, platform: PlatformResource) -> Iterator[Event]:
+        built = platform.platform()
+        refreshed = federation.refresh_province(built.store, rollup, platform.city_links(), built.clock())
+        for city in refreshed.not_converged:
+            context.log.warning(f"{rollup.provincial.code}: city {city.city} not converged: {city.reason}")
+        per_city = {c.platform: {"status": c.status, "rows": c.rows, "reason": c.reason or "",
+                                 "ledger": [vars(n) for n in c.ledger]} for c in refreshed.cities}
+        yield dg.MaterializeResult(metadata={
+            "dagster/row_count": refreshed.rows, "table": rollup.table_name,
+            "cities": ", ".join(c.city for c in rollup.cities), "per_city": dg.MetadataValue.json(per_city),
+            "not_converged": ", ".join(c.platform for c in refreshed.not_converged) or "none"})
+        yield dg.AssetCheckResult(check_name=converged_check_name(rollup), asset_key=key,
+                                  passed=not refreshed.not_converged, severity=dg.AssetCheckSeverity.WARN,
+                                  metadata={"not_converged": dg.MetadataValue.json(
+                                      {c.platform: c.reason for c in refreshed.not_converged})})
 
     return _connected
 
@@ -132,7 +153,9 @@ def _directory_asset(catalogue: Catalogue, cities: list[str]) -> dg.AssetsDefini
                           "validated against the DCAT-AP 3.0.0 shapes")
     def _directory(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
         built = platform.platform()
-        days = directory.convergence_days(built.store.submissions(status="converged"))
+        linked, _ = platform.linked_stores()
+        days = directory.convergence_days([e for store in [built.store, *linked]
+                                           for e in store.submissions(status="converged")])
         entries = directory.entries(catalogue, {i: d[0] for i, d in days.items()}, {i: d[1] for i, d in days.items()})
         graph = directory.dcat_graph(entries, opened=opendata.read_index(built.data_dir / "open"),
                                      divisions=catalogue.divisions)
@@ -159,8 +182,13 @@ def _supervision_asset(catalogue: Catalogue, cities: list[str]) -> dg.AssetsDefi
     def _supervision(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
         built = platform.platform()
         temporary = supervision.temporary_collections(catalogue, province_day(built.clock()))
-        report = supervision.repeated_collection_report(catalogue, sharing.carried_log(built.store))
+        linked, down = platform.linked_stores()
+        carried = [flag for store in [built.store, *linked] for flag in sharing.carried_log(store)]
+        report = supervision.repeated_collection_report(catalogue, carried)
+        unconverged = federation.unconverged_cities(built.store)
         return dg.MaterializeResult(metadata={
+            "platforms_unreachable": dg.MetadataValue.json(down),
+            "cities_not_converged": dg.MetadataValue.md(_code_block(federation.render_unconverged(unconverged))),
             "temporary_collections": len(temporary),
             "temporary_expired": sum(1 for t in temporary if t["status"] == "expired"),
             "element_overlaps": len(report["elements"]), "undeclared_overlaps": len(report["undeclared"]),

@@ -39,12 +39,12 @@ def opendata_assets(catalogue: Catalogue, scope: Scope | None = None) -> list[dg
                      for item in items],
     )
     def _open_data(context: dg.AssetExecutionContext, platform: PlatformResource) -> Iterator[Event]:
-        built = platform.platform()
-        target = built.data_dir / OPEN
+        target = platform.platform().data_dir / OPEN
         released: list[opendata.Publication] = []
         withdrawn: list[str] = []
         for key in sorted(context.selected_asset_keys, key=str):
             item = by_key[key]
+            built = platform.platform_of_unit(item.unit)
             # Before its first convergence an open item is published empty, so its files always exist.
             rows = built.store.read_table(item) if built.store.table_exists(item) else opendata.empty_rows(item)
             # One scan of the rows both files are written from decides for the CSV and the JSON.

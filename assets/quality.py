@@ -35,7 +35,7 @@ def corrections_asset(catalogue: Catalogue, unit: Unit) -> dg.AssetsDefinition:
                     "as <item>__correction-<date>.csv (without the reasons/submission_id/row_no columns)",
     )
     def _corrections(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-        p = platform.platform()
+        p = platform.platform_of_unit(unit.code)
         frames = corrections.correction_frames(catalogue, corrections.open_rows(p.store, unit.code))
         paths = corrections.write_correction_files(p.data_dir / "corrections", unit.code, frames)
         to_correct = sum(len(f) for f in frames.values())
@@ -58,8 +58,9 @@ def quality_summary_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         description="Quality per unit and per dimension, from each check's newest result (art. 15, 16)",
     )
     def _summary(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-        store = platform.platform().store
-        rows = inspection.quality_summary(catalogue, store.latest_checks())
+        linked, _ = platform.linked_stores()  # the province's summary covers every platform it reaches
+        latest = [c for store in [platform.platform().store, *linked] for c in store.latest_checks()]
+        rows = inspection.quality_summary(catalogue, latest)
         metadata: dict[str, Any] = {
             "summary": dg.MetadataValue.md(inspection.summary_markdown(rows)),
             "checks": dg.MetadataValue.int(sum(r["checks"] for r in rows)),

@@ -9,6 +9,7 @@ Keys: ``supervision/violations``, ``supervision/weekly_report``, ``evaluation/un
 ``<unit>/<indicator>`` (e.g. ``gx_amr/pass_rate``) so the UI plots each unit over time.
 """
 
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from pipelines.evaluation.periods import (
 from pipelines.evaluation.service import Evaluation, evaluate, reports_dir
 from resources.platform import PlatformResource
 
+log = logging.getLogger(__name__)
 # No "from __future__ import annotations" here: Dagster reads the context and resource annotations at runtime.
 VIOLATIONS_KEY = dg.AssetKey(["supervision", "violations"])
 WEEKLY_REPORT_KEY = dg.AssetKey(["supervision", "weekly_report"])
@@ -58,7 +60,10 @@ def _period(config: PeriodConfig, kind: str, now: datetime) -> Period:
 def _evaluate(catalogue: Catalogue, platform: PlatformResource, period: Period) -> Evaluation:
     built = platform.platform()
     config = load_evaluation_config(platform.catalogue_dir)
-    return evaluate(catalogue, built.store, built.data_dir, period, config, built.clock())
+    linked, down = platform.linked_stores()
+    if down:  # a city platform down: its units are evaluated when it answers again
+        log.warning("evaluated without the unreachable platforms: %s", "; ".join(f"{k}: {v}" for k, v in down.items()))
+    return evaluate(catalogue, built.store, built.data_dir, period, config, built.clock(), linked)
 
 
 def _write(evaluation: Evaluation, platform: PlatformResource) -> dict[str, Path]:

@@ -36,9 +36,10 @@ def unit_asset(catalogue: Catalogue, unit: Unit, store_kind: str) -> dg.AssetsDe
     )
     def _pipeline(context: dg.AssetExecutionContext, platform: PlatformResource) -> Iterator[Event]:
         if not context.selected_asset_keys:  # only the shared checks: the regular inspection, not a unit's run
-            yield from run_unit(context, platform.platform(), catalogue, unit)
+            yield from run_unit(context, platform.platform_of_unit(unit.code), catalogue, unit)
             return
-        yield from operated_run(context, platform.platform(), catalogue, unit, platform.run_date_allowed)
+        yield from operated_run(context, platform.platform_of_unit(unit.code), catalogue, unit,
+                                platform.run_date_allowed)
 
     return _pipeline
 

@@ -242,13 +242,10 @@ def _run_tags(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _print_refusals(settings, catalogue, run_id: str) -> int:  # type: ignore[no-untyped-def]
-    from pipelines.store import SharedStore
+    from pipelines.federation import supervised
 
-    store = SharedStore(settings.resolved_store_url, catalogue)
-    try:
-        refused = [r for r in store.run_records(run_id) if r["status"] == "refused"]
-    finally:
-        store.dispose()
+    with supervised(catalogue, settings.resolved_store_url, settings.link_password or None) as every:
+        refused = [r for store in every.stores for r in store.run_records(run_id) if r["status"] == "refused"]
     for record in refused:
         print(f"refused for unit {record['unit']}: {record['reason']}")
     if refused:
@@ -273,14 +270,13 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _print_summary(settings, as_json: bool) -> int:  # type: ignore[no-untyped-def]
-    from pipelines.store import SharedStore
+    from pipelines.federation import supervised
     from pipelines.summary import build_summary, render_text
 
-    store = SharedStore(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
-    try:
-        summary = build_summary(store.catalogue, store)
-    finally:
-        store.dispose()
+    catalogue = load_catalogue(settings.catalogue_dir)
+    with supervised(catalogue, settings.resolved_store_url, settings.link_password or None) as every:
+        summary = build_summary(catalogue, every.province, *every.linked)
+        _warn_down(every.down)
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str) if as_json else render_text(summary))
     return 0 if summary["totals"]["all_reconciled"] else 1
 
@@ -353,24 +349,29 @@ def _directory(args: argparse.Namespace) -> int:
 
 
 def _convergence_days(catalogue: Catalogue, data_dir: Path) -> dict[str, tuple[date, date]]:
-    """Item -> the first and last day it converged, from the ledger of the store that data directory holds."""
+    """Item -> the first and last day it converged, from the ledgers of the stores that data directory holds."""
     from pipelines import directory
 
-    return _with_store(catalogue, data_dir, lambda store: directory.convergence_days(
-        store.submissions(status="converged")))
+    return directory.convergence_days(_with_store(catalogue, data_dir, lambda store: store.submissions(
+        status="converged")))
 
 
 def _with_store(catalogue: Catalogue, data_dir: Path, read: Any) -> Any:
-    """What ``read(store)`` returns from the store that data directory holds (or GOVDATA_STORE_URL names)."""
-    from pipelines.store import SharedStore
-    from resources.platform import ENV_STORE, resolve_store_url
+    """What ``read(store)`` returns from every platform's store that data directory holds (or GOVDATA_STORE_URL
+    names), one list: the province's, then each city's it reaches."""
+    from pipelines.federation import supervised
+    from resources.platform import ENV_LINK_PASSWORD, ENV_STORE, resolve_store_url
 
-    store = SharedStore(resolve_store_url(os.environ.get(ENV_STORE, ""), str(data_dir)), catalogue)
-    try:
-        store.ensure_tables([])  # a data directory no run has used yet reads as empty
-        return read(store)
-    finally:
-        store.dispose()
+    url = resolve_store_url(os.environ.get(ENV_STORE, ""), str(data_dir))
+    with supervised(catalogue, url, os.environ.get(ENV_LINK_PASSWORD) or None) as every:
+        every.province.ensure_tables([])  # a data directory no run has used yet reads as empty
+        _warn_down(every.down)
+        return [entry for store in every.stores for entry in read(store)]
+
+
+def _warn_down(down: dict[str, str]) -> None:
+    for platform, reason in down.items():
+        print(f"platform {platform} not reached, left out: {reason}", file=sys.stderr)
 
 
 GOVERNANCE = {"temporary-collections": _temporary, "repeated-collection": _repeated, "directory": _directory}
@@ -392,7 +393,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from pipelines.evaluation.periods import MONTH, PeriodError, current_period, parse_period
     from pipelines.evaluation.report import render_text, write_reports
     from pipelines.evaluation.service import evaluate, reports_dir
-    from pipelines.store import SharedStore
+    from pipelines.federation import supervised
     from resources.platform import Settings
 
     settings = Settings.from_env()
@@ -404,11 +405,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     except PeriodError as exc:
         print(exc, file=sys.stderr)
         return 2
-    store = SharedStore(settings.resolved_store_url, catalogue)
-    try:
-        evaluation = evaluate(catalogue, store, Path(settings.data_dir), period, config, now)
-    finally:
-        store.dispose()
+    with supervised(catalogue, settings.resolved_store_url, settings.link_password or None) as every:
+        _warn_down(every.down)
+        evaluation = evaluate(catalogue, every.province, Path(settings.data_dir), period, config, now, every.linked)
     paths = write_reports(evaluation, reports_dir(Path(settings.data_dir), period), config.thresholds.pass_rate)
     print(json.dumps(evaluation.as_dict(), ensure_ascii=False, indent=2, default=str) if args.json
           else render_text(evaluation, paths))

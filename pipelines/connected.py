@@ -2,19 +2,18 @@
 provincial store.
 
 For each provincial item that city or county items map onto (``maps_to``):
-- a city table ``connected_<item>_<city region>`` holds the rows of every mapped item of that city and
-  of its counties (a county has no store of its own);
-- the provincial table ``connected_<item>`` holds the provincial unit's own rows and every city table's
-  rows, each row with its region code and the item and unit it came from.
-
-Tables are rebuilt whole in one transaction on each refresh, so they always equal their sources; the
-rows are copied inside the database (INSERT ... SELECT), never through Python.
+- a city table ``connected_<item>_<city region>`` in the city platform's store holds the rows of every mapped
+  item of that city and of its counties (a county has no store of its own); it is rebuilt whole in one
+  transaction on each refresh, the rows copied inside the database (INSERT ... SELECT), never through Python;
+- the provincial table ``connected_<item>`` in the province's store holds the provincial unit's own rows and
+  every city table's rows, each row with its region code and the item and unit it came from. The city tables
+  are in other platforms' stores: they reach it through the declared interface (``pipelines.federation``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -107,37 +106,27 @@ def province_table(store: SharedStore, rollup: ProvinceRollup) -> Table:
 def refresh_city(store: SharedStore, rollup: CityRollup) -> int:
     """Rebuild the city table from its items' shared tables; returns its row count."""
     target = city_table(store, rollup)
-    with _rebuilding(store, target) as conn:
+    with rebuilding(store, target) as conn:
         for item in rollup.sources:
-            _copy_item(store, conn, item, rollup.provincial, target)
-        return _count(conn, target)
-
-
-def refresh_province(store: SharedStore, rollup: ProvinceRollup) -> int:
-    """Rebuild the provincial table from the provincial item's own rows and every city table."""
-    target = province_table(store, rollup)
-    with _rebuilding(store, target) as conn:
-        _copy_item(store, conn, rollup.provincial, rollup.provincial, target)
-        for city in rollup.cities:
-            source = city_table(store, city)
-            if store.has_table(source):
-                names = [c.name for c in source.columns]
-                conn.execute(insert(target).from_select(names, select(*source.columns)))
-        return _count(conn, target)
+            copy_item(store, conn, item, rollup.provincial, target)
+        return count_rows(conn, target)
 
 
 @contextmanager
-def _rebuilding(store: SharedStore, table: Table) -> Iterator[Connection]:
-    """One transaction: the table created if need be and emptied; the caller fills it."""
+def rebuilding(store: SharedStore, table: Table, source_items: Sequence[str] | None = None) -> Iterator[Connection]:
+    """One transaction: the table created if need be and emptied (of the rows of ``source_items`` only, when
+    given); the caller fills it."""
     with store.engine.begin() as conn:
         if table.schema:
             conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{table.schema}"')
         table.create(conn, checkfirst=True)
-        conn.execute(delete(table))
+        emptied = delete(table) if source_items is None else delete(table).where(
+            table.c._source_item.in_(list(source_items)))
+        conn.execute(emptied)
         yield conn
 
 
-def _copy_item(store: SharedStore, conn: Connection, item: Item, provincial: Item, target: Table) -> None:
+def copy_item(store: SharedStore, conn: Connection, item: Item, provincial: Item, target: Table) -> None:
     """The item's rows with its region and code; fields the provincial item lacks are left behind, fields
     the item lacks stay null."""
     if not store.table_exists(item):
@@ -150,7 +139,7 @@ def _copy_item(store: SharedStore, conn: Connection, item: Item, provincial: Ite
     conn.execute(insert(target).from_select([*fields, *lineage, "_region", "_source_item"], query))
 
 
-def _count(conn: Connection, table: Table) -> int:
+def count_rows(conn: Connection, table: Table) -> int:
     return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 

@@ -17,7 +17,7 @@ PROVINCE = "province"
 
 def platform_of(unit: Unit) -> str:
     """``province``, or ``city_<code>`` of the city hosting a city or county unit."""
-    return PROVINCE if unit.level is Level.PROVINCE else f"city_{city_of(unit.region)}"
+    return PROVINCE if unit.level is Level.PROVINCE else city_platform(city_of(unit.region))
 
 
 def platform_names(catalogue: Catalogue) -> list[str]:
@@ -43,7 +43,7 @@ class Scope:
         return self.platform is None or platform_of(self.catalogue.unit(unit)) == self.platform
 
     def has_city(self, city: str) -> bool:
-        return self.platform is None or self.platform == f"city_{city}"
+        return self.platform is None or self.platform == city_platform(city)
 
     @property
     def units(self) -> list[Unit]:
@@ -52,3 +52,8 @@ class Scope:
     @property
     def items(self) -> list[Item]:
         return [i for i in self.catalogue.items if self.has_unit(i.unit)]
+
+
+def city_platform(city: str) -> str:
+    """The platform of a city, by its region code."""
+    return f"city_{city}"

@@ -47,6 +47,8 @@ class Platform:
     store: SharedStore
     validator: Validator
     clock: Callable[[], datetime] = field(default_factory=Clock)  # UTC moments; days: province_day(clock())
+    # item code -> the store holding its shared table, when authorities live on another platform (federation)
+    authority: Callable[[str], Any] | None = None
 
     @property
     def stage(self) -> StageStore:
@@ -215,7 +217,7 @@ def validate(platform: Platform, item: Item) -> ValidationReport:
     on (SubmissionsFailed at the end); a lost connection is raised at once for the step to be retried."""
     report = ValidationReport(item.code)
     as_of = province_day(platform.clock())  # record freshness is judged on the province's day
-    authority = StoreAuthority(platform.store)
+    authority = StoreAuthority(platform.store, platform.authority)
     failures: list[str] = []
     for entry in platform.store.submissions(item.code, status="received"):
         with _failing_as_submission(platform, entry["submission_id"], failures):

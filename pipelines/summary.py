@@ -13,16 +13,19 @@ from pipelines.store import SharedStore
 COUNTS = ("received", "valid", "held_back", "converged", "stale")
 
 
-def build_summary(catalogue: Catalogue, store: SharedStore) -> dict[str, Any]:
+def build_summary(catalogue: Catalogue, store: SharedStore, *linked: SharedStore) -> dict[str, Any]:
     """All time, and the newest day with submissions on its own (``newest_day``): after a run, what that run's
-    day took in, which a season of earlier submissions would otherwise bury."""
+    day took in, which a season of earlier submissions would otherwise bury. ``linked``: the other platforms'
+    stores (read-only), whose ledgers and checks count too."""
     store.ensure_tables([])
-    ledger = store.submissions()
+    stores = [store, *linked]
+    ledger = [row for s in stores for row in s.submissions()]
     items, uncatalogued = _per_item(catalogue, ledger)
+    latest = [c for s in stores for c in s.latest_checks()]
     checks = [{"check": c["check_name"], "item": c["item"], "unit": c["unit"], "stage": c["stage"],
                "dimension": c["dimension"], "passed": bool(c["passed"]), "severity": c["severity"],
-               "pass_rate": round(c["pass_rate"], 4)} for c in store.latest_checks()]
-    quality = quality_summary(catalogue, store.latest_checks())
+               "pass_rate": round(c["pass_rate"], 4)} for c in latest]
+    quality = quality_summary(catalogue, latest)
     days = sorted({province_day(row["received_at"]) for row in ledger})
     newest = days[-1] if days else None
     day_items, _ = _per_item(catalogue, [r for r in ledger if province_day(r["received_at"]) == newest])

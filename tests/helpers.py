@@ -43,11 +43,14 @@ def materialize_all(catalogue_dir: Path, intake_dir: Path, data_dir: Path, store
     return dg.materialize(assets, resources={"platform": resource}, instance=instance, raise_on_error=raise_on_error)
 
 
-def open_store(catalogue_dir: Path, data_dir: Path, store_url: str = "") -> SharedStore:
+def open_store(catalogue_dir: Path, data_dir: Path, store_url: str = "", platform: str = "province") -> SharedStore:
+    """One platform's store (the province's by default; ``city_450100`` ...: pipelines.federation)."""
+    from pipelines.federation import platform_store_url
     from pipelines.store import SharedStore
     from resources.platform import resolve_store_url
 
-    return SharedStore(resolve_store_url(store_url, str(data_dir)), load_catalogue(catalogue_dir))
+    url = platform_store_url(resolve_store_url(store_url, str(data_dir)), platform)
+    return SharedStore(url, load_catalogue(catalogue_dir))
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]], encoding: str = "utf-8") -> Path:

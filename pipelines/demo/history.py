@@ -82,15 +82,13 @@ def month_outcome(catalogue_dir: str | Path, data_dir: Path, moment: datetime) -
     import os
 
     from pipelines.catalogue import load_catalogue
-    from pipelines.store import SharedStore
+    from pipelines.federation import supervised
     from pipelines.summary import build_summary
     from resources.platform import ENV_STORE, resolve_store_url
 
-    store = SharedStore(resolve_store_url(os.environ.get(ENV_STORE, ""), str(data_dir)), load_catalogue(catalogue_dir))
-    try:
-        day = build_summary(store.catalogue, store)["newest_day"]
-    finally:
-        store.dispose()
+    catalogue = load_catalogue(catalogue_dir)
+    with supervised(catalogue, resolve_store_url(os.environ.get(ENV_STORE, ""), str(data_dir))) as every:
+        day = build_summary(catalogue, every.province, *every.linked)["newest_day"]
     if day["day"] != moment.date().isoformat():
         raise RuntimeError(f"the history run of {moment:%Y-%m} recorded nothing on {moment.date()}")
     label = f"{moment:%Y-%m}"

@@ -104,6 +104,12 @@ class Records:
     runs: Sequence[RunRecord] = field(default_factory=tuple)
 
 
+def merged(records: Sequence[Records]) -> Records:
+    """The records of several platforms' stores as one (the province supervises every city's, art. 19)."""
+    return Records(*(tuple(r for one in records for r in getattr(one, name)) for name in
+                     ("submissions", "held", "checks", "applications", "flags", "runs")))
+
+
 def read_records(store: Any, data_dir: Path) -> Records:
     store.ensure_tables([])
     with store.engine.connect() as conn:

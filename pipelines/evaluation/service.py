@@ -13,7 +13,7 @@ from pipelines.catalogue.models import Catalogue
 from pipelines.evaluation.config import EvaluationConfig
 from pipelines.evaluation.contractors import ContractorEvaluation, entrusted_units, evaluate_contractors
 from pipelines.evaluation.periods import Period, periods_between
-from pipelines.evaluation.records import Records, read_records
+from pipelines.evaluation.records import Records, merged, read_records
 from pipelines.evaluation.scorecard import Scorecard, first_check_day, pass_rate_trend, scorecards
 from pipelines.evaluation.verdicts import Verdict, judge_all
 from pipelines.evaluation.violations import Violation, sync_violations
@@ -72,9 +72,10 @@ def evaluate_records(catalogue: Catalogue, records: Records, violations: Sequenc
 
 
 def evaluate(catalogue: Catalogue, store: Any, data_dir: Path, period: Period, config: EvaluationConfig,
-             now: datetime) -> Evaluation:
-    """Read the store, settle and save the violations, then evaluate the period."""
-    records = read_records(store, data_dir)
+             now: datetime, linked: Sequence[Any] = ()) -> Evaluation:
+    """Read the store (and the ``linked`` stores of the city platforms, read-only), settle and save the
+    violations in the store, then evaluate the period."""
+    records = merged([read_records(s, data_dir) for s in [store, *linked]])
     violations, changes = sync_violations(store, records, config.deadlines, config.correction_days, now)
     evaluation = evaluate_records(catalogue, records, violations, period, config, now)
     return replace(evaluation, changes=changes)

@@ -6,7 +6,7 @@ Plain Python over pandas; the GX suite covers every rule that the data alone dec
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import pandas as pd
@@ -33,8 +33,9 @@ class StoreAuthority:
     in canonical text (pipelines.values): a numeric 1000.000000 answers for "1000", a key stored before the
     value model (a citizen ID ending in a lower-case x) answers for its canonical form."""
 
-    def __init__(self, store: Any):
+    def __init__(self, store: Any, store_of: Callable[[str], Any] | None = None):
         self._store = store
+        self._store_of = store_of  # item -> its store, when authorities sit on another platform's store
         self._keys: dict[str, set[str]] = {}
         self._values: dict[tuple[str, str], Mapping[str, str | None]] = {}
 
@@ -43,7 +44,7 @@ class StoreAuthority:
 
         if str(ref) not in self._keys:
             field = self._field(ref)
-            self._keys[str(ref)] = {text for k in known_keys(self._store, ref)
+            self._keys[str(ref)] = {text for k in known_keys(self._authority_store(ref), ref)
                                     if (text := stored_text(field, k)) is not None}
         return self._keys[str(ref)]
 
@@ -54,9 +55,12 @@ class StoreAuthority:
         if wanted not in self._values:
             key_field, value_field = self._field(key), self._field(value)
             pairs = ((stored_text(key_field, k), stored_text(value_field, v))
-                     for k, v in authoritative_values(self._store, key, value).items())
+                     for k, v in authoritative_values(self._authority_store(key), key, value).items())
             self._values[wanted] = {k: v for k, v in pairs if k is not None}
         return self._values[wanted]
+
+    def _authority_store(self, ref: FieldRef) -> Any:
+        return self._store if self._store_of is None else self._store_of(ref.item)
 
     def _field(self, ref: FieldRef) -> ItemField:
         field = self._store.catalogue.item(ref.item).field(ref.field)

@@ -66,7 +66,7 @@ def inspect_item(platform: Any, item: Item) -> list[CheckOutcome]:
                 _table_only(item, Dimension.INTEGRITY, [missing, *reconciliation]), availability]
     frame = shared_text_frame(store, item)
     outcome = platform.validator.validate(item, frame, province_day(now)).extended(
-        contextual_results(item, frame, StoreAuthority(store)))
+        contextual_results(item, frame, StoreAuthority(store, getattr(platform, "authority", None))))
     return [
         dimension_check(item, [outcome], Dimension.ACCURACY, INSPECTION),
         with_lines(dimension_check(item, [outcome], Dimension.TIMELINESS, INSPECTION), [freshness],

@@ -13,7 +13,7 @@ import pytest
 from assets.factory import asset_key
 from assets.governance import DIRECTORY_KEY, SUPERVISION_KEY, governance_assets
 from assets.units import unit_asset
-from pipelines import connected
+from pipelines import connected, federation
 from pipelines.catalogue import Catalogue, load_catalogue
 from pipelines.intake import expired_reason
 from pipelines.sharing import carried_log
@@ -165,11 +165,22 @@ def test_the_province_table_holds_every_citys_rows_with_their_region(paths: dict
     # the same account number in three places stays three rows, told apart by region
     assert sorted(r["_region"] for r in province if r["account_no"] == "W1") == ["450100", "450110", "450200"]
     nanning = next(c for c in rollup.cities if c.city == "450100")
-    city_rows = connected.read_connected(store, connected.city_table(store, nanning))
+    city_store = open_store(paths["catalogue"], paths["data"], platform="city_450100")
+    city_rows = connected.read_connected(city_store, connected.city_table(city_store, nanning))
     assert sorted((r["_region"], r["account_no"]) for r in city_rows) == [
         ("450100", "W1"), ("450100", "W2"), ("450110", "W1")]
+    # the county's rows are in its city's store, not in the province's: they crossed through the link
+    assert not store.table_exists(store.catalogue.item("wm_water_account"))
+    assert city_store.count_rows(city_store.catalogue.item("wm_water_account")) == 1
     assert materialization(result, dg.AssetKey(["province", "water_account"]))["dagster/row_count"] == 6
+    pulls = {p["platform"]: p for p in federation.latest_pulls(store)}  # each pull recorded by the province
+    assert {k: (p["status"], p["rows"]) for k, p in pulls.items()} == {
+        "city_450100": ("converged", 3), "city_450200": ("converged", 2)}
+    assert pulls["city_450100"]["ledger"] == [
+        {"item": "nn_water_account", "submissions": 1, "received": 2, "converged": 2, "held_back": 0},
+        {"item": "wm_water_account", "submissions": 1, "received": 1, "converged": 1, "held_back": 0}]
     store.dispose()
+    city_store.dispose()
 
 
 def test_county_items_converge_into_the_city_and_the_province_depends_on_the_cities() -> None:
