@@ -118,6 +118,10 @@ class PlatformLink(Protocol):
 class LinkedStore(SharedStore):
     """Another platform's store seen through a read-only connection: it never creates or migrates a table."""
 
+    def __init__(self, url: str, catalogue: Catalogue, platform: str):
+        super().__init__(url, catalogue)
+        self.platform = platform
+
     def ensure_tables(self, items: Iterable[Item] | None = None) -> None:
         return None
 
@@ -134,7 +138,7 @@ class DatabaseLink:
     @property
     def store(self) -> LinkedStore:
         if self._store is None:
-            self._store = LinkedStore(self.url, self.catalogue)
+            self._store = LinkedStore(self.url, self.catalogue, self.platform)
         return self._store
 
     def pull(self, item: Item, since: datetime | None = None) -> Pull:

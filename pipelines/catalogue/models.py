@@ -121,11 +121,32 @@ class Unit(Frozen):
     level: Level
     region: RegionCode
     owner: str | None = Field(default=None, description="Dagster owner: an email or team:<name>")
+    platform: str | None = Field(
+        default=None, pattern=r"^(province|city_\d{6})$",
+        description="The collection and sharing platform hosting the unit (art. 19): `province` for a provincial unit, "
+                    "`city_<city code>` for a city's; a county builds none, its city's platform hosts it")
 
     @model_validator(mode="after")
     def _region_matches_level(self) -> Unit:
         _check_region_level(self.region, self.level)
         return self
+
+    @field_validator("platform")
+    @classmethod
+    def _no_county_platform(cls, platform: str | None, info: ValidationInfo) -> str | None:
+        """Art. 19: platforms are built at the province and city levels only; a county's data converges into
+        its city's platform. A declared platform must be the unit's own level's."""
+        level, region = info.data.get("level"), info.data.get("region")
+        if platform is None or level is None or region is None:
+            return platform
+        if level is Level.COUNTY:
+            raise ValueError(f"a county unit builds no platform of its own (art. 19): its data converges into "
+                             f"its city's platform city_{region[:4]}00; remove 'platform'")
+        own = "province" if level is Level.PROVINCE else f"city_{region[:4]}00"
+        if platform != own:
+            raise ValueError(f"a {level.value} unit of region {region} is hosted by the platform {own!r}, "
+                             f"not {platform!r}")
+        return platform
 
 
 class Division(Frozen):

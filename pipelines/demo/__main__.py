@@ -114,15 +114,16 @@ def print_connected(catalogue_dir: str, data_dir: str) -> None:
     import os
 
     from pipelines.catalogue import load_catalogue
-    from pipelines.demo.showcase import connected_report, render_connected
-    from pipelines.store import SharedStore
+    from pipelines.demo.showcase import connected_report, platform_report, render_connected, render_platforms
+    from pipelines.federation import supervised
     from resources.platform import ENV_STORE, resolve_store_url
 
-    store = SharedStore(resolve_store_url(os.environ.get(ENV_STORE, ""), data_dir), load_catalogue(catalogue_dir))
-    try:
-        print(render_connected(connected_report(store)))
-    finally:
-        store.dispose()
+    catalogue = load_catalogue(catalogue_dir)
+    with supervised(catalogue, resolve_store_url(os.environ.get(ENV_STORE, ""), data_dir)) as every:
+        print("per platform, in its own store:")
+        print(render_platforms(platform_report(catalogue, every)))
+        print("\nthe province's connected tables, by source region:")
+        print(render_connected(connected_report(every.province)))
 
 
 if __name__ == "__main__":

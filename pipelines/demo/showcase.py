@@ -1,7 +1,9 @@
-"""What ``make demo`` prints after the run: the connected stores, county -> city -> province (art. 19).
+"""What ``make demo`` prints after the run: per platform what converged in its own store, then the connected
+stores, county -> city -> province (art. 19).
 
-Reads the provincial tables the ``province/<item>`` assets rebuilt and counts their rows per source
-region and item, so the console shows every city's (and county's) rows arriving in the province.
+Reads each platform's ledger and connected tables, and the provincial tables the ``province/<item>`` assets
+rebuilt from the cities' pulls, counting their rows per source region and item, so the console shows every
+city's (and county's) rows arriving in the province.
 """
 
 from __future__ import annotations
@@ -9,9 +11,43 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from pipelines import connected
-from pipelines.catalogue.models import Level
+from pipelines import connected, federation
+from pipelines.catalogue.models import Catalogue, Level
+from pipelines.platforms import PROVINCE, city_platform, platform_of
 from pipelines.store import SharedStore
+
+
+def platform_report(catalogue: Catalogue, every: federation.Supervised) -> list[dict[str, Any]]:
+    """Per platform: the units it hosts, what its ledger received, converged and held back, its connected
+    tables' rows, and (the province) each city's last pull."""
+    stores: dict[str, SharedStore] = {PROVINCE: every.province, **{s.platform: s for s in every.linked}}
+    report = []
+    for name, store in stores.items():
+        units = [u.code for u in catalogue.units if catalogue.items_of(u.code) and platform_of(u) == name]
+        ledger = store.submissions()
+        tables = ([(c.table_name, len(connected.read_connected(store, connected.city_table(store, c))))
+                   for r in connected.rollups(catalogue) for c in r.cities if city_platform(c.city) == name]
+                  if name != PROVINCE else [])
+        report.append({"platform": name, "units": units, "submissions": len(ledger),
+                       **{c: sum(e[c] or 0 for e in ledger) for c in ("received", "converged", "held_back")},
+                       "connected": tables, "pulls": federation.latest_pulls(store) if name == PROVINCE else []})
+    report += [{"platform": name, "down": reason} for name, reason in every.down.items()]
+    return report
+
+
+def render_platforms(report: list[dict[str, Any]]) -> str:
+    lines = []
+    for p in report:
+        if "down" in p:
+            lines.append(f"{p['platform']:<14} NOT REACHED: {p['down']}")
+            continue
+        lines.append(f"{p['platform']:<14} {len(p['units']):>2} units {p['submissions']:>4} submissions  "
+                     f"{p['received']:>6} received {p['converged']:>6} converged {p['held_back']:>5} held back  "
+                     f"({', '.join(p['units'])})")
+        lines += [f"{'':<14} {table:<42} {rows:>6} rows (its counties' included)" for table, rows in p["connected"]]
+        lines += [f"{'':<14} pulled {q['item']} from {q['platform']}: {q['status']}, {q['rows']} rows"
+                  + (f" ({q['reason']})" if q["reason"] else "") for q in p["pulls"]]
+    return "\n".join(lines)
 
 
 def connected_report(store: SharedStore) -> list[dict[str, Any]]:

@@ -16,10 +16,13 @@ from pipelines import connected, opendata
 from pipelines.catalogue import load_catalogue
 from pipelines.cli import main as cli
 from pipelines.demo.generator import generate_demo
-from pipelines.demo.showcase import connected_report, render_connected
+from pipelines.demo.showcase import connected_report, platform_report, render_connected, render_platforms
+from pipelines.federation import supervised
 from pipelines.intake import expired_reason
+from pipelines.platforms import city_platform, platform_names, platform_of
 from pipelines.sharing import NOT_FOUND, carried_log
 from pipelines.summary import build_summary
+from resources.platform import resolve_store_url
 from tests.helpers import check_evaluations, materialize_all, open_store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,21 +38,26 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         mp.setenv(name, value)
     try:
         result = materialize_all(DEMO_CATALOGUE, root / "intake", root / "data", with_governance=True)
-        store = open_store(DEMO_CATALOGUE, root / "data")
-        summary = build_summary(store.catalogue, store)
-        held = store.held_rows()
-        ledger = store.submissions()
-        province = {r.provincial.code: connected.read_connected(store, connected.province_table(store, r))
-                    for r in connected.rollups(store.catalogue)}
-        cities = {(c.city, r.provincial.code): connected.read_connected(store, connected.city_table(store, c))
-                  for r in connected.rollups(store.catalogue) for c in r.cities}
-        showcase = render_connected(connected_report(store))
-        carried = carried_log(store)
-        store.dispose()
+        catalogue = load_catalogue(DEMO_CATALOGUE)
+        with supervised(catalogue, resolve_store_url("", str(root / "data"))) as every:
+            assert every.down == {} and [s.platform for s in every.linked] == ["city_450100", "city_450200"]
+            summary = build_summary(catalogue, every.province, *every.linked)
+            held = [row for store in every.stores for row in store.held_rows()]
+            ledger = [entry for store in every.stores for entry in store.submissions()]
+            province = {r.provincial.code: connected.read_connected(
+                every.province, connected.province_table(every.province, r)) for r in connected.rollups(catalogue)}
+            city_stores = {s.platform: s for s in every.linked}
+            cities = {(c.city, r.provincial.code): connected.read_connected(
+                city_stores[city_platform(c.city)], connected.city_table(every.province, c))
+                for r in connected.rollups(catalogue) for c in r.cities}
+            showcase = render_connected(connected_report(every.province))
+            platforms = platform_report(catalogue, every)
+            carried = [flag for store in every.stores for flag in carried_log(store)]
     finally:
         mp.undo()
     return {"root": root, "manifest": manifest, "result": result, "summary": summary, "held": held,
-            "ledger": ledger, "carried": carried, "province": province, "cities": cities, "showcase": showcase}
+            "ledger": ledger, "carried": carried, "province": province, "cities": cities, "showcase": showcase,
+            "platforms": platforms}
 
 
 def materialization(result: dg.ExecuteInProcessResult, key: dg.AssetKey) -> dict:
@@ -205,18 +213,19 @@ def test_the_open_items_are_published_with_no_personal_data(demo_run: dict) -> N
     index = opendata.read_index(folder)
     catalogue = load_catalogue(DEMO_CATALOGUE)
     assert sorted(index) == sorted(i.code for i in opendata.open_items(catalogue)) and len(index) == 6
-    store = open_store(DEMO_CATALOGUE, demo_run["root"] / "data")
+    stores = {p: open_store(DEMO_CATALOGUE, demo_run["root"] / "data", platform=p) for p in platform_names(catalogue)}
     try:
         for code, entry in index.items():
             item = catalogue.item(code)
-            rows = store.read_table(item)
+            rows = stores[platform_of(catalogue.unit(item.unit))].read_table(item)
             assert entry["rows"] == len(rows) == demo_run["summary"]["items"][code]["converged"], code
             known = opendata.personal_values(item, rows)
             assert known or not opendata.withheld_fields(item), code  # the scan has names to look for
             for name in (entry["csv"], entry["json"]):
                 assert opendata.find_personal_data(folder / name, known) == [], name
     finally:
-        store.dispose()
+        for store in stores.values():
+            store.dispose()
     assert index["market_entity_registration"]["withheld"] == ["legal_representative", "phone"]
     assert index["construction_permit"]["rows"] == 0  # its only file was refused: published empty
 
@@ -253,3 +262,26 @@ def test_the_evaluation_fails_exactly_the_units_whose_only_submission_was_refuse
     folder = data / "reports" / report["period"]
     assert sorted(p.name for p in folder.iterdir()) == [
         "evaluation.json", "report.html", "report.md", "scorecards.csv", "verdicts.csv", "violations.csv"]
+
+
+def test_each_platform_converges_its_own_units_in_its_own_store(demo_run: dict) -> None:
+    """Art. 19: the province's store holds the provincial units' ledger, each city's store its own units' and its
+    counties'; together they are the manifest's totals, and the province pulled both cities."""
+    catalogue = load_catalogue(DEMO_CATALOGUE)
+    expected: dict[str, Counter[str]] = {}
+    for code, e in demo_run["manifest"]["items"].items():
+        counts = expected.setdefault(platform_of(catalogue.unit(e["unit"])), Counter())
+        counts.update({"received": e["rows"], "converged": e["expected_valid"], "held_back": e["expected_held_back"]})
+    report = {p["platform"]: p for p in demo_run["platforms"]}
+    assert list(report) == ["province", "city_450100", "city_450200"]
+    for name, counts in expected.items():
+        assert {c: report[name][c] for c in counts} == dict(counts), name
+    assert set(report["city_450100"]["units"]) >= {"nn_water", "la_agri"} and "la_agri" not in report["province"]["units"]
+    pulls = {(q["item"], q["platform"]): (q["status"], q["rows"]) for q in report["province"]["pulls"]}
+    for (item, platform), pulled in pulls.items():  # each pull brought exactly what the city's table holds
+        city = platform.removeprefix("city_")
+        assert pulled == ("converged", len(demo_run["cities"][(city, item)])), (item, platform)
+    from_cities = Counter(r["_source_item"] for r in demo_run["province"]["farmland_subsidy"])
+    assert from_cities["la_farmland_subsidy"] == pulls[("farmland_subsidy", "city_450100")][1] > 0
+    text = render_platforms(demo_run["platforms"])
+    assert "pulled farmland_subsidy from city_450200: converged" in text
