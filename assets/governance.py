@@ -177,8 +177,10 @@ def _directory_asset(catalogue: Catalogue, cities: list[str]) -> dg.AssetsDefini
 
 def _supervision_asset(catalogue: Catalogue, cities: list[str]) -> dg.AssetsDefinition:
     @dg.asset(key=SUPERVISION_KEY, group_name=GROUP, automation_condition=keep_in_sync(), kinds={"json"},
-              deps=_province_wide_deps(catalogue, cities, with_open=False),
-              description="Temporary collections (art. 12) and repeated-collection overlaps (art. 13)")
+              deps=[*_province_wide_deps(catalogue, cities, with_open=False),
+                    *(province_key(r) for r in connected.rollups(catalogue))],  # it reports their last pulls
+              description="Temporary collections (art. 12), repeated-collection overlaps (art. 13) and the city "
+                          "platforms not converged into the province on their last pull (art. 19)")
     def _supervision(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
         built = platform.platform()
         temporary = supervision.temporary_collections(catalogue, province_day(built.clock()))

@@ -74,7 +74,7 @@ def read_only_url(url: str, role: str = LINK_ROLE, password: str | None = None) 
     if parsed.get_backend_name() == "sqlite":
         path = Path(parsed.database or "").resolve()
         return f"sqlite:///file:{path}?mode=ro&uri=true"
-    return parsed.set(username=role, password=password).render_as_string(hide_password=False)
+    return parsed.set(username=role)._replace(password=password).render_as_string(hide_password=False)
 
 
 class PlatformUnreachable(RuntimeError):
