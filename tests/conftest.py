@@ -59,7 +59,8 @@ def pg_server() -> str:
 
 @pytest.fixture
 def pg_database(pg_server: str) -> Iterator[str]:
-    """A fresh database per test, dropped afterwards."""
+    """A fresh database per test (the province's store), dropped afterwards with the city platforms' databases
+    the run created beside it (``<name>_city_<code>``, pipelines.federation)."""
     import sqlalchemy as sa
 
     name = f"govdata_test_{uuid.uuid4().hex[:10]}"
@@ -71,10 +72,12 @@ def pg_database(pg_server: str) -> Iterator[str]:
         yield url
     finally:
         with admin.connect() as conn:
-            conn.execute(sa.text(
-                "select pg_terminate_backend(pid) from pg_stat_activity where datname = :n and pid <> pg_backend_pid()"
-            ), {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            created = [name, *conn.execute(sa.text("select datname from pg_database where datname like :p"),
+                                           {"p": f"{name}\\_%"}).scalars()]
+            for database in created:
+                conn.execute(sa.text("select pg_terminate_backend(pid) from pg_stat_activity where datname = :n "
+                                     "and pid <> pg_backend_pid()"), {"n": database})
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}"'))
         admin.dispose()
 
 

@@ -1,42 +1,116 @@
-"""Connected stores on PostgreSQL: county tables live in the city schema, the rollups in their level's schema."""
+"""Platforms federated on PostgreSQL: one database per platform (the configured one for the province, ``_city_<code>``
+beside it for each city, created by the platform), county tables in their city's database, and the province pulling
+each city's connected table as the read-only role the city granted (SELECT on that table and its records only)."""
 
 import shutil
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 
 from assets.governance import governance_assets
 from assets.units import unit_asset
+from pipelines import federation
 from pipelines.catalogue import load_catalogue
 from resources.platform import PlatformResource
 from tests.conftest import REPO, make_ric
-from tests.helpers import write_csv
+from tests.helpers import check_evaluations, write_csv
 
 GOVERNED = REPO / "tests" / "fixtures" / "governed"
 
 
-def test_county_rows_converge_through_the_city_schema_into_the_province(tmp_path: Path, pg_database: str) -> None:
+def _run(catalogue_dir: Path, intake: Path, data: Path, url: str, units: list[str] | None = None,
+         following: tuple[dg.AssetKey, ...] = ()) -> dg.ExecuteInProcessResult:
+    catalogue = load_catalogue(catalogue_dir)
+    assets = [unit_asset(catalogue, u, "postgres") for u in catalogue.units if catalogue.items_of(u.code)]
+    resource = PlatformResource(catalogue_dir=str(catalogue_dir), intake_dir=str(intake), data_dir=str(data),
+                                store_url=url)
+    selection = None if units is None else dg.AssetSelection.groups(*units) | dg.AssetSelection.assets(*following)
+    return dg.materialize([*assets, *governance_assets(catalogue)], resources={"platform": resource},
+                          selection=selection)
+
+
+def _tables(url: str) -> set[tuple[str, str]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {tuple(r) for r in conn.execute(sa.text(  # type: ignore[misc]
+                "select table_schema, table_name from information_schema.tables where table_schema like 'shared_%'"))}
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def federated(tmp_path: Path, pg_database: str) -> dict[str, object]:
     catalogue_dir = tmp_path / "catalogue"
     shutil.copytree(GOVERNED, catalogue_dir)
     intake = tmp_path / "intake"
     write_csv(intake / "nn_water" / "nn_water_account.csv", ["account_no", "holder_id"], [["W1", make_ric(1)]])
     write_csv(intake / "lz_water" / "lz_water_account.csv", ["account_no", "holder_id"], [["W1", make_ric(2)]])
     write_csv(intake / "wm_water" / "wm_water_account.csv", ["account_no", "holder_id"], [["W2", make_ric(3)]])
-    catalogue = load_catalogue(catalogue_dir)
-    assets = [unit_asset(catalogue, u, "postgres") for u in catalogue.units if catalogue.items_of(u.code)]
-    resource = PlatformResource(catalogue_dir=str(catalogue_dir), intake_dir=str(intake),
-                                data_dir=str(tmp_path / "data"), store_url=pg_database)
-    assert dg.materialize([*assets, *governance_assets(catalogue)], resources={"platform": resource}).success
-    engine = sa.create_engine(pg_database)
+    assert _run(catalogue_dir, intake, tmp_path / "data", pg_database).success
+    return {"catalogue": catalogue_dir, "intake": intake, "data": tmp_path / "data", "url": pg_database,
+            "nanning": federation.platform_store_url(pg_database, "city_450100"),
+            "liuzhou": federation.platform_store_url(pg_database, "city_450200")}
+
+
+def test_county_rows_converge_in_the_city_database_and_reach_the_province_through_the_link(federated: dict) -> None:
+    url, nanning = federated["url"], federated["nanning"]
+    engine = sa.create_engine(url)
     with engine.connect() as conn:
-        tables = {tuple(r) for r in conn.execute(sa.text(
-            "select table_schema, table_name from information_schema.tables where table_schema like 'shared_%'"))}
         regions = conn.execute(sa.text(
-            "select _region, count(*) from shared_province.connected_water_account group by _region order by 1"))
-        assert [tuple(r) for r in regions] == [("450100", 1), ("450110", 1), ("450200", 1)]
+            "select _region, _source_item, count(*) from shared_province.connected_water_account group by 1, 2 "
+            "order by 1"))
+        assert [tuple(r) for r in regions] == [("450100", "nn_water_account", 1), ("450110", "wm_water_account", 1),
+                                               ("450200", "lz_water_account", 1)]
     engine.dispose()
-    assert ("shared_city", "wm_water_account") in tables  # a county has no store of its own
-    assert not any(schema == "shared_county" for schema, _ in tables)
-    assert {("shared_city", "connected_water_account_450100"), ("shared_city", "connected_water_account_450200"),
-            ("shared_province", "connected_water_account")} <= tables
+    province, city = _tables(url), _tables(nanning)
+    assert not any(schema == "shared_city" for schema, _ in province)  # no city table in the province's database
+    assert {("shared_city", "wm_water_account"), ("shared_city", "nn_water_account"),
+            ("shared_city", "connected_water_account_450100")} <= city  # a county has no store of its own
+    assert not any(schema in ("shared_county", "shared_province") for schema, _ in city)
+    assert ("shared_city", "lz_water_account") in _tables(federated["liuzhou"])
+
+
+def test_the_link_role_reads_the_connected_table_and_nothing_else_of_the_city(federated: dict) -> None:
+    reader = sa.create_engine(federation.read_only_url(federated["nanning"]))
+    try:
+        with reader.connect() as conn:
+            assert conn.execute(sa.text(
+                "select count(*) from shared_city.connected_water_account_450100")).scalar() == 2
+            assert conn.execute(sa.text("select count(*) from platform.platform_ledger")).scalar() == 2
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"), reader.connect() as conn:
+            conn.execute(sa.text("select * from shared_city.nn_water_account"))
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"), reader.begin() as conn:
+            conn.execute(sa.text("delete from shared_city.connected_water_account_450100"))
+    finally:
+        reader.dispose()
+
+
+def test_a_city_database_down_leaves_the_others_running_and_the_province_reports_it(federated: dict) -> None:
+    liuzhou = sa.engine.make_url(federated["liuzhou"])
+    admin = sa.create_engine(liuzhou.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # Liuzhou's database stops taking connections
+        conn.execute(sa.text(f'ALTER DATABASE "{liuzhou.database}" ALLOW_CONNECTIONS false'))
+        conn.execute(sa.text("select pg_terminate_backend(pid) from pg_stat_activity where datname = :n"),
+                     {"n": liuzhou.database})
+    try:
+        write_csv(federated["intake"] / "nn_water" / "nn_water_account.csv", ["account_no", "holder_id"],
+                  [["W1", make_ric(1)], ["W3", make_ric(4)]])
+        result = _run(federated["catalogue"], federated["intake"], federated["data"], federated["url"],
+                      ["nn_water", "housing"], (dg.AssetKey(["city", "450100", "water_account"]),
+                                                dg.AssetKey(["province", "water_account"])))
+        assert result.success
+        check = check_evaluations(result)["cities_converged_water_account"]
+        assert not check.passed and set(check.metadata["not_converged"].value) == {"city_450200"}
+        engine = sa.create_engine(federated["url"])
+        with engine.connect() as conn:
+            counts = dict(conn.execute(sa.text("select _source_item, count(*) from "
+                                               "shared_province.connected_water_account group by 1")).all())
+        engine.dispose()
+        assert counts == {"nn_water_account": 2, "wm_water_account": 1, "lz_water_account": 1}
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{liuzhou.database}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
