@@ -39,7 +39,7 @@ demo: install
 	@$(DEMO_ENV) $(BIN)/python -m pipelines run --contractor nn_cityinfo --unit nn_water --quiet 2>/dev/null; \
 		test $$? -eq 1 || { echo "expected the run to be refused"; exit 1; }
 	$(DEMO_ENV) $(BIN)/python -m pipelines run
-	@printf "\n%s\n" "== connected stores: county -> city -> province (art. 11, 19) =="
+	@printf "\n%s\n" "== platforms, each its own store, and the connected stores: county -> city -> province (art. 11, 19) =="
 	@$(DEMO_ENV) $(BIN)/python -m pipelines.demo connected --catalogue catalogue/demo --data $(DEMO_DIR)/data
 	@printf "\n%s\n" "== repeated collection (art. 13) =="
 	@$(BIN)/python -m pipelines repeated-collection catalogue/demo --data $(DEMO_DIR)/data

@@ -150,7 +150,8 @@ class DatabaseLink:
             rows = self._rows(table, since)
             ledger = self._ledger(rollup)
         except SQLAlchemyError as exc:
-            raise PlatformUnreachable(f"{self.platform}: {type(exc).__name__}: {exc.orig or exc}"[:300]) from exc
+            cause = getattr(exc, "orig", None) or exc  # the driver's message, without the statement
+            raise PlatformUnreachable(f"{self.platform}: {type(exc).__name__}: {cause}"[:300]) from exc
         return Pull(self.platform, item.code, rows, ledger, since)
 
     def _rollup(self, item: Item) -> CityRollup | None:
@@ -344,7 +345,7 @@ def ensure_database(url: str) -> None:
             if conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s", (parsed.database,)).first():
                 return
             cursor = conn.connection.cursor()
-            with suppress(errors.DuplicateDatabase):  # another platform's process created it meanwhile
+            with suppress(errors.DuplicateDatabase, errors.UniqueViolation):  # another process created it meanwhile
                 cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(parsed.database)))
     finally:
         admin.dispose()

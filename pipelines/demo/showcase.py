@@ -47,6 +47,10 @@ def render_platforms(report: list[dict[str, Any]]) -> str:
         lines += [f"{'':<14} {table:<42} {rows:>6} rows (its counties' included)" for table, rows in p["connected"]]
         lines += [f"{'':<14} pulled {q['item']} from {q['platform']}: {q['status']}, {q['rows']} rows"
                   + (f" ({q['reason']})" if q["reason"] else "") for q in p["pulls"]]
+    up = [p for p in report if "down" not in p]
+    lines.append(f"{'all platforms':<14} {'':<9} {sum(p['submissions'] for p in up):>4} submissions  "
+                 f"{sum(p['received'] for p in up):>6} received {sum(p['converged'] for p in up):>6} converged "
+                 f"{sum(p['held_back'] for p in up):>5} held back")
     return "\n".join(lines)
 
 

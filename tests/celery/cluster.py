@@ -56,8 +56,11 @@ def throwaway_database(admin_url: str, prefix: str) -> Iterator[str]:
     try:
         yield url.render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        with admin.connect() as conn:  # with the city platforms' databases made beside it (docs/levels.md)
+            made = conn.execute(sa.text("select datname from pg_database where datname like :p"),
+                                {"p": f"{name}\\_%"}).scalars().all()
+            for database in [name, *made]:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -190,17 +193,25 @@ def run_measured(command: list[str], cwd: Path, env: dict[str, str],
 
 
 def ledger_counts(store_url: str) -> dict[str, tuple[int, int, int, int]]:
-    """Per item: rows received, converged, held back and stale, summed over the ledger."""
-    engine = sa.create_engine(store_url)
-    schema = "platform." if engine.dialect.name == "postgresql" else ""
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.text(
-                "select item, sum(received), sum(converged), sum(held_back), sum(stale) "
-                f"from {schema}platform_ledger group by item order by item")).all()
-    finally:
-        engine.dispose()
-    return {r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
+    """Per item: rows received, converged, held back and stale, summed over the ledgers of every platform's
+    store (the province's URL given, each city's beside it: pipelines.federation.platform_store_url)."""
+    from pipelines.catalogue import load_catalogue
+    from pipelines.federation import platform_store_url
+    from pipelines.platforms import platform_names
+
+    counts: dict[str, tuple[int, int, int, int]] = {}
+    for platform in platform_names(load_catalogue(DEMO_CATALOGUE)):
+        engine = sa.create_engine(platform_store_url(store_url, platform))
+        schema = "platform." if engine.dialect.name == "postgresql" else ""
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(sa.text(
+                    "select item, sum(received), sum(converged), sum(held_back), sum(stale) "
+                    f"from {schema}platform_ledger group by item order by item")).all()
+        finally:
+            engine.dispose()
+        counts |= {r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
+    return dict(sorted(counts.items()))
 
 
 def manifest_counts(manifest: dict[str, Any]) -> dict[str, tuple[int, int, int, int]]:

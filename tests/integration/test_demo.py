@@ -269,14 +269,16 @@ def test_each_platform_converges_its_own_units_in_its_own_store(demo_run: dict) 
     counties'; together they are the manifest's totals, and the province pulled both cities."""
     catalogue = load_catalogue(DEMO_CATALOGUE)
     expected: dict[str, Counter[str]] = {}
-    for code, e in demo_run["manifest"]["items"].items():
+    for e in demo_run["manifest"]["items"].values():
         counts = expected.setdefault(platform_of(catalogue.unit(e["unit"])), Counter())
-        counts.update({"received": e["rows"], "converged": e["expected_valid"], "held_back": e["expected_held_back"]})
+        counts.update({"received": e["rows"], "converged": e["expected_valid"],
+                       "held_back": e["expected_held_back"]})
     report = {p["platform"]: p for p in demo_run["platforms"]}
     assert list(report) == ["province", "city_450100", "city_450200"]
     for name, counts in expected.items():
         assert {c: report[name][c] for c in counts} == dict(counts), name
-    assert set(report["city_450100"]["units"]) >= {"nn_water", "la_agri"} and "la_agri" not in report["province"]["units"]
+    assert {"nn_water", "la_agri"} <= set(report["city_450100"]["units"])
+    assert "la_agri" not in report["province"]["units"]
     pulls = {(q["item"], q["platform"]): (q["status"], q["rows"]) for q in report["province"]["pulls"]}
     for (item, platform), pulled in pulls.items():  # each pull brought exactly what the city's table holds
         city = platform.removeprefix("city_")
@@ -285,3 +287,7 @@ def test_each_platform_converges_its_own_units_in_its_own_store(demo_run: dict) 
     assert from_cities["la_farmland_subsidy"] == pulls[("farmland_subsidy", "city_450100")][1] > 0
     text = render_platforms(demo_run["platforms"])
     assert "pulled farmland_subsidy from city_450200: converged" in text
+    items = demo_run["manifest"]["items"].values()
+    [total] = [line for line in text.splitlines() if line.startswith("all platforms")]
+    assert total.endswith(f"{sum(e['rows'] for e in items):>6} received {sum(e['expected_valid'] for e in items):>6} "
+                          f"converged {sum(e['expected_held_back'] for e in items):>5} held back")
