@@ -416,18 +416,26 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _migrate(args: argparse.Namespace) -> int:
     """Exit 0 when the tables match (or were brought in line), 3 when a destructive change was refused."""
+    from pipelines.federation import ensure_database
+    from pipelines.platforms import hosted_catalogue, platform_names
     from pipelines.store import SharedStore
     from pipelines.store.migrate import MigrationRefused
     from resources.platform import Settings
 
     settings = Settings.from_env()
-    store = SharedStore(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
-    try:
-        plan = store.migrate(dry_run=args.dry_run)
-    except MigrationRefused as refused:
-        print(refused, file=sys.stderr)
-        return 3
-    finally:
-        store.dispose()
-    print(("dry run, nothing applied:\n" if args.dry_run else "") + plan.describe())
-    return 3 if plan.destructive else 0
+    catalogue = load_catalogue(settings.catalogue_dir)
+    destructive = False
+    for platform in platform_names(catalogue):  # each platform's store holds its own items' tables only
+        url = settings.platform_store_url(platform)
+        ensure_database(url)
+        store = SharedStore(url, hosted_catalogue(catalogue, platform))
+        try:
+            plan = store.migrate(dry_run=args.dry_run)
+        except MigrationRefused as refused:
+            print(f"{platform}: {refused}", file=sys.stderr)
+            return 3
+        finally:
+            store.dispose()
+        print(f"{platform}: " + ("dry run, nothing applied:\n" if args.dry_run else "") + plan.describe())
+        destructive = destructive or bool(plan.destructive)
+    return 3 if destructive else 0

@@ -373,6 +373,7 @@ def supervised(catalogue: Catalogue, url: str, password: str | None = None) -> I
     links = {name: DatabaseLink(name, catalogue, read_only_url(platform_store_url(url, name), password=password))
              for name in platform_names(catalogue) if name != PROVINCE}
     try:
+        province.ensure_tables([])  # the province's own store: a platform no run has used yet reads as empty
         linked, down = reachable(links)
         yield Supervised(province, linked, down)
     finally:

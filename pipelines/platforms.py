@@ -57,3 +57,10 @@ class Scope:
 def city_platform(city: str) -> str:
     """The platform of a city, by its region code."""
     return f"city_{city}"
+
+
+def hosted_catalogue(catalogue: Catalogue, platform: str) -> Catalogue:
+    """The platform's slice of the catalogue: every unit (references name them), only the items it hosts."""
+    items = tuple(Scope(catalogue, platform).items)
+    return Catalogue(units=catalogue.units, items=items, governance=catalogue.governance,
+                     contractors=catalogue.contractors, divisions=catalogue.divisions)

@@ -53,6 +53,40 @@ def open_store(catalogue_dir: Path, data_dir: Path, store_url: str = "", platfor
     return SharedStore(url, load_catalogue(catalogue_dir))
 
 
+class PlatformStores:
+    """Every platform's store of a catalogue, as a test reads what a run left: each item in its own platform's
+    store (docs/levels.md), the ledgers and quarantines of all of them together."""
+
+    def __init__(self, catalogue_dir: Path, data_dir: Path, store_url: str = ""):
+        from pipelines.platforms import platform_names
+
+        self.catalogue = load_catalogue(catalogue_dir)
+        self.stores = {p: open_store(catalogue_dir, data_dir, store_url, p) for p in platform_names(self.catalogue)}
+        for store in self.stores.values():
+            store.ensure_tables([])  # a platform the run did not touch reads as empty
+
+    def of(self, item: str) -> SharedStore:
+        from pipelines.platforms import platform_of
+
+        return self.stores[platform_of(self.catalogue.unit(self.catalogue.item(item).unit))]
+
+    def submissions(self, item: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        return [e for store in self.stores.values() for e in store.submissions(item, status)]
+
+    def held_rows(self, item: str | None = None, unit: str | None = None) -> list[dict[str, Any]]:
+        return [r for store in self.stores.values() for r in store.held_rows(item, unit)]
+
+    def read_table(self, item: Any) -> Any:
+        return self.of(item.code).read_table(item)
+
+    def run_records(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        return [r for store in self.stores.values() for r in store.run_records(run_id)]
+
+    def dispose(self) -> None:
+        for store in self.stores.values():
+            store.dispose()
+
+
 def write_csv(path: Path, header: list[str], rows: list[list[Any]], encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding=encoding, newline="") as handle:

@@ -18,7 +18,7 @@ from pipelines.catalogue import load_catalogue
 from pipelines.entrustment import CONTRACTOR_TAG, RUN_DATE_TAG
 from resources.platform import PlatformResource
 from tests.conftest import make_ric
-from tests.helpers import edit_yaml, open_store, write_csv
+from tests.helpers import PlatformStores, edit_yaml, write_csv
 from tests.integration.test_pipeline_mini import HEADER, enterprise_rows
 
 JUNE = {RUN_DATE_TAG: "2026-06-15"}
@@ -35,7 +35,7 @@ def _run(paths: dict[str, Path], tags: dict[str, str], units: tuple[str, ...] = 
 
 
 def _runs(paths: dict[str, Path], run_id: str) -> list[dict[str, Any]]:
-    store = open_store(paths["catalogue"], paths["data"])
+    store = PlatformStores(paths["catalogue"], paths["data"])
     try:
         records = sorted(store.run_records(run_id), key=lambda r: r["unit"])
         return [{k: r[k] for k in ("unit", "contractor", "status", "reason")}
@@ -71,7 +71,7 @@ def test_refused_then_entrusted_then_untagged(tmp_path: Path, mini_catalogue_dir
         {"unit": "nn_water", "contractor": "nn_infoservice", "status": "refused", "finished": True,
          "reason": failures[1]},
     ]
-    store = open_store(paths["catalogue"], paths["data"])
+    store = PlatformStores(paths["catalogue"], paths["data"])
     assert store.submissions() == []  # no work done: nothing in the ledger
     store.dispose()
 
@@ -87,7 +87,7 @@ def test_refused_then_entrusted_then_untagged(tmp_path: Path, mini_catalogue_dir
         {"unit": "amr", "contractor": "gx_datatech", "status": "succeeded", "reason": None, "finished": True},
         {"unit": "nn_water", "contractor": None, "status": "succeeded", "reason": None, "finished": True},
     ]
-    store = open_store(paths["catalogue"], paths["data"])
+    store = PlatformStores(paths["catalogue"], paths["data"])
     assert sorted((e["item"], e["status"], e["converged"]) for e in store.submissions()) == [
         ("enterprise", "converged", 14), ("water_account", "converged", 2)]
     store.dispose()
@@ -159,7 +159,7 @@ def test_cli_run_of_one_unit_leaves_the_others_alone(tmp_path: Path, mini_catalo
            "2026-06-15: expired on 2025-12-31" in out
     assert "refused for unit amr" not in out
     assert (tmp_path / "intake" / "amr" / "enterprise.csv").exists()  # amr was not selected: still pending
-    store = open_store(mini_catalogue_dir, tmp_path / "data")
+    store = PlatformStores(mini_catalogue_dir, tmp_path / "data")
     try:
         assert [(r["unit"], r["status"]) for r in store.run_records()] == [("nn_water", "refused")]
         assert store.submissions() == []

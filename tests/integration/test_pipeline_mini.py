@@ -176,7 +176,7 @@ def test_database_pull_through_sqlalchemy(tmp_path: Path, mini_catalogue_dir: Pa
     items.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("NN_WATER_DB", f"sqlite:///{source}")
     materialize_all(mini_catalogue_dir, tmp_path / "intake", tmp_path / "data")
-    store = open_store(mini_catalogue_dir, tmp_path / "data")
+    store = open_store(mini_catalogue_dir, tmp_path / "data", platform="city_450100")  # nn_water's platform
     [entry] = store.submissions("water_account")
     assert (entry["received"], entry["converged"], entry["held_back"]) == (3, 2, 1)
     assert entry["source"] == "db:NN_WATER_DB"

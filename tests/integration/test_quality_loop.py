@@ -19,6 +19,7 @@ from pipelines.summary import build_summary, render_text
 from resources.platform import PlatformResource
 from tests.conftest import make_ric, make_uscc
 from tests.helpers import (
+    PlatformStores,
     check_evaluations,
     dimension,
     materialize_all,
@@ -201,7 +202,7 @@ def test_blocking_row_counts_and_the_daily_inspection(tmp_path: Path, mini_catal
     assert summary.metadata["pass_rate_accuracy"].value == 1.0
     # enterprise: 6 pipeline checks + 4 inspection checks; water_account: 4 inspection checks.
     assert (summary.metadata["checks"].value, summary.metadata["checks_failed"].value) == (14, 2)
-    store = open_store(mini_catalogue_dir, data)
-    text = render_text(build_summary(store.catalogue, store))  # what `python -m pipelines summary` prints
-    store.dispose()
+    stores = PlatformStores(mini_catalogue_dir, data)  # the province's and nn_water's city platform's
+    text = render_text(build_summary(stores.catalogue, *stores.stores.values()))  # what `pipelines summary` prints
+    stores.dispose()
     assert "nn_water         timeliness         1      0      1      100.00%  water_account" in text
