@@ -79,6 +79,9 @@ class PlatformStores:
     def read_table(self, item: Any) -> Any:
         return self.of(item.code).read_table(item)
 
+    def count_rows(self, item: Any) -> int:
+        return self.of(item.code).count_rows(item)
+
     def run_records(self, run_id: str | None = None) -> list[dict[str, Any]]:
         return [r for store in self.stores.values() for r in store.run_records(run_id)]
 

@@ -14,7 +14,7 @@ from pipelines.demo.anycatalogue import generate_submissions
 from pipelines.demo.generator import generate_large_catalogue, sqlite_url, write_sqlite
 from pipelines.sharing import NOT_FOUND
 from tests.conftest import REPO
-from tests.helpers import materialize_all, open_store
+from tests.helpers import PlatformStores, materialize_all
 
 # the rule each injected fault breaks: the held row's reason starts with its id
 REASON_PREFIX = {"bad_check_digit": "standard:", "missing_required": "required:", "out_of_set": "value_set:",
@@ -32,7 +32,7 @@ def test_the_pipeline_converges_and_holds_back_what_the_manifest_says(tmp_path: 
 
     assert materialize_all(catalogue_dir, intake, data).success
 
-    store = open_store(catalogue_dir, data)
+    store = PlatformStores(catalogue_dir, data)
     try:
         ledger = {entry["item"]: entry for entry in store.submissions()}
         assert set(ledger) == set(manifest["items"])
@@ -65,7 +65,7 @@ def test_references_generated_for_the_demo_catalogue_pass_online_verification(
     monkeypatch.setenv(database_item.collection.url_env, sqlite_url(tmp_path / "hrss.db"))
     result = materialize_all(catalogue_dir, intake, data)
     assert result.success
-    store = open_store(catalogue_dir, data)
+    store = PlatformStores(catalogue_dir, data)
     try:
         ledger = {entry["item"]: entry for entry in store.submissions() if entry["item"] in manifest["items"]}
         assert {code: (e["received"], e["valid"], e["held_back"]) for code, e in ledger.items()} == {
@@ -90,7 +90,7 @@ def test_matched_fields_and_lookups_pass_the_pipeline(tmp_path: Path) -> None:
     intake, data = tmp_path / "intake", tmp_path / "data"
     manifest = generate_submissions(catalogue_dir, intake, rows=60, faults=0.2, seed=2, as_of=date.today())
     assert materialize_all(catalogue_dir, intake, data).success
-    store = open_store(catalogue_dir, data)
+    store = PlatformStores(catalogue_dir, data)
     try:
         ledger = {entry["item"]: entry for entry in store.submissions()}
         assert {code: (e["received"], e["valid"], e["held_back"], e["converged"]) for code, e in ledger.items()} == {

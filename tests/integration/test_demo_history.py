@@ -22,7 +22,7 @@ from pipelines.evaluation.service import reports_dir
 from pipelines.quality.checks import VALIDATED
 from pipelines.summary import build_summary
 from resources.platform import AS_OF_TAG, RunClockRefused, run_clock
-from tests.helpers import open_store
+from tests.helpers import PlatformStores
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CATALOGUE = REPO / "catalogue" / "demo"
@@ -49,8 +49,8 @@ def season(tmp_path_factory: pytest.TempPathFactory) -> dict:
         months = run_history(DEMO_CATALOGUE, intake, data, 2, today=TODAY, progress=lambda line: None)
         manifest = generate_demo(DEMO_CATALOGUE, intake, data, as_of=TODAY, rows=HISTORY_ROWS)
         code = cli(["run", "--as-of", NOW.isoformat(), "--quiet"])
-        store = open_store(DEMO_CATALOGUE, data)
-        summary, ledger = build_summary(store.catalogue, store), store.submissions()
+        store = PlatformStores(DEMO_CATALOGUE, data)
+        summary, ledger = build_summary(store.catalogue, *store.stores.values()), store.submissions()
         store.dispose()
         with dg.DagsterInstance.get() as instance:
             catalogue = load_catalogue(DEMO_CATALOGUE)
