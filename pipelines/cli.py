@@ -382,6 +382,9 @@ def _evaluation_command(commands: argparse._SubParsersAction) -> None:  # type: 
                                                     "verdicts of a period, written under <data dir>/reports/<period>/")
     evaluate.add_argument("--period", default=None, help="2026-11 (month) or 2026-W48 (ISO week); default: this month")
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--reissue", default=None, metavar="REASON",
+                          help="an ended period is published once and kept (art. 9); re-issue it, computed from "
+                               "the records as they stand now, with this reason (recorded and shown)")
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -404,9 +407,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     except PeriodError as exc:
         print(exc, file=sys.stderr)
         return 2
+    from pipelines.evaluation.publication import PublicationError
+
     store = SharedStore(settings.resolved_store_url, catalogue)
     try:
-        evaluation = evaluate(catalogue, store, Path(settings.data_dir), period, config, now)
+        evaluation = evaluate(catalogue, store, Path(settings.data_dir), period, config, now, args.reissue)
+    except PublicationError as exc:
+        print(f"evaluate: {exc}", file=sys.stderr)
+        return 2
     finally:
         store.dispose()
     paths = write_reports(evaluation, reports_dir(Path(settings.data_dir), period), config.thresholds.pass_rate)

@@ -87,6 +87,17 @@ def is_open(violation: Violation) -> bool:
     return violation.status in (OPEN, OVERDUE)
 
 
+def open_at(violation: Violation, moment: datetime) -> bool:
+    """Open at ``moment`` by its own times: opened before it and not closed (rectified or dismissed) by then."""
+    at = utc(moment)
+    return utc(violation.opened_at) < at and (violation.closed_at is None or utc(violation.closed_at) > at)
+
+
+def overdue_at(violation: Violation, moment: datetime) -> bool:
+    """Open at ``moment`` and past its deadline then (what ``status`` says of today)."""
+    return open_at(violation, moment) and utc(violation.deadline) < utc(moment)
+
+
 # --- detection -----------------------------------------------------------------------------------------
 def detect(records: Records, correction_days: int, now: datetime,
            tracked_corrections: frozenset[str] = frozenset()) -> list[Finding]:
