@@ -123,11 +123,6 @@ def publications_table(store: Any) -> Table:
     return table
 
 
-def ensure_table(store: Any) -> None:
-    with store.engine.begin() as conn:
-        store.metadata.create_all(conn, tables=[publications_table(store)], checkfirst=True)
-
-
 def load(store: Any, period: Period) -> tuple[Publication, Content] | None:
     """The period's publication with every revision, and the content of the one that stands."""
     table = publications_table(store)

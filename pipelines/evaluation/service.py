@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.catalogue.models import Catalogue
+from pipelines.evaluation import publication
 from pipelines.evaluation.config import EvaluationConfig
 from pipelines.evaluation.contractors import ContractorEvaluation, entrusted_units, evaluate_contractors
-from pipelines.evaluation import publication
 from pipelines.evaluation.periods import Period, periods_between, utc
 from pipelines.evaluation.publication import Content, Publication, PublicationError
 from pipelines.evaluation.records import Records, read_records
@@ -91,7 +91,6 @@ def evaluate(catalogue: Catalogue, store: Any, data_dir: Path, period: Period, c
     ``reissue``: the reason to compute and publish an ended period again (PublicationError otherwise)."""
     records = read_records(store, data_dir)
     violations, changes = sync_violations(store, records, config.deadlines, config.correction_days, now)
-    publication.ensure_table(store)
     ended = period.end_at <= utc(now)
     if reissue is not None and not ended:
         raise PublicationError(f"period {period.label} has not ended (it ends {period.last_day}): nothing to "

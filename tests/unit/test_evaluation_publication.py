@@ -49,7 +49,7 @@ def test_october_judged_on_1_november_and_on_31_december_is_the_same() -> None:
     assert late.scorecards == early.scorecards and late.verdicts == early.verdicts
     december = evaluate_records(catalogue(), _october(), late.violations, parse_period("2026-12"),
                                 EvaluationConfig(thresholds=LENIENT), DECEMBER_31)
-    assert [(v.unit, v.verdict) for v in december.verdicts][0] == ("amr", "fail")  # December carries the overdue one
+    assert (december.verdicts[0].unit, december.verdicts[0].verdict) == ("amr", "fail")  # December: the overdue one
     assert december.verdicts[0].reasons == ("1 overdue violation(s), more than the 0 allowed",)
 
 
