@@ -91,7 +91,7 @@ def open_violations(evaluation: Evaluation) -> list[dict[str, Any]]:
     are the province's days, what the tables show."""
     shown = [{**violation_dict(v, evaluation.generated_at), "opened": province_day(v.opened_at).isoformat(),
               "due": province_day(v.deadline).isoformat()}
-             for v in evaluation.violations if v.status != "rectified"]
+             for v in evaluation.violations if v.status not in ("rectified", "dismissed")]
     return sorted(shown, key=lambda v: (v["status"] != "overdue", v["deadline"]))
 
 
@@ -127,6 +127,15 @@ def headline(evaluation: Evaluation) -> str:
             "escalated.")
 
 
+def dismissed_markdown(evaluation: Evaluation) -> str:
+    shown = [v for v in evaluation.violations if v.status == "dismissed"]
+    if not shown:
+        return "no violations dismissed"
+    rows = [[v.kind, f"`{v.unit}`", v.item, f"`{v.subject}`", province_day(v.closed_at).isoformat() if v.closed_at
+             else "", v.closed_by or ""] for v in shown]
+    return markdown_table(["kind", "unit", "item", "submission", "dismissed", "by whom and why"], rows, ["left"] * 6)
+
+
 def violations_markdown(evaluation: Evaluation) -> str:
     shown = open_violations(evaluation)
     if not shown:
@@ -146,6 +155,7 @@ def report_markdown(evaluation: Evaluation) -> str:
         "## Compliance verdicts", verdicts_markdown(evaluation),
         "## Publication and re-issues", revisions_markdown(evaluation),
         "## Escalated and open violations", violations_markdown(evaluation),
+        "## Violations dismissed by the management institution", dismissed_markdown(evaluation),
         "## Unit scorecards", scorecards_markdown(evaluation.scorecards),
         "## Technical service units (contractors)", contractors_markdown(evaluation),
     ]) + "\n"
@@ -240,6 +250,8 @@ def report_html(evaluation: Evaluation, pass_threshold: float | None = None) -> 
         publication=publication_line(evaluation), revisions=revisions_rows(evaluation),
         verdicts=evaluation.verdicts,
         violation_headers=VIOLATION_HEADERS, violation_classes=[v["status"] for v in shown],
+        dismissed=[[v.kind, v.unit, v.item, v.subject, v.closed_by or ""] for v in evaluation.violations
+                   if v.status == "dismissed"],
         violations=[[str(v[k]) for k in VIOLATION_COLUMNS] for v in shown],
         # keyed by unit code: the legend stays narrow, the tables carry the names
         trend_chart=Markup(svg_trend(evaluation.trend_periods, evaluation.trend)),
@@ -312,6 +324,8 @@ def render_text(evaluation: Evaluation, paths: dict[str, Path] | None = None) ->
     overdue = [v for v in evaluation.violations if v.status == "overdue"]
     lines += [f"ESCALATED {v.kind} {v.unit}/{v.subject}: {v.days_overdue(evaluation.generated_at)} day(s) past "
               f"{province_day(v.deadline).isoformat()}" for v in overdue]
+    lines += [f"DISMISSED {v.kind} {v.unit}/{v.subject}: {v.closed_by}" for v in evaluation.violations
+              if v.status == "dismissed"]
     if paths:
         lines.append(f"reports: {paths['report.html'].parent}")
     return "\n".join(lines)
