@@ -81,6 +81,12 @@ def _unit_numbers(evaluation: Evaluation) -> dict[str, Any]:
     return numbers
 
 
+def _publication(evaluation: Evaluation) -> dict[str, Any]:
+    """Whether the verdicts stand (art. 9): provisional, published, or re-issued with the reason."""
+    return {"publication": evaluation.status,
+            "publication_history": dg.MetadataValue.md(report.revisions_markdown(evaluation))}
+
+
 def _files(paths: dict[str, Path]) -> dict[str, Any]:
     return {"report_html": dg.MetadataValue.path(str(paths["report.html"].resolve())),
             "report_dir": dg.MetadataValue.path(str(paths["report.html"].parent.resolve()))}
@@ -118,7 +124,7 @@ def weekly_report_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         evaluation = _evaluate(catalogue, platform, _period(config, WEEK, platform.platform().clock()))
         paths = _write(evaluation, platform)
         return dg.MaterializeResult(metadata={
-            "period": evaluation.period.label, **_files(paths),
+            "period": evaluation.period.label, **_files(paths), **_publication(evaluation),
             "scorecards": dg.MetadataValue.md(report.scorecards_markdown(evaluation.scorecards)),
             "violations": dg.MetadataValue.md(report.violations_markdown(evaluation)),
             **_unit_numbers(evaluation)})
@@ -135,7 +141,7 @@ def scorecards_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
                     platform: PlatformResource) -> dg.Output[Evaluation]:
         evaluation = _evaluate(catalogue, platform, _period(config, MONTH, platform.platform().clock()))
         return dg.Output(evaluation, metadata={
-            "period": evaluation.period.label, "units": len(evaluation.scorecards),
+            "period": evaluation.period.label, "units": len(evaluation.scorecards), **_publication(evaluation),
             "scorecards": dg.MetadataValue.md(report.scorecards_markdown(evaluation.scorecards)),
             **_unit_numbers(evaluation)})
 
@@ -170,7 +176,7 @@ def verdicts_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
                   platform: PlatformResource) -> dg.MaterializeResult:
         paths = _write(evaluation, platform)
         metadata: dict[str, Any] = {
-            "period": evaluation.period.label, **_files(paths),
+            "period": evaluation.period.label, **_files(paths), **_publication(evaluation),
             "units_passed": sum(1 for v in evaluation.verdicts if v.verdict == "pass"),
             "units_failed": sum(1 for v in evaluation.verdicts if v.verdict == "fail"),
             "verdicts": dg.MetadataValue.md(report.verdicts_markdown(evaluation))}

@@ -10,7 +10,7 @@ import dagster as dg
 from assets.factory import asset_key, unit_specs
 from assets.render import failed_stage_result, stage_check_result
 from pipelines import entrustment, process
-from pipelines.catalogue.models import Catalogue, Item, Unit
+from pipelines.catalogue.models import Catalogue, Item, Unit, Work
 from pipelines.quality import checks as qc
 from pipelines.quality import inspection
 from pipelines.quality.masking import redacted
@@ -19,6 +19,7 @@ from resources.platform import DATA_DOCS, PlatformResource
 
 Event = dg.MaterializeResult | dg.AssetCheckResult
 INCIDENT_LENGTH = 500
+STAGE_WORK = {qc.INTAKE: Work.COLLECTION, qc.VALIDATED: Work.VALIDATION, qc.SHARED: Work.CONVERGENCE}
 # No "from __future__ import annotations" here: Dagster reads the context and resource annotations at runtime.
 
 
@@ -43,14 +44,21 @@ def unit_asset(catalogue: Catalogue, unit: Unit, store_kind: str) -> dg.AssetsDe
     return _pipeline
 
 
+class StepsRefused(dg.Failure):
+    """Steps of a unit's run its operator is not entrusted with (art. 7): recorded as the run's incident."""
+
+
 def operated_run(context: dg.AssetExecutionContext, platform: process.Platform, catalogue: Catalogue,
                  unit: Unit, run_date_allowed: bool = False) -> Iterator[Event]:
     """The unit's part of the run, recorded with its operator; refused before any work when the tagged
-    contractor holds no entrustment in force (art. 7), so the intake files stay where they are."""
+    contractor holds no entrustment in force for collection (art. 7), so the intake files stay where they
+    are; a later step (validation, convergence) it is not entrusted with does not run, and the run ends
+    refused with the reason."""
     run_id = context.run.run_id
     started = platform.clock()
-    operator = entrustment.operator_of_run(catalogue, unit.code, context.run.tags, entrustment.local_day(started),
-                                           run_date_allowed)
+    operators = entrustment.run_operators(catalogue, unit.code, context.run.tags, entrustment.local_day(started),
+                                          run_date_allowed)
+    operator = operators[entrustment.UNIT_RUN_WORK]
     if operator.refusal:
         platform.store.record_run(run_id, unit.code, operator.contractor, started, started, "refused",
                                   operator.refusal, operator.day)
@@ -59,7 +67,10 @@ def operated_run(context: dg.AssetExecutionContext, platform: process.Platform, 
     context.log.info(f"{unit.code}: operated by {operator.contractor or 'the unit itself'}")
     platform.store.start_run(run_id, unit.code, operator.contractor, started, operator.day)
     try:
-        yield from run_unit(context, platform, catalogue, unit)
+        yield from run_unit(context, platform, catalogue, unit, operators)
+    except StepsRefused as exc:
+        platform.store.finish_run(run_id, unit.code, platform.clock(), "refused", incident_reason(exc))
+        raise
     except Exception as exc:
         platform.store.finish_run(run_id, unit.code, platform.clock(), "failed", incident_reason(exc))
         raise
@@ -73,7 +84,7 @@ def incident_reason(exc: BaseException) -> str:
 
 
 def run_unit(context: dg.AssetExecutionContext, platform: process.Platform, catalogue: Catalogue,
-             unit: Unit) -> Iterator[Event]:
+             unit: Unit, operators: dict[Work, entrustment.Operator] | None = None) -> Iterator[Event]:
     """Every selected item of the unit, each on its own: one item's failure is reported as a failed check of
     that item's stage and the unit goes on with the next item (raised at the end, so the step still fails).
     A shared check selected without its asset is the regular inspection of that table."""
@@ -83,13 +94,22 @@ def run_unit(context: dg.AssetExecutionContext, platform: process.Platform, cata
             context.log.warning(f"set aside {refusal.path.name}: {refusal.reason}")
     checks = {k.name for k in context.selected_asset_check_keys}
     failed: list[str] = []
+    refused: list[str] = []
     for item in authority_first(catalogue.items_of(unit.code)):
         stages = [s for s in qc.STAGES if asset_key(s, item) in selected]
         if qc.SHARED not in stages and qc.stage_check_name(qc.SHARED, item.code) in checks:
             stages.append(qc.INSPECTION)
         for stage in stages:
+            operator = operators.get(STAGE_WORK[stage]) if operators and stage in STAGE_WORK else None
             try:
-                yield from STAGE_RUNNERS[stage](context, platform, item)
+                yield from STAGE_RUNNERS[stage](context, platform, item, operator)
+            except entrustment.NotEntrusted as exc:
+                context.log.error(f"{item.code}: {exc}; its later stages wait for an entrusted operator")
+                refused.append(f"{item.code} ({stage}): {exc}")
+                name = qc.stage_check_name(stage, item.code)
+                if name in checks:
+                    yield failed_stage_result(asset_key(stage, item), name, stage, incident_reason(exc))
+                break
             except Exception as exc:
                 if platform.store.is_transient(exc):  # a lost connection: the step's retry policy runs it again
                     raise
@@ -104,6 +124,9 @@ def run_unit(context: dg.AssetExecutionContext, platform: process.Platform, cata
         from expectations.docs import build_index
 
         build_index(platform.data_dir / DATA_DOCS)  # once per unit run, not per validation
+    if refused:
+        raise StepsRefused(description=f"{len(refused)} item(s) of {unit.code} refused: " + "; ".join(refused + failed),
+                           metadata={"refused_items": dg.MetadataValue.json(refused)}, allow_retries=False)
     if failed:
         # Not retried as a whole: the items that succeeded are done, a failed one is retried on the next run.
         raise dg.Failure(description=f"{len(failed)} item(s) of {unit.code} failed: " + "; ".join(failed),
@@ -131,8 +154,9 @@ def _record(context: dg.AssetExecutionContext, platform: process.Platform, item:
     yield stage_check_result(asset_key(checked, item), qc.stage_check_name(checked, item.code), stage, outcomes)
 
 
-def _intake(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
-    report = process.take_in(platform, item)
+def _intake(context: dg.AssetExecutionContext, platform: process.Platform, item: Item,
+            operator: entrustment.Operator | None = None) -> Iterator[Event]:
+    report = process.take_in(platform, item, operator)
     if not (report.accepted or report.refused or report.duplicates):
         context.log.info(f"{item.code}: no new submissions")
         return
@@ -152,8 +176,9 @@ def _intake(context: dg.AssetExecutionContext, platform: process.Platform, item:
     yield from _record(context, platform, item, qc.INTAKE, [outcome])
 
 
-def _validated(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
-    report = process.validate(platform, item)
+def _validated(context: dg.AssetExecutionContext, platform: process.Platform, item: Item,
+               operator: entrustment.Operator | None = None) -> Iterator[Event]:
+    report = process.validate(platform, item, operator)
     if not report.outcomes:
         # As for the shared output: a skipped output would skip the unit's correction list downstream,
         # whenever one of its items had nothing new (a quiet cycle, a refused file).
@@ -179,8 +204,9 @@ def _validated(context: dg.AssetExecutionContext, platform: process.Platform, it
     yield from _record(context, platform, item, qc.VALIDATED, outcomes)
 
 
-def _shared(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
-    report = process.converge(platform, item)
+def _shared(context: dg.AssetExecutionContext, platform: process.Platform, item: Item,
+            operator: entrustment.Operator | None = None) -> Iterator[Event]:
+    report = process.converge(platform, item, operator)
     if not report.submissions:
         # A skipped output skips every downstream step of the run (online verification, look-ups, connected
         # stores, the directory), so the unchanged table is published with nothing newly converged.
@@ -203,7 +229,8 @@ def _shared(context: dg.AssetExecutionContext, platform: process.Platform, item:
     yield from _record(context, platform, item, qc.SHARED, outcomes)
 
 
-def _inspect(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
+def _inspect(context: dg.AssetExecutionContext, platform: process.Platform, item: Item,
+             operator: entrustment.Operator | None = None) -> Iterator[Event]:
     """The regular inspection (art. 15): the shared table again in all four dimensions."""
     yield from _record(context, platform, item, qc.INSPECTION, inspection.inspect_item(platform, item))
 

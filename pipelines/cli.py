@@ -70,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handlers = {"check-catalogue": _check, "run": _run, "summary": _summary, "catalogue-schema": _schemas,
                     "migrate": _migrate, "ui": _ui, "workspace": _workspace, "access": run_access,
-                    "contractors": _contractors, "evaluate": _evaluate, **GOVERNANCE}
+                    "contractors": _contractors, "evaluate": _evaluate, "dismiss-violation": _dismiss,
+                    **GOVERNANCE}
         return handlers[args.command](args)
     except CatalogueError as exc:
         print(exc, file=sys.stderr)
@@ -382,6 +383,37 @@ def _evaluation_command(commands: argparse._SubParsersAction) -> None:  # type: 
                                                     "verdicts of a period, written under <data dir>/reports/<period>/")
     evaluate.add_argument("--period", default=None, help="2026-11 (month) or 2026-W48 (ISO week); default: this month")
     evaluate.add_argument("--json", action="store_true")
+    dismissal = commands.add_parser("dismiss-violation", help="the management institution dismisses an open "
+                                                              "violation with its reason (recorded, in the reports)")
+    dismissal.add_argument("--kind", required=True, help="out_of_catalogue, expired_temporary, repeated_collection, "
+                                                          "overdue_correction")
+    dismissal.add_argument("--unit", required=True)
+    dismissal.add_argument("--subject", required=True, help="the submission it concerns, as the report lists it")
+    dismissal.add_argument("--by", required=True, help="the officer of the data management institution")
+    dismissal.add_argument("--reason", required=True)
+    evaluate.add_argument("--reissue", default=None, metavar="REASON",
+                          help="an ended period is published once and kept (art. 9); re-issue it, computed from "
+                               "the records as they stand now, with this reason (recorded and shown)")
+
+
+def _dismiss(args: argparse.Namespace) -> int:
+    """Exit 0 when dismissed, 2 when refused (no such open violation, no reason)."""
+    from pipelines.clock import utc_now
+    from pipelines.evaluation.violations import DismissalError, dismiss
+    from pipelines.store import SharedStore
+    from resources.platform import Settings
+
+    settings = Settings.from_env()
+    store = SharedStore(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
+    try:
+        closed = dismiss(store, args.kind, args.unit, args.subject, args.by, args.reason, utc_now())
+    except DismissalError as exc:
+        print(f"dismiss-violation: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.dispose()
+    print(f"dismissed {closed.kind} {closed.unit}/{closed.subject}: {closed.closed_by}")
+    return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -404,9 +436,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     except PeriodError as exc:
         print(exc, file=sys.stderr)
         return 2
+    from pipelines.evaluation.publication import PublicationError
+
     store = SharedStore(settings.resolved_store_url, catalogue)
     try:
-        evaluation = evaluate(catalogue, store, Path(settings.data_dir), period, config, now)
+        evaluation = evaluate(catalogue, store, Path(settings.data_dir), period, config, now, args.reissue)
+    except PublicationError as exc:
+        print(f"evaluate: {exc}", file=sys.stderr)
+        return 2
     finally:
         store.dispose()
     paths = write_reports(evaluation, reports_dir(Path(settings.data_dir), period), config.thresholds.pass_rate)

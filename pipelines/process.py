@@ -22,8 +22,9 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from pipelines import intake, sharing
-from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item
+from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item, Work
 from pipelines.clock import Clock, province_day
+from pipelines.entrustment import Operator, require_entrusted
 from pipelines.quality.context import StoreAuthority, contextual_results, is_correction, previous_rows
 from pipelines.quality.corrections import has_open_rows, release_corrected
 from pipelines.quality.masking import redacted
@@ -102,7 +103,8 @@ def _items_of(platform: Platform, unit: str) -> set[str]:
     return {i.code for i in platform.catalogue.items_of(unit)}
 
 
-def take_in(platform: Platform, item: Item) -> IntakeReport:
+def take_in(platform: Platform, item: Item, operator: Operator | None = None) -> IntakeReport:
+    require_entrusted(operator, Work.COLLECTION)  # art. 7: NotEntrusted, before any file is touched
     report = IntakeReport(item.code)
     if isinstance(item.collection, DatabaseCollection):
         _pull(platform, item, report)
@@ -210,9 +212,10 @@ def read_stage_keys(stage: StageStore, submission_id: str, item: Item) -> pd.Dat
     return stage.read(submission_id, VALID, item, columns=item.primary_key)
 
 
-def validate(platform: Platform, item: Item) -> ValidationReport:
+def validate(platform: Platform, item: Item, operator: Operator | None = None) -> ValidationReport:
     """Every received submission of the item, in received order; one that raises ends ``failed`` and the rest go
     on (SubmissionsFailed at the end); a lost connection is raised at once for the step to be retried."""
+    require_entrusted(operator, Work.VALIDATION)  # art. 7: the submissions stay received for an entrusted run
     report = ValidationReport(item.code)
     as_of = province_day(platform.clock())  # record freshness is judged on the province's day
     authority = StoreAuthority(platform.store)
@@ -294,9 +297,10 @@ def _held_rows(item: Item, frame: pd.DataFrame, outcome: ValidationOutcome,
 
 
 # --- convergence -------------------------------------------------------------------------------
-def converge(platform: Platform, item: Item) -> ConvergenceReport:
+def converge(platform: Platform, item: Item, operator: Operator | None = None) -> ConvergenceReport:
     """Every validated submission of the item, in received order, each in one transaction; one the store
     refuses ends ``failed`` and the rest go on (SubmissionsFailed at the end)."""
+    require_entrusted(operator, Work.CONVERGENCE)  # art. 7: the submissions stay validated for an entrusted run
     report = ConvergenceReport(item.code)
     platform.store.ensure_tables([item])
     failures: list[str] = []

@@ -91,8 +91,33 @@ def open_violations(evaluation: Evaluation) -> list[dict[str, Any]]:
     are the province's days, what the tables show."""
     shown = [{**violation_dict(v, evaluation.generated_at), "opened": province_day(v.opened_at).isoformat(),
               "due": province_day(v.deadline).isoformat()}
-             for v in evaluation.violations if v.status != "rectified"]
+             for v in evaluation.violations if v.status not in ("rectified", "dismissed")]
     return sorted(shown, key=lambda v: (v["status"] != "overdue", v["deadline"]))
+
+
+def publication_line(evaluation: Evaluation) -> str:
+    """Whether these verdicts stand: provisional while the period runs, else published (and re-issued)."""
+    published = evaluation.publication
+    if published is None:
+        return "Provisional: the period has not ended, these verdicts are not published and may still change."
+    first, current = published.revisions[0], published.current
+    line = f"Published {shown_time(first.published_at)}; these verdicts do not change when evaluated again."
+    if current.revision > 1:
+        line += f" Re-issued {shown_time(current.published_at)} (revision {current.revision}): {current.reason}."
+    return line
+
+
+def revisions_rows(evaluation: Evaluation) -> list[list[str]]:
+    published = evaluation.publication
+    return [[str(r.revision), shown_time(r.published_at), r.reason or "first publication",
+             "; ".join(r.changes) or "—"] for r in (published.revisions if published else ())]
+
+
+def revisions_markdown(evaluation: Evaluation) -> str:
+    rows = revisions_rows(evaluation)
+    if not rows:
+        return "not published: the period has not ended"
+    return markdown_table(["revision", "published", "reason", "verdicts changed"], rows, ["right"] + ["left"] * 3)
 
 
 def headline(evaluation: Evaluation) -> str:
@@ -100,6 +125,15 @@ def headline(evaluation: Evaluation) -> str:
     overdue = sum(1 for v in evaluation.violations if v.status == "overdue")
     return (f"{len(evaluation.verdicts)} unit(s) judged, {failed} failed; {overdue} violation(s) overdue and "
             "escalated.")
+
+
+def dismissed_markdown(evaluation: Evaluation) -> str:
+    shown = [v for v in evaluation.violations if v.status == "dismissed"]
+    if not shown:
+        return "no violations dismissed"
+    rows = [[v.kind, f"`{v.unit}`", v.item, f"`{v.subject}`", province_day(v.closed_at).isoformat() if v.closed_at
+             else "", v.closed_by or ""] for v in shown]
+    return markdown_table(["kind", "unit", "item", "submission", "dismissed", "by whom and why"], rows, ["left"] * 6)
 
 
 def violations_markdown(evaluation: Evaluation) -> str:
@@ -117,8 +151,11 @@ def report_markdown(evaluation: Evaluation) -> str:
     return "\n\n".join([
         f"# Supervision and evaluation report {p.label} ({p.start.isoformat()} to {p.last_day.isoformat()})",
         f"Generated {shown_time(evaluation.generated_at)}. {headline(evaluation)}",
+        publication_line(evaluation),
         "## Compliance verdicts", verdicts_markdown(evaluation),
+        "## Publication and re-issues", revisions_markdown(evaluation),
         "## Escalated and open violations", violations_markdown(evaluation),
+        "## Violations dismissed by the management institution", dismissed_markdown(evaluation),
         "## Unit scorecards", scorecards_markdown(evaluation.scorecards),
         "## Technical service units (contractors)", contractors_markdown(evaluation),
     ]) + "\n"
@@ -210,8 +247,11 @@ def report_html(evaluation: Evaluation, pass_threshold: float | None = None) -> 
     shown = open_violations(evaluation)
     return _templates().get_template("report.html.j2").render(
         period=p, generated=shown_time(evaluation.generated_at), headline=headline(evaluation),
+        publication=publication_line(evaluation), revisions=revisions_rows(evaluation),
         verdicts=evaluation.verdicts,
         violation_headers=VIOLATION_HEADERS, violation_classes=[v["status"] for v in shown],
+        dismissed=[[v.kind, v.unit, v.item, v.subject, v.closed_by or ""] for v in evaluation.violations
+                   if v.status == "dismissed"],
         violations=[[str(v[k]) for k in VIOLATION_COLUMNS] for v in shown],
         # keyed by unit code: the legend stays narrow, the tables carry the names
         trend_chart=Markup(svg_trend(evaluation.trend_periods, evaluation.trend)),
@@ -265,7 +305,9 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]
 def render_text(evaluation: Evaluation, paths: dict[str, Path] | None = None) -> str:
     """What ``python -m pipelines evaluate`` prints."""
     p = evaluation.period
-    lines = [f"period {p.label} ({p.start.isoformat()} to {p.last_day.isoformat()})",
+    lines = [f"period {p.label} ({p.start.isoformat()} to {p.last_day.isoformat()}): {evaluation.status}",
+             publication_line(evaluation),
+             *(f"revision {r[0]} {r[1]}: {r[2]}; verdicts changed: {r[3]}" for r in revisions_rows(evaluation)[1:]),
              f"{'unit':<16} {'verdict':<7} {'coverage':>8} {'register':>8} {'on time':>8} {'pass':>8} "
              f"{'held':>8} {'open':>4} {'overdue':>7}  reasons"]
     cards = {s.unit: s for s in evaluation.scorecards}
@@ -282,6 +324,8 @@ def render_text(evaluation: Evaluation, paths: dict[str, Path] | None = None) ->
     overdue = [v for v in evaluation.violations if v.status == "overdue"]
     lines += [f"ESCALATED {v.kind} {v.unit}/{v.subject}: {v.days_overdue(evaluation.generated_at)} day(s) past "
               f"{province_day(v.deadline).isoformat()}" for v in overdue]
+    lines += [f"DISMISSED {v.kind} {v.unit}/{v.subject}: {v.closed_by}" for v in evaluation.violations
+              if v.status == "dismissed"]
     if paths:
         lines.append(f"reports: {paths['report.html'].parent}")
     return "\n".join(lines)

@@ -12,9 +12,15 @@
 - held-back rate: rows held back / rows received over the submissions received in the period (refused
   files count whole);
 - correction turnaround: median hours from hold-back to release, over rows released in the period;
-- sharing applications answered in time: applications for the unit's items made in the period, counted
-  once decided or past the answer deadline, in time when decided within it;
-- violations opened in the period, per kind, and those open or overdue now.
+- sharing applications answered in time: applications for the unit's items that fell due in the period
+  (decided, or reached the answer deadline undecided, whichever came first), in time when decided within
+  the deadline: each application counts once, in a period whose end already knows its outcome;
+- violations opened in the period, per kind, and those open or overdue at the period's end (by their
+  opened, deadline and closed times, not their status today).
+
+Every indicator is computed as of the period's end (``as_of``: the end, or now while the period runs), so a
+period that has ended scores the same whenever it is evaluated: October evaluated on 1 November and on
+31 December gives one verdict (art. 9). Publishing keeps it (``pipelines.evaluation.publication``).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from pipelines.directory import entries, first_converged
 from pipelines.evaluation.config import EvaluationConfig
 from pipelines.evaluation.periods import Period, at_midnight, month_of, reporting_day, utc, week_of
 from pipelines.evaluation.records import CheckResult, Records, SharingApplication, Submission
-from pipelines.evaluation.violations import OVERDUE, Violation, is_open
+from pipelines.evaluation.violations import Violation, open_at, overdue_at
 from pipelines.quality.rules import Dimension
 
 DIMENSIONS = tuple(d.value for d in Dimension)
@@ -134,16 +140,22 @@ def _after_expiry(item: Item, window_start: date) -> bool:
 
 
 # --- the scorecard -------------------------------------------------------------------------------------
+def as_of(period: Period, now: datetime) -> datetime:
+    """The moment a period is judged at: its end once it has ended, else now."""
+    return min(utc(now), period.end_at)
+
+
 def scorecards(catalogue: Catalogue, records: Records, violations: Sequence[Violation], period: Period,
                config: EvaluationConfig, now: datetime) -> list[Scorecard]:
-    """One scorecard per unit with catalogued items, in catalogue order."""
+    """One scorecard per unit with catalogued items, in catalogue order, as of the period's end."""
+    now = as_of(period, now)
     registered = _registered(catalogue, records.submissions, period)
     accepted: dict[str, list[datetime]] = defaultdict(list)
     for s in records.submissions:
         if s.accepted:
             accepted[s.item].append(s.received_at)
     live_since = min((s.received_at for s in records.submissions), default=None)
-    by_unit = _by_unit(catalogue, records, period)
+    by_unit = _by_unit(catalogue, records, period, timedelta(days=config.sharing_answer_days))
     unit_violations: dict[str, list[Violation]] = defaultdict(list)
     for v in violations:
         unit_violations[v.unit].append(v)
@@ -152,7 +164,7 @@ def scorecards(catalogue: Catalogue, records: Records, violations: Sequence[Viol
             for unit in catalogue.units if catalogue.items_of(unit.code)]
 
 
-def _by_unit(catalogue: Catalogue, records: Records, period: Period) -> dict[str, Records]:
+def _by_unit(catalogue: Catalogue, records: Records, period: Period, answer_in: timedelta) -> dict[str, Records]:
     """Each unit's records of the period, grouped in one pass (a province has thousands of items)."""
     grouped: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for s in records.submissions:
@@ -166,7 +178,7 @@ def _by_unit(catalogue: Catalogue, records: Records, period: Period) -> dict[str
             grouped[c.unit]["checks"].append(c)
     for a in records.applications:
         item = catalogue.find_item(a.item)
-        if item is not None and period.contains(a.applied_at):  # the owner of the item answers
+        if item is not None and period.contains(fell_due(a, answer_in)):  # the owner of the item answers
             grouped[item.unit]["applications"].append(a)
     return {unit: Records(**lists) for unit, lists in grouped.items()}
 
@@ -195,8 +207,8 @@ def _scorecard(catalogue: Catalogue, unit: str, name: str, mine: Records, violat
         correction_turnaround_hours=round(median(turnaround), 4) if turnaround else None,
         applications_due=due, applications_in_time=in_time,
         violations_opened=dict(sorted(Counter(v.kind for v in violations if period.contains(v.opened_at)).items())),
-        violations_open=sum(1 for v in violations if is_open(v)),
-        violations_overdue=sum(1 for v in violations if v.status == OVERDUE),
+        violations_open=sum(1 for v in violations if open_at(v, now)),
+        violations_overdue=sum(1 for v in violations if overdue_at(v, now)),
     )
 
 
@@ -211,15 +223,19 @@ def _registered(catalogue: Catalogue, submissions: Sequence[Submission], period:
     return {e.item.code for e in entries(catalogue, first) if e.published is not None and e.published < period.end}
 
 
+def fell_due(application: SharingApplication, answer_in: timedelta) -> datetime:
+    """When the application's outcome was settled: its decision, or its deadline if that came first."""
+    deadline = utc(application.applied_at) + answer_in
+    decided = application.decided_at
+    return deadline if decided is None else min(utc(decided), deadline)
+
+
 def _applications(applications: Sequence[SharingApplication], days: int, now: datetime) -> tuple[int, int]:
-    """Applications counted once decided or past the answer deadline; in time when decided within it."""
-    deadline = timedelta(days=days)
-    due = in_time = 0
-    for app in applications:
-        if app.decided_at is not None or app.applied_at + deadline <= utc(now):
-            due += 1
-            in_time += app.decided_at is not None and utc(app.decided_at) - app.applied_at <= deadline
-    return due, in_time
+    """The period's applications that fell due by ``now``; in time when decided within the deadline."""
+    answer_in = timedelta(days=days)
+    due = [a for a in applications if fell_due(a, answer_in) <= utc(now)]
+    in_time = sum(1 for a in due if a.decided_at is not None and utc(a.decided_at) - utc(a.applied_at) <= answer_in)
+    return len(due), in_time
 
 
 def pass_rate_trend(checks: Sequence[CheckResult], units: Sequence[str],

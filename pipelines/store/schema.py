@@ -213,6 +213,38 @@ def violation_tables(metadata: MetaData, dialect: str) -> Table:
     )
 
 
+def evaluation_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table]:
+    """Published periods (art. 9) and dismissed violations (art. 8): decisions of the management institution,
+    kept so that a later evaluation neither moves a verdict nor re-opens a dismissed violation."""
+    published = Table(
+        "platform_evaluations", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("period", String(16), nullable=False, index=True, comment="2026-10 or 2026-W44"),
+        Column("revision", Integer, nullable=False, comment="1: the publication; 2 and on: re-issues"),
+        Column("published_at", DateTime(timezone=True), nullable=False),
+        Column("reason", Text, comment="why it was re-issued; NULL for the first publication"),
+        Column("changes", Text, nullable=False, comment="JSON: verdicts that changed from the previous revision"),
+        Column("content", Text, nullable=False, comment="JSON: scorecards, contractors, verdicts, trend"),
+        UniqueConstraint("period", "revision", name="uq_platform_evaluations_revision"),
+        schema=platform_schema(dialect),
+        comment="a period's evaluation as published, and each explicit re-issue with its reason",
+    )
+    dismissed = Table(
+        "platform_violation_dismissals", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("kind", String(32), nullable=False),
+        Column("unit", String(64), nullable=False),
+        Column("subject", String(300), nullable=False),
+        Column("dismissed_at", DateTime(timezone=True), nullable=False),
+        Column("dismissed_by", String(300), nullable=False, comment="the management institution's officer"),
+        Column("reason", Text, nullable=False),
+        UniqueConstraint("kind", "unit", "subject", name="uq_platform_violation_dismissals_subject"),
+        schema=platform_schema(dialect),
+        comment="violations dismissed by the data management institution, with the reason",
+    )
+    return published, dismissed
+
+
 def stage_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table]:
     """State a run leaves for its later steps, in the store so a worker on any machine reads it.
 
@@ -253,6 +285,7 @@ def build_metadata(catalogue: Catalogue, dialect: str) -> MetaData:
     access_tables(metadata, dialect)
     run_tables(metadata, dialect)
     violation_tables(metadata, dialect)
+    evaluation_tables(metadata, dialect)
     for item in catalogue.items:
         shared_table(item, metadata, dialect)
     return metadata

@@ -120,6 +120,7 @@ class SharedStore:
         shared = list(items if items is not None else self.catalogue.items)  # read once: items may be a generator
         wanted = [self.ledger, self.quarantine, self.check_results, self.audit_log, self.sharing_applications,
                   self.runs, self.violations, self.stage_table, self.repeated_collection,
+                  self._platform("platform_evaluations"), self._platform("platform_violation_dismissals"),
                   *(self.table(i) for i in shared)]
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":

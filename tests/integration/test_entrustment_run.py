@@ -174,3 +174,40 @@ def test_an_incident_reason_carries_no_personal_data() -> None:
     reason = incident_reason(error)
     assert reason.startswith("ValueError: duplicate key (" + "*" * 18 + ", " + "*" * 11 + ") xxx")
     assert len(reason) == INCIDENT_LENGTH
+
+
+@pytest.mark.parametrize(("work", "refused_at", "left_as"), [
+    (["collection"], "validation", "received"),
+    (["collection", "validation"], "convergence", "validated"),
+])
+def test_a_step_beyond_the_entrusted_work_is_refused_as_an_incident(
+        tmp_path: Path, mini_catalogue_dir: Path, work: list[str], refused_at: str, left_as: str) -> None:
+    """Art. 7 for every work type: the contractor collects, and is refused at the first step it holds no
+    entrustment for; that step does not run, the submission waits, and an untagged run (the unit) finishes it."""
+    edit_yaml(mini_catalogue_dir, "contractors.yaml",
+              lambda d: d["contractors"][0]["entrustments"][0].update(work=work))
+    paths = {"catalogue": mini_catalogue_dir, "intake": tmp_path / "intake", "data": tmp_path / "data"}
+    write_csv(paths["intake"] / "amr" / "enterprise.csv", HEADER, enterprise_rows())
+
+    result = _run(paths, {CONTRACTOR_TAG: "gx_datatech", **JUNE}, units=("amr",))
+    assert not result.success
+    reason = (f"1 item(s) of amr refused: enterprise ({'validated' if refused_at == 'validation' else 'shared'}): "
+              f"{refused_at} refused: contractor gx_datatech has no valid entrustment for unit amr on 2026-06-15: "
+              f"not entrusted with {refused_at} (only {', '.join(sorted(work))})")
+    assert _runs(paths, result.run_id) == [
+        {"unit": "amr", "contractor": "gx_datatech", "status": "refused", "finished": True, "reason": reason}]
+    store = open_store(paths["catalogue"], paths["data"])
+    try:
+        assert [(e["item"], e["status"], e["converged"]) for e in store.submissions()] == [
+            ("enterprise", left_as, 0)]
+    finally:
+        store.dispose()
+
+    by_the_unit = _run(paths, JUNE, units=("amr",))  # untagged: gx_datatech collects, the unit does the rest
+    assert by_the_unit.success
+    store = open_store(paths["catalogue"], paths["data"])
+    try:
+        assert [(e["item"], e["status"], e["converged"]) for e in store.submissions()] == [
+            ("enterprise", "converged", 14)]
+    finally:
+        store.dispose()
