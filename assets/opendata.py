@@ -46,7 +46,7 @@ def opendata_assets(catalogue: Catalogue, scope: Scope | None = None) -> list[dg
         for key in sorted(context.selected_asset_keys, key=str):
             item = by_key[key]
             # Before its first convergence an open item is published empty, so its files always exist.
-            rows = built.store.read_table(item) if built.store.table_exists(item) else opendata.empty_rows(item)
+            rows = built.store.shared.read_table(item) if built.store.shared.exists(item) else opendata.empty_rows(item)
             # One scan of the rows both files are written from decides for the CSV and the JSON.
             staged, findings = opendata.stage(catalogue, item, rows, target / opendata.STAGING, built.clock())
             if findings:

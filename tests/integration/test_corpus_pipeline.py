@@ -81,13 +81,13 @@ def _run(tmp: Path, store_url: str) -> CorpusRun:
     assert unexplained == []  # each refused entry beside its reason file, whatever the length of its name
     store = open_store(catalogue_dir, data, store_url)
     try:
-        entries = {e["submission_id"]: e for e in store.submissions()}
+        entries = {e["submission_id"]: e for e in store.ledger.submissions()}
         held: dict[str, list[dict[str, Any]]] = {}
-        for row in store.held_rows():
+        for row in store.quarantine.held_rows():
             held.setdefault(row["submission_id"], []).append(row)
         items = {name: item for name, (_, item) in placed.items()}
         converging = [store.catalogue.item(code) for code in sorted({items[c.name] for c in ACCEPTED})]
-        tables = {item.code: store.read_table(item) for item in converging}
+        tables = {item.code: store.shared.read_table(item) for item in converging}
         keys = {item.code: item.primary_key[0] for item in converging}
         unrecorded = sorted(name for name, sid in ids.items() if sid not in entries)
         shared = sorted(name for name, sid in ids.items() if list(ids.values()).count(sid) > 1)

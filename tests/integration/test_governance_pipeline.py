@@ -76,9 +76,9 @@ def test_unknown_keys_are_held_back_as_not_found_in_the_authoritative_source(pat
     result = materialize(paths)
     assert result.success
     store = open_store(paths["catalogue"], paths["data"])
-    [entry] = store.submissions("licence")
+    [entry] = store.ledger.submissions("licence")
     assert (entry["received"], entry["valid"], entry["held_back"], entry["converged"]) == (5, 3, 2, 3)
-    held = {row["row_no"]: row["reasons"] for row in store.held_rows("licence")}
+    held = {row["row_no"]: row["reasons"] for row in store.quarantine.held_rows("licence")}
     reason = "references:credit_code: 统一社会信用代码 not found in the authoritative source (enterprise.credit_code)"
     assert held == {4: reason, 5: reason}
     assert materialization(result, asset_key("validated", store.catalogue.item("licence")))[
@@ -91,7 +91,7 @@ def test_keys_are_verified_against_the_current_authority(paths: dict[str, Path])
     write_csv(paths["intake"] / "health" / "licence.csv", LICENCE, licence_rows()[:2])
     materialize(paths)
     store = open_store(paths["catalogue"], paths["data"])
-    [entry] = store.submissions("licence")
+    [entry] = store.ledger.submissions("licence")
     assert (entry["received"], entry["held_back"], entry["converged"]) == (2, 2, 0)
     store.dispose()
 
@@ -101,7 +101,7 @@ def test_looked_up_fields_come_from_the_shared_store_and_carried_values_are_flag
     write_csv(paths["intake"] / "health" / "licence.csv", LICENCE, licence_rows(carried_names=True))
     result = materialize(paths)
     store = open_store(paths["catalogue"], paths["data"])
-    table = store.read_table(store.catalogue.item("licence")).sort_values("licence_no")
+    table = store.shared.read_table(store.catalogue.item("licence")).sort_values("licence_no")
     assert table[["licence_no", "enterprise_name"]].values.tolist() == [
         ["L0", "企业0"], ["L1", "企业1"], ["L2", "企业2"]]
     [flag] = carried_log(store)
@@ -136,7 +136,7 @@ def test_submissions_to_an_expired_temporary_collection_are_refused(paths: dict[
         "temporary collection of item 'epidemic_visit' expired on 2020-03-31 (approved by 省政务数据管理局 for: "
         "突发公共卫生事件应急处置): no collection outside the catalogue (art. 12)")
     store = open_store(paths["catalogue"], paths["data"])
-    statuses = {e["item"]: (e["status"], e["received"], e["held_back"], e["converged"]) for e in store.submissions()}
+    statuses = {e["item"]: (e["status"], e["received"], e["held_back"], e["converged"]) for e in store.ledger.submissions()}
     assert statuses == {"epidemic_visit": ("rejected", 2, 2, 0), "flood_relief": ("converged", 1, 0, 1)}
     assert materialization(result, SUPERVISION_KEY)["temporary_expired"] == 1
     store.dispose()

@@ -99,7 +99,7 @@ def take_in_the_window(tmp_path: Path, store_url: str) -> list[tuple[Any, ...]]:
     """A window with strays of every kind and two awkward accepted files, as the unit runs take it in."""
     import openpyxl
 
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
 
     catalogue = load_catalogue(MINI)
     window = tmp_path / "intake"
@@ -117,7 +117,7 @@ def take_in_the_window(tmp_path: Path, store_url: str) -> list[tuple[Any, ...]]:
     for values in [HEADER, *enterprise_rows(5)[2:]]:
         second.append(values)
     book.save(window / "amr" / "enterprise__sheets.xlsx")
-    store = SharedStore(store_url, catalogue)
+    store = Store(store_url, catalogue)
     store.ensure_tables()
     platform = process.Platform(catalogue, window, tmp_path / "data", store, NoValidation(), clock=lambda: NOW)
     try:
@@ -125,7 +125,7 @@ def take_in_the_window(tmp_path: Path, store_url: str) -> list[tuple[Any, ...]]:
             process.refuse_uncatalogued(platform, unit)
         process.take_in(platform, catalogue.item("enterprise"))
         return sorted((e["unit"], e["item"], e["source"], e["status"], e["received"], e["held_back"],
-                       len(e["submission_id"])) for e in store.submissions())
+                       len(e["submission_id"])) for e in store.ledger.submissions())
     finally:
         store.dispose()
 
