@@ -134,9 +134,11 @@ def measure(url: sa.URL, n: int, workdir: Path, to_sql_rows: int) -> None:
     copy_rate = timed("psql \\copy (CSV file -> table)", n, lambda: psql_copy(url, "shared_province.bench_psql", path))
     timed("stage: StageStore.write (validation's output)", n, lambda: store.stage.write("bench", "valid", frame))
     ours = timed("convergence: Store.upsert_stage (insert)", n,
-                 lambda: store.shared.upsert_stage(item, store.stage.open_text("bench", "valid"), "amr", "bench-1", now))
+                 lambda: store.shared.upsert_stage(item, store.stage.open_text("bench", "valid"), "amr", "bench-1",
+                                                   now))
     again = timed("convergence: Store.upsert_stage (all updates)", n,
-                  lambda: store.shared.upsert_stage(item, store.stage.open_text("bench", "valid"), "amr", "bench-2", now))
+                  lambda: store.shared.upsert_stage(item, store.stage.open_text("bench", "valid"), "amr", "bench-2",
+                                                    now))
     with store.engine.begin() as conn:
         conn.exec_driver_sql("TRUNCATE shared_province.bench")
     in_memory = timed("convergence: Store.upsert (DataFrame)", n,

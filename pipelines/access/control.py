@@ -131,7 +131,8 @@ class AccessControl:
                     self._audit(conn, now, "grant", PLATFORM, unit.code, item.code, {"role": role, "reason": reason})
                     done.append(f"grant {role} {name}: {reason}")
                 elif has and not reason:
-                    execute(conn, sql.SQL("REVOKE SELECT ON {} FROM {}").format(table_name(table), sql.Identifier(role)))
+                    execute(conn, sql.SQL("REVOKE SELECT ON {} FROM {}").format(table_name(table),
+                                                                               sql.Identifier(role)))
                     self._audit(conn, now, "revoke", PLATFORM, unit.code, item.code,
                                 {"role": role, "reason": why or "no longer entitled"})
                     done.append(f"revoke {role} {name}")

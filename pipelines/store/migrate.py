@@ -110,7 +110,8 @@ def _altered(conn: Connection, item: Item, table: Table, column: Column[Any], li
         changes.append(Change(item.code, column.name, "type", f"{live_type} -> {wanted_type}", True))
     if live["nullable"] and not column.nullable and not column.primary_key:
         changes.append(Change(item.code, column.name, "set_not_null", "nullable -> NOT NULL", has_rows,
-                              (ddl(conn, "ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL", table, column.name),)))
+                              (ddl(conn, "ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL", table,
+                                   column.name),)))
     if dialect.name == "postgresql":
         if not live["nullable"] and column.nullable:
             changes.append(Change(item.code, column.name, "drop_not_null", "NOT NULL -> nullable", False,

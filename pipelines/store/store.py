@@ -92,12 +92,9 @@ class Store:
         """One transaction the repositories share: committed when the block ends, rolled back whole if it
         raises (or the process dies inside it)."""
         with self.engine.begin() as conn:
-            yield self._repositories(Session(self.engine, conn))
-
-    def _repositories(self, session: Session) -> UnitOfWork:
-        tables = self.tables
-        return UnitOfWork(session.conn, Ledger(tables, session), Quarantine(tables, session),  # type: ignore[arg-type]
-                          SharedTables(tables, session), PlatformRecords(tables, session), self.stage)
+            session, tables = Session(self.engine, conn), self.tables
+            yield UnitOfWork(conn, Ledger(tables, session), Quarantine(tables, session), SharedTables(tables, session),
+                             PlatformRecords(tables, session), self.stage)
 
     @property
     def ledger(self) -> Ledger:

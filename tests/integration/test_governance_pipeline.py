@@ -17,6 +17,7 @@ from pipelines import connected
 from pipelines.catalogue import Catalogue, load_catalogue
 from pipelines.intake import expired_reason
 from pipelines.sharing import carried_log
+from pipelines.store.stage import INTAKE
 from resources.platform import PlatformResource
 from tests.conftest import REPO, make_ric, make_uscc
 from tests.helpers import open_store, write_csv
@@ -113,6 +114,27 @@ def test_looked_up_fields_come_from_the_shared_store_and_carried_values_are_flag
     store.dispose()
 
 
+def test_carried_values_are_kept_neither_in_the_stage_data_nor_in_the_quarantine(paths: dict[str, Path]) -> None:
+    """Art. 13: values obtained through sharing are discarded, not collected: the intake stage data and the held
+    rows' records of a submission that carried them hold none; only the flag says how many there were."""
+    submit_enterprises(paths)
+    carried = [[*row[:2], "自填名称", row[3]] for row in licence_rows()]  # every row carries a name
+    write_csv(paths["intake"] / "health" / "licence.csv", LICENCE, carried)
+    materialize(paths)
+    store = open_store(paths["catalogue"], paths["data"])
+    item = store.catalogue.item("licence")
+    [entry] = store.ledger.submissions("licence")
+    submitted = store.stage.read(entry["submission_id"], INTAKE, item)
+    assert len(submitted) == 5 and submitted["enterprise_name"].isna().all()
+    held = store.quarantine.held_rows("licence")
+    assert [h["row_no"] for h in held] == [4, 5]
+    assert [json.loads(h["record"])["enterprise_name"] for h in held] == [None, None]
+    assert not any("自填名称" in h["record"] for h in held)
+    [flag] = carried_log(store)
+    assert (flag["field"], flag["rows"]) == ("enterprise_name", 5)
+    store.dispose()
+
+
 def test_a_clean_submission_raises_no_flag(paths: dict[str, Path]) -> None:
     submit_enterprises(paths)
     write_csv(paths["intake"] / "health" / "licence.csv", LICENCE, licence_rows())
@@ -136,7 +158,8 @@ def test_submissions_to_an_expired_temporary_collection_are_refused(paths: dict[
         "temporary collection of item 'epidemic_visit' expired on 2020-03-31 (approved by 省政务数据管理局 for: "
         "突发公共卫生事件应急处置): no collection outside the catalogue (art. 12)")
     store = open_store(paths["catalogue"], paths["data"])
-    statuses = {e["item"]: (e["status"], e["received"], e["held_back"], e["converged"]) for e in store.ledger.submissions()}
+    statuses = {e["item"]: (e["status"], e["received"], e["held_back"], e["converged"])
+                for e in store.ledger.submissions()}
     assert statuses == {"epidemic_visit": ("rejected", 2, 2, 0), "flood_relief": ("converged", 1, 0, 1)}
     assert materialization(result, SUPERVISION_KEY)["temporary_expired"] == 1
     store.dispose()

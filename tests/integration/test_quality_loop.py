@@ -151,7 +151,8 @@ def test_correction_round_trip(tmp_path: Path, mini_catalogue_dir: Path) -> None
     held = store.quarantine.held_rows("enterprise")
     released = {h["row_no"] for h in held if h["released_by"]}
     assert released == {16, 17, 18, 19, 20}
-    assert {h["released_by"] for h in held if h["released_by"]} == {store.ledger.submissions("enterprise")[1]["submission_id"]}
+    fix = store.ledger.submissions("enterprise")[1]["submission_id"]
+    assert {h["released_by"] for h in held if h["released_by"]} == {fix}
     history = row_history(store, item, {"credit_code": make_uscc(101)})
     assert [(h["source"], h["outcome"]) for h in history] == [("enterprise.csv", "held"),
                                                              ("enterprise__correction-1.csv", "converged")]
