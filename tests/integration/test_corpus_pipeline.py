@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from pipelines import intake
+from pipelines import intake, process
 from pipelines.catalogue import load_catalogue
 from pipelines.clock import Clock, province_day
 from tests.corpus.cases import CASES, Accepted, Case, Converged, Rejected
@@ -59,9 +59,12 @@ def _ledger_ids(window: Path, catalogue_dir: Path, placed: dict[str, tuple[Path,
     """The submission id the ledger will hold for each case, from discovery as the run will see it."""
     catalogue = load_catalogue(catalogue_dir)
     accepted, refused = intake.discover(window, catalogue, province_day(Clock()()))
-    by_path = {s.path: s.id for s in accepted}
-    by_path |= {r.path: intake.submission_id(r.item or intake.item_code_of(r.path), r.path.name,
-                                             intake.file_digest(r.path)) for r in refused}
+    rejected = {placed[c.name][0] for c in CASES if isinstance(c.final, Rejected)}
+    # a file refused (at the window, or when it is read) is recorded under its refusal id, which names its folder
+    by_path = {s.path: process.refusal_id(s.unit, s.item, s.path.name, s.digest) if s.path in rejected else s.id
+               for s in accepted}
+    by_path |= {r.path: process.refusal_id(r.unit, r.item or intake.item_code_of(r.path), r.path.name,
+                                           intake.file_digest(r.path)) for r in refused}
     return {name: by_path[path] for name, (path, _) in placed.items()}
 
 
