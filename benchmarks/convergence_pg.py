@@ -7,7 +7,7 @@ them as the validated stage data the pipeline converges (``StageStore.write``: c
 the store, timed too) and as a CSV file for psql, and loads the same rows, in the same run, into three
 empty tables of the same DDL (primary key included) in a throwaway database:
 
-- the project's convergence step: ``Store.upsert_stage`` of the stage text stream (COPY into
+- the project's convergence step: ``SharedTables.upsert_stage`` of the stage text stream (COPY into
   staging + typed merge, one transaction, audit row included), then again over the full table (every
   row an update);
 - ``psql \\copy`` of the same CSV file straight into the table (the floor: no merge, no casts);
