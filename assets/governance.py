@@ -17,7 +17,7 @@ from pipelines.catalogue.models import Catalogue, Item
 from pipelines.clock import province_day
 from pipelines.platforms import PROVINCE, Scope, platform_names, platform_of
 from pipelines.quality.checks import SHARED
-from pipelines.store import SharedStore
+from pipelines.store import Store
 from resources.platform import PlatformResource
 
 GROUP = "governance"
@@ -83,7 +83,7 @@ def _platform_record_asset(catalogue: Catalogue, hosting: str) -> dg.AssetsDefin
               description=f"What the {hosting} platform has converged, per item: the record the province's "
                           "directory and supervision follow (art. 19)")
     def _record(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-        ledger = [e for e in platform.platform().store.submissions(status="converged") if e["item"] in codes]
+        ledger = [e for e in platform.platform().store.ledger.submissions(status="converged") if e["item"] in codes]
         converged = {c: [e for e in ledger if e["item"] == c] for c in sorted(codes)}
         never = sorted(c for c, entries in converged.items() if not entries)
         return dg.MaterializeResult(metadata={
@@ -112,7 +112,7 @@ def _province_asset(rollup: connected.ProvinceRollup) -> dg.AssetsDefinition:
 
 
 def _connected_asset(key: dg.AssetKey, deps: list[dg.AssetKey], description: str,
-                     refresh: Callable[[SharedStore], int], table: str,
+                     refresh: Callable[[Store], int], table: str,
                      provenance: dict[str, str]) -> dg.AssetsDefinition:
     """A connected store (city or province): rebuilt whole from its sources on each materialization."""
 
@@ -132,7 +132,7 @@ def _directory_asset(catalogue: Catalogue, cities: list[str]) -> dg.AssetsDefini
                           "validated against the DCAT-AP 3.0.0 shapes")
     def _directory(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
         built = platform.platform()
-        days = directory.convergence_days(built.store.submissions(status="converged"))
+        days = directory.convergence_days(built.store.ledger.submissions(status="converged"))
         entries = directory.entries(catalogue, {i: d[0] for i, d in days.items()}, {i: d[1] for i, d in days.items()})
         graph = directory.dcat_graph(entries, opened=opendata.read_index(built.data_dir / "open"),
                                      divisions=catalogue.divisions)

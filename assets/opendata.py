@@ -55,7 +55,7 @@ def opendata_assets(catalogue: Catalogue, scope: Scope | None = None) -> list[dg
                 refused.append(_refused(context, built, operator, item))
                 continue
             # Before its first convergence an open item is published empty, so its files always exist.
-            rows = built.store.read_table(item) if built.store.table_exists(item) else opendata.empty_rows(item)
+            rows = built.store.shared.read_table(item) if built.store.shared.exists(item) else opendata.empty_rows(item)
             # One scan of the rows both files are written from decides for the CSV and the JSON.
             staged, findings = opendata.stage(catalogue, item, rows, target / opendata.STAGING, built.clock())
             if findings:
@@ -78,8 +78,8 @@ def _refused(context: dg.AssetExecutionContext, built: Any, operator: entrustmen
     """The refusal as the run's incident for the unit (what the contractor evaluation counts)."""
     reason = f"{item.code}: {entrustment.NotEntrusted(operator)}"
     now = built.clock()
-    built.store.record_run(context.run.run_id, item.unit, operator.contractor, now, now, "refused", reason,
-                           operator.day)
+    built.store.records.record_run(context.run.run_id, item.unit, operator.contractor, now, now, "refused", reason,
+                                   operator.day)
     context.log.error(reason)
     return reason
 

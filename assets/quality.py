@@ -59,7 +59,7 @@ def quality_summary_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
     )
     def _summary(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
         store = platform.platform().store
-        rows = inspection.quality_summary(catalogue, store.latest_checks())
+        rows = inspection.quality_summary(catalogue, store.records.latest_checks())
         metadata: dict[str, Any] = {
             "summary": dg.MetadataValue.md(inspection.summary_markdown(rows)),
             "checks": dg.MetadataValue.int(sum(r["checks"] for r in rows)),

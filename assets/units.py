@@ -60,21 +60,21 @@ def operated_run(context: dg.AssetExecutionContext, platform: process.Platform, 
                                           run_date_allowed)
     operator = operators[entrustment.UNIT_RUN_WORK]
     if operator.refusal:
-        platform.store.record_run(run_id, unit.code, operator.contractor, started, started, "refused",
-                                  operator.refusal, operator.day)
+        platform.store.records.record_run(run_id, unit.code, operator.contractor, started, started, "refused",
+                                          operator.refusal, operator.day)
         raise dg.Failure(description=operator.refusal, allow_retries=False, metadata={
             "unit": unit.code, "contractor": operator.contractor or "", "run_date": str(operator.day or "")})
     context.log.info(f"{unit.code}: operated by {operator.contractor or 'the unit itself'}")
-    platform.store.start_run(run_id, unit.code, operator.contractor, started, operator.day)
+    platform.store.records.start_run(run_id, unit.code, operator.contractor, started, operator.day)
     try:
         yield from run_unit(context, platform, catalogue, unit, operators)
     except StepsRefused as exc:
-        platform.store.finish_run(run_id, unit.code, platform.clock(), "refused", incident_reason(exc))
+        platform.store.records.finish_run(run_id, unit.code, platform.clock(), "refused", incident_reason(exc))
         raise
     except Exception as exc:
-        platform.store.finish_run(run_id, unit.code, platform.clock(), "failed", incident_reason(exc))
+        platform.store.records.finish_run(run_id, unit.code, platform.clock(), "failed", incident_reason(exc))
         raise
-    platform.store.finish_run(run_id, unit.code, platform.clock(), "succeeded")
+    platform.store.records.finish_run(run_id, unit.code, platform.clock(), "succeeded")
 
 
 def incident_reason(exc: BaseException) -> str:
@@ -142,7 +142,7 @@ def _record(context: dg.AssetExecutionContext, platform: process.Platform, item:
             outcomes: list[qc.CheckOutcome]) -> Iterator[dg.AssetCheckResult]:
     """The dimensions' outcomes go to the quality history one by one; the stage's check carries them all."""
     now = platform.clock()
-    platform.store.record_checks([
+    platform.store.records.record_checks([
         {"check_name": o.name, "item": item.code, "unit": item.unit, "stage": o.stage,
          "dimension": o.dimension.value, "passed": o.passed, "severity": o.severity.value,
          "pass_rate": o.pass_rate, "rows_checked": o.rows_checked, "rows_failed": o.rows_failed,
@@ -219,8 +219,8 @@ def _shared(context: dg.AssetExecutionContext, platform: process.Platform, item:
         "submissions_converged": len(report.submissions),
     })
     outcomes = [qc.availability_check(item, platform.store),
-                qc.reconciliation_check(item, platform.store.submissions(item.code),
-                                        platform.store.rows_by_submission(item), platform.clock())]
+                qc.reconciliation_check(item, platform.store.ledger.submissions(item.code),
+                                        platform.store.shared.rows_by_submission(item), platform.clock())]
     if platform.store.dialect == "postgresql":  # the table's own checks run inside PostgreSQL
         from expectations.sql import pushed_down_lines
 

@@ -243,11 +243,11 @@ def _run_tags(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _print_refusals(settings, catalogue, run_id: str) -> int:  # type: ignore[no-untyped-def]
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
 
-    store = SharedStore(settings.resolved_store_url, catalogue)
+    store = Store(settings.resolved_store_url, catalogue)
     try:
-        refused = [r for r in store.run_records(run_id) if r["status"] == "refused"]
+        refused = [r for r in store.records.run_records(run_id) if r["status"] == "refused"]
     finally:
         store.dispose()
     for record in refused:
@@ -274,10 +274,10 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _print_summary(settings, as_json: bool) -> int:  # type: ignore[no-untyped-def]
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
     from pipelines.summary import build_summary, render_text
 
-    store = SharedStore(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
+    store = Store(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
     try:
         summary = build_summary(store.catalogue, store)
     finally:
@@ -358,15 +358,15 @@ def _convergence_days(catalogue: Catalogue, data_dir: Path) -> dict[str, tuple[d
     from pipelines import directory
 
     return _with_store(catalogue, data_dir, lambda store: directory.convergence_days(
-        store.submissions(status="converged")))
+        store.ledger.submissions(status="converged")))
 
 
 def _with_store(catalogue: Catalogue, data_dir: Path, read: Any) -> Any:
     """What ``read(store)`` returns from the store that data directory holds (or GOVDATA_STORE_URL names)."""
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
     from resources.platform import ENV_STORE, resolve_store_url
 
-    store = SharedStore(resolve_store_url(os.environ.get(ENV_STORE, ""), str(data_dir)), catalogue)
+    store = Store(resolve_store_url(os.environ.get(ENV_STORE, ""), str(data_dir)), catalogue)
     try:
         store.ensure_tables([])  # a data directory no run has used yet reads as empty
         return read(store)
@@ -400,11 +400,11 @@ def _dismiss(args: argparse.Namespace) -> int:
     """Exit 0 when dismissed, 2 when refused (no such open violation, no reason)."""
     from pipelines.clock import utc_now
     from pipelines.evaluation.violations import DismissalError, dismiss
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
     from resources.platform import Settings
 
     settings = Settings.from_env()
-    store = SharedStore(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
+    store = Store(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
     try:
         closed = dismiss(store, args.kind, args.unit, args.subject, args.by, args.reason, utc_now())
     except DismissalError as exc:
@@ -424,7 +424,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from pipelines.evaluation.periods import MONTH, PeriodError, current_period, parse_period
     from pipelines.evaluation.report import render_text, write_reports
     from pipelines.evaluation.service import evaluate, reports_dir
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
     from resources.platform import Settings
 
     settings = Settings.from_env()
@@ -438,7 +438,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         return 2
     from pipelines.evaluation.publication import PublicationError
 
-    store = SharedStore(settings.resolved_store_url, catalogue)
+    store = Store(settings.resolved_store_url, catalogue)
     try:
         evaluation = evaluate(catalogue, store, Path(settings.data_dir), period, config, now, args.reissue)
     except PublicationError as exc:
@@ -454,12 +454,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _migrate(args: argparse.Namespace) -> int:
     """Exit 0 when the tables match (or were brought in line), 3 when a destructive change was refused."""
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
     from pipelines.store.migrate import MigrationRefused
     from resources.platform import Settings
 
     settings = Settings.from_env()
-    store = SharedStore(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
+    store = Store(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
     try:
         plan = store.migrate(dry_run=args.dry_run)
     except MigrationRefused as refused:

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg2 import sql
 from sqlalchemy import (
     Column,
     Connection,
@@ -35,7 +36,8 @@ from sqlalchemy import (
 )
 
 from pipelines.catalogue.models import Catalogue, Item, Level
-from pipelines.store import SharedStore
+from pipelines.store import Store
+from pipelines.store.postgres import execute
 from pipelines.store.schema import COLUMN_TYPES, level_schema
 
 
@@ -96,15 +98,15 @@ def connected_table(provincial: Item, name: str, level: Level, metadata: MetaDat
                  comment=f"{provincial.name}: connected {level.value} store")
 
 
-def city_table(store: SharedStore, rollup: CityRollup) -> Table:
+def city_table(store: Store, rollup: CityRollup) -> Table:
     return connected_table(rollup.provincial, rollup.table_name, Level.CITY, MetaData(), store.dialect)
 
 
-def province_table(store: SharedStore, rollup: ProvinceRollup) -> Table:
+def province_table(store: Store, rollup: ProvinceRollup) -> Table:
     return connected_table(rollup.provincial, rollup.table_name, Level.PROVINCE, MetaData(), store.dialect)
 
 
-def refresh_city(store: SharedStore, rollup: CityRollup) -> int:
+def refresh_city(store: Store, rollup: CityRollup) -> int:
     """Rebuild the city table from its items' shared tables; returns its row count."""
     target = city_table(store, rollup)
     with _rebuilding(store, target) as conn:
@@ -113,36 +115,36 @@ def refresh_city(store: SharedStore, rollup: CityRollup) -> int:
         return _count(conn, target)
 
 
-def refresh_province(store: SharedStore, rollup: ProvinceRollup) -> int:
+def refresh_province(store: Store, rollup: ProvinceRollup) -> int:
     """Rebuild the provincial table from the provincial item's own rows and every city table."""
     target = province_table(store, rollup)
     with _rebuilding(store, target) as conn:
         _copy_item(store, conn, rollup.provincial, rollup.provincial, target)
         for city in rollup.cities:
             source = city_table(store, city)
-            if store.has_table(source):
+            if store.shared.has_table(source):
                 names = [c.name for c in source.columns]
                 conn.execute(insert(target).from_select(names, select(*source.columns)))
         return _count(conn, target)
 
 
 @contextmanager
-def _rebuilding(store: SharedStore, table: Table) -> Iterator[Connection]:
+def _rebuilding(store: Store, table: Table) -> Iterator[Connection]:
     """One transaction: the table created if need be and emptied; the caller fills it."""
     with store.engine.begin() as conn:
         if table.schema:
-            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{table.schema}"')
+            execute(conn, sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(table.schema)))
         table.create(conn, checkfirst=True)
         conn.execute(delete(table))
         yield conn
 
 
-def _copy_item(store: SharedStore, conn: Connection, item: Item, provincial: Item, target: Table) -> None:
+def _copy_item(store: Store, conn: Connection, item: Item, provincial: Item, target: Table) -> None:
     """The item's rows with its region and code; fields the provincial item lacks are left behind, fields
     the item lacks stay null."""
-    if not store.table_exists(item):
+    if not store.shared.exists(item):
         return
-    source = store.table(item)
+    source = store.tables.shared(item)
     fields = [f.name for f in item.fields if provincial.field(f.name) is not None]
     lineage = ["_source_unit", "_submission_id", "_converged_at"]
     query = select(*(source.c[name] for name in fields + lineage),
@@ -154,8 +156,8 @@ def _count(conn: Connection, table: Table) -> int:
     return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def read_connected(store: SharedStore, table: Table) -> list[dict[str, object]]:
-    if not store.has_table(table):
+def read_connected(store: Store, table: Table) -> list[dict[str, object]]:
+    if not store.shared.has_table(table):
         return []
     with store.engine.connect() as conn:
         return [dict(row) for row in conn.execute(select(table)).mappings()]

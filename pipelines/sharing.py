@@ -18,14 +18,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from pipelines.catalogue.models import FieldRef, Item, ItemField
 from pipelines.quality.context import StoreAuthority, canonical_texts
 from pipelines.values import InvalidValue, canonical
 
 if TYPE_CHECKING:
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
 
 log = logging.getLogger(__name__)
 NOT_FOUND = "not found in the authoritative source"
@@ -100,14 +100,16 @@ def _referencing_field(item: Item, lookup: FieldRef) -> tuple[str, FieldRef]:
     return next((f.name, f.references) for f in item.fields if f.references and f.references.item == lookup.item)
 
 
-def record_carried(store: SharedStore, item: Item, submission_id: str, carried: list[CarriedLookup],
+def record_carried(store: Store, item: Item, submission_id: str, carried: list[CarriedLookup],
                    when: datetime) -> None:
     """Flag the submission in the store's repeated-collection log, which the supervision report and the
     evaluation read (a later step, perhaps on another worker: so it is kept in the store, not a local file)."""
-    if not carried:
-        return
-    with store.engine.begin() as conn:
-        conn.execute(insert(store.repeated_collection), carried_rows(item, submission_id, carried, when))
+    store.records.flag_carried(carried_rows(item, submission_id, carried, when))
+
+
+def carried_of(store: Store, submission_id: str) -> list[CarriedLookup]:
+    """What the submission was flagged for carrying (at intake, where the values were discarded)."""
+    return [CarriedLookup(f["field"], f["source"], f["rows"]) for f in store.records.carried_flags(submission_id)]
 
 
 def carried_rows(item: Item, submission_id: str, carried: list[CarriedLookup], when: datetime) -> list[dict[str, Any]]:
@@ -117,11 +119,11 @@ def carried_rows(item: Item, submission_id: str, carried: list[CarriedLookup], w
              "source": c.source, "rows": c.rows, "flagged_at": at} for c in carried]
 
 
-def carried_log(store: SharedStore) -> list[dict[str, object]]:
+def carried_log(store: Store) -> list[dict[str, object]]:
     """The flags of the repeated-collection log, oldest first, with ``flagged_at`` as ISO text in UTC."""
     from pipelines.store import as_utc
 
-    log = store.repeated_collection
+    log = store.tables.repeated_collection
     with store.engine.connect() as conn:
         flags = conn.execute(select(log.c.item, log.c.unit, log.c.submission_id, log.c.field, log.c.source,
                                     log.c.rows, log.c.flagged_at).order_by(log.c.id)).all()

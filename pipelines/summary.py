@@ -8,21 +8,21 @@ from typing import Any
 from pipelines.catalogue.models import Catalogue
 from pipelines.clock import province_day
 from pipelines.quality.inspection import quality_summary
-from pipelines.store import SharedStore
+from pipelines.store import Store
 
 COUNTS = ("received", "valid", "held_back", "converged", "stale")
 
 
-def build_summary(catalogue: Catalogue, store: SharedStore) -> dict[str, Any]:
+def build_summary(catalogue: Catalogue, store: Store) -> dict[str, Any]:
     """All time, and the newest day with submissions on its own (``newest_day``): after a run, what that run's
     day took in, which a season of earlier submissions would otherwise bury."""
     store.ensure_tables([])
-    ledger = store.submissions()
+    ledger = store.ledger.submissions()
     items, uncatalogued = _per_item(catalogue, ledger)
     checks = [{"check": c["check_name"], "item": c["item"], "unit": c["unit"], "stage": c["stage"],
                "dimension": c["dimension"], "passed": bool(c["passed"]), "severity": c["severity"],
-               "pass_rate": round(c["pass_rate"], 4)} for c in store.latest_checks()]
-    quality = quality_summary(catalogue, store.latest_checks())
+               "pass_rate": round(c["pass_rate"], 4)} for c in store.records.latest_checks()]
+    quality = quality_summary(catalogue, store.records.latest_checks())
     days = sorted({province_day(row["received_at"]) for row in ledger})
     newest = days[-1] if days else None
     day_items, _ = _per_item(catalogue, [r for r in ledger if province_day(r["received_at"]) == newest])

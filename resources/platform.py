@@ -164,12 +164,12 @@ class PlatformResource(dg.ConfigurableResource):
 def build_platform(catalogue: Catalogue, intake_dir: str, data_dir: str, store_url: str,
                    clock: Clock | None = None) -> Platform:
     from expectations.runner import GxValidator
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
 
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
     Path(intake_dir).mkdir(parents=True, exist_ok=True)
-    store = SharedStore(resolve_store_url(store_url, data_dir), catalogue)
+    store = Store(resolve_store_url(store_url, data_dir), catalogue)
     store.ensure_tables([])
     return Platform(catalogue=catalogue, intake_dir=Path(intake_dir), data_dir=data, store=store,
                     validator=GxValidator(docs_dir=data / DATA_DOCS), clock=clock or Clock())

@@ -19,7 +19,7 @@ from pipelines.catalogue import CatalogueError, load_catalogue
 if TYPE_CHECKING:
     import dagster as dg
 
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
 
 
 def materialize_all(catalogue_dir: Path, intake_dir: Path, data_dir: Path, store_url: str = "",
@@ -43,11 +43,11 @@ def materialize_all(catalogue_dir: Path, intake_dir: Path, data_dir: Path, store
     return dg.materialize(assets, resources={"platform": resource}, instance=instance, raise_on_error=raise_on_error)
 
 
-def open_store(catalogue_dir: Path, data_dir: Path, store_url: str = "") -> SharedStore:
-    from pipelines.store import SharedStore
+def open_store(catalogue_dir: Path, data_dir: Path, store_url: str = "") -> Store:
+    from pipelines.store import Store
     from resources.platform import resolve_store_url
 
-    return SharedStore(resolve_store_url(store_url, str(data_dir)), load_catalogue(catalogue_dir))
+    return Store(resolve_store_url(store_url, str(data_dir)), load_catalogue(catalogue_dir))
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]], encoding: str = "utf-8") -> Path:

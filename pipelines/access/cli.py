@@ -40,11 +40,11 @@ def _when(text: str) -> datetime:
 def run_access(args: argparse.Namespace) -> int:
     from pipelines.access.control import AccessControl, AccessError
     from pipelines.catalogue import load_catalogue
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
     from resources.platform import Settings
 
     settings = Settings.from_env()
-    store = SharedStore(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
+    store = Store(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
     now = utc_now()
     try:
         control = AccessControl(store)

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg2 import sql
 from sqlalchemy import Connection, insert, select, text, update
 
 from pipelines.catalogue.models import Item, SharingType
-from pipelines.store import SharedStore
-from pipelines.store.postgres import quote_ident, quote_literal, quoted
+from pipelines.store import Store
+from pipelines.store.postgres import execute, table_name
 
 DEFAULT_PREFIX = "unit_"
 PLATFORM = "platform"
@@ -57,7 +58,7 @@ class Application:
 class AccessControl:
     """Grants on a PostgreSQL shared store. ``prefix`` namespaces the roles (tests use their own)."""
 
-    def __init__(self, store: SharedStore, prefix: str = DEFAULT_PREFIX):
+    def __init__(self, store: Store, prefix: str = DEFAULT_PREFIX):
         if store.dialect != "postgresql":
             raise AccessError("access control needs the PostgreSQL store (GOVDATA_STORE_URL=postgresql://...)")
         self.store = store
@@ -69,7 +70,7 @@ class AccessControl:
 
     # --- the wanted state ---------------------------------------------------------------------
     def _active_applications(self, conn: Connection, now: datetime) -> set[tuple[str, str]]:
-        apps = self.store.sharing_applications
+        apps = self.store.tables.sharing_applications
         query = select(apps.c.applicant, apps.c.item).where(apps.c.status == ACTIVE, apps.c.valid_until > now)
         return {(r.applicant, r.item) for r in conn.execute(query)}
 
@@ -105,31 +106,33 @@ class AccessControl:
     def _ensure_roles(self, conn: Connection, now: datetime) -> None:
         existing = {r for (r,) in conn.execute(text("select rolname from pg_roles where starts_with(rolname, :p)"),
                                                {"p": self.prefix})}
-        schemas = sorted({self.store.table(i).schema or "" for i in self.catalogue.items})
+        schemas = sorted({self.store.tables.shared(i).schema or "" for i in self.catalogue.items})
         for unit in self.catalogue.units:
             role = self.role(unit.code)
             if role not in existing:
-                conn.exec_driver_sql(f"CREATE ROLE {quote_ident(role)} NOLOGIN")
+                execute(conn, sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
                 self._audit(conn, now, "create_role", PLATFORM, unit.code, None, {"role": role})
             for schema in schemas:
-                conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {quote_ident(schema)} TO {quote_ident(role)}")
+                execute(conn, sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema),
+                                                                               sql.Identifier(role)))
 
     def _settle(self, conn: Connection, items: list[Item], now: datetime, why: str = "") -> list[str]:
         active = self._active_applications(conn, now)
         granted = self._granted(conn)
         done = []
         for item in items:
-            table = self.store.table(item)
+            table = self.store.tables.shared(item)
             name = f"{table.schema}.{table.name}"
             for unit in self.catalogue.units:
                 role, reason = self.role(unit.code), self._reason(unit.code, item, active)
                 has = (role, name) in granted
                 if reason and not has:
-                    conn.exec_driver_sql(f"GRANT SELECT ON {quoted(table)} TO {quote_ident(role)}")
+                    execute(conn, sql.SQL("GRANT SELECT ON {} TO {}").format(table_name(table), sql.Identifier(role)))
                     self._audit(conn, now, "grant", PLATFORM, unit.code, item.code, {"role": role, "reason": reason})
                     done.append(f"grant {role} {name}: {reason}")
                 elif has and not reason:
-                    conn.exec_driver_sql(f"REVOKE SELECT ON {quoted(table)} FROM {quote_ident(role)}")
+                    execute(conn, sql.SQL("REVOKE SELECT ON {} FROM {}").format(table_name(table),
+                                                                               sql.Identifier(role)))
                     self._audit(conn, now, "revoke", PLATFORM, unit.code, item.code,
                                 {"role": role, "reason": why or "no longer entitled"})
                     done.append(f"revoke {role} {name}")
@@ -143,7 +146,7 @@ class AccessControl:
             raise AccessError("an application must state its purpose (art. 6)")
         if valid_until <= now:
             raise AccessError(f"valid_until {valid_until.isoformat()} is not after {now.isoformat()}")
-        apps = self.store.sharing_applications
+        apps = self.store.tables.sharing_applications
         with self.store.engine.begin() as conn:
             new_id = conn.execute(insert(apps).values(
                 applicant=applicant, item=item.code, purpose=purpose, status="pending", valid_until=valid_until,
@@ -204,7 +207,7 @@ class AccessControl:
 
     def expire_applications(self, now: datetime) -> list[int]:
         """Applications past valid_until end; the platform revokes the reads they carried."""
-        apps = self.store.sharing_applications
+        apps = self.store.tables.sharing_applications
         with self.store.engine.begin() as conn:
             due = conn.execute(select(apps.c.id, apps.c.applicant, apps.c.item).where(
                 apps.c.status.in_(("pending", ACTIVE)), apps.c.valid_until <= now).order_by(apps.c.id)).all()
@@ -221,7 +224,7 @@ class AccessControl:
             return self._load(conn, application_id)
 
     def applications(self, status: str | None = None) -> list[Application]:
-        apps = self.store.sharing_applications
+        apps = self.store.tables.sharing_applications
         query = select(apps).order_by(apps.c.id)
         if status is not None:
             query = query.where(apps.c.status == status)
@@ -229,7 +232,7 @@ class AccessControl:
             return [Application(**r._mapping) for r in conn.execute(query)]
 
     def _load(self, conn: Connection, application_id: int) -> Application:
-        apps = self.store.sharing_applications
+        apps = self.store.tables.sharing_applications
         row = conn.execute(select(apps).where(apps.c.id == application_id)).first()
         if row is None:
             raise AccessError(f"no sharing application {application_id}")
@@ -242,25 +245,25 @@ class AccessControl:
         return app
 
     def _set(self, conn: Connection, application_id: int, **values: Any) -> None:
-        apps = self.store.sharing_applications
+        apps = self.store.tables.sharing_applications
         conn.execute(update(apps).where(apps.c.id == application_id).values(**values))
 
     # --- logins and the audit trail ------------------------------------------------------------
     def create_login(self, unit: str, login: str, password: str | None = None) -> str:
         """A login role that acts as the unit (a member of its group role)."""
-        secret = "" if password is None else f" PASSWORD {quote_literal(password)}"
+        secret = sql.SQL("") if password is None else sql.SQL(" PASSWORD {}").format(sql.Literal(password))
         with self.store.engine.begin() as conn:
-            group = quote_ident(self.role(unit))
-            conn.exec_driver_sql(f"CREATE ROLE {quote_ident(login)} LOGIN{secret} IN ROLE {group}")
+            execute(conn, sql.SQL("CREATE ROLE {} LOGIN{} IN ROLE {}").format(
+                sql.Identifier(login), secret, sql.Identifier(self.role(unit))))
         return login
 
     def _audit(self, conn: Connection, now: datetime, action: str, actor: str, unit: str | None,
                item: str | None, detail: dict[str, Any]) -> None:
-        conn.execute(insert(self.store.audit_log).values(
+        conn.execute(insert(self.store.tables.audit_log).values(
             at=now, action=action, actor=actor, unit=unit, item=item,
             detail=json.dumps(detail, ensure_ascii=False, sort_keys=True)))
 
 
-def expire_applications(store: SharedStore, now: datetime, prefix: str = DEFAULT_PREFIX) -> list[int]:
+def expire_applications(store: Store, now: datetime, prefix: str = DEFAULT_PREFIX) -> list[int]:
     """End every sharing application past its valid_until and revoke what it granted."""
     return AccessControl(store, prefix).expire_applications(now)

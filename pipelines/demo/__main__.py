@@ -115,10 +115,10 @@ def print_connected(catalogue_dir: str, data_dir: str) -> None:
 
     from pipelines.catalogue import load_catalogue
     from pipelines.demo.showcase import connected_report, render_connected
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
     from resources.platform import ENV_STORE, resolve_store_url
 
-    store = SharedStore(resolve_store_url(os.environ.get(ENV_STORE, ""), data_dir), load_catalogue(catalogue_dir))
+    store = Store(resolve_store_url(os.environ.get(ENV_STORE, ""), data_dir), load_catalogue(catalogue_dir))
     try:
         print(render_connected(connected_report(store)))
     finally:

@@ -82,11 +82,11 @@ def month_outcome(catalogue_dir: str | Path, data_dir: Path, moment: datetime) -
     import os
 
     from pipelines.catalogue import load_catalogue
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
     from pipelines.summary import build_summary
     from resources.platform import ENV_STORE, resolve_store_url
 
-    store = SharedStore(resolve_store_url(os.environ.get(ENV_STORE, ""), str(data_dir)), load_catalogue(catalogue_dir))
+    store = Store(resolve_store_url(os.environ.get(ENV_STORE, ""), str(data_dir)), load_catalogue(catalogue_dir))
     try:
         day = build_summary(store.catalogue, store)["newest_day"]
     finally:

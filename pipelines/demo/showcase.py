@@ -11,10 +11,10 @@ from typing import Any
 
 from pipelines import connected
 from pipelines.catalogue.models import Level
-from pipelines.store import SharedStore
+from pipelines.store import Store
 
 
-def connected_report(store: SharedStore) -> list[dict[str, Any]]:
+def connected_report(store: Store) -> list[dict[str, Any]]:
     """Per provincial table: its rows, and how many came from each region's item (and through which city)."""
     catalogue = store.catalogue
     report = []

@@ -107,19 +107,19 @@ class Records:
 def read_records(store: Any, data_dir: Path) -> Records:
     store.ensure_tables([])
     with store.engine.connect() as conn:
-        ledger = store.ledger
+        ledger = store.tables.ledger
         submissions = [_submission(r._mapping) for r in conn.execute(select(
             ledger.c.submission_id, ledger.c.item, ledger.c.unit, ledger.c.status, ledger.c.received_at,
             ledger.c.received, ledger.c.held_back, ledger.c.reason, ledger.c.converged_at))]
-        q = store.quarantine
+        q = store.tables.quarantine
         held = [QuarantinedRow(r.submission_id, r.item, r.unit, utc(r.held_at), _utc(r.released_at), r.released_by)
                 for r in conn.execute(select(q.c.submission_id, q.c.item, q.c.unit, q.c.held_at, q.c.released_at,
                                              q.c.released_by))]
-        c = store.check_results
+        c = store.tables.check_results
         checks = [CheckResult(r.item, r.unit, r.dimension, bool(r.passed), float(r.pass_rate), utc(r.checked_at))
                   for r in conn.execute(select(c.c.item, c.c.unit, c.c.dimension, c.c.passed, c.c.pass_rate,
                                                c.c.checked_at))]
-        a = store.sharing_applications
+        a = store.tables.sharing_applications
         applications = [SharingApplication(r.id, r.applicant, r.item, r.status, utc(r.applied_at), _utc(r.decided_at))
                         for r in conn.execute(select(a.c.id, a.c.applicant, a.c.item, a.c.status, a.c.applied_at,
                                                      a.c.decided_at))]
@@ -144,4 +144,4 @@ def repeated_flags(log: list[dict[str, Any]]) -> list[RepeatedFlag]:
 def read_runs(store: Any) -> list[RunRecord]:
     """The run records the platform keeps in ``platform_runs`` (read_records has ensured the table)."""
     return [RunRecord(r["run_id"], r["unit"], r["contractor"], utc(r["started_at"]), _utc(r["finished_at"]),
-                      r["status"], r["reason"]) for r in store.run_records()]
+                      r["status"], r["reason"]) for r in store.records.run_records()]

@@ -208,7 +208,7 @@ def _judged(violation: Violation, now: datetime) -> Violation:
 
 # --- the platform_violations table ---------------------------------------------------------------------
 def violations_table(store: Any) -> Table:
-    return store.violations  # created with the other platform tables (SharedStore.ensure_tables)
+    return store.tables.violations  # created with the other platform tables (Store.ensure_tables)
 
 
 _COLUMNS = ("kind", "unit", "item", "subject", "detail", "opened_at", "deadline", "status", "closed_at",

@@ -37,8 +37,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         result = materialize_all(DEMO_CATALOGUE, root / "intake", root / "data", with_governance=True)
         store = open_store(DEMO_CATALOGUE, root / "data")
         summary = build_summary(store.catalogue, store)
-        held = store.held_rows()
-        ledger = store.submissions()
+        held = store.quarantine.held_rows()
+        ledger = store.ledger.submissions()
         province = {r.provincial.code: connected.read_connected(store, connected.province_table(store, r))
                     for r in connected.rollups(store.catalogue)}
         cities = {(c.city, r.provincial.code): connected.read_connected(store, connected.city_table(store, c))
@@ -209,7 +209,7 @@ def test_the_open_items_are_published_with_no_personal_data(demo_run: dict) -> N
     try:
         for code, entry in index.items():
             item = catalogue.item(code)
-            rows = store.read_table(item)
+            rows = store.shared.read_table(item)
             assert entry["rows"] == len(rows) == demo_run["summary"]["items"][code]["converged"], code
             known = opendata.personal_values(item, rows)
             assert known or not opendata.withheld_fields(item), code  # the scan has names to look for

@@ -37,7 +37,7 @@ def _run(paths: dict[str, Path], tags: dict[str, str], units: tuple[str, ...] = 
 def _runs(paths: dict[str, Path], run_id: str) -> list[dict[str, Any]]:
     store = open_store(paths["catalogue"], paths["data"])
     try:
-        records = sorted(store.run_records(run_id), key=lambda r: r["unit"])
+        records = sorted(store.records.run_records(run_id), key=lambda r: r["unit"])
         return [{k: r[k] for k in ("unit", "contractor", "status", "reason")}
                 | {"finished": r["finished_at"] is not None} for r in records]
     finally:
@@ -72,7 +72,7 @@ def test_refused_then_entrusted_then_untagged(tmp_path: Path, mini_catalogue_dir
          "reason": failures[1]},
     ]
     store = open_store(paths["catalogue"], paths["data"])
-    assert store.submissions() == []  # no work done: nothing in the ledger
+    assert store.ledger.submissions() == []  # no work done: nothing in the ledger
     store.dispose()
 
     entrusted = _run(paths, {CONTRACTOR_TAG: "gx_datatech", **JUNE}, units=("amr",))
@@ -88,7 +88,7 @@ def test_refused_then_entrusted_then_untagged(tmp_path: Path, mini_catalogue_dir
         {"unit": "nn_water", "contractor": None, "status": "succeeded", "reason": None, "finished": True},
     ]
     store = open_store(paths["catalogue"], paths["data"])
-    assert sorted((e["item"], e["status"], e["converged"]) for e in store.submissions()) == [
+    assert sorted((e["item"], e["status"], e["converged"]) for e in store.ledger.submissions()) == [
         ("enterprise", "converged", 14), ("water_account", "converged", 2)]
     store.dispose()
 
@@ -161,8 +161,8 @@ def test_cli_run_of_one_unit_leaves_the_others_alone(tmp_path: Path, mini_catalo
     assert (tmp_path / "intake" / "amr" / "enterprise.csv").exists()  # amr was not selected: still pending
     store = open_store(mini_catalogue_dir, tmp_path / "data")
     try:
-        assert [(r["unit"], r["status"]) for r in store.run_records()] == [("nn_water", "refused")]
-        assert store.submissions() == []
+        assert [(r["unit"], r["status"]) for r in store.records.run_records()] == [("nn_water", "refused")]
+        assert store.ledger.submissions() == []
     finally:
         store.dispose()
 
@@ -198,7 +198,7 @@ def test_a_step_beyond_the_entrusted_work_is_refused_as_an_incident(
         {"unit": "amr", "contractor": "gx_datatech", "status": "refused", "finished": True, "reason": reason}]
     store = open_store(paths["catalogue"], paths["data"])
     try:
-        assert [(e["item"], e["status"], e["converged"]) for e in store.submissions()] == [
+        assert [(e["item"], e["status"], e["converged"]) for e in store.ledger.submissions()] == [
             ("enterprise", left_as, 0)]
     finally:
         store.dispose()
@@ -207,7 +207,7 @@ def test_a_step_beyond_the_entrusted_work_is_refused_as_an_incident(
     assert by_the_unit.success
     store = open_store(paths["catalogue"], paths["data"])
     try:
-        assert [(e["item"], e["status"], e["converged"]) for e in store.submissions()] == [
+        assert [(e["item"], e["status"], e["converged"]) for e in store.ledger.submissions()] == [
             ("enterprise", "converged", 14)]
     finally:
         store.dispose()

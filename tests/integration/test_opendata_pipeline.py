@@ -99,10 +99,10 @@ def test_a_contractor_without_sharing_work_publishes_nothing(tmp_path: Path, min
     assert not (tmp_path / "data" / "open" / "enterprise.csv").exists()
     store = open_store(mini_catalogue_dir, tmp_path / "data")
     try:
-        assert [(r["unit"], r["contractor"], r["status"], r["reason"]) for r in store.run_records()] == [
+        assert [(r["unit"], r["contractor"], r["status"], r["reason"]) for r in store.records.run_records()] == [
             ("amr", "gx_datatech", "refused",
              "enterprise: sharing refused: contractor gx_datatech has no valid entrustment for unit amr on "
              "2026-06-15: not entrusted with sharing (only collection, convergence, validation)")]
-        assert [(e["status"], e["converged"]) for e in store.submissions()] == [("converged", 3)]
+        assert [(e["status"], e["converged"]) for e in store.ledger.submissions()] == [("converged", 3)]
     finally:
         store.dispose()

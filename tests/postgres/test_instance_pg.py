@@ -79,6 +79,6 @@ def test_mini_catalogue_runs_in_the_postgres_instance_and_store(pg_instance: dg.
     assert shared.passed and dimension(shared, "integrity")["passed"] and dimension(shared, "availability")["passed"]
     assert rules(shared, "integrity")["sql:unique_key"]["result"] == "✅ pass"  # answered inside PostgreSQL
     store = open_store(mini_catalogue_dir, tmp_path / "data", pg_database)
-    [entry] = store.submissions("enterprise")
+    [entry] = store.ledger.submissions("enterprise")
     assert (entry["received"], entry["converged"], entry["held_back"]) == (9, 8, 1)
     store.dispose()

@@ -156,9 +156,9 @@ def test_the_platform_tables_refused_are_the_schemas_own() -> None:
 
     from pipelines.catalogue.loader import _platform_table_names
     from pipelines.catalogue.models import Catalogue
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
 
-    store = SharedStore("sqlite://", Catalogue(units=(), items=()))
+    store = Store("sqlite://", Catalogue(units=(), items=()))
     try:
         store.ensure_tables()
         assert _platform_table_names() == frozenset(sa.inspect(store.engine).get_table_names())

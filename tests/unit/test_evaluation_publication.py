@@ -14,7 +14,7 @@ from pipelines.evaluation.records import QuarantinedRow, Records, Submission
 from pipelines.evaluation.report import render_text, report_html, report_markdown
 from pipelines.evaluation.service import evaluate, evaluate_records
 from pipelines.evaluation.violations import detect, settle
-from pipelines.store import SharedStore
+from pipelines.store import Store
 from tests.unit.evaluation_fixtures import catalogue, moment
 
 OCTOBER = parse_period("2026-10")
@@ -53,10 +53,10 @@ def test_october_judged_on_1_november_and_on_31_december_is_the_same() -> None:
     assert december.verdicts[0].reasons == ("1 overdue violation(s), more than the 0 allowed",)
 
 
-def _store(tmp_path: Path) -> SharedStore:
-    store = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", catalogue())
+def _store(tmp_path: Path) -> Store:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}", catalogue())
     store.ensure_tables([])
-    store.record_checks([{"check_name": "validated_daily_log", "item": "daily_log", "unit": "amr",
+    store.records.record_checks([{"check_name": "validated_daily_log", "item": "daily_log", "unit": "amr",
                           "stage": "validated", "dimension": "accuracy", "passed": True, "severity": "error",
                           "pass_rate": 0.95, "rows_checked": 100, "rows_failed": 5, "detail": "[]", "run_id": "r1",
                           "checked_at": moment(15, month=10)}])

@@ -14,7 +14,7 @@ from pipelines.evaluation.periods import parse_period
 from pipelines.evaluation.report import render_text, report_html, report_markdown
 from pipelines.evaluation.service import evaluate
 from pipelines.evaluation.violations import DismissalError, dismiss, load_dismissals
-from pipelines.store import SharedStore
+from pipelines.store import Store
 from tests.conftest import MINI
 from tests.unit.evaluation_fixtures import moment
 
@@ -23,10 +23,10 @@ REASON = ("temporary collection of item 'enterprise' expired on 2026-10-31 (appr
 SUBJECT = "enterprise/late.csv/abc"
 
 
-def _store(tmp_path: Path) -> SharedStore:
-    store = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
+def _store(tmp_path: Path) -> Store:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
     store.ensure_tables([])
-    store.claim_submission(submission_id=SUBJECT, item="enterprise", unit="amr", source="late.csv", digest="abc",
+    store.ledger.claim(submission_id=SUBJECT, item="enterprise", unit="amr", source="late.csv", digest="abc",
                            status="rejected", reason=REASON, received=5, held_back=5, received_at=moment(3))
     return store
 
