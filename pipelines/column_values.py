@@ -323,7 +323,7 @@ def decimals(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(float value or NaN, taken) of cells the fast decimal reader takes; the others are the caller's to read."""
     canonical, _ = _read_column(cells, _decimal, lambda v: (None, "not taken"))
     taken = canonical.notna()
-    return pd.to_numeric(canonical.where(taken, np.nan), errors="coerce").astype(float), taken
+    return canonical.where(taken, np.nan).astype(float), taken  # float(text): correctly rounded
 
 
 def days(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
