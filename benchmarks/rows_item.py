@@ -39,20 +39,20 @@ def write_catalogue(out: Path) -> Path:
 
 
 def _usccs(serials: np.ndarray, regions: np.ndarray) -> np.ndarray:
-    """Valid, distinct USCCs: "91" + division + an organization code made from the serial + check character."""
-    org = np.char.zfill(serials.astype(str), 8)
-    digits = (serials[:, None] // 10 ** np.arange(7, -1, -1)) % 10
-    check = 11 - (digits * np.array(_ORG_WEIGHTS)).sum(axis=1) % 11
+    """Valid, distinct USCCs: "91" + division + an organization code "M" + 7 serial digits with its check
+    character + the code's check character (the letter keeps them from looking like citizen IDs)."""
+    digits = (serials[:, None] // 10 ** np.arange(6, -1, -1)) % 10
+    org_values = np.hstack([np.full((len(serials), 1), 22), digits])  # GB 11714: M counts 22
+    check = 11 - (org_values * np.array(_ORG_WEIGHTS)).sum(axis=1) % 11
     org_check = np.where(check == 10, "X", np.where(check == 11, "0", check.astype(str)))
+    org = np.char.add("M", np.char.zfill(serials.astype(str), 7))
     body = np.char.add(np.char.add(np.char.add("91", regions), org), org_check)
-    value = {c: i for i, c in enumerate(_USCC_ALPHABET)}
-    codes = np.frombuffer("".join(body).encode("ascii"), dtype=np.uint8).reshape(len(body), 17)
     lookup = np.zeros(128, dtype=int)
-    for c, i in value.items():
+    for i, c in enumerate(_USCC_ALPHABET):
         lookup[ord(c)] = i
+    codes = np.frombuffer("".join(body).encode("ascii"), dtype=np.uint8).reshape(len(body), 17)
     total = (lookup[codes] * np.array(_USCC_WEIGHTS)).sum(axis=1)
-    alphabet = np.array(list(_USCC_ALPHABET))
-    return np.char.add(body, alphabet[(31 - total) % 31])
+    return np.char.add(body, np.array(list(_USCC_ALPHABET))[(31 - total) % 31])
 
 
 def make_rows(n: int, seed: int = 20261201, as_of: str = "2026-12-01") -> tuple[pd.DataFrame, int]:
@@ -62,7 +62,7 @@ def make_rows(n: int, seed: int = 20261201, as_of: str = "2026-12-01") -> tuple[
     rng = np.random.default_rng(seed)
     regions = np.array(sorted(d for d in divisions_in_use() if d.startswith("45")))
     region = regions[rng.integers(0, len(regions), n)]
-    serial = rng.permutation(10**8)[:n] if n <= 10**7 else np.arange(n)
+    serial = rng.permutation(10**7)[:n]  # distinct keys (up to 10,000,000 rows)
     day = np.datetime64(as_of) - rng.integers(0, 300, n).astype("timedelta64[D]")
     established = day - rng.integers(30, 10000, n).astype("timedelta64[D]")
     types = np.array(["有限责任公司", "股份有限公司", "个人独资企业", "合伙企业", "农民专业合作社"])
