@@ -133,7 +133,7 @@ def _take_present_file(platform: Platform, item: Item, submission: intake.Submis
         report.duplicates.append(submission.path.name)
         return
     try:
-        frame = intake.read_submission(submission.path, item)
+        frame = intake.read_submission_chunks(submission.path, item, platform.stage.chunk_rows)
     except intake.SubmissionError as exc:
         report.rows_refused += _refuse(platform, item.code, submission.unit, submission.path, str(exc))
         report.refused.append((submission.path.name, str(exc)))
@@ -161,7 +161,7 @@ def _pull(platform: Platform, item: Item, report: IntakeReport) -> None:
 
 
 def _stage(platform: Platform, item: Item, submission_id: str, source: str, digest: str,
-           frame: pd.DataFrame) -> bool:
+           frame: pd.DataFrame | intake.Chunks) -> bool:
     """The ledger row (the claim) and the intake stage data, in one transaction; False: another run has it."""
     taken = platform.store.take_submission(
         frame, submission_id=submission_id, item=item.code, unit=item.unit, source=source, digest=digest,
