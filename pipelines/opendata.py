@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -135,11 +135,25 @@ def write_edition(staged: Edition, directory: Path, now: datetime) -> Publicatio
     safe_frame(table, numeric_columns(item)).to_csv(csv_path, index=False, encoding="utf-8-sig",
                                                     lineterminator=CSV_LINE_END)
     # The JSON carries the values as they are: a JSON reader evaluates nothing (pipelines.outputs).
-    records = json.loads(table.to_json(orient="records", force_ascii=False, date_format="iso"))
-    json_path.write_text(json.dumps({**staged.document, "records": records}, ensure_ascii=False, indent=1),
-                         encoding="utf-8")
+    _write_json(json_path, staged.document, table)
     return Publication(item.code, item.unit, len(table), csv_path, json_path, tuple(withheld_fields(item)),
                        staged.scrubbed, now)
+
+
+JSON_CHUNK_ROWS = 50_000
+
+
+def _write_json(path: Path, document: dict[str, Any], table: pd.DataFrame) -> None:
+    """The document with ``table`` as its records, written a chunk of rows at a time: pandas' JSON of each
+    chunk as it is, never a million rows as Python dicts."""
+    head = json.dumps(document, ensure_ascii=False, indent=1)
+    with path.open("w", encoding="utf-8") as out:
+        out.write(head[:-1].rstrip() + (',\n "records": [' if document else '"records": ['))
+        for start in range(0, len(table), JSON_CHUNK_ROWS):
+            records = table.iloc[start:start + JSON_CHUNK_ROWS].to_json(orient="records", force_ascii=False,
+                                                                        date_format="iso")
+            out.write(("," if start else "") + "\n" + records[1:-1])
+        out.write("]\n}\n")
 
 
 def publish(catalogue: Catalogue, item: Item, shared_rows: pd.DataFrame, directory: Path,
@@ -258,8 +272,14 @@ def scan_edition(staged: Edition, publication: Publication, scanner: PersonalSca
     escaping only add characters around it), as are the column names: what is found there is in both
     files. The JSON's metadata (title, publisher, labels) is in the JSON only, and is scanned on its own.
     Findings come column by column, not in the files' row order."""
-    cells, metadata = published_cells(staged.table), _document_strings(staged.document)
-    numbers, known = shaped_numbers(cells), scanner.known_in(_CELL_SEPARATOR.join(cells))
+    metadata = _document_strings(staged.document)
+    found: dict[str, list[str]] = {kind: [] for kind in _NUMBER_KINDS}
+    known: set[str] = set()
+    for cells in _published_columns(staged.table):  # a column at a time: no match spans two cells anyway
+        for kind, value in shaped_numbers(cells):
+            found[kind].append(value)
+        known |= scanner.known_in(_CELL_SEPARATOR.join(cells))
+    numbers = [(kind, value) for kind in _NUMBER_KINDS for value in found[kind]]  # personal_numbers' order
     json_numbers = sorted(shaped_numbers(metadata) + numbers, key=lambda n: _NUMBER_KINDS.index(n[0]))  # stable
     json_known = known | scanner.known_in(_CELL_SEPARATOR.join(metadata))
     return _findings(publication.csv.name, numbers, known) + _findings(publication.json.name, json_numbers, json_known)
@@ -286,10 +306,14 @@ def _findings(file: str, numbers: list[tuple[str, str]], known: set[str]) -> lis
 
 def published_cells(table: pd.DataFrame) -> list[str]:
     """The column names and every non-null cell as text, column by column."""
-    cells: list[str] = [str(c) for c in table.columns]
+    return [cell for cells in _published_columns(table) for cell in cells]
+
+
+def _published_columns(table: pd.DataFrame) -> Iterator[list[str]]:
+    """``published_cells`` in parts: the column names, then each column's non-null cells as text."""
+    yield [str(c) for c in table.columns]
     for column in table.columns:
-        cells.extend(table[column].dropna().astype(str).tolist())
-    return cells
+        yield table[column].dropna().astype(str).tolist()
 
 
 def rows_text(table: pd.DataFrame) -> str:

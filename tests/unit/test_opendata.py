@@ -275,3 +275,21 @@ def test_one_scan_of_the_rows_equals_the_naive_scan_of_each_file(catalogue: Cata
     assert sorted(findings, key=str) == sorted(oracle, key=str)
     assert {f.kind for f in findings} == {"citizen_id", "mobile", "email", "known_personal_value"}
     assert opendata.find_personal_data(publication.csv, known) == naive_find(publication.csv, known)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 50_000])
+def test_the_json_written_in_chunks_holds_the_records_of_the_table(catalogue: Catalogue, registration: Item,
+                                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   chunk_rows: int) -> None:
+    import json
+
+    monkeypatch.setattr(opendata, "JSON_CHUNK_ROWS", chunk_rows)
+    staged = opendata.edition(catalogue, registration, shared_rows(), NOW)
+    publication = opendata.write_edition(staged, tmp_path, NOW)
+    expected = {**staged.document, "records": json.loads(staged.table.to_json(orient="records", force_ascii=False,
+                                                                               date_format="iso"))}
+    assert json.loads(publication.json.read_text(encoding="utf-8")) == expected
+    assert len(expected["records"]) == 3
+    empty = opendata.write_edition(opendata.edition(catalogue, registration, opendata.empty_rows(registration), NOW),
+                                   tmp_path / "empty", NOW)
+    assert json.loads(empty.json.read_text(encoding="utf-8"))["records"] == []
