@@ -135,6 +135,24 @@ def _datetime(texts: pd.Series) -> pd.Series:
     """Datetimes without a zone (a zone's conversion is the scalar reader's); a bare date is its midnight."""
     if texts.empty:
         return _none(texts)
+    out = _iso_midnights(texts)  # a column of bare days (what Excel and most units send) needs no more
+    rest = out.isna()
+    if rest.any():
+        out[rest.to_numpy()] = _datetime_texts(texts[rest]).to_numpy()
+    return out
+
+
+def _iso_midnights(texts: pd.Series) -> pd.Series:
+    iso = _matching(texts, _ISO_DAY)
+    if not iso.any():
+        return _none(texts)
+    days = _days(texts[iso])
+    out = _none(texts)
+    out[iso.to_numpy()] = (days + "T00:00:00").where(days.notna(), None).to_numpy()
+    return out
+
+
+def _datetime_texts(texts: pd.Series) -> pd.Series:
     parts = texts.str.extract(_full(_DATETIME.pattern))
     found = (parts["y"].notna() & parts["z"].isna()).to_numpy()
     parts = parts[found]
@@ -326,9 +344,18 @@ def decimals(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     return canonical.where(taken, np.nan).astype(float), taken  # float(text): correctly rounded
 
 
+def _day_or_datetime(texts: pd.Series) -> pd.Series:
+    """The day of a datetime text, its first ten characters: a date read as a date (no moment made for it)."""
+    out = _days(texts)
+    rest = out.isna()
+    if rest.any():
+        out[rest.to_numpy()] = _datetime(texts[rest]).to_numpy()
+    return out
+
+
 def days(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(day as datetime64 or NaT, taken) of cells the fast datetime reader takes."""
-    canonical, _ = _read_column(cells, _datetime, lambda v: (None, "not taken"))
+    canonical, _ = _read_column(cells, _day_or_datetime, lambda v: (None, "not taken"))
     taken = canonical.notna()
     moments = pd.to_datetime(canonical.where(taken, None).str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
     return moments, taken

@@ -15,7 +15,7 @@ from pipelines.column_values import canonical_series, days, decimals, standard_v
 from pipelines.values import canonical_column, standard_reason, type_reason, type_value
 from tests import value_strategies as vs
 
-COLUMNS = settings(max_examples=120, deadline=None)
+COLUMNS = settings(max_examples=80, deadline=None)
 TYPED_FIELDS = [vs.field(t) for t in FieldType] + [vs.field(standard=s) for s in Standard] + [
     ItemField(name="v", label="值", type=FieldType.DATE, date_format="excel_serial"),
     ItemField(name="v", label="值", type=FieldType.INTEGER, standard=Standard.POSTCODE)]
