@@ -13,7 +13,7 @@ CPU seconds beside wall time (these machines are shared: CPU is the figure to co
    (SQLite instance and store), then a second run with nothing new: the fixed cost. The baseline is a plain
    pandas pass of the same per-value rules over the same files.
 
-3. ``--rows-item N`` (default 1,000,000; 0 skips it): one item's N-row file (``benchmarks/rows_item.py``) on
+3. ``--rows-item N`` (default 1,000,000; 0 skips it): one item's N-row file (``pipelines/demo/large_item.py``) on
    PostgreSQL, in a database made and dropped for it: ``psql \\copy`` of the file into a plain table is the
    baseline, then ``python -m pipelines run`` takes it end to end (intake, validation, quarantine,
    convergence, corrections, open-data publication) in a child process: wall, CPU and peak RSS of the
@@ -307,8 +307,9 @@ def _ratio_line(label: str, ratio: float, goal: float) -> None:
 def rows_item(n: int, tmp: Path, admin_url: str) -> None:
     import sqlalchemy as sa
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    import rows_item as one
+    from pipelines.demo import large_item as one
+
+    sys.path.insert(0, str(REPO / "benchmarks"))  # convergence_pg, for the convergence-alone figure
 
     print(f"\n3. one item, {n:,} rows, file to shared store on PostgreSQL")
     name = f"govdata_rows_{os.getpid()}"

@@ -1,4 +1,5 @@
-"""One item at scale: its catalogue and a submission file of N rows (used by ``province_scale.py --rows-item``).
+"""One item at scale: its catalogue and a submission file of N rows (``benchmarks/province_scale.py --rows-item``
+and the chunking tests).
 
 The item is the demo's ``market_entity_registration`` (an open authority item: a USCC key, division codes,
 postcodes, phone numbers, decimals with a range, dates, value sets, a personal field), alone in a
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ITEM = "market_entity_registration"
 UNIT = "gx_amr"
 FAULT_RATE = 0.01
