@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from stdnum.cn import ric

@@ -99,7 +99,8 @@ RULES = [{"kind": "required"}, {"kind": "type", "field_type": "integer"}, {"kind
          {"kind": "type", "field_type": "decimal"}, {"kind": "standard", "standard": "uscc"},
          {"kind": "standard", "standard": "ric"}, {"kind": "standard", "standard": "phone"},
          {"kind": "value_set", "value_set": ["是", "否", "2026-11-01", "0"]}, {"kind": "max_length", "max_length": 5},
-         {"kind": "range", "min_value": 0, "max_value": 100000}, {"kind": "range", "min_value": -0.5, "max_value": None},
+         {"kind": "range", "min_value": 0, "max_value": 100000},
+         {"kind": "range", "min_value": -0.5, "max_value": None},
          {"kind": "range", "min_value": None, "max_value": 1e-6}]
 
 
