@@ -24,6 +24,7 @@ from typing import Any
 
 import ahocorasick
 import pandas as pd
+from sqlalchemy import select
 
 from pipelines.catalogue.models import Catalogue, FieldType, Item, ItemField, OpeningType, Standard
 from pipelines.outputs import CSV_LINE_END, numeric_columns, safe_frame
@@ -146,14 +147,22 @@ JSON_CHUNK_ROWS = 50_000
 def _write_json(path: Path, document: dict[str, Any], table: pd.DataFrame) -> None:
     """The document with ``table`` as its records, written a chunk of rows at a time: pandas' JSON of each
     chunk as it is, never a million rows as Python dicts."""
-    head = json.dumps(document, ensure_ascii=False, indent=1)
     with path.open("w", encoding="utf-8") as out:
-        out.write(head[:-1].rstrip() + (',\n "records": [' if document else '"records": ['))
+        out.write(_json_head(document))
         for start in range(0, len(table), JSON_CHUNK_ROWS):
-            records = table.iloc[start:start + JSON_CHUNK_ROWS].to_json(orient="records", force_ascii=False,
-                                                                        date_format="iso")
-            out.write(("," if start else "") + "\n" + records[1:-1])
+            _write_records(out, table.iloc[start:start + JSON_CHUNK_ROWS], first=start == 0)
         out.write("]\n}\n")
+
+
+def _json_head(document: dict[str, Any]) -> str:
+    head = json.dumps(document, ensure_ascii=False, indent=1)
+    return head[:-1].rstrip() + (',\n "records": [' if document else '"records": [')
+
+
+def _write_records(out: Any, rows: pd.DataFrame, first: bool) -> None:
+    if len(rows):
+        records = rows.to_json(orient="records", force_ascii=False, date_format="iso")
+        out.write(("" if first else ",") + "\n" + records[1:-1])
 
 
 def publish(catalogue: Catalogue, item: Item, shared_rows: pd.DataFrame, directory: Path,
@@ -168,6 +177,94 @@ def stage(catalogue: Catalogue, item: Item, shared_rows: pd.DataFrame, directory
     publication = write_edition(staged, directory, now)
     scanner = PersonalScanner.of(personal_values(item, shared_rows))
     return publication, scan_edition(staged, publication, scanner)
+
+
+STORE_CHUNK_ROWS = 100_000
+
+
+def stage_from_store(catalogue: Catalogue, item: Item, store: Any, directory: Path, now: datetime,
+                     chunk_rows: int = STORE_CHUNK_ROWS) -> tuple[Publication, list[Finding]]:
+    """``stage`` of the item's shared table (``store``: a SharedStore) read a chunk of rows at a time, in key
+    order from the database, so a million-row table is never one frame: the same files, the same findings.
+    An item whose key is withheld (personal) is published from the whole table: its order is pandas'."""
+    table = store.table(item)
+    published = [f.name for f in published_fields(item) if f.name in table.c]
+    if not set(item.primary_key) <= set(published) or not store.table_exists(item):
+        rows = store.read_table(item) if store.table_exists(item) else empty_rows(item)
+        return stage(catalogue, item, rows, directory, now)
+    text_order = [table.c[k].collate("C") if store.dialect == "postgresql" and _free_text(item.field(k))
+                  else table.c[k] for k in item.primary_key]  # code-point order, as pandas sorts text
+    query = select(*(table.c[c] for c in published)).order_by(*text_order)
+    scanner = PersonalScanner.of(_stored_personal_values(item, store, table))
+    with store.engine.connect() as conn:
+        chunks = pd.read_sql(query, conn.execution_options(stream_results=True), chunksize=chunk_rows)
+        return _write_chunks(catalogue, item, chunks, directory, now, scanner)
+
+
+def _stored_personal_values(item: Item, store: Any, table: Any) -> set[str]:
+    """``personal_values`` of the table, read as the distinct values of its personal columns."""
+    values: set[str] = set()
+    with store.engine.connect() as conn:
+        for f in item.fields:
+            if is_personal(f) and f.name in table.c:
+                found = conn.execute(select(table.c[f.name]).distinct()).scalars()
+                values |= {str(v) for v in found if v is not None and len(str(v)) >= _SHORTEST_NAME}
+    return values
+
+
+def _write_chunks(catalogue: Catalogue, item: Item, chunks: Iterable[pd.DataFrame], directory: Path, now: datetime,
+                  scanner: PersonalScanner) -> tuple[Publication, list[Finding]]:
+    directory.mkdir(parents=True, exist_ok=True)
+    document = edition(catalogue, item, empty_rows(item), now).document
+    csv_path, json_path = directory / f"{item.code}.csv", directory / f"{item.code}.json"
+    rows = scrubbed = 0
+    found: dict[str, list[list[str]]] = {}  # column -> per kind's values, so findings come column by column
+    known: set[str] = set()
+    header: list[str] = []
+    with csv_path.open("w", encoding="utf-8-sig", newline="") as csv_out, json_path.open("w", encoding="utf-8") as js:
+        js.write(_json_head(document))
+        for number, chunk in enumerate(_at_least_one(chunks, empty_rows(item))):
+            part, blotted = open_table(item, chunk)
+            header = [str(c) for c in part.columns]
+            safe_frame(part, numeric_columns(item)).to_csv(csv_out, header=number == 0, index=False,
+                                                           lineterminator=CSV_LINE_END)
+            _write_records(js, part, first=rows == 0)
+            for column in part.columns:
+                kinds = found.setdefault(str(column), [[] for _ in _NUMBER_KINDS])
+                cells = part[column].dropna().astype(str).tolist()
+                for kind, value in shaped_numbers(cells):
+                    kinds[_NUMBER_KINDS.index(kind)].append(value)
+                known |= scanner.known_in(_CELL_SEPARATOR.join(cells))
+            rows, scrubbed = rows + len(part), scrubbed + blotted
+        js.write("]\n}\n")
+    for kind, value in shaped_numbers(header):
+        found.setdefault("", [[] for _ in _NUMBER_KINDS])[_NUMBER_KINDS.index(kind)].append(value)
+    known |= scanner.known_in(_CELL_SEPARATOR.join(header))
+    order = ["", *(c for c in found if c)]  # the column names first, as published_cells has them
+    numbers = [(kind, value) for k, kind in enumerate(_NUMBER_KINDS) for c in order if c in found
+               for value in found[c][k]]
+    publication = Publication(item.code, item.unit, rows, csv_path, json_path, tuple(withheld_fields(item)),
+                              scrubbed, now)
+    return publication, _verdicts(publication, document, numbers, known, scanner)
+
+
+def _at_least_one(chunks: Iterable[pd.DataFrame], empty: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """The chunks, or one empty frame when there are none: an empty table still has its header."""
+    given = False
+    for chunk in chunks:
+        given = True
+        yield chunk
+    if not given:
+        yield empty
+
+
+def _verdicts(publication: Publication, document: dict[str, Any], numbers: list[tuple[str, str]], known: set[str],
+              scanner: PersonalScanner) -> list[Finding]:
+    """scan_edition's findings from the table's numbers and known values and the document's metadata."""
+    metadata = _document_strings(document)
+    json_numbers = sorted(shaped_numbers(metadata) + numbers, key=lambda n: _NUMBER_KINDS.index(n[0]))
+    json_known = known | scanner.known_in(_CELL_SEPARATOR.join(metadata))
+    return _findings(publication.csv.name, numbers, known) + _findings(publication.json.name, json_numbers, json_known)
 
 
 def release(staged: Publication, directory: Path) -> Publication:
