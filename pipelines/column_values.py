@@ -27,7 +27,6 @@ from pipelines.values import (
     _DATETIME,
     _SPACE,
     FALSE_TEXTS,
-    STANDARDS,
     TRUE_TEXTS,
     _read,
     cell_text,
@@ -253,7 +252,6 @@ _STANDARDS: dict[Standard, Fast] = {
     Standard.POSTCODE: _shaped(r"[1-8][0-9]{5}"),
     Standard.EMAIL: _email, Standard.DATE: _days,
 }
-assert set(_STANDARDS) == set(STANDARDS)
 
 
 # --- a column ------------------------------------------------------------------------------------
@@ -301,10 +299,11 @@ def _memo_keys(cells: pd.Series) -> list[object]:
 def _field_reader(field: ItemField) -> Fast | None:
     if field.date_format == "excel_serial":
         return None  # serial day numbers are rare and read cell by cell
-    read_type = _TYPES[field.type]
-    if field.standard is None:
-        return read_type
-    read_standard = _STANDARDS[field.standard]
+    read_type, read_standard = _TYPES.get(field.type), _STANDARDS.get(field.standard) if field.standard else None
+    if read_type is None or field.standard is None:
+        return read_type  # a type without a column reader is read cell by cell
+    if read_standard is None:
+        return None
 
     def both(texts: pd.Series) -> pd.Series:
         typed = read_type(texts)
@@ -325,13 +324,13 @@ def canonical_series(field: ItemField, cells: pd.Series) -> tuple[pd.Series, pd.
 
 def type_valid(field_type: FieldType, cells: pd.Series) -> pd.Series:
     """Per cell whether ``pipelines.values.type_reason`` finds nothing (an empty cell is valid)."""
-    return _valid(_read_column(cells, _TYPES[field_type], lambda v: (None, type_reason(field_type, v)),
+    return _valid(_read_column(cells, _TYPES.get(field_type), lambda v: (None, type_reason(field_type, v)),
                                _UNPLAIN_TEXT if field_type is FieldType.STRING else _UNPLAIN)[1])
 
 
 def standard_valid(standard: Standard, cells: pd.Series) -> pd.Series:
     """Per cell whether ``pipelines.values.standard_reason`` finds nothing (an empty cell is valid)."""
-    return _valid(_read_column(cells, _STANDARDS[standard], lambda v: (None, standard_reason(standard, v)))[1])
+    return _valid(_read_column(cells, _STANDARDS.get(standard), lambda v: (None, standard_reason(standard, v)))[1])
 
 
 def _valid(reasons: pd.Series) -> pd.Series:

@@ -192,7 +192,8 @@ def stage_from_store(catalogue: Catalogue, item: Item, store: Any, directory: Pa
     if not set(item.primary_key) <= set(published) or not store.table_exists(item):
         rows = store.read_table(item) if store.table_exists(item) else empty_rows(item)
         return stage(catalogue, item, rows, directory, now)
-    text_order = [table.c[k].collate("C") if store.dialect == "postgresql" and _free_text(item.field(k))
+    fields = {f.name: f for f in item.fields}
+    text_order = [table.c[k].collate("C") if store.dialect == "postgresql" and fields[k].type is FieldType.STRING
                   else table.c[k] for k in item.primary_key]  # code-point order, as pandas sorts text
     query = select(*(table.c[c] for c in published)).order_by(*text_order)
     scanner = PersonalScanner.of(_stored_personal_values(item, store, table))
