@@ -282,8 +282,8 @@ def _read_column(cells: pd.Series, fast: Fast | None, read_one: Callable[[object
         memo: dict[object, tuple[str | None, str | None]] = {}
         read = [memo[k] if k in memo else memo.setdefault(k, read_one(v))
                 for k, v in zip(_memo_keys(original), original, strict=True)]
-        canonical[rest] = np.array([text for text, _ in read] + [None], dtype=object)[:-1]
-        reasons[rest] = np.array([why for _, why in read] + [None], dtype=object)[:-1]
+        canonical[rest] = np.array([text for text, _ in read], dtype=object)
+        reasons[rest] = np.array([why for _, why in read], dtype=object)
     return _nones(canonical), _nones(reasons)
 
 
