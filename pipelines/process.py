@@ -11,7 +11,7 @@ without a duplicate. Rows received = rows converged + rows held back, for every 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -135,7 +135,7 @@ def _take_present_file(platform: Platform, item: Item, submission: intake.Submis
         report.duplicates.append(submission.path.name)
         return
     try:
-        frame = intake.read_submission(submission.path, item)
+        frame = intake.read_submission_chunks(submission.path, item, platform.stage.chunk_rows)
     except intake.SubmissionError as exc:
         report.rows_refused += _refuse(platform, item.code, submission.unit, submission.path, str(exc))
         report.refused.append((submission.path.name, str(exc)))
@@ -163,13 +163,14 @@ def _pull(platform: Platform, item: Item, report: IntakeReport) -> None:
 
 
 def _stage(platform: Platform, item: Item, submission_id: str, source: str, digest: str,
-           frame: pd.DataFrame) -> bool:
+           frame: pd.DataFrame | intake.Chunks) -> bool:
     """The ledger row (the claim), the intake stage data and its repeated-collection flags, in one transaction;
-    False: another run has it. Values the platform obtains through sharing are discarded before the stage data
-    is written (art. 13): only how many each field carried is kept, as the flags."""
+    False: another run has it. Values the platform obtains through sharing are discarded from each chunk before
+    the stage data is written (art. 13): only how many each field carried is kept, as the flags."""
     now = platform.clock()
-    kept, carried = sharing.strip_lookups(item, frame)
-    taken = _commit_intake(platform, kept, sharing.carried_rows(item, submission_id, carried, now),
+    stripper = sharing.LookupStripper(item)
+    taken = _commit_intake(platform, stripper.strip(frame if isinstance(frame, intake.Chunks) else [frame]),
+                           lambda: sharing.carried_rows(item, submission_id, stripper.carried, now),
                            submission_id=submission_id, item=item.code, unit=item.unit, source=source, digest=digest,
                            status="received", received=len(frame), received_at=now)
     if not taken:
@@ -177,12 +178,14 @@ def _stage(platform: Platform, item: Item, submission_id: str, source: str, dige
     return taken
 
 
-def _commit_intake(platform: Platform, frame: pd.DataFrame, carried: list[dict[str, Any]], **entry: Any) -> bool:
+def _commit_intake(platform: Platform, frames: Iterable[pd.DataFrame], carried: Callable[[], list[dict[str, Any]]],
+                   **entry: Any) -> bool:
+    """``carried``: the flags, asked for once every chunk has been staged (they are counted as it goes)."""
     with platform.store.unit_of_work() as uow:
         if not uow.ledger.claim(**entry):
             return False
-        uow.write_stage(entry["submission_id"], INTAKE, frame)
-        uow.records.flag_carried(carried)
+        uow.write_stage(entry["submission_id"], INTAKE, frames)
+        uow.records.flag_carried(carried())
     return True
 
 

@@ -13,6 +13,7 @@ many submissions and rules ask for it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,27 @@ def strip_lookups(item: Item, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[C
             carried.append(CarriedLookup(f.name, str(f.lookup), present))
         stripped[f.name] = None
     return stripped, carried
+
+
+class LookupStripper:
+    """``strip_lookups`` over the chunks of one submission, tallying what the looked-up fields carried."""
+
+    def __init__(self, item: Item):
+        self.item = item
+        self._counts: dict[str, int] = {}
+
+    def strip(self, frames: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for frame in frames:
+            kept, carried = strip_lookups(self.item, frame)
+            for lookup in carried:
+                self._counts[lookup.field] = self._counts.get(lookup.field, 0) + lookup.rows
+            yield kept
+
+    @property
+    def carried(self) -> list[CarriedLookup]:
+        """In the item's field order, whichever chunk carried a field first."""
+        return [CarriedLookup(f.name, str(f.lookup), self._counts[f.name])
+                for f in self.item.fields if f.lookup is not None and f.name in self._counts]
 
 
 def fill_lookups(authority: StoreAuthority, item: Item, frame: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,7 @@ all. Outside one (``store.ledger``, ``store.quarantine``, ...) each public repos
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -60,6 +60,6 @@ class UnitOfWork:
     records: PlatformRecords
     stage: StageStore
 
-    def write_stage(self, submission_id: str, kind: str, frame: pd.DataFrame) -> int:
+    def write_stage(self, submission_id: str, kind: str, frame: pd.DataFrame | Iterable[pd.DataFrame]) -> int:
         """The submission's stage data of ``kind``, in this unit of work."""
         return self.stage.write(submission_id, kind, frame, conn=self.conn)
