@@ -1,4 +1,5 @@
-"""``python -m pipelines access sync|apply|approve|refuse|revoke|expire|list`` on the PostgreSQL store."""
+"""``python -m pipelines access sync|apply|approve|refuse|revoke|expire|list``: applications on any store, roles
+and grants (``sync``) on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ def add_access_parser(commands: Any) -> None:
     apply.add_argument("item")
     apply.add_argument("--purpose", required=True)
     apply.add_argument("--until", required=True, help="valid until, ISO date or datetime (UTC)")
+    apply.add_argument("--fields", default=None, help="comma-separated fields to be granted (default: all)")
+    apply.add_argument("--personal", action="store_true",
+                       help="the purpose needs the personal fields unmasked (the sharing service masks them otherwise)")
     approve = actions.add_parser("approve", help="approve a pending application (the platform grants)")
     approve.add_argument("id", type=int)
     approve.add_argument("--approver", required=True)
@@ -61,7 +65,9 @@ def _act(control: Any, args: argparse.Namespace, now: datetime) -> str:
     if args.action == "sync":
         return "\n".join(control.sync(now)) or "grants already match"
     if args.action == "apply":
-        return f"application {control.apply(args.unit, args.item, args.purpose, _when(args.until), now)} pending"
+        fields = tuple(f.strip() for f in args.fields.split(",")) if args.fields else None
+        new_id = control.apply(args.unit, args.item, args.purpose, _when(args.until), now, fields, args.personal)
+        return f"application {new_id} pending"
     if args.action == "approve":
         return str(control.approve(args.id, args.approver, now))
     if args.action == "refuse":

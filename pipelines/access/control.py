@@ -10,7 +10,9 @@ sharing applications, and the platform keeps the live grants equal to that:
 - nothing else (not-shared items stay with their owner).
 
 Every grant and revoke the platform makes, and every application decision, goes to
-``platform.audit_log`` in the same transaction as the change itself.
+``platform.audit_log`` and to the sharing audit chain (``pipelines.serving.audit``) in the same transaction
+as the change itself. On the SQLite store there are no roles: applications are kept all the same, and the
+sharing service (``pipelines.serving``) enforces them per request.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, text, update
 
 from pipelines.catalogue.models import Item, SharingType
-from pipelines.store import SharedStore
+from pipelines.serving.audit import AuditChain, AuditEntry
+from pipelines.serving.tables import ensure_service_tables
+from pipelines.store import SharedStore, as_utc
 from pipelines.store.postgres import quote_ident, quote_literal, quoted
 
 DEFAULT_PREFIX = "unit_"
 PLATFORM = "platform"
 ACTIVE = "approved"
+REFUSALS = ("refuse", "revoke", "revoke_application", "expire")  # decisions that end or deny a read
 
 
 class AccessError(ValueError):
@@ -55,14 +60,22 @@ class Application:
 
 
 class AccessControl:
-    """Grants on a PostgreSQL shared store. ``prefix`` namespaces the roles (tests use their own)."""
+    """Sharing applications on any store; on PostgreSQL also the grants that follow from them. ``prefix``
+    namespaces the roles (tests use their own). Every decision is also appended to the sharing audit chain."""
 
     def __init__(self, store: SharedStore, prefix: str = DEFAULT_PREFIX):
-        if store.dialect != "postgresql":
-            raise AccessError("access control needs the PostgreSQL store (GOVDATA_STORE_URL=postgresql://...)")
         self.store = store
         self.catalogue = store.catalogue
         self.prefix = prefix
+        self.roles = store.dialect == "postgresql"  # database roles and grants exist on PostgreSQL only
+        tables = ensure_service_tables(store)
+        self.grants = tables.grants
+        self.chain = AuditChain(store.engine, tables.audit)
+
+    def _need_roles(self) -> None:
+        if not self.roles:
+            raise AccessError("database roles and grants need the PostgreSQL store (GOVDATA_STORE_URL=postgresql://..."
+                              "); on SQLite the sharing service (python -m pipelines sharing serve) enforces access")
 
     def role(self, unit: str) -> str:
         return unit_role(unit, self.prefix)
@@ -96,6 +109,7 @@ class AccessControl:
     # --- keeping the live grants equal to the wanted state -------------------------------------
     def sync(self, now: datetime, items: list[Item] | None = None) -> list[str]:
         """Create missing roles and tables, then grant and revoke until every unit reads exactly what it may."""
+        self._need_roles()
         items = list(items if items is not None else self.catalogue.items)
         self.store.ensure_tables(items)
         with self.store.engine.begin() as conn:
@@ -115,6 +129,8 @@ class AccessControl:
                 conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {quote_ident(schema)} TO {quote_ident(role)}")
 
     def _settle(self, conn: Connection, items: list[Item], now: datetime, why: str = "") -> list[str]:
+        if not self.roles:
+            return []
         active = self._active_applications(conn, now)
         granted = self._granted(conn)
         done = []
@@ -136,11 +152,16 @@ class AccessControl:
         return done
 
     # --- sharing applications ------------------------------------------------------------------
-    def apply(self, applicant: str, item_code: str, purpose: str, valid_until: datetime, now: datetime) -> int:
-        """A unit asks to read a conditional-share item, for a purpose, until a date."""
+    def apply(self, applicant: str, item_code: str, purpose: str, valid_until: datetime, now: datetime,
+              fields: tuple[str, ...] | None = None, personal: bool = False) -> int:
+        """A unit asks to read a conditional-share item, for a purpose, until a date: the fields it names (all
+        when none), and the personal ones unmasked only when ``personal`` (its purpose needs them)."""
         item = self._shareable(applicant, item_code)
         if not purpose.strip():
             raise AccessError("an application must state its purpose (art. 6)")
+        unknown = sorted(set(fields or ()) - set(item.field_names))
+        if unknown:
+            raise AccessError(f"item {item_code} has no field {', '.join(unknown)}")
         if valid_until <= now:
             raise AccessError(f"valid_until {valid_until.isoformat()} is not after {now.isoformat()}")
         apps = self.store.sharing_applications
@@ -148,8 +169,11 @@ class AccessControl:
             new_id = conn.execute(insert(apps).values(
                 applicant=applicant, item=item.code, purpose=purpose, status="pending", valid_until=valid_until,
                 applied_at=now).returning(apps.c.id)).scalar_one()
+            conn.execute(insert(self.grants).values(
+                application_id=new_id, fields=None if fields is None else json.dumps(list(fields)), personal=personal))
             self._audit(conn, now, "apply", applicant, applicant, item.code,
-                        {"application": new_id, "purpose": purpose, "valid_until": valid_until.isoformat()})
+                        {"application": new_id, "purpose": purpose, "valid_until": valid_until.isoformat(),
+                         "fields": None if fields is None else list(fields), "personal": personal})
         return int(new_id)
 
     def _shareable(self, applicant: str, item_code: str) -> Item:
@@ -226,14 +250,14 @@ class AccessControl:
         if status is not None:
             query = query.where(apps.c.status == status)
         with self.store.engine.connect() as conn:
-            return [Application(**r._mapping) for r in conn.execute(query)]
+            return [_application(r._mapping) for r in conn.execute(query)]
 
     def _load(self, conn: Connection, application_id: int) -> Application:
         apps = self.store.sharing_applications
         row = conn.execute(select(apps).where(apps.c.id == application_id)).first()
         if row is None:
             raise AccessError(f"no sharing application {application_id}")
-        return Application(**row._mapping)
+        return _application(row._mapping)
 
     def _pending(self, conn: Connection, application_id: int) -> Application:
         app = self._load(conn, application_id)
@@ -248,6 +272,7 @@ class AccessControl:
     # --- logins and the audit trail ------------------------------------------------------------
     def create_login(self, unit: str, login: str, password: str | None = None) -> str:
         """A login role that acts as the unit (a member of its group role)."""
+        self._need_roles()
         secret = "" if password is None else f" PASSWORD {quote_literal(password)}"
         with self.store.engine.begin() as conn:
             group = quote_ident(self.role(unit))
@@ -256,9 +281,20 @@ class AccessControl:
 
     def _audit(self, conn: Connection, now: datetime, action: str, actor: str, unit: str | None,
                item: str | None, detail: dict[str, Any]) -> None:
+        text_detail = json.dumps(detail, ensure_ascii=False, sort_keys=True)
         conn.execute(insert(self.store.audit_log).values(
-            at=now, action=action, actor=actor, unit=unit, item=item,
-            detail=json.dumps(detail, ensure_ascii=False, sort_keys=True)))
+            at=now, action=action, actor=actor, unit=unit, item=item, detail=text_detail))
+        application = detail.get("application")
+        self.chain.append_in(conn, AuditEntry(
+            event=action, actor=actor, allowed=action not in REFUSALS, reason=str(detail.get("reason") or action),
+            at=now, unit=unit, item=item, application_id=None if application is None else int(application),
+            query=text_detail))
+
+
+def _application(row: Any) -> Application:
+    """SQLite hands its moments back without their zone: they are UTC, as written."""
+    values = {k: as_utc(v) if isinstance(v, datetime) else v for k, v in row.items()}
+    return Application(**values)
 
 
 def expire_applications(store: SharedStore, now: datetime, prefix: str = DEFAULT_PREFIX) -> list[int]:
