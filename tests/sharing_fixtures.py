@@ -116,7 +116,8 @@ def build_world(store: SharedStore, prefix: str) -> World:
         app = control.apply(unit, "resident_register", "社会救助资格核查", UNTIL, NOW, fields, personal)
         apps[unit] = app
         if state in ("approved", "approved_personal", "revoked", "expired"):
-            control.approve(app, "省大数据局", NOW, valid_until=NOW + timedelta(hours=1) if state == "expired" else None)
+            until = NOW + timedelta(hours=1) if state == "expired" else None
+            control.approve(app, "省大数据局", NOW, valid_until=until)
         if state == "refused":
             control.refuse(app, "省大数据局", "目的不明确", NOW)
         if state == "revoked":

@@ -293,7 +293,7 @@ class AccessControl:
 
 def _application(row: Any) -> Application:
     """SQLite hands its moments back without their zone: they are UTC, as written."""
-    values = {k: as_utc(v) if isinstance(v, datetime) else v for k, v in row.items()}
+    values: dict[str, Any] = {k: as_utc(v) if isinstance(v, datetime) else v for k, v in row.items()}
     return Application(**values)
 
 

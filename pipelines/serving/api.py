@@ -67,7 +67,7 @@ class VerifyAnswer(Frozen):
     mismatched: list[str] = Field(description="the attributes that differ (names only, never values)")
 
 
-REFUSALS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404)}
+REFUSALS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (400, 401, 403, 404, 422)}
 bearer = HTTPBearer(auto_error=False, description="a token issued by `python -m pipelines sharing token issue`")
 
 

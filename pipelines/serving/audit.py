@@ -57,6 +57,15 @@ def row_hash(seq: int, prev_hash: str, values: dict[str, Any]) -> str:
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
+class _Ticket:
+    """One entry waiting to be written, and then its seq or the error that kept it out."""
+
+    def __init__(self, entry: AuditEntry):
+        self.entry = entry
+        self.seq: int | None = None
+        self.error: Exception | None = None
+
+
 @dataclass(frozen=True)
 class ChainReport:
     rows: int
@@ -72,25 +81,51 @@ class AuditChain:
     def __init__(self, engine: Engine, table: Table):
         self.engine = engine
         self.table = table
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the writer's
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Ticket] = []  # entries waiting for the next group commit
         self._head: tuple[int, str] | None = None  # (seq, hash) of the last row this process knows
 
     def append(self, entry: AuditEntry) -> int:
-        """Write the entry in its own transaction; returns its sequence number."""
+        """Write the entry, committed before this returns; returns its sequence number.
+
+        Group commit: concurrent requests queue their entries, and whichever holds the writer's lock writes
+        every queued entry in one transaction (one fsync on SQLite for many requests); the others find theirs
+        written when they get the lock. Each request still waits for its own row to be committed."""
+        ticket = _Ticket(entry)
+        with self._queue_lock:
+            self._queue.append(ticket)
         with self._lock:
+            if ticket.seq is None and ticket.error is None:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._write(batch)
+        if ticket.error is not None:
+            raise ticket.error
+        assert ticket.seq is not None
+        return ticket.seq
+
+    def _write(self, batch: list[_Ticket]) -> None:
+        try:
             for _ in range(RETRIES):
                 with self.engine.connect() as conn:
                     head = self._head or self._read_head(conn)
+                    rows = self._rows_after(head, [t.entry for t in batch])
                     try:
-                        head = self._insert(conn, head, entry)
+                        conn.execute(insert(self.table), rows)
                         conn.commit()
                     except IntegrityError:  # another process appended after our head: read it again
                         conn.rollback()
                         self._head = None
                         continue
-                self._head = head
-                return head[0]
-        raise RuntimeError(f"audit chain: no append after {RETRIES} attempts (table {self.table.name})")
+                for ticket, row in zip(batch, rows, strict=True):
+                    ticket.seq = row["seq"]
+                self._head = (rows[-1]["seq"], rows[-1]["hash"])
+                return
+            raise RuntimeError(f"audit chain: no append after {RETRIES} attempts (table {self.table.name})")
+        except Exception as exc:  # every request of the batch learns that its row was not written
+            for ticket in batch:
+                ticket.error = exc
 
     def append_in(self, conn: Connection, entry: AuditEntry) -> int:
         """Write the entry inside the caller's transaction (an application decision and its audit commit together)."""
@@ -103,11 +138,21 @@ class AuditChain:
 
     def _insert(self, conn: Connection, head: tuple[int, str], entry: AuditEntry) -> tuple[int, str]:
         """Insert the row after ``head``; returns the new head."""
-        seq, prev = head[0] + 1, head[1]
-        values = entry.values()
-        digest = row_hash(seq, prev, values)
-        conn.execute(insert(self.table).values(seq=seq, prev_hash=prev, hash=digest, **values))
-        return seq, digest
+        (row,) = self._rows_after(head, [entry])
+        conn.execute(insert(self.table).values(**row))
+        return row["seq"], row["hash"]
+
+    @staticmethod
+    def _rows_after(head: tuple[int, str], entries: list[AuditEntry]) -> list[dict[str, Any]]:
+        """The rows that chain the entries after ``head``, each with its seq, prev_hash and hash."""
+        rows = []
+        seq, prev = head
+        for entry in entries:
+            seq, values = seq + 1, entry.values()
+            digest = row_hash(seq, prev, values)
+            rows.append({"seq": seq, "prev_hash": prev, "hash": digest, **values})
+            prev = digest
+        return rows
 
     def _read_head(self, conn: Connection) -> tuple[int, str]:
         t = self.table
