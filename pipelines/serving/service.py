@@ -27,6 +27,7 @@ from pipelines.values import InvalidValue, canonical, python_value, stored_text
 MAX_PAGE = 1000
 INTERFACE = "interface"
 ANONYMOUS = "anonymous"
+READ_EVENTS = ("read", "query", "verify", "extract")  # what "shared data used" counts (pipelines.evaluation)
 
 
 class Refused(Exception):
