@@ -65,6 +65,8 @@ class SharingService:
         self.catalogue = store.catalogue
         self.clock = clock
         self.tables: ServiceTables = ensure_service_tables(store)
+        # an item served before its first convergence answers with no rows, not with a missing table
+        store.ensure_tables([i for i in self.catalogue.items if i.sharing.mode == INTERFACE])
         self.tokens = TokenRegistry(store.engine, self.tables.tokens, {u.code for u in self.catalogue.units})
         self.audit = AuditChain(store.engine, self.tables.audit)
 
