@@ -33,6 +33,11 @@ def add_access_parser(commands: Any) -> None:
         decide.add_argument("--by", required=True)
         decide.add_argument("--reason", required=True)
     actions.add_parser("expire", help="end applications past valid_until and revoke their grants")
+    login = actions.add_parser("login", help="a PostgreSQL login for an approved application's system, whose "
+                                             "password stops working at the application's valid_until")
+    login.add_argument("id", type=int)
+    login.add_argument("--password-env", required=True, metavar="NAME",
+                       help="the environment variable holding its password (never on the command line)")
     listing = actions.add_parser("list", help="list sharing applications")
     listing.add_argument("--status")
 
@@ -62,6 +67,8 @@ def run_access(args: argparse.Namespace) -> int:
 
 
 def _act(control: Any, args: argparse.Namespace, now: datetime) -> str:
+    from pipelines.access.control import AccessError
+
     if args.action == "sync":
         return "\n".join(control.sync(now)) or "grants already match"
     if args.action == "apply":
@@ -74,6 +81,13 @@ def _act(control: Any, args: argparse.Namespace, now: datetime) -> str:
         return str(control.refuse(args.id, args.by, args.reason, now))
     if args.action == "revoke":
         return str(control.revoke(args.id, args.by, args.reason, now))
+    if args.action == "login":
+        import os
+
+        password = os.environ.get(args.password_env)
+        if not password:
+            raise AccessError(f"environment variable {args.password_env} holds no password")
+        return f"login {control.application_login(args.id, password, now)} created"
     if args.action == "expire":
         return f"expired: {control.expire_applications(now)}"
     return "\n".join(str(a) for a in control.applications(args.status))

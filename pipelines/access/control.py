@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg2 import sql
 from sqlalchemy import Connection, insert, select, text, update
 
 from pipelines.catalogue.models import Item, SharingType
@@ -221,6 +222,7 @@ class AccessControl:
             if app.status != ACTIVE:
                 raise AccessError(f"application {application_id} is {app.status}, not approved")
             self._set(conn, application_id, status="revoked", ended_at=now, note=reason)
+            self._end_login(conn, app.applicant, application_id, now)
             self._audit(conn, now, "revoke_application", actor, app.applicant, app.item,
                         {"application": application_id, "reason": reason})
             self._settle(conn, [self.catalogue.item(app.item)], now, why=f"application {application_id} revoked")
@@ -234,6 +236,7 @@ class AccessControl:
                 apps.c.status.in_(("pending", ACTIVE)), apps.c.valid_until <= now).order_by(apps.c.id)).all()
             for row in due:
                 self._set(conn, row.id, status="expired", ended_at=now)
+                self._end_login(conn, row.applicant, row.id, now)
                 self._audit(conn, now, "expire", PLATFORM, row.applicant, row.item, {"application": row.id})
             items = sorted({row.item for row in due})
             found = [self.catalogue.find_item(i) for i in items]
@@ -270,6 +273,38 @@ class AccessControl:
         conn.execute(update(apps).where(apps.c.id == application_id).values(**values))
 
     # --- logins and the audit trail ------------------------------------------------------------
+    def application_login(self, application_id: int, password: str, now: datetime) -> str:
+        """A login for the system an approved application serves: a member of the applicant's role whose
+        password PostgreSQL itself refuses from the application's valid_until on (``VALID UNTIL``), before any
+        expiry job runs; revoking the application moves that moment to the revocation. (Under ``trust``
+        authentication PostgreSQL checks no password, so no expiry either: production uses scram-sha-256.)"""
+        self._need_roles()
+        with self.store.engine.begin() as conn:
+            app = self._load(conn, application_id)
+            if app.status != ACTIVE:
+                raise AccessError(f"application {application_id} is {app.status}, not approved")
+            login = self.application_role(app.applicant, application_id)
+            conn.exec_driver_sql(_composed(conn, sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} VALID UNTIL {} IN ROLE {}")
+                                           .format(sql.Identifier(login), sql.Literal(password),
+                                                   sql.Literal(app.valid_until.isoformat()),
+                                                   sql.Identifier(self.role(app.applicant)))))
+            self._audit(conn, now, "create_login", PLATFORM, app.applicant, app.item,
+                        {"application": application_id, "role": login, "valid_until": app.valid_until.isoformat()})
+        return login
+
+    def application_role(self, unit: str, application_id: int) -> str:
+        return f"{self.role(unit)}_app{application_id}"
+
+    def _end_login(self, conn: Connection, unit: str, application_id: int, now: datetime) -> None:
+        """The application's login, if it has one, stops authenticating now."""
+        if not self.roles:
+            return
+        login = self.application_role(unit, application_id)
+        if conn.execute(text("select 1 from pg_roles where rolname = :r"), {"r": login}).first() is None:
+            return
+        conn.exec_driver_sql(_composed(conn, sql.SQL("ALTER ROLE {} VALID UNTIL {}").format(
+            sql.Identifier(login), sql.Literal(now.isoformat()))))
+
     def create_login(self, unit: str, login: str, password: str | None = None) -> str:
         """A login role that acts as the unit (a member of its group role)."""
         self._need_roles()
@@ -289,6 +324,11 @@ class AccessControl:
             event=action, actor=actor, allowed=action not in REFUSALS, reason=str(detail.get("reason") or action),
             at=now, unit=unit, item=item, application_id=None if application is None else int(application),
             query=text_detail))
+
+
+def _composed(conn: Connection, statement: sql.Composable) -> str:
+    """psycopg2.sql quoting (identifiers and literals by the driver), as text SQLAlchemy runs."""
+    return statement.as_string(conn.connection.dbapi_connection)
 
 
 def _application(row: Any) -> Application:
