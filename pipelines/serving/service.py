@@ -20,7 +20,7 @@ from pipelines.quality.masking import mask
 from pipelines.serving.audit import AuditChain, AuditEntry, query_text
 from pipelines.serving.rules import Access, ApplicationState, decide
 from pipelines.serving.tables import ServiceTables, ensure_service_tables
-from pipelines.serving.tokens import Caller, TokenRegistry
+from pipelines.serving.tokens import Caller, TokenRegistry, hash_token
 from pipelines.store import SharedStore
 from pipelines.values import InvalidValue, canonical, python_value, stored_text
 
@@ -76,12 +76,29 @@ class SharingService:
 
     # --- the requests ------------------------------------------------------------------------
     def caller(self, token: str | None, event: str, item: str | None, query: Mapping[str, Any]) -> Caller:
-        found = self.tokens.caller(token) if token else None
+        found = self._caller_with_applications(token, item) if token else None
         if found is None:
             why = "no token presented" if not token else "unknown or revoked token"
             self.record_event(event, None, item, None, query, 0, False, why)
             raise Refused("unauthenticated", why)
         return found
+
+    def _caller_with_applications(self, token: str, item: str | None) -> Caller | None:
+        """The token's unit and, for the item named, its applications with their grants: one round trip."""
+        if item is None:
+            return self.tokens.caller(token)
+        tokens, apps, grants = self.tables.tokens, self.store.sharing_applications, self.tables.grants
+        joined = tokens.outerjoin(apps, and_(apps.c.applicant == tokens.c.unit, apps.c.item == item)).outerjoin(
+            grants, grants.c.application_id == apps.c.id)
+        query = select(tokens.c.id.label("token_id"), tokens.c.unit, apps.c.id, apps.c.status, apps.c.valid_until,
+                       grants.c.fields, grants.c.personal).select_from(joined).where(
+            tokens.c.token_hash == hash_token(token), tokens.c.revoked_at.is_(None))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return None
+        return Caller(str(rows[0].unit), int(rows[0].token_id), item,
+                      tuple(_application_state(r) for r in rows if r.id is not None))
 
     def refuse_malformed(self, token: str | None, path: str, reason: str) -> None:
         """A request whose shape the API refused before the service saw it: audited all the same."""
@@ -90,7 +107,7 @@ class SharingService:
 
     def readable_items(self, caller: Caller) -> list[tuple[Item, Access]]:
         now = self.clock()
-        listed = [(i, self._access(caller.unit, i, now)) for i in self.catalogue.items if i.sharing.mode == INTERFACE]
+        listed = [(i, self._access(caller, i, now)) for i in self.catalogue.items if i.sharing.mode == INTERFACE]
         allowed = [(i, a) for i, a in listed if a.allowed]
         self.record_event("list", caller, None, None, {}, len(allowed), True, "items readable through the interface")
         return allowed
@@ -162,14 +179,16 @@ class SharingService:
             reason = f"{item.code} is shared by {item.sharing.mode}, not through the interface"
             self.record_event(event, caller, item.code, None, query, 0, False, reason)
             raise Refused("forbidden", reason)
-        access = self._access(caller.unit, item, self.clock())
+        access = self._access(caller, item, self.clock())
         if not access.allowed:
             self.record_event(event, caller, item.code, None, query, 0, False, access.reason)
             raise Refused("forbidden", access.reason)
         return item, access
 
-    def _access(self, unit: str, item: Item, now: datetime) -> Access:
-        return decide(item, unit, self.applications(unit, item.code), now)
+    def _access(self, caller: Caller, item: Item, now: datetime) -> Access:
+        preloaded = caller.applications if caller.item == item.code else None
+        apps = self.applications(caller.unit, item.code) if preloaded is None else list(preloaded)
+        return decide(item, caller.unit, apps, now)
 
     def applications(self, unit: str, item_code: str) -> list[ApplicationState]:
         """The unit's applications for the item with their grants, read at the moment of the request."""
@@ -179,8 +198,7 @@ class SharingService:
                  .where(apps.c.applicant == unit, apps.c.item == item_code))
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [ApplicationState(int(r.id), r.status, r.valid_until, _field_list(r.fields), bool(r.personal))
-                for r in rows]
+        return [_application_state(r) for r in rows]
 
     def _field(self, item: Item, access: Access, name: str) -> ItemField:
         f = item.field(name)
@@ -223,5 +241,6 @@ def _canonical(item: Item, f: ItemField, text: str) -> str | None:
         raise Refused("invalid", f"item {item.code} field {f.name}: {exc}") from exc
 
 
-def _field_list(text: str | None) -> tuple[str, ...] | None:
-    return None if text is None else tuple(json.loads(text))
+def _application_state(row: Any) -> ApplicationState:
+    fields = None if row.fields is None else tuple(json.loads(row.fields))
+    return ApplicationState(int(row.id), row.status, row.valid_until, fields, bool(row.personal))

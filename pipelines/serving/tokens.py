@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, Table, insert, select, update
 
@@ -29,10 +30,13 @@ def hash_token(token: str) -> str:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who a valid token acts as."""
+    """Who a valid token acts as; ``applications``: its unit's applications for the item the request names, read
+    with the token in one query (``None``: not read)."""
 
     unit: str
     token_id: int
+    item: str | None = None
+    applications: tuple[Any, ...] | None = None
 
 
 @dataclass(frozen=True)
