@@ -18,6 +18,7 @@ from resources.platform import PlatformResource
 # No "from __future__ import annotations": Dagster reads the context and resource annotations at runtime.
 USAGE_KEY = dg.AssetKey(["sharing", "usage"])
 EXTRACTS_KEY = dg.AssetKey(["sharing", "file_extracts"])
+ALL_KEYS = (USAGE_KEY, EXTRACTS_KEY)
 GROUP = "sharing"
 
 

@@ -123,7 +123,7 @@ class SharingService:
             raise
         table = self.store.table(item)
         columns = [table.c[f] for f in access.fields]
-        statement = select(*columns).where(and_(True, *conditions)).order_by(
+        statement = select(*columns).where(*conditions).order_by(
             *(table.c[k] for k in item.primary_key)).limit(min(limit, MAX_PAGE)).offset(offset)
         with self.engine.connect() as conn:
             rows = conn.execute(statement).all()
@@ -159,7 +159,7 @@ class SharingService:
         table = self.store.table(item)
         with self.engine.connect() as conn:
             row = conn.execute(select(*(table.c[n] for n in compared), table.c[item.primary_key[0]])
-                               .where(and_(*conditions))).first()
+                               .where(*conditions)).first()
         found = row is not None
         mismatched = () if row is None else tuple(
             n for n, f in compared.items() if stored_text(f, row._mapping[n]) != wanted[n])
