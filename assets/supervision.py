@@ -44,7 +44,7 @@ WEEKLY_CRON = "0 7 * * 1"  # Monday morning: the week that just ended
 MONTHLY_CRON = "0 7 1 * *"  # the first of the month: the month that just ended
 TIMEZONE = REPORTING_TZ.key  # Asia/Shanghai: the schedules run in the zone periods are cut in
 SCORECARD_METRICS = ("catalogue_coverage", "directory_registration", "on_time_rate", "pass_rate", "held_back_rate",
-                     "sharing_answered_in_time", "correction_turnaround_days")
+                     "sharing_answered_in_time", "shared_data_used", "correction_turnaround_days")
 
 
 class PeriodConfig(dg.Config):

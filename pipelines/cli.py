@@ -66,12 +66,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pipelines.access.cli import add_access_parser, run_access
 
     add_access_parser(commands)
+    from pipelines.serving.cli import add_sharing_parsers, run_audit, run_sharing
+
+    add_sharing_parsers(commands)
     args = parser.parse_args(argv)
     try:
         handlers = {"check-catalogue": _check, "run": _run, "summary": _summary, "catalogue-schema": _schemas,
                     "migrate": _migrate, "ui": _ui, "workspace": _workspace, "access": run_access,
                     "contractors": _contractors, "evaluate": _evaluate, "dismiss-violation": _dismiss,
-                    **GOVERNANCE}
+                    "sharing": run_sharing, "audit": run_audit, **GOVERNANCE}
         return handlers[args.command](args)
     except CatalogueError as exc:
         print(exc, file=sys.stderr)

@@ -20,6 +20,7 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
     from assets.governance import governance_assets
     from assets.opendata import opendata_assets
     from assets.quality import quality_definitions
+    from assets.sharing import sharing_assets
     from assets.supervision import supervision_assets, supervision_jobs_and_schedules
     from assets.units import unit_asset
     from pipelines.automation import CYCLE_CRON, intake_window_sensor, pull_schedules
@@ -30,6 +31,7 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
     unit_assets = [unit_asset(catalogue, u, store_kind) for u in scope.units]
     unit_assets += governance_assets(catalogue, scope)
     unit_assets += opendata_assets(catalogue, scope)
+    unit_assets += sharing_assets(catalogue, scope)
     quality = quality_definitions(catalogue, CYCLE_CRON, scope)
     supervision_jobs, supervision_schedules = supervision_jobs_and_schedules() if scope.province else ([], [])
     province_wide = scope.province  # supervision, evaluation and access control are the province's

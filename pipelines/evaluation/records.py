@@ -71,6 +71,17 @@ class SharingApplication:
 
 
 @dataclass(frozen=True)
+class SharingRead:
+    """One request to the sharing service (or one file extract) for an item, from its audit chain."""
+
+    item: str
+    reader: str
+    at: datetime
+    allowed: bool
+    rows: int = 0
+
+
+@dataclass(frozen=True)
 class RepeatedFlag:
     """A submission that carried values the platform obtains through sharing (art. 13)."""
 
@@ -102,6 +113,7 @@ class Records:
     applications: Sequence[SharingApplication] = ()
     flags: Sequence[RepeatedFlag] = ()
     runs: Sequence[RunRecord] = field(default_factory=tuple)
+    reads: Sequence[SharingRead] = ()
 
 
 def read_records(store: Any, data_dir: Path) -> Records:
@@ -124,7 +136,7 @@ def read_records(store: Any, data_dir: Path) -> Records:
                         for r in conn.execute(select(a.c.id, a.c.applicant, a.c.item, a.c.status, a.c.applied_at,
                                                      a.c.decided_at))]
     return Records(submissions, held, checks, applications, repeated_flags(carried_log(store)),
-                   read_runs(store))
+                   read_runs(store), read_sharing_reads(store))
 
 
 def _submission(row: Any) -> Submission:
@@ -139,6 +151,21 @@ def _utc(moment: datetime | None) -> datetime | None:
 def repeated_flags(log: list[dict[str, Any]]) -> list[RepeatedFlag]:
     return [RepeatedFlag(str(e["submission_id"]), str(e["item"]), str(e["unit"]), str(e["field"]),
                          utc(datetime.fromisoformat(str(e["flagged_at"])))) for e in log]
+
+
+def read_sharing_reads(store: Any) -> list[SharingRead]:
+    """The reads the sharing service answered or refused (``pipelines.serving``), from its audit chain; none
+    when the service never ran on this store."""
+    from pipelines.serving.service import READ_EVENTS
+    from pipelines.serving.tables import service_tables
+
+    audit = service_tables(store).audit
+    if not store.shared.has_table(audit):
+        return []
+    query = select(audit.c.item, audit.c.unit, audit.c.at, audit.c.allowed, audit.c.rows).where(
+        audit.c.event.in_(READ_EVENTS), audit.c.item.is_not(None), audit.c.unit.is_not(None))
+    with store.engine.connect() as conn:
+        return [SharingRead(r.item, r.unit, utc(r.at), bool(r.allowed), int(r.rows)) for r in conn.execute(query)]
 
 
 def read_runs(store: Any) -> list[RunRecord]:

@@ -31,7 +31,8 @@ SCORECARD_COLUMNS = ("unit", "unit_name", "period", "items", "catalogue_coverage
                      "expected_submissions", "on_time_submissions", "on_time_rate", "checks", "checks_failed",
                      "pass_rate", *(f"pass_rate_{d}" for d in DIMENSIONS), "rows_received", "rows_held_back",
                      "held_back_rate", "corrections_released", "correction_turnaround_hours", "applications_due",
-                     "applications_in_time", "sharing_answered_in_time", "violations_open", "violations_overdue")
+                     "applications_in_time", "sharing_answered_in_time", "shared_items", "shared_items_used",
+                     "shared_data_used", "violations_open", "violations_overdue")
 
 
 def md(text: str) -> str:
@@ -60,12 +61,14 @@ def scorecards_markdown(cards: Sequence[Scorecard]) -> str:
     if not cards:
         return "no units with catalogued items"
     headers = ["unit", "coverage", "registration", "on time", "pass rate", *DIMENSIONS, "held back",
-               "correction (h)", "applications in time", "violations open / overdue"]
+               "correction (h)", "applications in time", "shared data used", "violations open / overdue"]
     rows = [[f"{s.unit_name} (`{s.unit}`)", percent(s.catalogue_coverage), percent(s.directory_registration),
              f"{percent(s.on_time_rate)} ({s.on_time_submissions}/{s.expected_submissions})", percent(s.pass_rate),
              *(percent(s.pass_rates.get(d)) for d in DIMENSIONS), percent(s.held_back_rate),
              "—" if s.correction_turnaround_hours is None else f"{s.correction_turnaround_hours:.1f}",
-             percent(s.sharing_answered_in_time), f"{s.violations_open} / {s.violations_overdue}"] for s in cards]
+             percent(s.sharing_answered_in_time),
+             f"{percent(s.shared_data_used)} ({s.shared_items_used}/{s.shared_items})",
+             f"{s.violations_open} / {s.violations_overdue}"] for s in cards]
     return markdown_table(headers, rows, ["left"] + ["right"] * (len(headers) - 1))
 
 

@@ -15,6 +15,8 @@
 - sharing applications answered in time: applications for the unit's items that fell due in the period
   (decided, or reached the answer deadline undecided, whichever came first), in time when decided within
   the deadline: each application counts once, in a period whose end already knows its outcome;
+- shared data used: of the unit's items the sharing service serves (shared, by interface or file), the share
+  another unit was served at least once in the period (a read, query, verification or file extract);
 - violations opened in the period, per kind, and those open or overdue at the period's end (by their
   opened, deadline and closed times, not their status today).
 
@@ -32,7 +34,7 @@ from datetime import date, datetime, timedelta
 from statistics import median
 from typing import Any
 
-from pipelines.catalogue.models import Catalogue, Item, UpdateCycle
+from pipelines.catalogue.models import Catalogue, Item, SharingType, UpdateCycle
 from pipelines.directory import entries, first_converged
 from pipelines.evaluation.config import EvaluationConfig
 from pipelines.evaluation.periods import Period, at_midnight, month_of, reporting_day, utc, week_of
@@ -66,6 +68,8 @@ class Scorecard:
     violations_opened: dict[str, int] = field(default_factory=dict)
     violations_open: int = 0
     violations_overdue: int = 0
+    shared_items: int = 0
+    shared_items_used: int = 0
 
     @property
     def catalogue_coverage(self) -> float | None:
@@ -92,9 +96,13 @@ class Scorecard:
     def sharing_answered_in_time(self) -> float | None:
         return ratio(self.applications_in_time, self.applications_due)
 
+    @property
+    def shared_data_used(self) -> float | None:
+        return ratio(self.shared_items_used, self.shared_items)
+
     def as_dict(self) -> dict[str, Any]:
         derived = ("catalogue_coverage", "directory_registration", "on_time_rate", "held_back_rate",
-                   "correction_turnaround_days", "sharing_answered_in_time")
+                   "correction_turnaround_days", "sharing_answered_in_time", "shared_data_used")
         return {**asdict(self), **{name: getattr(self, name) for name in derived}}
 
 
@@ -180,6 +188,10 @@ def _by_unit(catalogue: Catalogue, records: Records, period: Period, answer_in: 
         item = catalogue.find_item(a.item)
         if item is not None and period.contains(fell_due(a, answer_in)):  # the owner of the item answers
             grouped[item.unit]["applications"].append(a)
+    for read in records.reads:
+        item = catalogue.find_item(read.item)
+        if item is not None and period.contains(read.at):  # counted for the owner of the item read
+            grouped[item.unit]["reads"].append(read)
     return {unit: Records(**lists) for unit, lists in grouped.items()}
 
 
@@ -209,7 +221,15 @@ def _scorecard(catalogue: Catalogue, unit: str, name: str, mine: Records, violat
         violations_opened=dict(sorted(Counter(v.kind for v in violations if period.contains(v.opened_at)).items())),
         violations_open=sum(1 for v in violations if open_at(v, now)),
         violations_overdue=sum(1 for v in violations if overdue_at(v, now)),
+        shared_items=len(served := [i for i in items if served_by_service(i)]),
+        shared_items_used=len({r.item for r in mine.reads if r.allowed and r.reader != unit}
+                              & {i.code for i in served}),
     )
+
+
+def served_by_service(item: Item) -> bool:
+    """Shared, and by the sharing service (interface or file); database-mode reads are the database's."""
+    return item.sharing.type is not SharingType.NOT_SHARED and item.sharing.mode in ("interface", "file")
 
 
 def mean(values: Iterable[float | None]) -> float | None:

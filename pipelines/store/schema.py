@@ -286,6 +286,63 @@ def build_metadata(catalogue: Catalogue, dialect: str) -> MetaData:
     run_tables(metadata, dialect)
     violation_tables(metadata, dialect)
     evaluation_tables(metadata, dialect)
+    sharing_service_tables(metadata, dialect)
     for item in catalogue.items:
         shared_table(item, metadata, dialect)
     return metadata
+
+
+def sharing_service_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table, Table]:
+    """The sharing service (pipelines/serving): API tokens, what each application grants, the chained audit.
+
+    ``sharing_tokens``: one row per token a unit was issued, only its SHA-256 kept (the secret is shown once).
+    ``sharing_grants``: the fields a sharing application grants (NULL: all) and whether its purpose needs the
+    personal fields unmasked; one row per application, written with it.
+    ``sharing_audit``: every request to the service and its decision, every application decision, grant and
+    revoke; append-only, each row carrying the hash of the previous one (``seq`` 1, 2, ...; the unique
+    ``prev_hash`` refuses a second row after the same one, so concurrent writers cannot fork the chain).
+    """
+    schema = platform_schema(dialect)
+    tokens = Table(
+        "sharing_tokens", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("token_hash", String(64), nullable=False, unique=True, comment="sha256 hex of the token"),
+        Column("unit", String(64), nullable=False, index=True, comment="the unit the token acts as"),
+        Column("label", String(200), nullable=False, comment="the system or person it was issued to"),
+        Column("issued_at", DateTime(timezone=True), nullable=False),
+        Column("issued_by", String(200), nullable=False),
+        Column("revoked_at", DateTime(timezone=True)),
+        Column("revoked_by", String(200)),
+        schema=schema,
+        comment="API tokens of the sharing service, stored hashed; a revoked token is refused from that moment",
+    )
+    grants = Table(
+        "sharing_grants", metadata,
+        Column("application_id", Integer, primary_key=True),
+        Column("fields", Text, comment="JSON list of the granted field names; NULL: every field"),
+        Column("personal", Boolean, nullable=False, default=False,
+               comment="the purpose needs the personal fields: served unmasked"),
+        schema=schema,
+        comment="what a sharing application grants: fields, and personal fields unmasked or not",
+    )
+    audit = Table(
+        "sharing_audit", metadata,
+        Column("seq", Integer, primary_key=True, autoincrement=False, comment="1, 2, ... with no gap"),
+        Column("at", DateTime(timezone=True), nullable=False),
+        Column("event", String(32), nullable=False, index=True,
+               comment="read, verify, list, extract, refused, or an application's apply/approve/refuse/grant/..."),
+        Column("actor", String(200), nullable=False, comment="the unit (API), the approver, or the platform"),
+        Column("unit", String(64), index=True, comment="the unit concerned: the reader, the applicant"),
+        Column("token_id", Integer),
+        Column("item", String(64), index=True),
+        Column("application_id", Integer),
+        Column("query", Text, comment="the request's key or filter, JSON"),
+        Column("rows", Integer, nullable=False, default=0),
+        Column("allowed", Boolean, nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("prev_hash", String(64), nullable=False, unique=True),
+        Column("hash", String(64), nullable=False),
+        schema=schema,
+        comment="the sharing audit chain: python -m pipelines audit verify recomputes every hash",
+    )
+    return tokens, grants, audit

@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.sharing import ALL_KEYS as SHARING_KEYS
 from assets.supervision import ALL_KEYS as SUPERVISION_KEYS
 from pipelines.catalogue import Catalogue, load_catalogue
 from pipelines.catalogue.models import OpeningType
@@ -74,7 +75,7 @@ def _expected_counts(catalogue: Catalogue) -> tuple[int, int]:
               + 2  # the directory and the governance supervision record
               + len(platform_names(catalogue)) - 1  # each city platform's record the province follows
               + 1  # the inspection's quality summary
-              + len(SUPERVISION_KEYS))
+              + len(SUPERVISION_KEYS) + len(SHARING_KEYS))
     return assets, 3 * len(catalogue.items) + len(open_items)
 
 
