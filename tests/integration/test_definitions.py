@@ -38,8 +38,9 @@ def test_entry_point_builds_the_demo_graph(monkeypatch: pytest.MonkeyPatch, tmp_
     graph = definitions.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     for item in catalogue.items:
-        for stage in ("intake", "validated", "shared"):
-            assert f"{stage}/{item.unit}/{item.code}" in keys
+        # The UI labels a node with the key's last component: each stage's differs (the table keeps the code).
+        assert {f"intake/{item.unit}/{item.code}_intake", f"validated/{item.unit}/{item.code}_validated",
+                f"shared/{item.unit}/{item.code}"} <= keys
     stage_keys = {k for k in keys if k.split("/")[0] in ("intake", "validated", "shared")}
     assert len(stage_keys) == 3 * len(catalogue.items)
     key = dg.AssetKey(["shared", "gx_amr", "market_entity_registration"])
@@ -47,10 +48,10 @@ def test_entry_point_builds_the_demo_graph(monkeypatch: pytest.MonkeyPatch, tmp_
     assert node.group_name == "gx_amr"
     assert node.owners == ["team:gx_amr"]
     assert node.tags["level"] == "province" and node.tags["region"] == "450000"
-    assert node.parent_keys == {dg.AssetKey(["validated", "gx_amr", "market_entity_registration"])}
+    assert node.parent_keys == {dg.AssetKey(["validated", "gx_amr", "market_entity_registration_validated"])}
     # One check per stage; its result carries the dimensions (the inspection evaluates the shared one again).
-    for stage in ("intake", "validated", "shared"):
-        stage_key = dg.AssetKey([stage, "gx_amr", "market_entity_registration"])
+    for stage, suffix in (("intake", "_intake"), ("validated", "_validated"), ("shared", "")):
+        stage_key = dg.AssetKey([stage, "gx_amr", f"market_entity_registration{suffix}"])
         assert {c.name for c in graph.asset_check_keys if c.asset_key == stage_key} == {
             f"{stage}_market_entity_registration"}
     assert definitions.resolve_implicit_global_asset_job_def() is not None
