@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +58,23 @@ def test_entry_point_builds_the_demo_graph(monkeypatch: pytest.MonkeyPatch, tmp_
             f"{stage}_market_entity_registration"}
     assert definitions.resolve_implicit_global_asset_job_def() is not None
     assert definitions.resolve_sensor_def("intake_window") is not None
+
+
+def test_the_entry_point_builds_once_per_settings_and_catalogue(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    """Dagster's code server calls the entry point twice while loading a location: the second call reuses the
+    first's definitions, unless a setting or a catalogue file changed in between."""
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(REPO / "tests" / "fixtures" / "mini", catalogue)
+    first = _load_entry_point(monkeypatch, catalogue, tmp_path)
+    assert _load_entry_point(monkeypatch, catalogue, tmp_path) is first
+    monkeypatch.setenv("GOVDATA_INTAKE_DIR", str(tmp_path / "elsewhere"))
+    moved = _load_entry_point(monkeypatch, catalogue, tmp_path)
+    assert moved is not first
+    unit_file = catalogue / "units.yaml"
+    unit_file.write_text(unit_file.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    os.utime(unit_file, ns=(unit_file.stat().st_atime_ns, unit_file.stat().st_mtime_ns + 1_000_000_000))
+    assert _load_entry_point(monkeypatch, catalogue, tmp_path) is not moved
 
 
 def test_dagster_loads_the_workspace_module() -> None:
