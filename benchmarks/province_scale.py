@@ -132,9 +132,10 @@ def snapshot_parts(text: str, fields: int = 8) -> None:
             for name, value in node.items():
                 by_field[name] = by_field.get(name, 0) + len(name) + len(json.dumps(value)) + 4
         total = sum(by_field.values())
-        print(f"    {label}: {len(nodes)}, {total / 1e6:.1f} MB, {total / max(len(nodes), 1):.0f} B each; largest fields:")
+        each = max(len(nodes), 1)
+        print(f"    {label}: {len(nodes)}, {total / 1e6:.1f} MB, {total / each:.0f} B each; largest fields:")
         for name, count in sorted(by_field.items(), key=lambda kv: -kv[1])[:fields]:
-            print(f"      {name:<34} {count / 1e6:6.2f} MB {count / max(len(nodes), 1):6.0f} B per node")
+            print(f"      {name:<34} {count / 1e6:6.2f} MB {count / each:6.0f} B per node")
     rest = {k: len(json.dumps(v)) for k, v in document.items() if k not in SNAPSHOT_NODES}
     print("    the rest: " + ", ".join(f"{k} {n / 1e6:.2f} MB" for k, n in sorted(rest.items(), key=lambda kv: -kv[1])
                                      if n > 10_000))
