@@ -69,7 +69,8 @@ def _province_wide_deps(catalogue: Catalogue, cities: list[str], with_open: bool
     province-wide assets through one key (each key of another code location costs Dagster about 0.4 ms per
     dependent asset to resolve: 2 assets x 4,400 keys made the province's location 7 s to load)."""
     own = _hosted(catalogue, PROVINCE)
-    opened = [open_key(i) for i in opendata.open_items(catalogue) if i in own] if with_open else []
+    codes = {i.code for i in own}  # by code: comparing pydantic items is quadratic (1.1M __eq__ at 5,000 items)
+    opened = [open_key(i) for i in opendata.open_items(catalogue) if i.code in codes] if with_open else []
     return [*(asset_key(SHARED, i) for i in own), *opened, *(platform_record_key(c) for c in cities)]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import dagster as dg
 
-from assets.factory import asset_key, unit_specs
+from assets.factory import asset_key, column_schema, unit_specs
 from assets.render import failed_stage_result, stage_check_result
 from pipelines import entrustment, process
 from pipelines.catalogue.models import Catalogue, Item, Unit, Work
@@ -211,9 +211,11 @@ def _shared(context: dg.AssetExecutionContext, platform: process.Platform, item:
         # A skipped output skips every downstream step of the run (online verification, look-ups, connected
         # stores, the directory), so the unchanged table is published with nothing newly converged.
         yield dg.MaterializeResult(asset_key=asset_key(qc.SHARED, item), metadata={
-            "dagster/row_count": report.table_rows, "rows_converged": 0, "submissions_converged": 0})
+            **_table_metadata(item), "dagster/row_count": report.table_rows, "rows_converged": 0,
+            "submissions_converged": 0})
         return
     yield dg.MaterializeResult(asset_key=asset_key(qc.SHARED, item), metadata={
+        **_table_metadata(item),
         "dagster/row_count": report.table_rows,
         "rows_converged": report.rows_converged,
         "submissions_converged": len(report.submissions),
@@ -227,6 +229,11 @@ def _shared(context: dg.AssetExecutionContext, platform: process.Platform, item:
         pushed = pushed_down_lines(item, platform.store)
         outcomes = [qc.with_lines(o, pushed.get(o.dimension, [])) for o in outcomes]
     yield from _record(context, platform, item, qc.SHARED, outcomes)
+
+
+def _table_metadata(item: Item) -> dict[str, Any]:
+    """The UI shows the latest materialization's column schema as the table's columns."""
+    return {"dagster/column_schema": column_schema(item), "unit": item.unit}
 
 
 def _inspect(context: dg.AssetExecutionContext, platform: process.Platform, item: Item,

@@ -2,12 +2,13 @@
 CPU seconds beside wall time (these machines are shared: CPU is the figure to compare).
 
     .venv/bin/python benchmarks/province_scale.py [--items 5000] [--run-items 1000] [--rows 100]
-                                                  [--webserver] [--skip-run]
+                                                  [--webserver] [--skip-run] [--snapshot-parts]
 
 1. Definitions for ``--items`` synthetic items: the first (cold) catalogue parse in a fresh process, the
    cached load, building the definitions and the code location's snapshot as the webserver receives it
    (deferred job snapshots), its size, and ``dagster definitions validate`` in a child process; the
-   baseline is building the same number of bare ``AssetSpec``s. ``--webserver`` also starts
+   baseline is building the same number of bare ``AssetSpec``s; ``--snapshot-parts`` attributes the snapshot's
+   bytes to asset and check nodes and their fields. ``--webserver`` also starts
    ``dagster-webserver`` with default settings and times the first answer to ``assetNodes``.
 2. A run of ``--run-items`` items with a ``--rows``-row submission each through ``python -m pipelines run``
    (SQLite instance and store), then a second run with nothing new: the fixed cost. The baseline is a plain
@@ -73,7 +74,7 @@ def _verdict(value: float, goal: float) -> str:
     return f"goal <= {goal:g}: {'met' if value <= goal else 'NOT met'}"
 
 
-def definitions(items: int, tmp: Path, webserver: bool) -> None:
+def definitions(items: int, tmp: Path, webserver: bool, parts: bool = False) -> None:
     import dagster as dg
     from dagster._core.remote_representation.external_data import RepositorySnap
     from dagster_shared.serdes import serialize_value
@@ -107,9 +108,12 @@ def definitions(items: int, tmp: Path, webserver: bool) -> None:
           _verdict(built.cpu, GOALS["definitions_cpu"]))
     _line("baseline: the same number of bare AssetSpecs", baseline)
     with Timer() as snapped:
-        size = len(serialize_value(RepositorySnap.from_def(defs.get_repository_def(), defer_snapshots=True)))
+        text = serialize_value(RepositorySnap.from_def(defs.get_repository_def(), defer_snapshots=True))
+    size = len(text)
     _line("the snapshot the webserver receives (serialized)", snapped, f"{size / 1e6:6.1f} MB",
           _verdict(size / 1e6, GOALS["snapshot_mb"]))
+    if parts:
+        snapshot_parts(text)
     env = {**os.environ, "GOVDATA_CATALOGUE_DIR": str(out), "GOVDATA_DATA_DIR": str(tmp / "d"),
            "GOVDATA_INTAKE_DIR": str(tmp / "i"), "DAGSTER_HOME": str(_home(tmp))}
     with Timer() as validated:
@@ -121,6 +125,29 @@ def definitions(items: int, tmp: Path, webserver: bool) -> None:
         print(f"  {'dagster-webserver, default settings: assetNodes answered':<52} {seconds:8.2f} s wall"
               f"{' ' * 19}{_verdict(seconds, GOALS['asset_nodes_s'])}")
     platforms(catalogue, platform, env, tmp, webserver)
+
+
+SNAPSHOT_NODES = {"external_asset_graph_data": "asset nodes", "external_asset_checks": "check nodes"}
+
+
+def snapshot_parts(text: str, fields: int = 8) -> None:
+    """Where the snapshot's bytes go: per kind of node, its count, bytes per node and its largest fields
+    (each field's key and JSON value, as serialized), then the other top-level parts."""
+    document = json.loads(text)
+    for part, label in SNAPSHOT_NODES.items():
+        nodes = document.get(part) or []
+        by_field: dict[str, int] = {}
+        for node in nodes:
+            for name, value in node.items():
+                by_field[name] = by_field.get(name, 0) + len(name) + len(json.dumps(value)) + 4
+        total = sum(by_field.values())
+        each = max(len(nodes), 1)
+        print(f"    {label}: {len(nodes)}, {total / 1e6:.1f} MB, {total / each:.0f} B each; largest fields:")
+        for name, count in sorted(by_field.items(), key=lambda kv: -kv[1])[:fields]:
+            print(f"      {name:<34} {count / 1e6:6.2f} MB {count / each:6.0f} B per node")
+    rest = {k: len(json.dumps(v)) for k, v in document.items() if k not in SNAPSHOT_NODES}
+    print("    the rest: " + ", ".join(f"{k} {n / 1e6:.2f} MB" for k, n in sorted(rest.items(), key=lambda kv: -kv[1])
+                                     if n > 10_000))
 
 
 def platforms(catalogue: Any, platform: Any, env: dict[str, str], tmp: Path, webserver: bool) -> None:
@@ -408,6 +435,8 @@ def main() -> None:
     parser.add_argument("--webserver", action="store_true")
     parser.add_argument("--skip-run", action="store_true")
     parser.add_argument("--skip-definitions", action="store_true")
+    parser.add_argument("--snapshot-parts", action="store_true",
+                        help="attribute the snapshot's bytes to asset and check nodes and their fields")
     parser.add_argument("--rows-item", type=int, default=1_000_000, metavar="N",
                         help="rows of the one-item end-to-end measurement on PostgreSQL (0 skips it)")
     parser.add_argument("--million", action="store_const", const=1_000_000, dest="rows_item",
@@ -418,7 +447,7 @@ def main() -> None:
     print(f"province scale on {os.cpu_count()} core(s), {time.strftime('%Y-%m-%d')}")
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_definitions:
-            definitions(args.items, Path(tmp), args.webserver)
+            definitions(args.items, Path(tmp), args.webserver, args.snapshot_parts)
         if not args.skip_run:
             run(args.run_items, args.rows, Path(tmp))
         if args.rows_item:

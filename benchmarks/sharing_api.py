@@ -47,7 +47,8 @@ def populate(store: Any, rows: int) -> tuple[list[str], list[tuple[str, str]]]:
     firm_frame = pd.DataFrame([[u, n, "有限责任公司", "某", "1", "2020-01-01", "450103", "南宁", None, None, "存续",
                                 "2026-11-01"] for u, n in firms],
                               columns=[f.name for f in cat.item("market_entity_registration").fields], dtype=object)
-    store.shared.upsert(cat.item("market_entity_registration"), firm_frame, "gx_amr", "bench-firms", pd.Timestamp.now("UTC"))
+    store.shared.upsert(cat.item("market_entity_registration"), firm_frame, "gx_amr", "bench-firms",
+                        pd.Timestamp.now("UTC"))
     return list(dict.fromkeys(people)), firms
 
 

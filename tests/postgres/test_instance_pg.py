@@ -71,9 +71,10 @@ def test_mini_catalogue_runs_in_the_postgres_instance_and_store(pg_instance: dg.
                         r=result.run_id)
     # validated and shared assets are published on every run (0 rows when nothing is new), so that
     # what depends on them (correction lists, items reading an authority's shared table) is not skipped
-    assert materialized == [('["intake", "amr", "enterprise"]',), ('["shared", "amr", "enterprise"]',),
-                            ('["shared", "nn_water", "water_account"]',), ('["validated", "amr", "enterprise"]',),
-                            ('["validated", "nn_water", "water_account"]',)]
+    assert materialized == [('["intake", "amr", "enterprise_intake"]',), ('["shared", "amr", "enterprise"]',),
+                            ('["shared", "nn_water", "water_account"]',),
+                            ('["validated", "amr", "enterprise_validated"]',),
+                            ('["validated", "nn_water", "water_account_validated"]',)]
     assert scalar(pg_database, "select count(*) from shared_province.enterprise") == 8
     shared = check_evaluations(result)["shared_enterprise"]
     assert shared.passed and dimension(shared, "integrity")["passed"] and dimension(shared, "availability")["passed"]
