@@ -13,7 +13,7 @@ DEMO_ENV := GOVDATA_CATALOGUE_DIR=catalogue/demo GOVDATA_INTAKE_DIR=$(DEMO_DIR)/
 # months of history before today's demo, 20 rows per item each (0: none)
 HISTORY_MONTHS ?= 3
 
-.PHONY: install demo demo-data run summary ui test test-slow test-unit lint lock clean
+.PHONY: install demo demo-data run summary ui serve test test-slow test-unit lint lock clean
 
 install: $(INSTALLED)
 
@@ -63,6 +63,12 @@ summary: install
 ui: install
 	$(DEMO_ENV) $(BIN)/python -m pipelines workspace --out var/workspace.yaml
 	$(DEMO_ENV) $(BIN)/python -m pipelines ui --host 127.0.0.1 --port 3000 --workspace var/workspace.yaml
+
+## serve: the sharing API (docs/sharing.md) on http://127.0.0.1:8300 (SHARING_PORT) over the demo's store, or an empty one
+## on a fresh clone; GOVDATA_STORE_URL=postgresql://... serves the PostgreSQL store instead
+SHARING_PORT ?= 8300
+serve: install
+	$(DEMO_ENV) $(BIN)/python -m pipelines sharing serve --host 127.0.0.1 --port $(SHARING_PORT)
 
 ## test: the test suite but the tests marked slow, in under ten minutes (PostgreSQL tests skip, saying why,
 ## when no server answers); test-slow: the slow ones (CI runs both)

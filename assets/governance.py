@@ -69,7 +69,8 @@ def _province_wide_deps(catalogue: Catalogue, cities: list[str], with_open: bool
     province-wide assets through one key (each key of another code location costs Dagster about 0.4 ms per
     dependent asset to resolve: 2 assets x 4,400 keys made the province's location 7 s to load)."""
     own = _hosted(catalogue, PROVINCE)
-    opened = [open_key(i) for i in opendata.open_items(catalogue) if i in own] if with_open else []
+    codes = {i.code for i in own}  # by code: comparing pydantic items is quadratic (1.1M __eq__ at 5,000 items)
+    opened = [open_key(i) for i in opendata.open_items(catalogue) if i.code in codes] if with_open else []
     return [*(asset_key(SHARED, i) for i in own), *opened, *(platform_record_key(c) for c in cities)]
 
 
@@ -83,7 +84,8 @@ def _platform_record_asset(catalogue: Catalogue, hosting: str) -> dg.AssetsDefin
               description=f"What the {hosting} platform has converged, per item: the record the province's "
                           "directory and supervision follow (art. 19)")
     def _record(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-        ledger = [e for e in platform.platform(hosting).store.submissions(status="converged") if e["item"] in codes]
+        ledger = [e for e in platform.platform(hosting).store.ledger.submissions(status="converged")
+                  if e["item"] in codes]
         converged = {c: [e for e in ledger if e["item"] == c] for c in sorted(codes)}
         never = sorted(c for c, entries in converged.items() if not entries)
         return dg.MaterializeResult(metadata={
@@ -155,7 +157,7 @@ def _directory_asset(catalogue: Catalogue, cities: list[str]) -> dg.AssetsDefini
         built = platform.platform()
         linked, _ = platform.linked_stores()
         days = directory.convergence_days([e for store in [built.store, *linked]
-                                           for e in store.submissions(status="converged")])
+                                           for e in store.ledger.submissions(status="converged")])
         entries = directory.entries(catalogue, {i: d[0] for i, d in days.items()}, {i: d[1] for i, d in days.items()})
         graph = directory.dcat_graph(entries, opened=opendata.read_index(built.data_dir / "open"),
                                      divisions=catalogue.divisions)

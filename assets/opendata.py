@@ -1,7 +1,9 @@
 """Open data (art. 10): one ``open/<unit>/<item>`` asset per item whose opening type is ``open``,
 published from its shared table with personal information removed, and a blocking check that scans
 the published files for identity numbers, phone numbers, e-mail addresses and the source rows'
-personal values. Thin wiring over pipelines.opendata."""
+personal values. Thin wiring over pipelines.opendata. Publishing is the unit's sharing and open service
+(art. 6): a run whose operator is not entrusted with the unit's ``sharing`` work publishes nothing of that
+unit and is recorded refused (art. 7)."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -9,8 +11,8 @@ from typing import Any
 import dagster as dg
 
 from assets.factory import asset_key
-from pipelines import opendata
-from pipelines.catalogue.models import Catalogue, Item
+from pipelines import entrustment, opendata
+from pipelines.catalogue.models import Catalogue, Item, Work
 from pipelines.platforms import Scope
 from pipelines.quality.checks import SHARED
 from resources.platform import PlatformResource
@@ -42,11 +44,18 @@ def opendata_assets(catalogue: Catalogue, scope: Scope | None = None) -> list[dg
         target = platform.platform().data_dir / OPEN
         released: list[opendata.Publication] = []
         withdrawn: list[str] = []
+        refused: list[str] = []
         for key in sorted(context.selected_asset_keys, key=str):
             item = by_key[key]
             built = platform.platform_of_unit(item.unit)
+            operator = entrustment.operator_of_run(catalogue, item.unit, context.run.tags,
+                                                   entrustment.local_day(built.clock()), platform.run_date_allowed,
+                                                   Work.SHARING)
+            if operator.refusal:
+                refused.append(_refused(context, built, operator, item))
+                continue
             # Before its first convergence an open item is published empty, so its files always exist.
-            rows = built.store.read_table(item) if built.store.table_exists(item) else opendata.empty_rows(item)
+            rows = built.store.shared.read_table(item) if built.store.shared.exists(item) else opendata.empty_rows(item)
             # One scan of the rows both files are written from decides for the CSV and the JSON.
             staged, findings = opendata.stage(catalogue, item, rows, target / opendata.STAGING, built.clock())
             if findings:
@@ -59,8 +68,20 @@ def opendata_assets(catalogue: Catalogue, scope: Scope | None = None) -> list[dg
             yield _materialized(key, staged, published=not findings)
             yield _pii_check(key, findings)
         opendata.write_index(target, released, withdrawn, set(by_code))
+        if refused:
+            raise dg.Failure(description="; ".join(refused), allow_retries=False)
 
     return [_open_data]
+
+
+def _refused(context: dg.AssetExecutionContext, built: Any, operator: entrustment.Operator, item: Item) -> str:
+    """The refusal as the run's incident for the unit (what the contractor evaluation counts)."""
+    reason = f"{item.code}: {entrustment.NotEntrusted(operator)}"
+    now = built.clock()
+    built.store.records.record_run(context.run.run_id, item.unit, operator.contractor, now, now, "refused", reason,
+                                   operator.day)
+    context.log.error(reason)
+    return reason
 
 
 def _spec(catalogue: Catalogue, item: Item) -> dg.AssetSpec:

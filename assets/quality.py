@@ -59,7 +59,7 @@ def quality_summary_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
     )
     def _summary(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
         linked, _ = platform.linked_stores()  # the province's summary covers every platform it reaches
-        latest = [c for store in [platform.platform().store, *linked] for c in store.latest_checks()]
+        latest = [c for store in [platform.platform().store, *linked] for c in store.records.latest_checks()]
         rows = inspection.quality_summary(catalogue, latest)
         metadata: dict[str, Any] = {
             "summary": dg.MetadataValue.md(inspection.summary_markdown(rows)),

@@ -46,7 +46,7 @@ WEEKLY_CRON = "0 7 * * 1"  # Monday morning: the week that just ended
 MONTHLY_CRON = "0 7 1 * *"  # the first of the month: the month that just ended
 TIMEZONE = REPORTING_TZ.key  # Asia/Shanghai: the schedules run in the zone periods are cut in
 SCORECARD_METRICS = ("catalogue_coverage", "directory_registration", "on_time_rate", "pass_rate", "held_back_rate",
-                     "sharing_answered_in_time", "correction_turnaround_days")
+                     "sharing_answered_in_time", "shared_data_used", "correction_turnaround_days")
 
 
 class PeriodConfig(dg.Config):
@@ -63,7 +63,7 @@ def _evaluate(catalogue: Catalogue, platform: PlatformResource, period: Period) 
     linked, down = platform.linked_stores()
     if down:  # a city platform down: its units are evaluated when it answers again
         log.warning("evaluated without the unreachable platforms: %s", "; ".join(f"{k}: {v}" for k, v in down.items()))
-    return evaluate(catalogue, built.store, built.data_dir, period, config, built.clock(), linked)
+    return evaluate(catalogue, built.store, built.data_dir, period, config, built.clock(), linked=linked)
 
 
 def _write(evaluation: Evaluation, platform: PlatformResource) -> dict[str, Path]:
@@ -84,6 +84,12 @@ def _unit_numbers(evaluation: Evaluation) -> dict[str, Any]:
             if rate is not None:
                 numbers[f"{card.unit}/pass_rate_{dimension}"] = dg.MetadataValue.float(rate)
     return numbers
+
+
+def _publication(evaluation: Evaluation) -> dict[str, Any]:
+    """Whether the verdicts stand (art. 9): provisional, published, or re-issued with the reason."""
+    return {"publication": evaluation.status,
+            "publication_history": dg.MetadataValue.md(report.revisions_markdown(evaluation))}
 
 
 def _files(paths: dict[str, Path]) -> dict[str, Any]:
@@ -123,7 +129,7 @@ def weekly_report_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         evaluation = _evaluate(catalogue, platform, _period(config, WEEK, platform.platform().clock()))
         paths = _write(evaluation, platform)
         return dg.MaterializeResult(metadata={
-            "period": evaluation.period.label, **_files(paths),
+            "period": evaluation.period.label, **_files(paths), **_publication(evaluation),
             "scorecards": dg.MetadataValue.md(report.scorecards_markdown(evaluation.scorecards)),
             "violations": dg.MetadataValue.md(report.violations_markdown(evaluation)),
             **_unit_numbers(evaluation)})
@@ -140,7 +146,7 @@ def scorecards_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
                     platform: PlatformResource) -> dg.Output[Evaluation]:
         evaluation = _evaluate(catalogue, platform, _period(config, MONTH, platform.platform().clock()))
         return dg.Output(evaluation, metadata={
-            "period": evaluation.period.label, "units": len(evaluation.scorecards),
+            "period": evaluation.period.label, "units": len(evaluation.scorecards), **_publication(evaluation),
             "scorecards": dg.MetadataValue.md(report.scorecards_markdown(evaluation.scorecards)),
             **_unit_numbers(evaluation)})
 
@@ -175,7 +181,7 @@ def verdicts_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
                   platform: PlatformResource) -> dg.MaterializeResult:
         paths = _write(evaluation, platform)
         metadata: dict[str, Any] = {
-            "period": evaluation.period.label, **_files(paths),
+            "period": evaluation.period.label, **_files(paths), **_publication(evaluation),
             "units_passed": sum(1 for v in evaluation.verdicts if v.verdict == "pass"),
             "units_failed": sum(1 for v in evaluation.verdicts if v.verdict == "fail"),
             "verdicts": dg.MetadataValue.md(report.verdicts_markdown(evaluation))}

@@ -7,10 +7,10 @@ from typing import Any
 
 import dagster as dg
 
-from assets.factory import asset_key, unit_specs
+from assets.factory import asset_key, column_schema, unit_specs
 from assets.render import failed_stage_result, stage_check_result
 from pipelines import entrustment, process
-from pipelines.catalogue.models import Catalogue, Item, Unit
+from pipelines.catalogue.models import Catalogue, Item, Unit, Work
 from pipelines.quality import checks as qc
 from pipelines.quality import inspection
 from pipelines.quality.masking import redacted
@@ -19,6 +19,7 @@ from resources.platform import DATA_DOCS, PlatformResource
 
 Event = dg.MaterializeResult | dg.AssetCheckResult
 INCIDENT_LENGTH = 500
+STAGE_WORK = {qc.INTAKE: Work.COLLECTION, qc.VALIDATED: Work.VALIDATION, qc.SHARED: Work.CONVERGENCE}
 # No "from __future__ import annotations" here: Dagster reads the context and resource annotations at runtime.
 
 
@@ -44,27 +45,37 @@ def unit_asset(catalogue: Catalogue, unit: Unit, store_kind: str) -> dg.AssetsDe
     return _pipeline
 
 
+class StepsRefused(dg.Failure):
+    """Steps of a unit's run its operator is not entrusted with (art. 7): recorded as the run's incident."""
+
+
 def operated_run(context: dg.AssetExecutionContext, platform: process.Platform, catalogue: Catalogue,
                  unit: Unit, run_date_allowed: bool = False) -> Iterator[Event]:
     """The unit's part of the run, recorded with its operator; refused before any work when the tagged
-    contractor holds no entrustment in force (art. 7), so the intake files stay where they are."""
+    contractor holds no entrustment in force for collection (art. 7), so the intake files stay where they
+    are; a later step (validation, convergence) it is not entrusted with does not run, and the run ends
+    refused with the reason."""
     run_id = context.run.run_id
     started = platform.clock()
-    operator = entrustment.operator_of_run(catalogue, unit.code, context.run.tags, entrustment.local_day(started),
-                                           run_date_allowed)
+    operators = entrustment.run_operators(catalogue, unit.code, context.run.tags, entrustment.local_day(started),
+                                          run_date_allowed)
+    operator = operators[entrustment.UNIT_RUN_WORK]
     if operator.refusal:
-        platform.store.record_run(run_id, unit.code, operator.contractor, started, started, "refused",
-                                  operator.refusal, operator.day)
+        platform.store.records.record_run(run_id, unit.code, operator.contractor, started, started, "refused",
+                                          operator.refusal, operator.day)
         raise dg.Failure(description=operator.refusal, allow_retries=False, metadata={
             "unit": unit.code, "contractor": operator.contractor or "", "run_date": str(operator.day or "")})
     context.log.info(f"{unit.code}: operated by {operator.contractor or 'the unit itself'}")
-    platform.store.start_run(run_id, unit.code, operator.contractor, started, operator.day)
+    platform.store.records.start_run(run_id, unit.code, operator.contractor, started, operator.day)
     try:
-        yield from run_unit(context, platform, catalogue, unit)
-    except Exception as exc:
-        platform.store.finish_run(run_id, unit.code, platform.clock(), "failed", incident_reason(exc))
+        yield from run_unit(context, platform, catalogue, unit, operators)
+    except StepsRefused as exc:
+        platform.store.records.finish_run(run_id, unit.code, platform.clock(), "refused", incident_reason(exc))
         raise
-    platform.store.finish_run(run_id, unit.code, platform.clock(), "succeeded")
+    except Exception as exc:
+        platform.store.records.finish_run(run_id, unit.code, platform.clock(), "failed", incident_reason(exc))
+        raise
+    platform.store.records.finish_run(run_id, unit.code, platform.clock(), "succeeded")
 
 
 def incident_reason(exc: BaseException) -> str:
@@ -74,7 +85,7 @@ def incident_reason(exc: BaseException) -> str:
 
 
 def run_unit(context: dg.AssetExecutionContext, platform: process.Platform, catalogue: Catalogue,
-             unit: Unit) -> Iterator[Event]:
+             unit: Unit, operators: dict[Work, entrustment.Operator] | None = None) -> Iterator[Event]:
     """Every selected item of the unit, each on its own: one item's failure is reported as a failed check of
     that item's stage and the unit goes on with the next item (raised at the end, so the step still fails).
     A shared check selected without its asset is the regular inspection of that table."""
@@ -84,13 +95,22 @@ def run_unit(context: dg.AssetExecutionContext, platform: process.Platform, cata
             context.log.warning(f"set aside {refusal.path.name}: {refusal.reason}")
     checks = {k.name for k in context.selected_asset_check_keys}
     failed: list[str] = []
+    refused: list[str] = []
     for item in authority_first(catalogue.items_of(unit.code)):
         stages = [s for s in qc.STAGES if asset_key(s, item) in selected]
         if qc.SHARED not in stages and qc.stage_check_name(qc.SHARED, item.code) in checks:
             stages.append(qc.INSPECTION)
         for stage in stages:
+            operator = operators.get(STAGE_WORK[stage]) if operators and stage in STAGE_WORK else None
             try:
-                yield from STAGE_RUNNERS[stage](context, platform, item)
+                yield from STAGE_RUNNERS[stage](context, platform, item, operator)
+            except entrustment.NotEntrusted as exc:
+                context.log.error(f"{item.code}: {exc}; its later stages wait for an entrusted operator")
+                refused.append(f"{item.code} ({stage}): {exc}")
+                name = qc.stage_check_name(stage, item.code)
+                if name in checks:
+                    yield failed_stage_result(asset_key(stage, item), name, stage, incident_reason(exc))
+                break
             except Exception as exc:
                 if platform.store.is_transient(exc):  # a lost connection: the step's retry policy runs it again
                     raise
@@ -105,6 +125,9 @@ def run_unit(context: dg.AssetExecutionContext, platform: process.Platform, cata
         from expectations.docs import build_index
 
         build_index(platform.data_dir / DATA_DOCS)  # once per unit run, not per validation
+    if refused:
+        raise StepsRefused(description=f"{len(refused)} item(s) of {unit.code} refused: " + "; ".join(refused + failed),
+                           metadata={"refused_items": dg.MetadataValue.json(refused)}, allow_retries=False)
     if failed:
         # Not retried as a whole: the items that succeeded are done, a failed one is retried on the next run.
         raise dg.Failure(description=f"{len(failed)} item(s) of {unit.code} failed: " + "; ".join(failed),
@@ -120,7 +143,7 @@ def _record(context: dg.AssetExecutionContext, platform: process.Platform, item:
             outcomes: list[qc.CheckOutcome]) -> Iterator[dg.AssetCheckResult]:
     """The dimensions' outcomes go to the quality history one by one; the stage's check carries them all."""
     now = platform.clock()
-    platform.store.record_checks([
+    platform.store.records.record_checks([
         {"check_name": o.name, "item": item.code, "unit": item.unit, "stage": o.stage,
          "dimension": o.dimension.value, "passed": o.passed, "severity": o.severity.value,
          "pass_rate": o.pass_rate, "rows_checked": o.rows_checked, "rows_failed": o.rows_failed,
@@ -132,8 +155,9 @@ def _record(context: dg.AssetExecutionContext, platform: process.Platform, item:
     yield stage_check_result(asset_key(checked, item), qc.stage_check_name(checked, item.code), stage, outcomes)
 
 
-def _intake(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
-    report = process.take_in(platform, item)
+def _intake(context: dg.AssetExecutionContext, platform: process.Platform, item: Item,
+            operator: entrustment.Operator | None = None) -> Iterator[Event]:
+    report = process.take_in(platform, item, operator)
     if not (report.accepted or report.refused or report.duplicates):
         context.log.info(f"{item.code}: no new submissions")
         return
@@ -153,8 +177,9 @@ def _intake(context: dg.AssetExecutionContext, platform: process.Platform, item:
     yield from _record(context, platform, item, qc.INTAKE, [outcome])
 
 
-def _validated(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
-    report = process.validate(platform, item)
+def _validated(context: dg.AssetExecutionContext, platform: process.Platform, item: Item,
+               operator: entrustment.Operator | None = None) -> Iterator[Event]:
+    report = process.validate(platform, item, operator)
     if not report.outcomes:
         # As for the shared output: a skipped output would skip the unit's correction list downstream,
         # whenever one of its items had nothing new (a quiet cycle, a refused file).
@@ -180,22 +205,25 @@ def _validated(context: dg.AssetExecutionContext, platform: process.Platform, it
     yield from _record(context, platform, item, qc.VALIDATED, outcomes)
 
 
-def _shared(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
-    report = process.converge(platform, item)
+def _shared(context: dg.AssetExecutionContext, platform: process.Platform, item: Item,
+            operator: entrustment.Operator | None = None) -> Iterator[Event]:
+    report = process.converge(platform, item, operator)
     if not report.submissions:
         # A skipped output skips every downstream step of the run (online verification, look-ups, connected
         # stores, the directory), so the unchanged table is published with nothing newly converged.
         yield dg.MaterializeResult(asset_key=asset_key(qc.SHARED, item), metadata={
-            "dagster/row_count": report.table_rows, "rows_converged": 0, "submissions_converged": 0})
+            **_table_metadata(item), "dagster/row_count": report.table_rows, "rows_converged": 0,
+            "submissions_converged": 0})
         return
     yield dg.MaterializeResult(asset_key=asset_key(qc.SHARED, item), metadata={
+        **_table_metadata(item),
         "dagster/row_count": report.table_rows,
         "rows_converged": report.rows_converged,
         "submissions_converged": len(report.submissions),
     })
     outcomes = [qc.availability_check(item, platform.store),
-                qc.reconciliation_check(item, platform.store.submissions(item.code),
-                                        platform.store.rows_by_submission(item), platform.clock())]
+                qc.reconciliation_check(item, platform.store.ledger.submissions(item.code),
+                                        platform.store.shared.rows_by_submission(item), platform.clock())]
     if platform.store.dialect == "postgresql":  # the table's own checks run inside PostgreSQL
         from expectations.sql import pushed_down_lines
 
@@ -204,7 +232,13 @@ def _shared(context: dg.AssetExecutionContext, platform: process.Platform, item:
     yield from _record(context, platform, item, qc.SHARED, outcomes)
 
 
-def _inspect(context: dg.AssetExecutionContext, platform: process.Platform, item: Item) -> Iterator[Event]:
+def _table_metadata(item: Item) -> dict[str, Any]:
+    """The UI shows the latest materialization's column schema as the table's columns."""
+    return {"dagster/column_schema": column_schema(item), "unit": item.unit}
+
+
+def _inspect(context: dg.AssetExecutionContext, platform: process.Platform, item: Item,
+             operator: entrustment.Operator | None = None) -> Iterator[Event]:
     """The regular inspection (art. 15): the shared table again in all four dimensions."""
     yield from _record(context, platform, item, qc.INSPECTION, inspection.inspect_item(platform, item))
 

@@ -7,7 +7,7 @@ them as the validated stage data the pipeline converges (``StageStore.write``: c
 the store, timed too) and as a CSV file for psql, and loads the same rows, in the same run, into three
 empty tables of the same DDL (primary key included) in a throwaway database:
 
-- the project's convergence step: ``SharedStore.upsert_stage`` of the stage text stream (COPY into
+- the project's convergence step: ``SharedTables.upsert_stage`` of the stage text stream (COPY into
   staging + typed merge, one transaction, audit row included), then again over the full table (every
   row an update);
 - ``psql \\copy`` of the same CSV file straight into the table (the floor: no merge, no casts);
@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from pipelines.catalogue import Catalogue
 from pipelines.catalogue.models import FieldType, Item, ItemField, Unit
-from pipelines.store import SharedStore
+from pipelines.store import Store
 
 COLUMNS = [
     ItemField(name="record_id", label="记录编号", primary_key=True),
@@ -123,7 +123,7 @@ def measure(url: sa.URL, n: int, workdir: Path, to_sql_rows: int) -> None:
     frame = make_rows(n)
     path = workdir / "valid.csv"
     frame.to_csv(path, index=False)
-    store = SharedStore(url.render_as_string(hide_password=False), bench_catalogue("bench"))
+    store = Store(url.render_as_string(hide_password=False), bench_catalogue("bench"))
     store.ensure_tables()
     item = store.catalogue.item("bench")
     target = "shared_province.bench"
@@ -133,14 +133,16 @@ def measure(url: sa.URL, n: int, workdir: Path, to_sql_rows: int) -> None:
     print(f"PostgreSQL {store.engine.dialect.server_version_info}, {n:,} rows, empty tables with a primary key:")
     copy_rate = timed("psql \\copy (CSV file -> table)", n, lambda: psql_copy(url, "shared_province.bench_psql", path))
     timed("stage: StageStore.write (validation's output)", n, lambda: store.stage.write("bench", "valid", frame))
-    ours = timed("convergence: SharedStore.upsert_stage (insert)", n,
-                 lambda: store.upsert_stage(item, store.stage.open_text("bench", "valid"), "amr", "bench-1", now))
-    again = timed("convergence: SharedStore.upsert_stage (all updates)", n,
-                  lambda: store.upsert_stage(item, store.stage.open_text("bench", "valid"), "amr", "bench-2", now))
+    ours = timed("convergence: Store.upsert_stage (insert)", n,
+                 lambda: store.shared.upsert_stage(item, store.stage.open_text("bench", "valid"), "amr", "bench-1",
+                                                   now))
+    again = timed("convergence: Store.upsert_stage (all updates)", n,
+                  lambda: store.shared.upsert_stage(item, store.stage.open_text("bench", "valid"), "amr", "bench-2",
+                                                    now))
     with store.engine.begin() as conn:
         conn.exec_driver_sql("TRUNCATE shared_province.bench")
-    in_memory = timed("convergence: SharedStore.upsert (DataFrame)", n,
-                      lambda: store.upsert(item, frame, "amr", "bench-3", now))
+    in_memory = timed("convergence: Store.upsert (DataFrame)", n,
+                      lambda: store.shared.upsert(item, frame, "amr", "bench-3", now))
     # to_sql is ~20x slower: its rate is measured on the first to_sql_rows rows (rows/s is per row).
     to_sql_frame = frame.head(to_sql_rows).assign(_source_unit="amr", _submission_id="bench", _converged_at=now)
     to_sql_frame = to_sql_frame.replace({"": None})

@@ -25,7 +25,7 @@ from sqlalchemy import insert, select  # noqa: E402
 
 from pipelines import connected, federation  # noqa: E402
 from pipelines.catalogue import load_catalogue  # noqa: E402
-from pipelines.store import SharedStore  # noqa: E402
+from pipelines.store import Store  # noqa: E402
 
 GOVERNED = REPO / "tests" / "fixtures" / "governed"
 NOW = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -58,8 +58,8 @@ def main() -> int:
     nanning = next(c for c in rollup.cities if c.city == "450100")
     with tempfile.TemporaryDirectory() as tmp:
         base = f"sqlite:///{tmp}/store.db"
-        city = SharedStore(federation.platform_store_url(base, "city_450100"), catalogue)
-        province = SharedStore(base, catalogue)
+        city = Store(federation.platform_store_url(base, "city_450100"), catalogue)
+        province = Store(base, catalogue)
         for store in (city, province):
             store.ensure_tables([])
         source = connected.city_table(city, nanning)

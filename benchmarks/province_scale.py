@@ -2,19 +2,28 @@
 CPU seconds beside wall time (these machines are shared: CPU is the figure to compare).
 
     .venv/bin/python benchmarks/province_scale.py [--items 5000] [--run-items 1000] [--rows 100]
-                                                  [--webserver] [--skip-run]
+                                                  [--webserver] [--skip-run] [--snapshot-parts]
 
 1. Definitions for ``--items`` synthetic items: the first (cold) catalogue parse in a fresh process, the
    cached load, building the definitions and the code location's snapshot as the webserver receives it
    (deferred job snapshots), its size, and ``dagster definitions validate`` in a child process; the
-   baseline is building the same number of bare ``AssetSpec``s. ``--webserver`` also starts
+   baseline is building the same number of bare ``AssetSpec``s; ``--snapshot-parts`` attributes the snapshot's
+   bytes to asset and check nodes and their fields. ``--webserver`` also starts
    ``dagster-webserver`` with default settings and times the first answer to ``assetNodes``.
 2. A run of ``--run-items`` items with a ``--rows``-row submission each through ``python -m pipelines run``
    (SQLite instance and store), then a second run with nothing new: the fixed cost. The baseline is a plain
    pandas pass of the same per-value rules over the same files.
 
+3. ``--rows-item N`` (default 1,000,000; 0 skips it): one item's N-row file (``pipelines/demo/large_item.py``) on
+   PostgreSQL, in a database made and dropped for it: ``psql \\copy`` of the file into a plain table is the
+   baseline, then ``python -m pipelines run`` takes it end to end (intake, validation, quarantine,
+   convergence, corrections, open-data publication) in a child process: wall, CPU and peak RSS of the
+   process tree (sampled from /proc, children included), rows/s and the ratio to ``\\copy``; and the
+   convergence step alone (``benchmarks/convergence_pg.py``'s measurement) against ``\\copy``.
+
 Goals (the province-scale issue): definitions <= 3 s CPU, validate <= 15 s CPU, snapshot <= 25 MB,
-assetNodes <= 30 s; the run <= 300 s wall and <= 0.2 s CPU per item.
+assetNodes <= 30 s; the run <= 300 s wall and <= 0.2 s CPU per item; one item's rows end to end >= 0.1x
+``\\copy``, peak memory <= 2 GB, and convergence alone >= 0.5x ``\\copy``.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 GOALS = {"definitions_cpu": 3.0, "validate_cpu": 15.0, "snapshot_mb": 25.0, "asset_nodes_s": 30.0,
          "run_wall": 300.0, "cpu_per_item": 0.2}
+ROWS_GOALS = {"end_to_end_vs_copy": 0.1, "peak_rss_gb": 2.0, "convergence_vs_copy": 0.5}
 
 
 class Timer:
@@ -64,7 +74,7 @@ def _verdict(value: float, goal: float) -> str:
     return f"goal <= {goal:g}: {'met' if value <= goal else 'NOT met'}"
 
 
-def definitions(items: int, tmp: Path, webserver: bool) -> None:
+def definitions(items: int, tmp: Path, webserver: bool, parts: bool = False) -> None:
     import dagster as dg
     from dagster._core.remote_representation.external_data import RepositorySnap
     from dagster_shared.serdes import serialize_value
@@ -98,9 +108,12 @@ def definitions(items: int, tmp: Path, webserver: bool) -> None:
           _verdict(built.cpu, GOALS["definitions_cpu"]))
     _line("baseline: the same number of bare AssetSpecs", baseline)
     with Timer() as snapped:
-        size = len(serialize_value(RepositorySnap.from_def(defs.get_repository_def(), defer_snapshots=True)))
+        text = serialize_value(RepositorySnap.from_def(defs.get_repository_def(), defer_snapshots=True))
+    size = len(text)
     _line("the snapshot the webserver receives (serialized)", snapped, f"{size / 1e6:6.1f} MB",
           _verdict(size / 1e6, GOALS["snapshot_mb"]))
+    if parts:
+        snapshot_parts(text)
     env = {**os.environ, "GOVDATA_CATALOGUE_DIR": str(out), "GOVDATA_DATA_DIR": str(tmp / "d"),
            "GOVDATA_INTAKE_DIR": str(tmp / "i"), "DAGSTER_HOME": str(_home(tmp))}
     with Timer() as validated:
@@ -112,6 +125,29 @@ def definitions(items: int, tmp: Path, webserver: bool) -> None:
         print(f"  {'dagster-webserver, default settings: assetNodes answered':<52} {seconds:8.2f} s wall"
               f"{' ' * 19}{_verdict(seconds, GOALS['asset_nodes_s'])}")
     platforms(catalogue, platform, env, tmp, webserver)
+
+
+SNAPSHOT_NODES = {"external_asset_graph_data": "asset nodes", "external_asset_checks": "check nodes"}
+
+
+def snapshot_parts(text: str, fields: int = 8) -> None:
+    """Where the snapshot's bytes go: per kind of node, its count, bytes per node and its largest fields
+    (each field's key and JSON value, as serialized), then the other top-level parts."""
+    document = json.loads(text)
+    for part, label in SNAPSHOT_NODES.items():
+        nodes = document.get(part) or []
+        by_field: dict[str, int] = {}
+        for node in nodes:
+            for name, value in node.items():
+                by_field[name] = by_field.get(name, 0) + len(name) + len(json.dumps(value)) + 4
+        total = sum(by_field.values())
+        each = max(len(nodes), 1)
+        print(f"    {label}: {len(nodes)}, {total / 1e6:.1f} MB, {total / each:.0f} B each; largest fields:")
+        for name, count in sorted(by_field.items(), key=lambda kv: -kv[1])[:fields]:
+            print(f"      {name:<34} {count / 1e6:6.2f} MB {count / each:6.0f} B per node")
+    rest = {k: len(json.dumps(v)) for k, v in document.items() if k not in SNAPSHOT_NODES}
+    print("    the rest: " + ", ".join(f"{k} {n / 1e6:.2f} MB" for k, n in sorted(rest.items(), key=lambda kv: -kv[1])
+                                     if n > 10_000))
 
 
 def platforms(catalogue: Any, platform: Any, env: dict[str, str], tmp: Path, webserver: bool) -> None:
@@ -253,6 +289,144 @@ def _pandas_pass(catalogue: Any, intake: Path) -> Timer:
     return timer
 
 
+# --- 3. one item's rows, end to end on PostgreSQL ------------------------------------------------
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants now (0 for what has exited meanwhile)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/statm") as statm:
+                total += int(statm.read().split()[1]) * resource.getpagesize()
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    pending += [int(c) for c in children.read().split()]
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+    return total
+
+
+def _child_peak(command: list[str], env: dict[str, str]) -> int:
+    """Run a child to its end; the largest resident size of its process tree, sampled every 0.1 s."""
+    import threading
+
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    peak = [0]
+
+    def sample() -> None:
+        while process.poll() is None:
+            peak[0] = max(peak[0], _tree_rss(process.pid))
+            time.sleep(0.1)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = process.communicate(timeout=7200)
+    sampler.join()
+    if process.returncode:
+        raise SystemExit(f"{command[:4]} failed:\n{out[-2000:]}\n{err[-3000:]}")
+    return peak[0]
+
+
+def _ratio_line(label: str, ratio: float, goal: float) -> None:
+    print(f"  {label:<52} {ratio:8.3f}x{' ' * 24}goal >= {goal:g}: {'met' if ratio >= goal else 'NOT met'}")
+
+
+def rows_item(n: int, tmp: Path, admin_url: str) -> None:
+    import sqlalchemy as sa
+
+    from pipelines.demo import large_item as one
+
+    sys.path.insert(0, str(REPO / "benchmarks"))  # convergence_pg, for the convergence-alone figure
+
+    print(f"\n3. one item, {n:,} rows, file to shared store on PostgreSQL")
+    name = f"govdata_rows_{os.getpid()}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(admin_url).set(database=name)
+    try:
+        _rows_item(one, n, tmp, url)
+        _convergence_alone(n, tmp, url)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _rows_item(one: Any, n: int, tmp: Path, url: Any) -> None:
+    import sqlalchemy as sa
+
+    catalogue = one.write_catalogue(tmp / "rows-catalogue")
+    path, expected_held = one.write_submission(tmp / "rows-intake", n)
+    print(f"  {path.stat().st_size / 1e6:.0f} MB CSV, {expected_held:,} rows planted to be held back")
+    engine = sa.create_engine(url)
+    columns = ", ".join(f'"{c}" text' for c in path.open(encoding="utf-8").readline().strip().split(","))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE copy_baseline ({columns})")
+    with Timer() as copy:
+        _psql(url, f"\\copy copy_baseline from '{path}' with (format csv, header true)")
+    _line("baseline: psql \\copy of the file into a plain table", copy, f"{n / copy.wall:10,.0f} rows/s")
+    env = {**os.environ, "GOVDATA_CATALOGUE_DIR": str(catalogue), "GOVDATA_INTAKE_DIR": str(path.parent.parent),
+           "GOVDATA_DATA_DIR": str(tmp / "rows-data"), "DAGSTER_HOME": str(_home(tmp)),
+           "GOVDATA_STORE_URL": url.render_as_string(hide_password=False)}
+    with Timer() as ran:
+        peak = _child_peak([sys.executable, "-m", "pipelines", "run", "--quiet", "--no-inspect"], env)
+    _line("python -m pipelines run (end to end, a child process)", ran, f"{n / ran.wall:10,.0f} rows/s")
+    _accounted(engine, one, n, expected_held, tmp / "rows-data")
+    print(f"  {'peak resident memory of the run (process tree)':<52} {peak / 1e9:8.2f} GB{' ' * 23}"
+          f"goal <= {ROWS_GOALS['peak_rss_gb']:g}: {'met' if peak / 1e9 <= ROWS_GOALS['peak_rss_gb'] else 'NOT met'}")
+    _ratio_line("end to end / psql \\copy (rows/s, wall)", copy.wall / ran.wall, ROWS_GOALS["end_to_end_vs_copy"])
+    print(f"  {'  CPU of the run per 1,000 rows (children included)':<52} {1000 * ran.cpu / n:8.3f} s"
+          "   (psql's CPU is its client's only: the server's COPY is not counted, so no CPU ratio)")
+    engine.dispose()
+
+
+def _accounted(engine: Any, one: Any, n: int, expected_held: int, data: Path) -> None:
+    """Every row accounted for: received = converged + held back, the held back the planted faults, the
+    shared table and the open-data file holding the converged rows."""
+    with engine.connect() as conn:
+        received, converged, held = conn.exec_driver_sql(
+            "SELECT sum(received), sum(converged), sum(held_back) FROM platform.platform_ledger").one()
+        table_rows = conn.exec_driver_sql(f"SELECT count(*) FROM shared_province.{one.ITEM}").scalar_one()
+    published = sum(1 for _ in (data / "open" / f"{one.ITEM}.csv").open(encoding="utf-8")) - 1
+    ok = received == n and converged + held == n and held == expected_held and table_rows == published == converged
+    print(f"  rows: received {received:,}, converged {converged:,}, held back {held:,} (planted {expected_held:,}),"
+          f" shared table {table_rows:,}, open data {published:,}: {'all accounted for' if ok else 'MISMATCH'}")
+
+
+def _psql(url: Any, command: str) -> None:
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", url.host or "127.0.0.1", "-p",
+                    str(url.port or 5432), "-U", url.username or "postgres", "-d", url.database, "-c", command],
+                   check=True, env={"PGPASSWORD": url.password or "", "PATH": "/usr/bin:/bin"})
+
+
+def _convergence_alone(n: int, tmp: Path, url: Any) -> None:
+    """The convergence step by itself, as benchmarks/convergence_pg.py measures it (its stage data written,
+    then SharedTables.upsert_stage), against psql \\copy of the same rows into a table of the same DDL."""
+    from datetime import UTC, datetime
+
+    import convergence_pg as conv
+
+    frame = conv.make_rows(n)
+    path = tmp / "convergence.csv"
+    frame.to_csv(path, index=False)
+    store = __import__("pipelines.store", fromlist=["Store"]).Store(
+        url.render_as_string(hide_password=False), conv.bench_catalogue("bench"))
+    store.ensure_tables()
+    item = store.catalogue.item("bench")
+    conv.clone_table(store.engine, "shared_province.bench", "shared_province.bench_psql")
+    with Timer() as copy:
+        conv.psql_copy(url, "shared_province.bench_psql", path)
+    store.stage.write("bench", "valid", frame)
+    with Timer() as converged:
+        store.shared.upsert_stage(item, store.stage.open_text("bench", "valid"), "amr", "bench-1", datetime.now(UTC))
+    store.dispose()
+    _line("convergence alone: SharedTables.upsert_stage", converged, f"{n / converged.wall:10,.0f} rows/s")
+    _line("baseline: psql \\copy of the same rows", copy, f"{n / copy.wall:10,.0f} rows/s")
+    _ratio_line("convergence alone / psql \\copy (rows/s, wall)", copy.wall / converged.wall,
+                ROWS_GOALS["convergence_vs_copy"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=5000)
@@ -260,12 +434,24 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100)
     parser.add_argument("--webserver", action="store_true")
     parser.add_argument("--skip-run", action="store_true")
+    parser.add_argument("--skip-definitions", action="store_true")
+    parser.add_argument("--snapshot-parts", action="store_true",
+                        help="attribute the snapshot's bytes to asset and check nodes and their fields")
+    parser.add_argument("--rows-item", type=int, default=1_000_000, metavar="N",
+                        help="rows of the one-item end-to-end measurement on PostgreSQL (0 skips it)")
+    parser.add_argument("--million", action="store_const", const=1_000_000, dest="rows_item",
+                        help="the same as --rows-item 1000000")
+    parser.add_argument("--pg-url", default="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
+                        help="an admin connection: a throwaway database is created and dropped")
     args = parser.parse_args()
     print(f"province scale on {os.cpu_count()} core(s), {time.strftime('%Y-%m-%d')}")
     with tempfile.TemporaryDirectory() as tmp:
-        definitions(args.items, Path(tmp), args.webserver)
+        if not args.skip_definitions:
+            definitions(args.items, Path(tmp), args.webserver, args.snapshot_parts)
         if not args.skip_run:
             run(args.run_items, args.rows, Path(tmp))
+        if args.rows_item:
+            rows_item(args.rows_item, Path(tmp), args.pg_url)
 
 
 if __name__ == "__main__":

@@ -102,17 +102,17 @@ def full_inspection(base: Item, items: int, item_rows: int) -> float:
     from expectations.runner import GxValidator
     from pipelines.process import Platform
     from pipelines.quality.inspection import inspect_item
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
 
     catalogue = province(base, items)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        store = SharedStore(f"sqlite:///{data / 'store.db'}", catalogue)
+        store = Store(f"sqlite:///{data / 'store.db'}", catalogue)
         store.ensure_tables()
         now = datetime.now(UTC)
         for item in catalogue.items:
-            store.upsert(item, enterprise_frame(item_rows), "amr", f"{item.code}/bench", now)
-            store.record_submission(submission_id=f"{item.code}/bench", item=item.code, unit="amr", source="b.csv",
+            store.shared.upsert(item, enterprise_frame(item_rows), "amr", f"{item.code}/bench", now)
+            store.ledger.record(submission_id=f"{item.code}/bench", item=item.code, unit="amr", source="b.csv",
                                     digest="0", status="converged", received=item_rows, valid=item_rows,
                                     converged=item_rows, received_at=now)
         platform = Platform(catalogue=catalogue, intake_dir=data, data_dir=data, store=store,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 import pandas as pd
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import ColumnMapExpectation, MulticolumnMapExpectation
@@ -23,11 +24,16 @@ from great_expectations.expectations.metrics.map_metric_provider.multicolumn_con
 )
 
 from pipelines.catalogue.models import FieldType, Standard
+from pipelines.column_values import days, decimals, standard_valid, type_valid
 from pipelines.values import InvalidValue, standard_reason, type_reason, type_value
 
+# A float comparison with a bound decides exactly unless the value lies this close to it (a float holds a
+# decimal to 1 part in 2**53); closer values are compared as Decimals.
+_NEAR = 1e-9
 
-def _apply(column: pd.Series, reason: Any) -> pd.Series:
-    return column.map(lambda v: reason(v) is None)
+
+def _on(column: pd.Series, mask: pd.Series | np.ndarray) -> pd.Series:
+    return pd.Series(np.asarray(mask, dtype=bool), index=column.index)
 
 
 class ColumnValuesConformToStandard(ColumnMapMetricProvider):
@@ -36,8 +42,7 @@ class ColumnValuesConformToStandard(ColumnMapMetricProvider):
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, standard: str, **kwargs: Any) -> pd.Series:
-        wanted = Standard(standard)
-        return _apply(column, lambda v: standard_reason(wanted, v))
+        return present_passes(column, lambda values: standard_valid(Standard(standard), values))
 
 
 class ColumnValuesParseAsType(ColumnMapMetricProvider):
@@ -46,8 +51,7 @@ class ColumnValuesParseAsType(ColumnMapMetricProvider):
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, field_type: str, **kwargs: Any) -> pd.Series:
-        wanted = FieldType(field_type)
-        return _apply(column, lambda v: type_reason(wanted, v))
+        return present_passes(column, lambda values: type_valid(FieldType(field_type), values))
 
 
 def _within(value: Any, low: float | None, high: float | None) -> bool:
@@ -65,7 +69,7 @@ class ColumnValuesWithinTextRange(ColumnMapMetricProvider):
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, min_value: float | None = None, max_value: float | None = None,
                 **kwargs: Any) -> pd.Series:
-        return column.map(lambda v: _within(v, min_value, max_value))
+        return present_passes(column, lambda values: within_mask(values, min_value, max_value))
 
 
 def _recent(value: Any, oldest: date) -> bool:
@@ -83,12 +87,70 @@ class ColumnValuesRecent(ColumnMapMetricProvider):
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, max_age_days: int, as_of: str, **kwargs: Any) -> pd.Series:
         oldest = date.fromisoformat(as_of) - timedelta(days=max_age_days)
-        return column.map(lambda v: _recent(v, oldest))
+        return present_passes(column, lambda values: recent_mask(values, oldest))
+
+
+def within_mask(values: pd.Series, low: float | None, high: float | None) -> pd.Series:
+    """``_within`` of every value: numbers read fast are compared as floats, those near a bound and the values
+    only the scalar reader reads as Decimals."""
+    numbers, taken = decimals(values)
+    number, fast = numbers.to_numpy(), taken.to_numpy()
+    ok = np.ones(len(values), dtype=bool)
+    near = np.zeros(len(values), dtype=bool)
+    for bound, outside in ((low, number < (low if low is not None else 0)),
+                           (high, number > (high if high is not None else 0))):
+        if bound is not None:
+            ok &= ~outside
+            near |= np.abs(number - bound) <= _NEAR * max(1.0, abs(bound))
+    exact = ~fast | near
+    ok[exact] = [_within(v, low, high) for v in values.to_numpy(dtype=object)[exact]]
+    return _on(values, ok)
+
+
+def recent_mask(values: pd.Series, oldest: date) -> pd.Series:
+    """``_recent`` of every value: days read fast compared at once, the rest one by one."""
+    moments, taken = days(values)
+    fast = taken.to_numpy()
+    ok = np.ones(len(values), dtype=bool)
+    ok[fast] = (moments[taken] >= pd.Timestamp(oldest)).to_numpy()
+    ok[~fast] = [_recent(v, oldest) for v in values.to_numpy(dtype=object)[~fast]]
+    return _on(values, ok)
+
+
+def present_passes(column: pd.Series, check: Any) -> pd.Series:
+    """``check`` on the present values; a missing value passes (it is the required rule's)."""
+    missing = column.isna().to_numpy()
+    ok = np.ones(len(column), dtype=bool)
+    if (~missing).any():
+        ok[~missing] = np.asarray(check(column[~missing]), dtype=bool)
+    return _on(column, ok)
+
+
+def value_mask(kind: str, params: dict[str, Any], values: pd.Series) -> pd.Series:
+    """One of a field's value rules on present values, a column at a time: what the field's contract checks,
+    and what names the rule a failing row broke. ``value_passes`` is the same rule on one value."""
+    if kind == "type":
+        return _on(values, type_valid(FieldType(params["field_type"]), values))
+    if kind == "standard":
+        return _on(values, standard_valid(Standard(params["standard"]), values))
+    if kind == "value_set":
+        return values.isin(params["value_set"])
+    if kind == "range":
+        return within_mask(values, params.get("min_value"), params.get("max_value"))
+    if kind == "max_length":
+        return values.map(lambda v: len(str(v))) <= params["max_length"]
+    raise ValueError(f"not a value rule: {kind}")
+
+
+def rule_mask(rule: dict[str, Any], column: pd.Series) -> pd.Series:
+    """A row rule of the contract on a column: a missing value fails only ``required``."""
+    if rule["kind"] == "required":
+        return _on(column, column.notna())
+    return present_passes(column, lambda values: value_mask(rule["kind"], rule, values))
 
 
 def value_passes(kind: str, params: dict[str, Any], value: Any) -> bool:
-    """One of a field's value rules on one present value: what the field's contract checks, and what names
-    the rule a failing row broke."""
+    """One of a field's value rules on one present value (the scalar form of ``value_mask``)."""
     if kind == "type":
         return type_reason(FieldType(params["field_type"]), value) is None
     if kind == "standard":
@@ -122,17 +184,10 @@ class MulticolumnValuesSatisfyContract(MulticolumnMapMetricProvider):
 
     @multicolumn_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column_list: pd.DataFrame, rules: list[dict[str, Any]], **kwargs: Any) -> pd.Series:
-        passes = pd.Series(True, index=column_list.index)
+        passes = np.ones(len(column_list), dtype=bool)
         for rule in contract_rules(rules):
-            memo: dict[Any, bool] = {}  # codes, dates and statuses repeat: each distinct value parsed once
-
-            def judged(value: Any, r: dict[str, Any] = rule, seen: dict[Any, bool] = memo) -> bool:
-                if value not in seen:
-                    seen[value] = rule_passes(r, value)
-                return seen[value]
-
-            passes &= column_list[rule["column"]].map(judged)
-        return passes
+            passes &= rule_mask(rule, column_list[rule["column"]]).to_numpy()
+        return pd.Series(passes, index=column_list.index)
 
 
 class ExpectRowsToSatisfyContract(MulticolumnMapExpectation):

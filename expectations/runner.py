@@ -63,7 +63,7 @@ class GxValidator:
 def _rule_results(gx_result: Any, rules: dict[str, Rule], item: Item, frame: pd.DataFrame) -> list[RuleResult]:
     """One result per rule the expectation checks: the row contract's failing rows are put to each of its
     rules, so each row is held back with every rule it broke."""
-    from expectations.custom import contract_rules, rule_passes
+    from expectations.custom import contract_rules, rule_mask
     from expectations.suites import ROW_RULES
 
     detail = gx_result.result or {}
@@ -72,9 +72,11 @@ def _rule_results(gx_result: Any, rules: dict[str, Rule], item: Item, frame: pd.
     if not any(r.kind in ROW_RULES for r in checked):
         return [_rule_result(checked[0], bool(gx_result.success), failing, detail, item, frame)]
     out = []
+    rows = pd.Index(failing)
     for rule in checked:
         [params] = contract_rules([{"kind": rule.kind.value, **rule.params}])
-        broken = tuple(r for r in failing if not rule_passes(params, frame.at[r, rule.columns[0]]))
+        passed = rule_mask(params, frame.loc[rows, rule.columns[0]]).to_numpy()
+        broken = tuple(rows[~passed].tolist())
         out.append(_rule_result(rule, not broken, broken, detail, item, frame))
     return out
 

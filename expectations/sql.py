@@ -97,7 +97,7 @@ def checker(url: str) -> SqlChecker:
 
 def pushed_down_lines(item: Item, store: Any) -> dict[Dimension, list[RuleLine]]:
     """The shared table's checks, answered by PostgreSQL, as rule lines per dimension."""
-    table = store.table(item)
+    table = store.tables.shared(item)
     lines: dict[Dimension, list[RuleLine]] = {}
     for result in checker(store.url).run(item, table.schema, table.name):
         lines.setdefault(result.rule.dimension, []).append(result.line())

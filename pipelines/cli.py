@@ -66,11 +66,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pipelines.access.cli import add_access_parser, run_access
 
     add_access_parser(commands)
+    from pipelines.serving.cli import add_sharing_parsers, run_audit, run_sharing
+
+    add_sharing_parsers(commands)
     args = parser.parse_args(argv)
     try:
         handlers = {"check-catalogue": _check, "run": _run, "summary": _summary, "catalogue-schema": _schemas,
                     "migrate": _migrate, "ui": _ui, "workspace": _workspace, "access": run_access,
-                    "contractors": _contractors, "evaluate": _evaluate, **GOVERNANCE}
+                    "contractors": _contractors, "evaluate": _evaluate, "dismiss-violation": _dismiss,
+                    "sharing": run_sharing, "audit": run_audit, **GOVERNANCE}
         return handlers[args.command](args)
     except CatalogueError as exc:
         print(exc, file=sys.stderr)
@@ -245,7 +249,7 @@ def _print_refusals(settings, catalogue, run_id: str) -> int:  # type: ignore[no
     from pipelines.federation import supervised
 
     with supervised(catalogue, settings.resolved_store_url, settings.link_password or None) as every:
-        refused = [r for store in every.stores for r in store.run_records(run_id) if r["status"] == "refused"]
+        refused = [r for store in every.stores for r in store.records.run_records(run_id) if r["status"] == "refused"]
     for record in refused:
         print(f"refused for unit {record['unit']}: {record['reason']}")
     if refused:
@@ -352,7 +356,7 @@ def _convergence_days(catalogue: Catalogue, data_dir: Path) -> dict[str, tuple[d
     """Item -> the first and last day it converged, from the ledgers of the stores that data directory holds."""
     from pipelines import directory
 
-    return directory.convergence_days(_with_store(catalogue, data_dir, lambda store: store.submissions(
+    return directory.convergence_days(_with_store(catalogue, data_dir, lambda store: store.ledger.submissions(
         status="converged")))
 
 
@@ -383,6 +387,37 @@ def _evaluation_command(commands: argparse._SubParsersAction) -> None:  # type: 
                                                     "verdicts of a period, written under <data dir>/reports/<period>/")
     evaluate.add_argument("--period", default=None, help="2026-11 (month) or 2026-W48 (ISO week); default: this month")
     evaluate.add_argument("--json", action="store_true")
+    dismissal = commands.add_parser("dismiss-violation", help="the management institution dismisses an open "
+                                                              "violation with its reason (recorded, in the reports)")
+    dismissal.add_argument("--kind", required=True, help="out_of_catalogue, expired_temporary, repeated_collection, "
+                                                          "overdue_correction")
+    dismissal.add_argument("--unit", required=True)
+    dismissal.add_argument("--subject", required=True, help="the submission it concerns, as the report lists it")
+    dismissal.add_argument("--by", required=True, help="the officer of the data management institution")
+    dismissal.add_argument("--reason", required=True)
+    evaluate.add_argument("--reissue", default=None, metavar="REASON",
+                          help="an ended period is published once and kept (art. 9); re-issue it, computed from "
+                               "the records as they stand now, with this reason (recorded and shown)")
+
+
+def _dismiss(args: argparse.Namespace) -> int:
+    """Exit 0 when dismissed, 2 when refused (no such open violation, no reason)."""
+    from pipelines.clock import utc_now
+    from pipelines.evaluation.violations import DismissalError, dismiss
+    from pipelines.store import Store
+    from resources.platform import Settings
+
+    settings = Settings.from_env()
+    store = Store(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
+    try:
+        closed = dismiss(store, args.kind, args.unit, args.subject, args.by, args.reason, utc_now())
+    except DismissalError as exc:
+        print(f"dismiss-violation: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.dispose()
+    print(f"dismissed {closed.kind} {closed.unit}/{closed.subject}: {closed.closed_by}")
+    return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -391,6 +426,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from pipelines.clock import utc_now
     from pipelines.evaluation.config import load_evaluation_config
     from pipelines.evaluation.periods import MONTH, PeriodError, current_period, parse_period
+    from pipelines.evaluation.publication import PublicationError
     from pipelines.evaluation.report import render_text, write_reports
     from pipelines.evaluation.service import evaluate, reports_dir
     from pipelines.federation import supervised
@@ -407,7 +443,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         return 2
     with supervised(catalogue, settings.resolved_store_url, settings.link_password or None) as every:
         _warn_down(every.down)
-        evaluation = evaluate(catalogue, every.province, Path(settings.data_dir), period, config, now, every.linked)
+        try:
+            evaluation = evaluate(catalogue, every.province, Path(settings.data_dir), period, config, now,
+                                  args.reissue, every.linked)
+        except PublicationError as exc:
+            print(f"evaluate: {exc}", file=sys.stderr)
+            return 2
     paths = write_reports(evaluation, reports_dir(Path(settings.data_dir), period), config.thresholds.pass_rate)
     print(json.dumps(evaluation.as_dict(), ensure_ascii=False, indent=2, default=str) if args.json
           else render_text(evaluation, paths))
@@ -418,7 +459,7 @@ def _migrate(args: argparse.Namespace) -> int:
     """Exit 0 when the tables match (or were brought in line), 3 when a destructive change was refused."""
     from pipelines.federation import ensure_database
     from pipelines.platforms import hosted_catalogue, platform_names
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
     from pipelines.store.migrate import MigrationRefused
     from resources.platform import Settings
 
@@ -428,7 +469,7 @@ def _migrate(args: argparse.Namespace) -> int:
     for platform in platform_names(catalogue):  # each platform's store holds its own items' tables only
         url = settings.platform_store_url(platform)
         ensure_database(url)
-        store = SharedStore(url, hosted_catalogue(catalogue, platform))
+        store = Store(url, hosted_catalogue(catalogue, platform))
         try:
             plan = store.migrate(dry_run=args.dry_run)
         except MigrationRefused as refused:

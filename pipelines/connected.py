@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg2 import sql
 from sqlalchemy import (
     Column,
     Connection,
@@ -34,7 +35,8 @@ from sqlalchemy import (
 )
 
 from pipelines.catalogue.models import Catalogue, Item, Level
-from pipelines.store import SharedStore
+from pipelines.store import Store
+from pipelines.store.postgres import execute
 from pipelines.store.schema import COLUMN_TYPES, level_schema
 
 
@@ -95,15 +97,15 @@ def connected_table(provincial: Item, name: str, level: Level, metadata: MetaDat
                  comment=f"{provincial.name}: connected {level.value} store")
 
 
-def city_table(store: SharedStore, rollup: CityRollup) -> Table:
+def city_table(store: Store, rollup: CityRollup) -> Table:
     return connected_table(rollup.provincial, rollup.table_name, Level.CITY, MetaData(), store.dialect)
 
 
-def province_table(store: SharedStore, rollup: ProvinceRollup) -> Table:
+def province_table(store: Store, rollup: ProvinceRollup) -> Table:
     return connected_table(rollup.provincial, rollup.table_name, Level.PROVINCE, MetaData(), store.dialect)
 
 
-def refresh_city(store: SharedStore, rollup: CityRollup) -> int:
+def refresh_city(store: Store, rollup: CityRollup) -> int:
     """Rebuild the city table from its items' shared tables; returns its row count."""
     target = city_table(store, rollup)
     with rebuilding(store, target) as conn:
@@ -113,12 +115,12 @@ def refresh_city(store: SharedStore, rollup: CityRollup) -> int:
 
 
 @contextmanager
-def rebuilding(store: SharedStore, table: Table, source_items: Sequence[str] | None = None) -> Iterator[Connection]:
+def rebuilding(store: Store, table: Table, source_items: Sequence[str] | None = None) -> Iterator[Connection]:
     """One transaction: the table created if need be and emptied (of the rows of ``source_items`` only, when
     given); the caller fills it."""
     with store.engine.begin() as conn:
         if table.schema:
-            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{table.schema}"')
+            execute(conn, sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(table.schema)))
         table.create(conn, checkfirst=True)
         emptied = delete(table) if source_items is None else delete(table).where(
             table.c._source_item.in_(list(source_items)))
@@ -126,12 +128,12 @@ def rebuilding(store: SharedStore, table: Table, source_items: Sequence[str] | N
         yield conn
 
 
-def copy_item(store: SharedStore, conn: Connection, item: Item, provincial: Item, target: Table) -> None:
+def copy_item(store: Store, conn: Connection, item: Item, provincial: Item, target: Table) -> None:
     """The item's rows with its region and code; fields the provincial item lacks are left behind, fields
     the item lacks stay null."""
-    if not store.table_exists(item):
+    if not store.shared.exists(item):
         return
-    source = store.table(item)
+    source = store.tables.shared(item)
     fields = [f.name for f in item.fields if provincial.field(f.name) is not None]
     lineage = ["_source_unit", "_submission_id", "_converged_at"]
     query = select(*(source.c[name] for name in fields + lineage),
@@ -143,8 +145,8 @@ def count_rows(conn: Connection, table: Table) -> int:
     return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def read_connected(store: SharedStore, table: Table) -> list[dict[str, object]]:
-    if not store.has_table(table):
+def read_connected(store: Store, table: Table) -> list[dict[str, object]]:
+    if not store.shared.has_table(table):
         return []
     with store.engine.connect() as conn:
         return [dict(row) for row in conn.execute(select(table)).mappings()]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import dagster as dg
 
 from pipelines.catalogue import Catalogue, load_catalogue
@@ -20,6 +23,7 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
     from assets.governance import governance_assets
     from assets.opendata import opendata_assets
     from assets.quality import quality_definitions
+    from assets.sharing import sharing_assets
     from assets.supervision import supervision_assets, supervision_jobs_and_schedules
     from assets.units import unit_asset
     from pipelines.automation import CYCLE_CRON, intake_window_sensor, pull_schedules
@@ -30,6 +34,7 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
     unit_assets = [unit_asset(catalogue, u, store_kind) for u in scope.units]
     unit_assets += governance_assets(catalogue, scope)
     unit_assets += opendata_assets(catalogue, scope)
+    unit_assets += sharing_assets(catalogue, scope)
     quality = quality_definitions(catalogue, CYCLE_CRON, scope)
     supervision_jobs, supervision_schedules = supervision_jobs_and_schedules() if scope.province else ([], [])
     province_wide = scope.province  # supervision, evaluation and access control are the province's
@@ -63,10 +68,49 @@ def pipeline_keys(definitions: dg.Definitions) -> list[dg.AssetKey]:
     return sorted(set(graph.get_all_asset_keys()) - {SUMMARY_KEY, *ALL_KEYS}, key=lambda k: k.to_user_string())
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
+_last_built: dict[tuple[object, ...], dg.Definitions] = {}
+
+
+def built_once(platform_name: str | None = None) -> dg.Definitions:
+    """The definitions for the environment's settings, built once per process for the same settings and
+    catalogue files: Dagster's code server calls a ``@dg.definitions`` function twice while it loads a
+    location (once to find what the module holds, once to load it), which built 5,000 items twice."""
     from resources.platform import PlatformResource, Settings
 
     settings = Settings.from_env()
-    return build_definitions(load_catalogue(settings.catalogue_dir), PlatformResource.from_env(),
-                             settings.store_kind)
+    key = (platform_name, _environment(), _fingerprint(Path(settings.catalogue_dir)))
+    if key not in _last_built:
+        catalogue = load_catalogue(settings.catalogue_dir)
+        if platform_name is not None:
+            _require_platform(catalogue, platform_name, settings.catalogue_dir)
+        built = build_definitions(catalogue, PlatformResource.from_env(), settings.store_kind, platform_name)
+        _last_built.clear()  # one entry: a process loads one location
+        _last_built[key] = built
+    return _last_built[key]
+
+
+def _environment() -> tuple[tuple[str, str], ...]:
+    """What the definitions read from the environment: the platform's settings and its executor."""
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("GOVDATA_", "DAGSTER_HOME"))))
+
+
+def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every catalogue file's path, size and modification time: an edited catalogue is read again."""
+    found = []
+    for path in sorted(directory.rglob("*")) if directory.is_dir() else []:
+        stat = path.stat()
+        found.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(found)
+
+
+def _require_platform(catalogue: Catalogue, platform_name: str, where: str) -> None:
+    from pipelines.platforms import platform_names
+
+    if platform_name not in platform_names(catalogue):
+        raise ValueError(f"no platform {platform_name!r} in the catalogue {where}: "
+                         f"{', '.join(platform_names(catalogue))}")
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return built_once()

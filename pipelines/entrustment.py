@@ -4,6 +4,11 @@ A run names its operator with the run tag ``govdata/contractor=<code>``. A named
 unit must hold an entrustment in force for the unit and the work on the run date, or the run is
 refused for that unit before anything is touched. An untagged run is operated by the contractor
 entrusted with the work that day, if any, else by the unit itself (no contractor).
+
+Every work type is judged this way, not only collection: a run's validation, convergence and sharing
+steps are each operated by the tagged contractor (or, untagged, by the contractor entrusted with that
+work, else the unit), so a contractor entrusted with collection alone is refused at validation: the
+step does not run for that unit and the refusal is recorded as an incident of the run.
 """
 
 from __future__ import annotations
@@ -34,38 +39,71 @@ class Operator:
     contractor: str | None  # None: the unit operates its own run
     day: date | None  # the day the entrustment was judged on (None: the run date tag was unreadable)
     refusal: str | None = None  # why the run is refused for this unit, when it is
+    work: Work = UNIT_RUN_WORK  # the work this operator was judged for
+
+
+class NotEntrusted(RuntimeError):
+    """A step of a unit's run whose operator holds no entrustment in force for its work (art. 7)."""
+
+    def __init__(self, operator: Operator):
+        self.operator = operator
+        super().__init__(f"{operator.work.value} refused: {operator.refusal}")
+
+
+def require_entrusted(operator: Operator | None, work: Work) -> None:
+    """Raise NotEntrusted unless ``operator`` (judged for ``work``; None: the caller judged nothing, as the
+    regular inspection does) may perform it."""
+    if operator is None:
+        return
+    if operator.work is not work:
+        raise ValueError(f"operator of {operator.work.value} work passed to a {work.value} step")
+    if operator.refusal:
+        raise NotEntrusted(operator)
 
 
 def operator_of_run(catalogue: Catalogue, unit: str, tags: Mapping[str, str], today: date,
-                    run_date_allowed: bool = False) -> Operator:
-    """The operator named by the run's tags, judged today, or on the run date tag where the platform
-    allows it: anyone launching a run can set a tag, and an expired contractor must not pick a day on
-    which its entrustment was still in force."""
+                    run_date_allowed: bool = False, work: Work = UNIT_RUN_WORK) -> Operator:
+    """The operator of ``work`` named by the run's tags, judged today, or on the run date tag where the
+    platform allows it: anyone launching a run can set a tag, and an expired contractor must not pick a day
+    on which its entrustment was still in force."""
     tagged = (tags.get(CONTRACTOR_TAG) or "")[:CODE_LENGTH] or None
+    day, refusal = _judging_day(tags, today, run_date_allowed)
+    if refusal:
+        return Operator(unit, tagged, day, refusal, work)
+    assert day is not None
+    return operator_for(catalogue, unit, tagged, day, work)
+
+
+def _judging_day(tags: Mapping[str, str], today: date, run_date_allowed: bool) -> tuple[date | None, str | None]:
     value = tags.get(RUN_DATE_TAG)
     try:
         day = date.fromisoformat(value) if value else today
     except ValueError:
-        return Operator(unit, tagged, None, f"run tag {RUN_DATE_TAG}={value!r} is not a date (YYYY-MM-DD)")
+        return None, f"run tag {RUN_DATE_TAG}={value!r} is not a date (YYYY-MM-DD)"
     if day != today and not run_date_allowed:
-        return Operator(unit, tagged, today, f"run tag {RUN_DATE_TAG}={value} would judge entrustments on {day}, "
-                                             f"not today ({today}); only test and demo platforms allow it "
-                                             f"({ALLOW_RUN_DATE_ENV}=1)")
-    return operator_for(catalogue, unit, tagged, day)
+        return today, (f"run tag {RUN_DATE_TAG}={value} would judge entrustments on {day}, not today ({today}); "
+                       f"only test and demo platforms allow it ({ALLOW_RUN_DATE_ENV}=1)")
+    return day, None
+
+
+def run_operators(catalogue: Catalogue, unit: str, tags: Mapping[str, str], today: date,
+                  run_date_allowed: bool = False) -> dict[Work, Operator]:
+    """The run's operator of each work type for the unit, all judged on the same day."""
+    return {work: operator_of_run(catalogue, unit, tags, today, run_date_allowed, work) for work in Work}
 
 
 def operator_for(catalogue: Catalogue, unit: str, tagged: str | None, day: date,
                  work: Work = UNIT_RUN_WORK) -> Operator:
     if not tagged:
         holder = entrusted_contractor(catalogue, unit, work, day)
-        return Operator(unit, holder.code if holder else None, day)
+        return Operator(unit, holder.code if holder else None, day, work=work)
     contractor = catalogue.contractor(tagged)
     why = "unknown contractor (not in contractors.yaml)" if contractor is None else \
         why_not_entrusted(contractor, unit, work, day)
     if why is None:
-        return Operator(unit, tagged, day)
-    return Operator(unit, tagged, day,
-                    f"contractor {tagged} has no valid entrustment for unit {unit} on {day}: {why}")
+        return Operator(unit, tagged, day, work=work)
+    return Operator(unit, tagged, day, f"contractor {tagged} has no valid entrustment for unit {unit} on {day}: {why}",
+                    work)
 
 
 def entrusted_contractor(catalogue: Catalogue, unit: str, work: Work, day: date) -> Contractor | None:

@@ -41,7 +41,8 @@ from pipelines.connected import (
     rollups,
 )
 from pipelines.platforms import PROVINCE, city_platform
-from pipelines.store import SharedStore
+from pipelines.store import Store
+from pipelines.store.postgres import table_name
 
 PLACEHOLDER = "{platform}"
 PULL = "federation_pull"  # the audit log's action for one pull
@@ -115,7 +116,7 @@ class PlatformLink(Protocol):
         ...
 
 
-class LinkedStore(SharedStore):
+class LinkedStore(Store):
     """Another platform's store seen through a read-only connection: it never creates or migrates a table."""
 
     def __init__(self, url: str, catalogue: Catalogue, platform: str):
@@ -124,6 +125,9 @@ class LinkedStore(SharedStore):
 
     def ensure_tables(self, items: Iterable[Item] | None = None) -> None:
         return None
+
+    def migrate(self, dry_run: bool = False) -> Any:
+        raise PermissionError(f"{self.platform}: a linked store is read-only; its own platform migrates it")
 
 
 @dataclass
@@ -160,13 +164,13 @@ class DatabaseLink:
 
     def _rows(self, table: Table, since: datetime | None) -> list[dict[str, Any]]:
         with self.store.engine.connect() as conn:  # a missing table raises here too: the city never refreshed
-            if not self.store.has_table(table):
+            if not self.store.shared.has_table(table):
                 return []
             query = select(table) if since is None else select(table).where(table.c._converged_at > since)
             return [dict(row) for row in conn.execute(query).mappings()]
 
     def _ledger(self, rollup: CityRollup) -> tuple[LedgerCounts, ...]:
-        entries = self.store.submissions()
+        entries = self.store.ledger.submissions()
         counts = []
         for source in rollup.sources:
             mine = [e for e in entries if e["item"] == source.code]
@@ -199,7 +203,7 @@ class ProvinceRefresh:
         return [c for c in self.cities if c.status != CONVERGED]
 
 
-def refresh_province(store: SharedStore, rollup: ProvinceRollup, links: Mapping[str, PlatformLink],
+def refresh_province(store: Store, rollup: ProvinceRollup, links: Mapping[str, PlatformLink],
                      now: datetime) -> ProvinceRefresh:
     """The provincial table from the province's own rows and what each city's link gives. A city that does not
     answer keeps the rows of its last pull and is reported not converged; the province goes on without it."""
@@ -222,7 +226,7 @@ def refresh_province(store: SharedStore, rollup: ProvinceRollup, links: Mapping[
         for pull in pulls.values():
             if pull.rows:
                 conn.execute(insert(target), [_province_row(target, row) for row in pull.rows])
-        conn.execute(insert(store.audit_log), [_audit(rollup, c, now) for c in cities])
+        conn.execute(insert(store.tables.audit_log), [_audit(rollup, c, now) for c in cities])
         rows = count_rows(conn, target)
     return ProvinceRefresh(rows, tuple(cities))
 
@@ -238,9 +242,9 @@ def _audit(rollup: ProvinceRollup, city: CityConvergence, now: datetime) -> dict
             "item": rollup.provincial.code, "detail": json.dumps(detail, ensure_ascii=False)}
 
 
-def latest_pulls(store: SharedStore) -> list[dict[str, Any]]:
+def latest_pulls(store: Store) -> list[dict[str, Any]]:
     """The newest pull of each (provincial item, city platform), from the province's audit log."""
-    log = store.audit_log
+    log = store.tables.audit_log
     with store.engine.connect() as conn:
         entries = conn.execute(select(log.c.at, log.c.item, log.c.detail).where(log.c.action == PULL)
                                .order_by(log.c.id)).all()
@@ -251,7 +255,7 @@ def latest_pulls(store: SharedStore) -> list[dict[str, Any]]:
     return [newest[k] for k in sorted(newest)]
 
 
-def unconverged_cities(store: SharedStore) -> list[dict[str, Any]]:
+def unconverged_cities(store: Store) -> list[dict[str, Any]]:
     return [p for p in latest_pulls(store) if p["status"] != CONVERGED]
 
 
@@ -264,7 +268,7 @@ def reachable(links: Mapping[str, DatabaseLink]) -> tuple[list[LinkedStore], dic
         try:
             with link.store.engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1")
-                if not link.store.has_table(link.store.ledger):
+                if not link.store.shared.has_table(link.store.tables.ledger):
                     raise PlatformUnreachable(f"{name}: its store holds no ledger yet")
             stores.append(link.store)
         except (SQLAlchemyError, PlatformUnreachable) as exc:
@@ -291,13 +295,19 @@ def render_unconverged(pulls: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(f"{p['item']}: {p['platform']} not converged since {p['at']}: {p['reason']}" for p in pulls)
 
 
-def supervised_tables(store: SharedStore) -> list[Table]:
+def supervised_tables(store: Store) -> list[Table]:
     """What a platform's link role may read besides the shared tables it grants: the records the province's
-    supervision evaluates (ledger, quarantine, checks, runs, repeated collection)."""
-    return [store.ledger, store.quarantine, store.check_results, store.runs, store.repeated_collection]
+    supervision evaluates (ledger, quarantine, checks, runs, repeated collection, sharing applications, and the
+    sharing service's audit chain when the service runs there)."""
+    from pipelines.serving.tables import service_tables
+
+    tables = store.tables
+    audit = service_tables(store).audit
+    return [tables.ledger, tables.quarantine, tables.check_results, tables.runs, tables.repeated_collection,
+            tables.sharing_applications, *([audit] if store.shared.has_table(audit) else [])]
 
 
-def grant_link(store: SharedStore, tables: Sequence[Table], role: str = LINK_ROLE) -> None:
+def grant_link(store: Store, tables: Sequence[Table], role: str = LINK_ROLE) -> None:
     """On PostgreSQL, let the linked platforms' role read exactly these tables and the supervised records of this
     store (created as a login role without password if missing: set one with ALTER ROLE, GOVDATA_LINK_PASSWORD).
     On SQLite nothing to grant: the link opens the file read-only."""
@@ -323,8 +333,7 @@ def grant_link(store: SharedStore, tables: Sequence[Table], role: str = LINK_ROL
             cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema),
                                                                             sql.Identifier(role)))
         for table in wanted:
-            name = sql.Identifier(table.schema, table.name) if table.schema else sql.Identifier(table.name)
-            cursor.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(name, sql.Identifier(role)))
+            cursor.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(table_name(table), sql.Identifier(role)))
         raw.commit()
     finally:
         raw.close()
@@ -355,12 +364,12 @@ def ensure_database(url: str) -> None:
 class Supervised:
     """The province's store and the city platforms' stores it reaches read-only (those down, with the reason)."""
 
-    province: SharedStore
+    province: Store
     linked: list[LinkedStore]
     down: dict[str, str]
 
     @property
-    def stores(self) -> list[SharedStore]:
+    def stores(self) -> list[Store]:
         return [self.province, *self.linked]
 
 
@@ -369,7 +378,7 @@ def supervised(catalogue: Catalogue, url: str, password: str | None = None) -> I
     """For the province's own commands (summary, evaluation, reports): every platform's records."""
     from pipelines.platforms import platform_names
 
-    province = SharedStore(platform_store_url(url, PROVINCE), catalogue)
+    province = Store(platform_store_url(url, PROVINCE), catalogue)
     links = {name: DatabaseLink(name, catalogue, read_only_url(platform_store_url(url, name), password=password))
              for name in platform_names(catalogue) if name != PROVINCE}
     try:

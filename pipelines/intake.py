@@ -14,12 +14,12 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-import io
 import json
 import os
+import re
 import shutil
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -264,7 +264,80 @@ def read_submission(path: Path, item: Item) -> pd.DataFrame:
     return result
 
 
-def source_of(path: Path, frame: pd.DataFrame) -> str:
+@dataclass(frozen=True)
+class Chunks:
+    """A submission read in chunks of rows, each chunk a frame as ``read_submission`` makes them (canonical
+    text, catalogue order), made when iterated: a large CSV is held as its text and one chunk, not as a whole
+    frame of cells. Iterating again reads the text again; there is always at least one (maybe empty) chunk."""
+
+    rows: int
+    make: Callable[[], Iterator[pd.DataFrame]]
+    attrs: dict[str, str]
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return self.make()
+
+
+def read_submission_chunks(path: Path, item: Item, chunk_rows: int) -> pd.DataFrame | Chunks:
+    """The submission as ``read_submission`` reads it; a CSV in chunks of ``chunk_rows`` rows. Every reason to
+    refuse the file (its encoding, its structure, its header) is found before the first chunk is made."""
+    if path.suffix.lower() != ".csv":
+        return read_submission(path, item)
+    if not is_regular(path):
+        raise SubmissionError(kind_problem(path))
+    try:
+        text = decode(path.read_bytes())
+        delimiter = sniff_delimiter(text)
+        header, rows = _csv_structure(text, delimiter)
+    except SubmissionError:
+        raise
+    except Exception as exc:  # as read_table: a parser failure is a refusal reason
+        raise SubmissionError(f"cannot be parsed as CSV: {_shown_error(exc)}") from exc
+    names = list(_rename_labels(pd.DataFrame(columns=list(header), dtype=object), item).columns)
+    _check_columns(pd.DataFrame(columns=names, dtype=object), item)
+    correction = is_correction(path.name)
+
+    def chunk(cells: list[list[str]]) -> pd.DataFrame:
+        frame = pd.DataFrame(cells, columns=names, dtype=object) if cells else pd.DataFrame(
+            columns=names, dtype=object)
+        return normalise(unquoted_frame(frame) if correction else frame, item)
+
+    def make() -> Iterator[pd.DataFrame]:
+        records = iter_csv_records(text, delimiter)
+        next(records)  # the header
+        cells: list[list[str]] = []
+        for _, row in records:
+            cells.append(row)
+            if len(cells) == chunk_rows:
+                yield chunk(cells)
+                cells = []
+        if cells or rows == 0:
+            yield chunk(cells)
+    return Chunks(rows, make, {INTAKE_NOTE: ""})
+
+
+def _csv_structure(text: str, delimiter: str) -> tuple[tuple[str, ...], int]:
+    """The header and the number of records, after read_csv's checks (no records, ragged rows, blank headers)."""
+    records = iter_csv_records(text, delimiter)
+    first = next(records, None)
+    if first is None:
+        raise SubmissionError("the file holds no header row and no records")
+    header = first[1]
+    rows = 0
+    ragged = []
+    for line, cells in records:
+        rows += 1
+        if len(cells) != len(header):
+            ragged.append((line, len(cells)))
+    if ragged:
+        raise SubmissionError(ragged_reason(len(header), ragged))
+    return _header(header), rows
+
+
+def source_of(path: Path, frame: pd.DataFrame | Chunks) -> str:
     """The ledger's source: the file's full name, and how it was read when not plainly."""
     note = frame.attrs.get(INTAKE_NOTE, "")
     return f"{path.name} ({note})" if note else path.name
@@ -332,14 +405,27 @@ def sniff_delimiter(text: str) -> str:
 
 def csv_records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
     """(line where the record starts, cells) of every record that holds anything; blank lines are not rows."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    records: list[tuple[int, list[str]]] = []
+    return list(iter_csv_records(text, delimiter))
+
+
+def iter_csv_records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """``csv_records`` one record at a time: a large file's records are never all held at once."""
+    reader = csv.reader(_text_lines(text), delimiter=delimiter)
     start = 1
     for cells in reader:
         if "".join(cells).strip():
-            records.append((start, cells))
+            yield start, cells
         start = reader.line_num + 1
-    return records
+
+
+# A line as io.StringIO(text, newline="") gives it to the csv module: ended by \r\n, \r or \n, ending kept.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _text_lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time: a StringIO would copy a large file's text (four bytes a character)."""
+    for line in _LINE.finditer(text):
+        yield line.group(0)
 
 
 def read_csv(raw: bytes) -> Table:

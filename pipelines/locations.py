@@ -25,17 +25,9 @@ def __getattr__(name: str) -> Any:
 
     @dg.definitions
     def platform_definitions() -> dg.Definitions:
-        from pipelines.catalogue import load_catalogue
-        from pipelines.definitions import build_definitions
-        from pipelines.platforms import platform_names
-        from resources.platform import PlatformResource, Settings
+        from pipelines.definitions import built_once
 
-        settings = Settings.from_env()
-        catalogue = load_catalogue(settings.catalogue_dir)
-        if platform not in platform_names(catalogue):
-            raise ValueError(f"no platform {platform!r} in the catalogue {settings.catalogue_dir}: "
-                             f"{', '.join(platform_names(catalogue))}")
-        return build_definitions(catalogue, PlatformResource.from_env(), settings.store_kind, platform)
+        return built_once(platform)  # once per code server, though Dagster calls this twice while loading
 
     return platform_definitions
 

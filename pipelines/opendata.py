@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import Any
 
 import ahocorasick
 import pandas as pd
+from sqlalchemy import select
 
 from pipelines.catalogue.models import Catalogue, FieldType, Item, ItemField, OpeningType, Standard
 from pipelines.outputs import CSV_LINE_END, numeric_columns, safe_frame
@@ -135,11 +136,33 @@ def write_edition(staged: Edition, directory: Path, now: datetime) -> Publicatio
     safe_frame(table, numeric_columns(item)).to_csv(csv_path, index=False, encoding="utf-8-sig",
                                                     lineterminator=CSV_LINE_END)
     # The JSON carries the values as they are: a JSON reader evaluates nothing (pipelines.outputs).
-    records = json.loads(table.to_json(orient="records", force_ascii=False, date_format="iso"))
-    json_path.write_text(json.dumps({**staged.document, "records": records}, ensure_ascii=False, indent=1),
-                         encoding="utf-8")
+    _write_json(json_path, staged.document, table)
     return Publication(item.code, item.unit, len(table), csv_path, json_path, tuple(withheld_fields(item)),
                        staged.scrubbed, now)
+
+
+JSON_CHUNK_ROWS = 50_000
+
+
+def _write_json(path: Path, document: dict[str, Any], table: pd.DataFrame) -> None:
+    """The document with ``table`` as its records, written a chunk of rows at a time: pandas' JSON of each
+    chunk as it is, never a million rows as Python dicts."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write(_json_head(document))
+        for start in range(0, len(table), JSON_CHUNK_ROWS):
+            _write_records(out, table.iloc[start:start + JSON_CHUNK_ROWS], first=start == 0)
+        out.write("]\n}\n")
+
+
+def _json_head(document: dict[str, Any]) -> str:
+    head = json.dumps(document, ensure_ascii=False, indent=1)
+    return head[:-1].rstrip() + (',\n "records": [' if document else '"records": [')
+
+
+def _write_records(out: Any, rows: pd.DataFrame, first: bool) -> None:
+    if len(rows):
+        records = rows.to_json(orient="records", force_ascii=False, date_format="iso")
+        out.write(("" if first else ",") + "\n" + records[1:-1])
 
 
 def publish(catalogue: Catalogue, item: Item, shared_rows: pd.DataFrame, directory: Path,
@@ -154,6 +177,96 @@ def stage(catalogue: Catalogue, item: Item, shared_rows: pd.DataFrame, directory
     publication = write_edition(staged, directory, now)
     scanner = PersonalScanner.of(personal_values(item, shared_rows))
     return publication, scan_edition(staged, publication, scanner)
+
+
+STORE_CHUNK_ROWS = 100_000
+
+
+def stage_from_store(catalogue: Catalogue, item: Item, store: Any, directory: Path, now: datetime,
+                     chunk_rows: int = STORE_CHUNK_ROWS) -> tuple[Publication, list[Finding]]:
+    """``stage`` of the item's shared table (``store``: the platform's ``Store``) read a chunk of rows at a time, in key
+    order from the database, so a million-row table is never one frame: the same files, the same findings.
+    An item whose key is withheld (personal) is published from the whole table: its order is pandas'."""
+    shared = store.shared
+    table = shared.table(item)
+    published = [f.name for f in published_fields(item) if f.name in table.c]
+    if not set(item.primary_key) <= set(published) or not shared.exists(item):
+        rows = shared.read_table(item) if shared.exists(item) else empty_rows(item)
+        return stage(catalogue, item, rows, directory, now)
+    fields = {f.name: f for f in item.fields}
+    text_order = [table.c[k].collate("C") if store.dialect == "postgresql" and fields[k].type is FieldType.STRING
+                  else table.c[k] for k in item.primary_key]  # code-point order, as pandas sorts text
+    query = select(*(table.c[c] for c in published)).order_by(*text_order)
+    scanner = PersonalScanner.of(_stored_personal_values(item, store, table))
+    with store.engine.connect() as conn:
+        chunks = pd.read_sql(query, conn.execution_options(stream_results=True), chunksize=chunk_rows)
+        return _write_chunks(catalogue, item, chunks, directory, now, scanner)
+
+
+def _stored_personal_values(item: Item, store: Any, table: Any) -> set[str]:
+    """``personal_values`` of the table, read as the distinct values of its personal columns."""
+    values: set[str] = set()
+    with store.engine.connect() as conn:
+        for f in item.fields:
+            if is_personal(f) and f.name in table.c:
+                found = conn.execute(select(table.c[f.name]).distinct()).scalars()
+                values |= {str(v) for v in found if v is not None and len(str(v)) >= _SHORTEST_NAME}
+    return values
+
+
+def _write_chunks(catalogue: Catalogue, item: Item, chunks: Iterable[pd.DataFrame], directory: Path, now: datetime,
+                  scanner: PersonalScanner) -> tuple[Publication, list[Finding]]:
+    directory.mkdir(parents=True, exist_ok=True)
+    document = edition(catalogue, item, empty_rows(item), now).document
+    csv_path, json_path = directory / f"{item.code}.csv", directory / f"{item.code}.json"
+    rows = scrubbed = 0
+    found: dict[str, list[list[str]]] = {}  # column -> per kind's values, so findings come column by column
+    known: set[str] = set()
+    header: list[str] = []
+    with csv_path.open("w", encoding="utf-8-sig", newline="") as csv_out, json_path.open("w", encoding="utf-8") as js:
+        js.write(_json_head(document))
+        for number, chunk in enumerate(_at_least_one(chunks, empty_rows(item))):
+            part, blotted = open_table(item, chunk)
+            header = [str(c) for c in part.columns]
+            safe_frame(part, numeric_columns(item)).to_csv(csv_out, header=number == 0, index=False,
+                                                           lineterminator=CSV_LINE_END)
+            _write_records(js, part, first=rows == 0)
+            for column in part.columns:
+                kinds = found.setdefault(str(column), [[] for _ in _NUMBER_KINDS])
+                cells = part[column].dropna().astype(str).tolist()
+                for kind, value in shaped_numbers(cells):
+                    kinds[_NUMBER_KINDS.index(kind)].append(value)
+                known |= scanner.known_in(_CELL_SEPARATOR.join(cells))
+            rows, scrubbed = rows + len(part), scrubbed + blotted
+        js.write("]\n}\n")
+    for kind, value in shaped_numbers(header):
+        found.setdefault("", [[] for _ in _NUMBER_KINDS])[_NUMBER_KINDS.index(kind)].append(value)
+    known |= scanner.known_in(_CELL_SEPARATOR.join(header))
+    order = ["", *(c for c in found if c)]  # the column names first, as published_cells has them
+    numbers = [(kind, value) for k, kind in enumerate(_NUMBER_KINDS) for c in order if c in found
+               for value in found[c][k]]
+    publication = Publication(item.code, item.unit, rows, csv_path, json_path, tuple(withheld_fields(item)),
+                              scrubbed, now)
+    return publication, _verdicts(publication, document, numbers, known, scanner)
+
+
+def _at_least_one(chunks: Iterable[pd.DataFrame], empty: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """The chunks, or one empty frame when there are none: an empty table still has its header."""
+    given = False
+    for chunk in chunks:
+        given = True
+        yield chunk
+    if not given:
+        yield empty
+
+
+def _verdicts(publication: Publication, document: dict[str, Any], numbers: list[tuple[str, str]], known: set[str],
+              scanner: PersonalScanner) -> list[Finding]:
+    """scan_edition's findings from the table's numbers and known values and the document's metadata."""
+    metadata = _document_strings(document)
+    json_numbers = sorted(shaped_numbers(metadata) + numbers, key=lambda n: _NUMBER_KINDS.index(n[0]))
+    json_known = known | scanner.known_in(_CELL_SEPARATOR.join(metadata))
+    return _findings(publication.csv.name, numbers, known) + _findings(publication.json.name, json_numbers, json_known)
 
 
 def release(staged: Publication, directory: Path) -> Publication:
@@ -258,8 +371,14 @@ def scan_edition(staged: Edition, publication: Publication, scanner: PersonalSca
     escaping only add characters around it), as are the column names: what is found there is in both
     files. The JSON's metadata (title, publisher, labels) is in the JSON only, and is scanned on its own.
     Findings come column by column, not in the files' row order."""
-    cells, metadata = published_cells(staged.table), _document_strings(staged.document)
-    numbers, known = shaped_numbers(cells), scanner.known_in(_CELL_SEPARATOR.join(cells))
+    metadata = _document_strings(staged.document)
+    found: dict[str, list[str]] = {kind: [] for kind in _NUMBER_KINDS}
+    known: set[str] = set()
+    for cells in _published_columns(staged.table):  # a column at a time: no match spans two cells anyway
+        for kind, value in shaped_numbers(cells):
+            found[kind].append(value)
+        known |= scanner.known_in(_CELL_SEPARATOR.join(cells))
+    numbers = [(kind, value) for kind in _NUMBER_KINDS for value in found[kind]]  # personal_numbers' order
     json_numbers = sorted(shaped_numbers(metadata) + numbers, key=lambda n: _NUMBER_KINDS.index(n[0]))  # stable
     json_known = known | scanner.known_in(_CELL_SEPARATOR.join(metadata))
     return _findings(publication.csv.name, numbers, known) + _findings(publication.json.name, json_numbers, json_known)
@@ -286,10 +405,14 @@ def _findings(file: str, numbers: list[tuple[str, str]], known: set[str]) -> lis
 
 def published_cells(table: pd.DataFrame) -> list[str]:
     """The column names and every non-null cell as text, column by column."""
-    cells: list[str] = [str(c) for c in table.columns]
+    return [cell for cells in _published_columns(table) for cell in cells]
+
+
+def _published_columns(table: pd.DataFrame) -> Iterator[list[str]]:
+    """``published_cells`` in parts: the column names, then each column's non-null cells as text."""
+    yield [str(c) for c in table.columns]
     for column in table.columns:
-        cells.extend(table[column].dropna().astype(str).tolist())
-    return cells
+        yield table[column].dropna().astype(str).tolist()
 
 
 def rows_text(table: pd.DataFrame) -> str:

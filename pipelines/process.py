@@ -11,7 +11,7 @@ without a duplicate. Rows received = rows converged + rows held back, for every 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,16 +19,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
-from sqlalchemy import Connection
 
 from pipelines import intake, sharing
-from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item
+from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item, Work
 from pipelines.clock import Clock, province_day
+from pipelines.entrustment import Operator, require_entrusted
 from pipelines.quality.context import StoreAuthority, contextual_results, is_correction, previous_rows
 from pipelines.quality.corrections import has_open_rows, release_corrected
 from pipelines.quality.masking import redacted
 from pipelines.quality.outcome import ValidationOutcome
-from pipelines.store import HeldRow, SharedStore
+from pipelines.store import HeldRow, Store
+from pipelines.store.postgres import Written
 from pipelines.store.stage import INTAKE, VALID, StageStore
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class Platform:
     catalogue: Catalogue
     intake_dir: Path
     data_dir: Path
-    store: SharedStore
+    store: Store
     validator: Validator
     clock: Callable[[], datetime] = field(default_factory=Clock)  # UTC moments; days: province_day(clock())
     # item code -> the store holding its shared table, when authorities live on another platform (federation)
@@ -104,7 +105,8 @@ def _items_of(platform: Platform, unit: str) -> set[str]:
     return {i.code for i in platform.catalogue.items_of(unit)}
 
 
-def take_in(platform: Platform, item: Item) -> IntakeReport:
+def take_in(platform: Platform, item: Item, operator: Operator | None = None) -> IntakeReport:
+    require_entrusted(operator, Work.COLLECTION)  # art. 7: NotEntrusted, before any file is touched
     report = IntakeReport(item.code)
     if isinstance(item.collection, DatabaseCollection):
         _pull(platform, item, report)
@@ -128,19 +130,19 @@ def _take_file(platform: Platform, item: Item, submission: intake.Submission, re
 
 def _take_present_file(platform: Platform, item: Item, submission: intake.Submission,
                        report: IntakeReport) -> None:
-    known = platform.store.known_digest(item.code, submission.digest)
+    known = platform.store.ledger.known_digest(item.code, submission.digest)
     if known:  # also a re-run after a kill between the ledger row's commit and the archiving
         log.info("%s: identical to %s, already taken in; archived", submission.path.name, known)
         intake.archive(submission.path)
         report.duplicates.append(submission.path.name)
         return
     try:
-        frame = intake.read_submission(submission.path, item)
+        frame = intake.read_submission_chunks(submission.path, item, platform.stage.chunk_rows)
     except intake.SubmissionError as exc:
         report.rows_refused += _refuse(platform, item.code, submission.unit, submission.path, str(exc))
         report.refused.append((submission.path.name, str(exc)))
         return
-    submission_id = platform.store.attempt_id(submission.id)
+    submission_id = platform.store.ledger.attempt_id(submission.id)
     if not _stage(platform, item, submission_id, intake.source_of(submission.path, frame), submission.digest,
                   frame):
         return
@@ -153,7 +155,7 @@ def _pull(platform: Platform, item: Item, report: IntakeReport) -> None:
     assert isinstance(item.collection, DatabaseCollection)
     frame = intake.read_database(item)
     digest = intake.frame_digest(frame)
-    if platform.store.latest_digest(item.code) == digest:  # unchanged since the last pull
+    if platform.store.ledger.latest_digest(item.code) == digest:  # unchanged since the last pull
         report.duplicates.append(f"db:{item.collection.url_env}")
         return
     submission_id = f"{item.code}/pull-{platform.clock():%Y%m%dT%H%M%S}/{digest[:12]}"
@@ -163,15 +165,30 @@ def _pull(platform: Platform, item: Item, report: IntakeReport) -> None:
 
 
 def _stage(platform: Platform, item: Item, submission_id: str, source: str, digest: str,
-           frame: pd.DataFrame) -> bool:
-    """The ledger row (the claim) and the intake stage data, in one transaction; False: another run has it."""
-    taken = platform.store.take_submission(
-        frame, submission_id=submission_id, item=item.code, unit=item.unit, source=source, digest=digest,
-        status="received", received=len(frame), received_at=platform.clock(),
-    )
+           frame: pd.DataFrame | intake.Chunks) -> bool:
+    """The ledger row (the claim), the intake stage data and its repeated-collection flags, in one transaction;
+    False: another run has it. Values the platform obtains through sharing are discarded from each chunk before
+    the stage data is written (art. 13): only how many each field carried is kept, as the flags."""
+    now = platform.clock()
+    stripper = sharing.LookupStripper(item)
+    taken = _commit_intake(platform, stripper.strip(frame if isinstance(frame, intake.Chunks) else [frame]),
+                           lambda: sharing.carried_rows(item, submission_id, stripper.carried, now),
+                           submission_id=submission_id, item=item.code, unit=item.unit, source=source, digest=digest,
+                           status="received", received=len(frame), received_at=now)
     if not taken:
         log.info("%s: another run took it in; left to it", submission_id)
     return taken
+
+
+def _commit_intake(platform: Platform, frames: Iterable[pd.DataFrame], carried: Callable[[], list[dict[str, Any]]],
+                   **entry: Any) -> bool:
+    """``carried``: the flags, asked for once every chunk has been staged (they are counted as it goes)."""
+    with platform.store.unit_of_work() as uow:
+        if not uow.ledger.claim(**entry):
+            return False
+        uow.write_stage(entry["submission_id"], INTAKE, frames)
+        uow.records.flag_carried(carried())
+    return True
 
 
 def _refuse(platform: Platform, item_code: str, unit: str, path: Path, reason: str) -> int:
@@ -186,10 +203,10 @@ def _refuse(platform: Platform, item_code: str, unit: str, path: Path, reason: s
         log.info("%s: set aside by another run meanwhile", path.name)
         return 0
     now = platform.clock()
-    recorded = platform.store.claim_submission(
-        submission_id=intake.submission_id(item_code, path.name, digest),
+    recorded = platform.store.ledger.reject(
+        submission_id=refusal_id(unit, item_code, path.name, digest),
         item=intake.bounded(item_code, intake.CODE_LENGTH), unit=unit, source=path.name, digest=digest,
-        status="rejected", reason=reason, received=rows, held_back=rows, received_at=now,
+        reason=reason, received=rows, held_back=rows, received_at=now,
     )
     if not recorded:
         log.info("%s/%s: refusal already recorded; finishing the move", unit, path.name)
@@ -202,6 +219,12 @@ def _refuse(platform: Platform, item_code: str, unit: str, path: Path, reason: s
     return rows
 
 
+def refusal_id(unit: str, item_code: str, name: str, digest: str) -> str:
+    """A refused file's ledger id, its folder first: the same bytes under the same name in two units' folders
+    are two refusals (an accepted file's id needs no folder: its item belongs to one unit)."""
+    return f"{intake.bounded(unit, intake.CODE_LENGTH)}/{intake.submission_id(item_code, name, digest)}"
+
+
 # --- validation --------------------------------------------------------------------------------
 def read_stage(stage: StageStore, submission_id: str, kind: str, item: Item) -> pd.DataFrame:
     return stage.read(submission_id, kind, item)
@@ -212,14 +235,15 @@ def read_stage_keys(stage: StageStore, submission_id: str, item: Item) -> pd.Dat
     return stage.read(submission_id, VALID, item, columns=item.primary_key)
 
 
-def validate(platform: Platform, item: Item) -> ValidationReport:
+def validate(platform: Platform, item: Item, operator: Operator | None = None) -> ValidationReport:
     """Every received submission of the item, in received order; one that raises ends ``failed`` and the rest go
     on (SubmissionsFailed at the end); a lost connection is raised at once for the step to be retried."""
+    require_entrusted(operator, Work.VALIDATION)  # art. 7: the submissions stay received for an entrusted run
     report = ValidationReport(item.code)
     as_of = province_day(platform.clock())  # record freshness is judged on the province's day
     authority = StoreAuthority(platform.store, platform.authority)
     failures: list[str] = []
-    for entry in platform.store.submissions(item.code, status="received"):
+    for entry in platform.store.ledger.submissions(item.code, status="received"):
         with _failing_as_submission(platform, entry["submission_id"], failures):
             _validate_one(platform, item, entry, as_of, authority, report)
     if failures:
@@ -231,19 +255,22 @@ def _validate_one(platform: Platform, item: Item, entry: dict[str, Any], as_of: 
                   report: ValidationReport) -> None:
     sid = entry["submission_id"]
     submitted = read_stage(platform.stage, sid, INTAKE, item)
-    frame, carried = sharing.strip_lookups(item, submitted)  # art. 13: obtained by sharing, not collected
+    # art. 13: obtained by sharing, not collected; discarded at intake (a submission received before that still
+    # carries them here, and is flagged now)
+    frame, carried_now = sharing.strip_lookups(item, submitted)
     outcome = platform.validator.validate(item, frame, as_of).extended(contextual_results(
-        item, frame, authority, previous_rows(platform.store.submissions(item.code), sid),
+        item, frame, authority, previous_rows(platform.store.ledger.submissions(item.code), sid),
         correction=is_correction(entry["source"])))
     unverified = sharing.unknown_keys(authority, item, frame)  # art. 14: online verification
-    held = _held_rows(item, submitted, outcome, unverified)
+    held = _held_rows(item, frame, outcome, unverified)
     valid = sharing.fill_lookups(authority, item, frame.drop(index=[h.row_no - 1 for h in held]))
     stale = len(outcome.warned_rows() - {h.row_no - 1 for h in held})
     now = platform.clock()
-    if not platform.store.record_validation(item, sid, valid, held, sharing.carried_rows(item, sid, carried, now),
-                                            now, valid=len(valid), held_back=len(held), stale=stale):
+    if not _commit_validation(platform, item, sid, valid, held, sharing.carried_rows(item, sid, carried_now, now),
+                              now, valid=len(valid), held_back=len(held), stale=stale):
         log.info("%s: another run validated it first", sid)
         return
+    carried = sharing.carried_of(platform.store, sid)
     report.outcomes.append((sid, outcome))
     report.rows_valid += len(valid)
     report.rows_held_back += len(held)
@@ -252,6 +279,20 @@ def _validate_one(platform: Platform, item: Item, entry: dict[str, Any], as_of: 
     report.repeated += [(sid, c) for c in carried]
     if outcome.blocking_failures:
         report.blocked.append(sid)
+
+
+def _commit_validation(platform: Platform, item: Item, sid: str, valid_rows: pd.DataFrame, held: list[HeldRow],
+                       carried: list[dict[str, Any]], now: datetime, **counts: Any) -> bool:
+    """A received submission validated: its claim (received -> validated, with ``counts``), its valid stage
+    data, its quarantine rows and its repeated-collection flags, in ONE unit of work, so a run killed anywhere
+    leaves it received with none of them. False: another run validated it first."""
+    with platform.store.unit_of_work() as uow:
+        if not uow.ledger.advance(sid, "received", "validated", validated_at=now, **counts):
+            return False
+        uow.write_stage(sid, VALID, valid_rows)
+        uow.quarantine.hold(item, uow.ledger.unit_of(sid), sid, held, now)
+        uow.records.flag_carried(carried)
+    return True
 
 
 class SubmissionsFailed(RuntimeError):
@@ -274,7 +315,7 @@ def _failing_as_submission(platform: Platform, submission_id: str, failures: lis
             raise
         reason = redacted(f"{type(exc).__name__}: {exc}")[:FAILURE_REASON_LENGTH]
         log.error("%s failed: %s", submission_id, reason)
-        platform.store.fail_submission(submission_id, reason)
+        platform.store.ledger.fail(submission_id, reason)
         failures.append(f"{submission_id}: {reason}")
 
 
@@ -296,16 +337,17 @@ def _held_rows(item: Item, frame: pd.DataFrame, outcome: ValidationOutcome,
 
 
 # --- convergence -------------------------------------------------------------------------------
-def converge(platform: Platform, item: Item) -> ConvergenceReport:
+def converge(platform: Platform, item: Item, operator: Operator | None = None) -> ConvergenceReport:
     """Every validated submission of the item, in received order, each in one transaction; one the store
     refuses ends ``failed`` and the rest go on (SubmissionsFailed at the end)."""
+    require_entrusted(operator, Work.CONVERGENCE)  # art. 7: the submissions stay validated for an entrusted run
     report = ConvergenceReport(item.code)
     platform.store.ensure_tables([item])
     failures: list[str] = []
-    for entry in platform.store.submissions(item.code, status="validated"):
+    for entry in platform.store.ledger.submissions(item.code, status="validated"):
         with _failing_as_submission(platform, entry["submission_id"], failures):
             _converge_one(platform, item, entry, report)
-    report.table_rows = platform.store.count_rows(item)
+    report.table_rows = platform.store.shared.count_rows(item)
     if failures:
         raise SubmissionsFailed(item.code, "convergence", failures)
     return report
@@ -314,20 +356,30 @@ def converge(platform: Platform, item: Item) -> ConvergenceReport:
 def _converge_one(platform: Platform, item: Item, entry: dict[str, Any], report: ConvergenceReport) -> None:
     sid = entry["submission_id"]
     now = platform.clock()
-    release = None
-    if has_open_rows(platform.store, item.code):  # usually none: then the stage data is not read again
-        keys = read_stage_keys(platform.stage, sid, item)
-
-        def release(conn: Connection) -> None:
-            release_corrected(platform.store, item, sid, keys, now, conn)
-
-    written = platform.store.converge_submission(item, platform.stage.open_text(sid, VALID), entry["unit"], sid,
-                                                 now, release)
+    # usually nothing is held: then the stage data is not read again
+    keys = read_stage_keys(platform.stage, sid, item) if has_open_rows(platform.store, item.code) else None
+    written = _commit_convergence(platform, item, sid, entry["unit"], keys, now)
     if written is None:
         log.info("%s: another run converged it first", sid)
         return
     report.submissions.append(sid)
     report.rows_converged += written.rows
+
+
+def _commit_convergence(platform: Platform, item: Item, sid: str, unit: str, keys: pd.DataFrame | None,
+                        now: datetime) -> Written | None:
+    """A validated submission into the shared table: its claim (validated -> converged), the merge, its audit
+    row, its ledger counts and the quarantine rows it releases, in ONE unit of work. None: another run
+    converged it first (the claim is the ledger row's update, which waits for that run's commit)."""
+    rows = platform.store.shared.loadable(item, platform.stage.open_text(sid, VALID))
+    with platform.store.unit_of_work() as uow:
+        if not uow.ledger.advance(sid, "validated", "converged", converged_at=now):
+            return None
+        written = uow.shared.converge(item, rows, unit, sid, now)
+        uow.ledger.update(sid, converged=written.rows, inserted=written.inserted, updated=written.updated)
+        if keys is not None:
+            release_corrected(uow.quarantine, item, sid, keys, now)
+    return written
 
 
 def has_pending(platform: Platform, item: Item) -> bool:

@@ -13,19 +13,20 @@ many submissions and rules ask for it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from pipelines.catalogue.models import FieldRef, Item, ItemField
 from pipelines.quality.context import StoreAuthority, canonical_texts
 from pipelines.values import InvalidValue, canonical
 
 if TYPE_CHECKING:
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
 
 log = logging.getLogger(__name__)
 NOT_FOUND = "not found in the authoritative source"
@@ -72,6 +73,27 @@ def strip_lookups(item: Item, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[C
     return stripped, carried
 
 
+class LookupStripper:
+    """``strip_lookups`` over the chunks of one submission, tallying what the looked-up fields carried."""
+
+    def __init__(self, item: Item):
+        self.item = item
+        self._counts: dict[str, int] = {}
+
+    def strip(self, frames: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for frame in frames:
+            kept, carried = strip_lookups(self.item, frame)
+            for lookup in carried:
+                self._counts[lookup.field] = self._counts.get(lookup.field, 0) + lookup.rows
+            yield kept
+
+    @property
+    def carried(self) -> list[CarriedLookup]:
+        """In the item's field order, whichever chunk carried a field first."""
+        return [CarriedLookup(f.name, str(f.lookup), self._counts[f.name])
+                for f in self.item.fields if f.lookup is not None and f.name in self._counts]
+
+
 def fill_lookups(authority: StoreAuthority, item: Item, frame: pd.DataFrame) -> pd.DataFrame:
     """Each looked-up field filled from the authority's row found through the referencing key."""
     filled = frame.copy()
@@ -100,14 +122,16 @@ def _referencing_field(item: Item, lookup: FieldRef) -> tuple[str, FieldRef]:
     return next((f.name, f.references) for f in item.fields if f.references and f.references.item == lookup.item)
 
 
-def record_carried(store: SharedStore, item: Item, submission_id: str, carried: list[CarriedLookup],
+def record_carried(store: Store, item: Item, submission_id: str, carried: list[CarriedLookup],
                    when: datetime) -> None:
     """Flag the submission in the store's repeated-collection log, which the supervision report and the
     evaluation read (a later step, perhaps on another worker: so it is kept in the store, not a local file)."""
-    if not carried:
-        return
-    with store.engine.begin() as conn:
-        conn.execute(insert(store.repeated_collection), carried_rows(item, submission_id, carried, when))
+    store.records.flag_carried(carried_rows(item, submission_id, carried, when))
+
+
+def carried_of(store: Store, submission_id: str) -> list[CarriedLookup]:
+    """What the submission was flagged for carrying (at intake, where the values were discarded)."""
+    return [CarriedLookup(f["field"], f["source"], f["rows"]) for f in store.records.carried_flags(submission_id)]
 
 
 def carried_rows(item: Item, submission_id: str, carried: list[CarriedLookup], when: datetime) -> list[dict[str, Any]]:
@@ -117,11 +141,11 @@ def carried_rows(item: Item, submission_id: str, carried: list[CarriedLookup], w
              "source": c.source, "rows": c.rows, "flagged_at": at} for c in carried]
 
 
-def carried_log(store: SharedStore) -> list[dict[str, object]]:
+def carried_log(store: Store) -> list[dict[str, object]]:
     """The flags of the repeated-collection log, oldest first, with ``flagged_at`` as ISO text in UTC."""
     from pipelines.store import as_utc
 
-    log = store.repeated_collection
+    log = store.tables.repeated_collection
     with store.engine.connect() as conn:
         flags = conn.execute(select(log.c.item, log.c.unit, log.c.submission_id, log.c.field, log.c.source,
                                     log.c.rows, log.c.flagged_at).order_by(log.c.id)).all()

@@ -8,20 +8,20 @@ from typing import Any
 from pipelines.catalogue.models import Catalogue
 from pipelines.clock import province_day
 from pipelines.quality.inspection import quality_summary
-from pipelines.store import SharedStore
+from pipelines.store import Store
 
 COUNTS = ("received", "valid", "held_back", "converged", "stale")
 
 
-def build_summary(catalogue: Catalogue, store: SharedStore, *linked: SharedStore) -> dict[str, Any]:
+def build_summary(catalogue: Catalogue, store: Store, *linked: Store) -> dict[str, Any]:
     """All time, and the newest day with submissions on its own (``newest_day``): after a run, what that run's
     day took in, which a season of earlier submissions would otherwise bury. ``linked``: the other platforms'
     stores (read-only), whose ledgers and checks count too."""
     store.ensure_tables([])
     stores = [store, *linked]
-    ledger = [row for s in stores for row in s.submissions()]
+    ledger = [row for s in stores for row in s.ledger.submissions()]
     items, uncatalogued = _per_item(catalogue, ledger)
-    latest = [c for s in stores for c in s.latest_checks()]
+    latest = [c for s in stores for c in s.records.latest_checks()]
     checks = [{"check": c["check_name"], "item": c["item"], "unit": c["unit"], "stage": c["stage"],
                "dimension": c["dimension"], "passed": bool(c["passed"]), "severity": c["severity"],
                "pass_rate": round(c["pass_rate"], 4)} for c in latest]

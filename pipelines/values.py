@@ -459,12 +459,17 @@ def canonical_frame(item: Item, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict
 
     Columns absent from ``frame`` come back empty; the result has the item's columns in catalogue order.
     """
-    columns: dict[str, list[str | None]] = {}
+    from pipelines.column_values import canonical_series  # column readers, held to canonical_column's verdicts
+
+    columns: dict[str, Any] = {}
     reasons: dict[int, list[str]] = {}
     for f in item.fields:
-        cells = frame[f.name] if f.name in frame.columns else [None] * len(frame)
-        columns[f.name], why = canonical_column(f, cells)
-        for row, text in why.items():
-            reasons.setdefault(row, []).append(text)
+        if f.name not in frame.columns:
+            columns[f.name] = [None] * len(frame)
+            continue
+        texts, why = canonical_series(f, frame[f.name])
+        columns[f.name] = texts.to_numpy(dtype=object)
+        for row, text in why[why.notna()].items():
+            reasons.setdefault(int(row), []).append(text)
     out = pd.DataFrame(columns, index=range(len(frame)), dtype=object)
     return out, {row: reasons[row] for row in sorted(reasons)}

@@ -179,8 +179,8 @@ class PlatformResource(dg.ConfigurableResource):
             ensure_database(url)
             built = build_platform(self.catalogue, self.intake_dir, self.data_dir, url, self._clock,
                                    self._authority(name))
-            shared = [built.store.table(i) for i in read_by_others(self.catalogue, name)
-                      if built.store.table_exists(i)]
+            shared = [built.store.tables.shared(i) for i in read_by_others(self.catalogue, name)
+                      if built.store.shared.exists(i)]
             grant_link(built.store, shared)  # PostgreSQL: what the other platforms' links may read
             self._platforms[name] = built
         return self._platforms[name]
@@ -224,12 +224,12 @@ def build_platform(catalogue: Catalogue, intake_dir: str, data_dir: str, store_u
                    clock: Clock | None = None, authority: Any = None) -> Platform:
     """One platform over the store ``store_url`` names (already the platform's own, see store_url_of)."""
     from expectations.runner import GxValidator
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
 
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
     Path(intake_dir).mkdir(parents=True, exist_ok=True)
-    store = SharedStore(resolve_store_url(store_url, data_dir), catalogue)
+    store = Store(resolve_store_url(store_url, data_dir), catalogue)
     store.ensure_tables([])
     return Platform(catalogue=catalogue, intake_dir=Path(intake_dir), data_dir=data, store=store,
                     validator=GxValidator(docs_dir=data / DATA_DOCS), clock=clock or Clock(), authority=authority)

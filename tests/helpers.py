@@ -19,7 +19,7 @@ from pipelines.catalogue import CatalogueError, load_catalogue
 if TYPE_CHECKING:
     import dagster as dg
 
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
 
 
 def materialize_all(catalogue_dir: Path, intake_dir: Path, data_dir: Path, store_url: str = "",
@@ -43,19 +43,20 @@ def materialize_all(catalogue_dir: Path, intake_dir: Path, data_dir: Path, store
     return dg.materialize(assets, resources={"platform": resource}, instance=instance, raise_on_error=raise_on_error)
 
 
-def open_store(catalogue_dir: Path, data_dir: Path, store_url: str = "", platform: str = "province") -> SharedStore:
+def open_store(catalogue_dir: Path, data_dir: Path, store_url: str = "", platform: str = "province") -> Store:
     """One platform's store (the province's by default; ``city_450100`` ...: pipelines.federation)."""
     from pipelines.federation import platform_store_url
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
     from resources.platform import resolve_store_url
 
     url = platform_store_url(resolve_store_url(store_url, str(data_dir)), platform)
-    return SharedStore(url, load_catalogue(catalogue_dir))
+    return Store(url, load_catalogue(catalogue_dir))
 
 
 class PlatformStores:
     """Every platform's store of a catalogue, as a test reads what a run left: each item in its own platform's
-    store (docs/levels.md), the ledgers and quarantines of all of them together."""
+    store (docs/levels.md), the ledgers, quarantines and records of all of them together. Shaped like a Store's
+    repositories (``stores.ledger.submissions()``, ``stores.shared.read_table(item)`` ...)."""
 
     def __init__(self, catalogue_dir: Path, data_dir: Path, store_url: str = ""):
         from pipelines.platforms import platform_names
@@ -65,29 +66,55 @@ class PlatformStores:
         for store in self.stores.values():
             store.ensure_tables([])  # a platform the run did not touch reads as empty
 
-    def of(self, item: str) -> SharedStore:
+    def of(self, item: str) -> Store:
         from pipelines.platforms import platform_of
 
         return self.stores[platform_of(self.catalogue.unit(self.catalogue.item(item).unit))]
 
-    def submissions(self, item: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
-        return [e for store in self.stores.values() for e in store.submissions(item, status)]
+    @property
+    def ledger(self) -> Any:
+        return _Joined(self, "ledger")
 
-    def held_rows(self, item: str | None = None, unit: str | None = None) -> list[dict[str, Any]]:
-        return [r for store in self.stores.values() for r in store.held_rows(item, unit)]
+    @property
+    def quarantine(self) -> Any:
+        return _Joined(self, "quarantine")
 
-    def read_table(self, item: Any) -> Any:
-        return self.of(item.code).read_table(item)
+    @property
+    def records(self) -> Any:
+        return _Joined(self, "records")
 
-    def count_rows(self, item: Any) -> int:
-        return self.of(item.code).count_rows(item)
-
-    def run_records(self, run_id: str | None = None) -> list[dict[str, Any]]:
-        return [r for store in self.stores.values() for r in store.run_records(run_id)]
+    @property
+    def shared(self) -> Any:
+        return _Routed(self)
 
     def dispose(self) -> None:
         for store in self.stores.values():
             store.dispose()
+
+
+class _Joined:
+    """One repository over every platform's store: a list-returning read, concatenated."""
+
+    def __init__(self, stores: PlatformStores, repository: str):
+        self._stores, self._repository = stores, repository
+
+    def __getattr__(self, name: str) -> Any:
+        def joined(*args: Any, **kwargs: Any) -> list[Any]:
+            return [r for store in self._stores.stores.values()
+                    for r in getattr(getattr(store, self._repository), name)(*args, **kwargs)]
+        return joined
+
+
+class _Routed:
+    """The shared tables, each read from the store of its item's platform."""
+
+    def __init__(self, stores: PlatformStores):
+        self._stores = stores
+
+    def __getattr__(self, name: str) -> Any:
+        def routed(item: Any, *args: Any, **kwargs: Any) -> Any:
+            return getattr(self._stores.of(item.code).shared, name)(item, *args, **kwargs)
+        return routed
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]], encoding: str = "utf-8") -> Path:

@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from pipelines.catalogue.models import Catalogue, FieldType, ItemField
-from pipelines.store import SharedStore
+from pipelines.store import Store
 from pipelines.values import InvalidValue, canonical
 from tests.postgres.pgutil import NOW, mini, with_fields
 
@@ -44,7 +44,7 @@ def accepted(field_type: FieldType, texts: list[str]) -> list[tuple[str, str]]:
 _keys = itertools.count()
 
 
-def load_and_read(store: SharedStore, field_type: FieldType, texts: list[str]) -> list[tuple[str, Any]]:
+def load_and_read(store: Store, field_type: FieldType, texts: list[str]) -> list[tuple[str, Any]]:
     """Each text in its own row as the unit submitted it (the load canonicalises, as the pipeline's stage file
     has it), upserted through the store's own load path; returns (canonical text, value read back)."""
     item = store.catalogue.item("water_account")
@@ -53,8 +53,8 @@ def load_and_read(store: SharedStore, field_type: FieldType, texts: list[str]) -
         return []
     keys = [f"k{next(_keys)}" for _ in pairs]
     frame = pd.DataFrame({KEY: keys, COLUMNS[field_type]: [text for text, _ in pairs]}, dtype=object)
-    store.upsert(item, frame, "nn_water", "s", NOW)
-    table = store.table(item)
+    store.shared.upsert(item, frame, "nn_water", "s", NOW)
+    table = store.tables.shared(item)
     with store.engine.connect() as conn:
         query = select(table.c[KEY], table.c[COLUMNS[field_type]]).where(table.c[KEY].in_(keys))
         back = {key: value for key, value in conn.execute(query)}

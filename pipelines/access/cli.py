@@ -1,4 +1,5 @@
-"""``python -m pipelines access sync|apply|approve|refuse|revoke|expire|list`` on the PostgreSQL store."""
+"""``python -m pipelines access sync|apply|approve|refuse|revoke|expire|list``: applications on any store, roles
+and grants (``sync``) on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ def add_access_parser(commands: Any) -> None:
     apply.add_argument("item")
     apply.add_argument("--purpose", required=True)
     apply.add_argument("--until", required=True, help="valid until, ISO date or datetime (UTC)")
+    apply.add_argument("--fields", default=None, help="comma-separated fields to be granted (default: all)")
+    apply.add_argument("--personal", action="store_true",
+                       help="the purpose needs the personal fields unmasked (the sharing service masks them otherwise)")
     approve = actions.add_parser("approve", help="approve a pending application (the platform grants)")
     approve.add_argument("id", type=int)
     approve.add_argument("--approver", required=True)
@@ -29,6 +33,11 @@ def add_access_parser(commands: Any) -> None:
         decide.add_argument("--by", required=True)
         decide.add_argument("--reason", required=True)
     actions.add_parser("expire", help="end applications past valid_until and revoke their grants")
+    login = actions.add_parser("login", help="a PostgreSQL login for an approved application's system, whose "
+                                             "password stops working at the application's valid_until")
+    login.add_argument("id", type=int)
+    login.add_argument("--password-env", required=True, metavar="NAME",
+                       help="the environment variable holding its password (never on the command line)")
     listing = actions.add_parser("list", help="list sharing applications")
     listing.add_argument("--status")
 
@@ -40,11 +49,11 @@ def _when(text: str) -> datetime:
 def run_access(args: argparse.Namespace) -> int:
     from pipelines.access.control import AccessControl, AccessError
     from pipelines.catalogue import load_catalogue
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
     from resources.platform import Settings
 
     settings = Settings.from_env()
-    store = SharedStore(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
+    store = Store(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
     now = utc_now()
     try:
         control = AccessControl(store)
@@ -58,16 +67,27 @@ def run_access(args: argparse.Namespace) -> int:
 
 
 def _act(control: Any, args: argparse.Namespace, now: datetime) -> str:
+    from pipelines.access.control import AccessError
+
     if args.action == "sync":
         return "\n".join(control.sync(now)) or "grants already match"
     if args.action == "apply":
-        return f"application {control.apply(args.unit, args.item, args.purpose, _when(args.until), now)} pending"
+        fields = tuple(f.strip() for f in args.fields.split(",")) if args.fields else None
+        new_id = control.apply(args.unit, args.item, args.purpose, _when(args.until), now, fields, args.personal)
+        return f"application {new_id} pending"
     if args.action == "approve":
         return str(control.approve(args.id, args.approver, now))
     if args.action == "refuse":
         return str(control.refuse(args.id, args.by, args.reason, now))
     if args.action == "revoke":
         return str(control.revoke(args.id, args.by, args.reason, now))
+    if args.action == "login":
+        import os
+
+        password = os.environ.get(args.password_env)
+        if not password:
+            raise AccessError(f"environment variable {args.password_env} holds no password")
+        return f"login {control.application_login(args.id, password, now)} created"
     if args.action == "expire":
         return f"expired: {control.expire_applications(now)}"
     return "\n".join(str(a) for a in control.applications(args.status))

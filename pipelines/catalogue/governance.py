@@ -4,7 +4,12 @@
   item carrying it references the authority (its key) or looks it up through the shared store;
 - connected catalogues: with ``connected: true`` every city/county item maps onto a provincial item
   whose fields it shares, name for name and type for type;
-- a looked-up field names a field of an authority this item references, so there is a key to join on.
+- a looked-up field names a field of an authority this item references, so there is a key to join on;
+- once-only at catalogue time (art. 11, 13): a field that carries a governed element's standard, field name
+  or label (the element's name or its source field's label) but declares no ``element``, ``references`` or
+  ``lookup`` collects the element again undeclared, and is refused; a field that is legitimately its item's
+  own data says why in ``collected_here``. The same field of a city or county item that maps onto the
+  authoritative item is part of that source (its rows converge into it) and passes.
 
 Each check returns ``Finding`` tuples; the loader turns them into its file/item/field problems.
 """
@@ -33,6 +38,7 @@ def governance_findings(governance: Governance | None, items: list[tuple[str, It
     for file, item in items:
         findings += _lookup_findings(file, item, by_code)
         findings += _field_element_findings(file, item, governance, by_code)
+        findings += _undeclared_element_findings(file, item, governance, by_code)
         findings += _mapping_findings(file, item, by_code, connected=bool(governance and governance.connected))
     return findings
 
@@ -91,6 +97,45 @@ def _field_element_findings(file: str, item: Item, governance: Governance | None
                 f"'{element.source}'{owner}: reference the authoritative item instead of collecting it again "
                 "(one number, one source, art. 11)")))
     return findings
+
+
+def _undeclared_element_findings(file: str, item: Item, governance: Governance | None,
+                                 by_code: dict[str, Item]) -> list[Finding]:
+    findings: list[Finding] = []
+    for index, f in enumerate(item.fields):
+        if f.element or f.references or f.lookup or f.collected_here:
+            continue
+        for element in governance.elements if governance else ():
+            source = by_code.get(element.source.item)
+            authority = source.field(element.source.field) if source else None
+            if authority is None or _part_of_authority(item, f, element.source):
+                continue
+            why = _resemblance(f, element, authority)
+            if why:
+                findings.append(Finding(file, f"item '{item.code}'", f"fields[{index}]", (
+                    f"'{f.name}' ({f.label}) has {why} of data element '{element.code}' ({element.name}), whose "
+                    f"authoritative source is '{element.source}': declare element '{element.code}' and reference "
+                    f"or look it up there instead of collecting it again (once-only, art. 11, 13), or say why it "
+                    "is this item's own data in collected_here")))
+                break
+    return findings
+
+
+def _part_of_authority(item: Item, f: ItemField, source: FieldRef) -> bool:
+    """The authoritative field itself, or the same field of a city or county item mapped onto the authority:
+    its rows converge into the authoritative item (connected catalogues), so it is that source, not a copy."""
+    return source.item in (item.code, item.maps_to) and f.name == source.field
+
+
+def _resemblance(f: ItemField, element: DataElement, authority: ItemField) -> str:
+    """What makes the field look like the element: its standard, its field name or its label."""
+    if authority.standard is not None and f.standard is authority.standard:
+        return f"the standard ({f.standard.value})"
+    if f.name == authority.name:
+        return "the field name"
+    if f.label in (element.name, authority.label):
+        return "the label"
+    return ""
 
 
 def _obtains_from_authority(item: Item, f: ItemField, source: FieldRef) -> bool:

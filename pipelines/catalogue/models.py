@@ -217,6 +217,12 @@ class ItemField(Frozen):
         default=None,
         description="excel_serial: the unit's system sends Excel serial day numbers (45962 = 2025-11-01) besides dates",
     )
+    collected_here: str | None = Field(
+        default=None, min_length=1,
+        description="why this field, whose standard, name or label is a governed data element's, is this item's own "
+                    "data and not that element (art. 11, 13 exception; e.g. a social organisation's own credit code, "
+                    "registered by this unit)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ItemField:

@@ -14,17 +14,17 @@ from typing import Any
 from pipelines import connected, federation
 from pipelines.catalogue.models import Catalogue, Level
 from pipelines.platforms import PROVINCE, city_platform, platform_of
-from pipelines.store import SharedStore
+from pipelines.store import Store
 
 
 def platform_report(catalogue: Catalogue, every: federation.Supervised) -> list[dict[str, Any]]:
     """Per platform: the units it hosts, what its ledger received, converged and held back, its connected
     tables' rows, and (the province) each city's last pull."""
-    stores: dict[str, SharedStore] = {PROVINCE: every.province, **{s.platform: s for s in every.linked}}
+    stores: dict[str, Store] = {PROVINCE: every.province, **{s.platform: s for s in every.linked}}
     report = []
     for name, store in stores.items():
         units = [u.code for u in catalogue.units if catalogue.items_of(u.code) and platform_of(u) == name]
-        ledger = store.submissions()
+        ledger = store.ledger.submissions()
         tables = ([(c.table_name, len(connected.read_connected(store, connected.city_table(store, c))))
                    for r in connected.rollups(catalogue) for c in r.cities if city_platform(c.city) == name]
                   if name != PROVINCE else [])
@@ -54,7 +54,7 @@ def render_platforms(report: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def connected_report(store: SharedStore) -> list[dict[str, Any]]:
+def connected_report(store: Store) -> list[dict[str, Any]]:
     """Per provincial table: its rows, and how many came from each region's item (and through which city)."""
     catalogue = store.catalogue
     report = []

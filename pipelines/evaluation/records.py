@@ -8,7 +8,7 @@ and the repeated-collection log.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,17 @@ class SharingApplication:
 
 
 @dataclass(frozen=True)
+class SharingRead:
+    """One request to the sharing service (or one file extract) for an item, from its audit chain."""
+
+    item: str
+    reader: str
+    at: datetime
+    allowed: bool
+    rows: int = 0
+
+
+@dataclass(frozen=True)
 class RepeatedFlag:
     """A submission that carried values the platform obtains through sharing (art. 13)."""
 
@@ -102,35 +113,35 @@ class Records:
     applications: Sequence[SharingApplication] = ()
     flags: Sequence[RepeatedFlag] = ()
     runs: Sequence[RunRecord] = field(default_factory=tuple)
+    reads: Sequence[SharingRead] = ()
 
 
 def merged(records: Sequence[Records]) -> Records:
     """The records of several platforms' stores as one (the province supervises every city's, art. 19)."""
-    return Records(*(tuple(r for one in records for r in getattr(one, name)) for name in
-                     ("submissions", "held", "checks", "applications", "flags", "runs")))
+    return Records(*(tuple(r for one in records for r in getattr(one, f.name)) for f in fields(Records)))
 
 
 def read_records(store: Any, data_dir: Path) -> Records:
     store.ensure_tables([])
     with store.engine.connect() as conn:
-        ledger = store.ledger
+        ledger = store.tables.ledger
         submissions = [_submission(r._mapping) for r in conn.execute(select(
             ledger.c.submission_id, ledger.c.item, ledger.c.unit, ledger.c.status, ledger.c.received_at,
             ledger.c.received, ledger.c.held_back, ledger.c.reason, ledger.c.converged_at))]
-        q = store.quarantine
+        q = store.tables.quarantine
         held = [QuarantinedRow(r.submission_id, r.item, r.unit, utc(r.held_at), _utc(r.released_at), r.released_by)
                 for r in conn.execute(select(q.c.submission_id, q.c.item, q.c.unit, q.c.held_at, q.c.released_at,
                                              q.c.released_by))]
-        c = store.check_results
+        c = store.tables.check_results
         checks = [CheckResult(r.item, r.unit, r.dimension, bool(r.passed), float(r.pass_rate), utc(r.checked_at))
                   for r in conn.execute(select(c.c.item, c.c.unit, c.c.dimension, c.c.passed, c.c.pass_rate,
                                                c.c.checked_at))]
-        a = store.sharing_applications
+        a = store.tables.sharing_applications
         applications = [SharingApplication(r.id, r.applicant, r.item, r.status, utc(r.applied_at), _utc(r.decided_at))
                         for r in conn.execute(select(a.c.id, a.c.applicant, a.c.item, a.c.status, a.c.applied_at,
                                                      a.c.decided_at))]
     return Records(submissions, held, checks, applications, repeated_flags(carried_log(store)),
-                   read_runs(store))
+                   read_runs(store), read_sharing_reads(store))
 
 
 def _submission(row: Any) -> Submission:
@@ -147,7 +158,22 @@ def repeated_flags(log: list[dict[str, Any]]) -> list[RepeatedFlag]:
                          utc(datetime.fromisoformat(str(e["flagged_at"])))) for e in log]
 
 
+def read_sharing_reads(store: Any) -> list[SharingRead]:
+    """The reads the sharing service answered or refused (``pipelines.serving``), from its audit chain; none
+    when the service never ran on this store."""
+    from pipelines.serving.service import READ_EVENTS
+    from pipelines.serving.tables import service_tables
+
+    audit = service_tables(store).audit
+    if not store.shared.has_table(audit):
+        return []
+    query = select(audit.c.item, audit.c.unit, audit.c.at, audit.c.allowed, audit.c.rows).where(
+        audit.c.event.in_(READ_EVENTS), audit.c.item.is_not(None), audit.c.unit.is_not(None))
+    with store.engine.connect() as conn:
+        return [SharingRead(r.item, r.unit, utc(r.at), bool(r.allowed), int(r.rows)) for r in conn.execute(query)]
+
+
 def read_runs(store: Any) -> list[RunRecord]:
     """The run records the platform keeps in ``platform_runs`` (read_records has ensured the table)."""
     return [RunRecord(r["run_id"], r["unit"], r["contractor"], utc(r["started_at"]), _utc(r["finished_at"]),
-                      r["status"], r["reason"]) for r in store.run_records()]
+                      r["status"], r["reason"]) for r in store.records.run_records()]

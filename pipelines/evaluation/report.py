@@ -31,7 +31,8 @@ SCORECARD_COLUMNS = ("unit", "unit_name", "period", "items", "catalogue_coverage
                      "expected_submissions", "on_time_submissions", "on_time_rate", "checks", "checks_failed",
                      "pass_rate", *(f"pass_rate_{d}" for d in DIMENSIONS), "rows_received", "rows_held_back",
                      "held_back_rate", "corrections_released", "correction_turnaround_hours", "applications_due",
-                     "applications_in_time", "sharing_answered_in_time", "violations_open", "violations_overdue")
+                     "applications_in_time", "sharing_answered_in_time", "shared_items", "shared_items_used",
+                     "shared_data_used", "violations_open", "violations_overdue")
 
 
 def md(text: str) -> str:
@@ -60,12 +61,14 @@ def scorecards_markdown(cards: Sequence[Scorecard]) -> str:
     if not cards:
         return "no units with catalogued items"
     headers = ["unit", "coverage", "registration", "on time", "pass rate", *DIMENSIONS, "held back",
-               "correction (h)", "applications in time", "violations open / overdue"]
+               "correction (h)", "applications in time", "shared data used", "violations open / overdue"]
     rows = [[f"{s.unit_name} (`{s.unit}`)", percent(s.catalogue_coverage), percent(s.directory_registration),
              f"{percent(s.on_time_rate)} ({s.on_time_submissions}/{s.expected_submissions})", percent(s.pass_rate),
              *(percent(s.pass_rates.get(d)) for d in DIMENSIONS), percent(s.held_back_rate),
              "—" if s.correction_turnaround_hours is None else f"{s.correction_turnaround_hours:.1f}",
-             percent(s.sharing_answered_in_time), f"{s.violations_open} / {s.violations_overdue}"] for s in cards]
+             percent(s.sharing_answered_in_time),
+             f"{percent(s.shared_data_used)} ({s.shared_items_used}/{s.shared_items})",
+             f"{s.violations_open} / {s.violations_overdue}"] for s in cards]
     return markdown_table(headers, rows, ["left"] + ["right"] * (len(headers) - 1))
 
 
@@ -91,8 +94,33 @@ def open_violations(evaluation: Evaluation) -> list[dict[str, Any]]:
     are the province's days, what the tables show."""
     shown = [{**violation_dict(v, evaluation.generated_at), "opened": province_day(v.opened_at).isoformat(),
               "due": province_day(v.deadline).isoformat()}
-             for v in evaluation.violations if v.status != "rectified"]
+             for v in evaluation.violations if v.status not in ("rectified", "dismissed")]
     return sorted(shown, key=lambda v: (v["status"] != "overdue", v["deadline"]))
+
+
+def publication_line(evaluation: Evaluation) -> str:
+    """Whether these verdicts stand: provisional while the period runs, else published (and re-issued)."""
+    published = evaluation.publication
+    if published is None:
+        return "Provisional: the period has not ended, these verdicts are not published and may still change."
+    first, current = published.revisions[0], published.current
+    line = f"Published {shown_time(first.published_at)}; these verdicts do not change when evaluated again."
+    if current.revision > 1:
+        line += f" Re-issued {shown_time(current.published_at)} (revision {current.revision}): {current.reason}."
+    return line
+
+
+def revisions_rows(evaluation: Evaluation) -> list[list[str]]:
+    published = evaluation.publication
+    return [[str(r.revision), shown_time(r.published_at), r.reason or "first publication",
+             "; ".join(r.changes) or "—"] for r in (published.revisions if published else ())]
+
+
+def revisions_markdown(evaluation: Evaluation) -> str:
+    rows = revisions_rows(evaluation)
+    if not rows:
+        return "not published: the period has not ended"
+    return markdown_table(["revision", "published", "reason", "verdicts changed"], rows, ["right"] + ["left"] * 3)
 
 
 def headline(evaluation: Evaluation) -> str:
@@ -100,6 +128,15 @@ def headline(evaluation: Evaluation) -> str:
     overdue = sum(1 for v in evaluation.violations if v.status == "overdue")
     return (f"{len(evaluation.verdicts)} unit(s) judged, {failed} failed; {overdue} violation(s) overdue and "
             "escalated.")
+
+
+def dismissed_markdown(evaluation: Evaluation) -> str:
+    shown = [v for v in evaluation.violations if v.status == "dismissed"]
+    if not shown:
+        return "no violations dismissed"
+    rows = [[v.kind, f"`{v.unit}`", v.item, f"`{v.subject}`", province_day(v.closed_at).isoformat() if v.closed_at
+             else "", v.closed_by or ""] for v in shown]
+    return markdown_table(["kind", "unit", "item", "submission", "dismissed", "by whom and why"], rows, ["left"] * 6)
 
 
 def violations_markdown(evaluation: Evaluation) -> str:
@@ -117,8 +154,11 @@ def report_markdown(evaluation: Evaluation) -> str:
     return "\n\n".join([
         f"# Supervision and evaluation report {p.label} ({p.start.isoformat()} to {p.last_day.isoformat()})",
         f"Generated {shown_time(evaluation.generated_at)}. {headline(evaluation)}",
+        publication_line(evaluation),
         "## Compliance verdicts", verdicts_markdown(evaluation),
+        "## Publication and re-issues", revisions_markdown(evaluation),
         "## Escalated and open violations", violations_markdown(evaluation),
+        "## Violations dismissed by the management institution", dismissed_markdown(evaluation),
         "## Unit scorecards", scorecards_markdown(evaluation.scorecards),
         "## Technical service units (contractors)", contractors_markdown(evaluation),
     ]) + "\n"
@@ -210,8 +250,11 @@ def report_html(evaluation: Evaluation, pass_threshold: float | None = None) -> 
     shown = open_violations(evaluation)
     return _templates().get_template("report.html.j2").render(
         period=p, generated=shown_time(evaluation.generated_at), headline=headline(evaluation),
+        publication=publication_line(evaluation), revisions=revisions_rows(evaluation),
         verdicts=evaluation.verdicts,
         violation_headers=VIOLATION_HEADERS, violation_classes=[v["status"] for v in shown],
+        dismissed=[[v.kind, v.unit, v.item, v.subject, v.closed_by or ""] for v in evaluation.violations
+                   if v.status == "dismissed"],
         violations=[[str(v[k]) for k in VIOLATION_COLUMNS] for v in shown],
         # keyed by unit code: the legend stays narrow, the tables carry the names
         trend_chart=Markup(svg_trend(evaluation.trend_periods, evaluation.trend)),
@@ -265,7 +308,9 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]
 def render_text(evaluation: Evaluation, paths: dict[str, Path] | None = None) -> str:
     """What ``python -m pipelines evaluate`` prints."""
     p = evaluation.period
-    lines = [f"period {p.label} ({p.start.isoformat()} to {p.last_day.isoformat()})",
+    lines = [f"period {p.label} ({p.start.isoformat()} to {p.last_day.isoformat()}): {evaluation.status}",
+             publication_line(evaluation),
+             *(f"revision {r[0]} {r[1]}: {r[2]}; verdicts changed: {r[3]}" for r in revisions_rows(evaluation)[1:]),
              f"{'unit':<16} {'verdict':<7} {'coverage':>8} {'register':>8} {'on time':>8} {'pass':>8} "
              f"{'held':>8} {'open':>4} {'overdue':>7}  reasons"]
     cards = {s.unit: s for s in evaluation.scorecards}
@@ -282,6 +327,8 @@ def render_text(evaluation: Evaluation, paths: dict[str, Path] | None = None) ->
     overdue = [v for v in evaluation.violations if v.status == "overdue"]
     lines += [f"ESCALATED {v.kind} {v.unit}/{v.subject}: {v.days_overdue(evaluation.generated_at)} day(s) past "
               f"{province_day(v.deadline).isoformat()}" for v in overdue]
+    lines += [f"DISMISSED {v.kind} {v.unit}/{v.subject}: {v.closed_by}" for v in evaluation.violations
+              if v.status == "dismissed"]
     if paths:
         lines.append(f"reports: {paths['report.html'].parent}")
     return "\n".join(lines)

@@ -12,9 +12,17 @@
 - held-back rate: rows held back / rows received over the submissions received in the period (refused
   files count whole);
 - correction turnaround: median hours from hold-back to release, over rows released in the period;
-- sharing applications answered in time: applications for the unit's items made in the period, counted
-  once decided or past the answer deadline, in time when decided within it;
-- violations opened in the period, per kind, and those open or overdue now.
+- sharing applications answered in time: applications for the unit's items that fell due in the period
+  (decided, or reached the answer deadline undecided, whichever came first), in time when decided within
+  the deadline: each application counts once, in a period whose end already knows its outcome;
+- shared data used: of the unit's items the sharing service serves (shared, by interface or file), the share
+  another unit was served at least once in the period (a read, query, verification or file extract);
+- violations opened in the period, per kind, and those open or overdue at the period's end (by their
+  opened, deadline and closed times, not their status today).
+
+Every indicator is computed as of the period's end (``as_of``: the end, or now while the period runs), so a
+period that has ended scores the same whenever it is evaluated: October evaluated on 1 November and on
+31 December gives one verdict (art. 9). Publishing keeps it (``pipelines.evaluation.publication``).
 """
 
 from __future__ import annotations
@@ -26,12 +34,12 @@ from datetime import date, datetime, timedelta
 from statistics import median
 from typing import Any
 
-from pipelines.catalogue.models import Catalogue, Item, UpdateCycle
+from pipelines.catalogue.models import Catalogue, Item, SharingType, UpdateCycle
 from pipelines.directory import entries, first_converged
 from pipelines.evaluation.config import EvaluationConfig
 from pipelines.evaluation.periods import Period, at_midnight, month_of, reporting_day, utc, week_of
 from pipelines.evaluation.records import CheckResult, Records, SharingApplication, Submission
-from pipelines.evaluation.violations import OVERDUE, Violation, is_open
+from pipelines.evaluation.violations import Violation, open_at, overdue_at
 from pipelines.quality.rules import Dimension
 
 DIMENSIONS = tuple(d.value for d in Dimension)
@@ -60,6 +68,8 @@ class Scorecard:
     violations_opened: dict[str, int] = field(default_factory=dict)
     violations_open: int = 0
     violations_overdue: int = 0
+    shared_items: int = 0
+    shared_items_used: int = 0
 
     @property
     def catalogue_coverage(self) -> float | None:
@@ -86,9 +96,13 @@ class Scorecard:
     def sharing_answered_in_time(self) -> float | None:
         return ratio(self.applications_in_time, self.applications_due)
 
+    @property
+    def shared_data_used(self) -> float | None:
+        return ratio(self.shared_items_used, self.shared_items)
+
     def as_dict(self) -> dict[str, Any]:
         derived = ("catalogue_coverage", "directory_registration", "on_time_rate", "held_back_rate",
-                   "correction_turnaround_days", "sharing_answered_in_time")
+                   "correction_turnaround_days", "sharing_answered_in_time", "shared_data_used")
         return {**asdict(self), **{name: getattr(self, name) for name in derived}}
 
 
@@ -134,16 +148,22 @@ def _after_expiry(item: Item, window_start: date) -> bool:
 
 
 # --- the scorecard -------------------------------------------------------------------------------------
+def as_of(period: Period, now: datetime) -> datetime:
+    """The moment a period is judged at: its end once it has ended, else now."""
+    return min(utc(now), period.end_at)
+
+
 def scorecards(catalogue: Catalogue, records: Records, violations: Sequence[Violation], period: Period,
                config: EvaluationConfig, now: datetime) -> list[Scorecard]:
-    """One scorecard per unit with catalogued items, in catalogue order."""
+    """One scorecard per unit with catalogued items, in catalogue order, as of the period's end."""
+    now = as_of(period, now)
     registered = _registered(catalogue, records.submissions, period)
     accepted: dict[str, list[datetime]] = defaultdict(list)
     for s in records.submissions:
         if s.accepted:
             accepted[s.item].append(s.received_at)
     live_since = min((s.received_at for s in records.submissions), default=None)
-    by_unit = _by_unit(catalogue, records, period)
+    by_unit = _by_unit(catalogue, records, period, timedelta(days=config.sharing_answer_days))
     unit_violations: dict[str, list[Violation]] = defaultdict(list)
     for v in violations:
         unit_violations[v.unit].append(v)
@@ -152,7 +172,7 @@ def scorecards(catalogue: Catalogue, records: Records, violations: Sequence[Viol
             for unit in catalogue.units if catalogue.items_of(unit.code)]
 
 
-def _by_unit(catalogue: Catalogue, records: Records, period: Period) -> dict[str, Records]:
+def _by_unit(catalogue: Catalogue, records: Records, period: Period, answer_in: timedelta) -> dict[str, Records]:
     """Each unit's records of the period, grouped in one pass (a province has thousands of items)."""
     grouped: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for s in records.submissions:
@@ -166,8 +186,12 @@ def _by_unit(catalogue: Catalogue, records: Records, period: Period) -> dict[str
             grouped[c.unit]["checks"].append(c)
     for a in records.applications:
         item = catalogue.find_item(a.item)
-        if item is not None and period.contains(a.applied_at):  # the owner of the item answers
+        if item is not None and period.contains(fell_due(a, answer_in)):  # the owner of the item answers
             grouped[item.unit]["applications"].append(a)
+    for read in records.reads:
+        item = catalogue.find_item(read.item)
+        if item is not None and period.contains(read.at):  # counted for the owner of the item read
+            grouped[item.unit]["reads"].append(read)
     return {unit: Records(**lists) for unit, lists in grouped.items()}
 
 
@@ -195,9 +219,17 @@ def _scorecard(catalogue: Catalogue, unit: str, name: str, mine: Records, violat
         correction_turnaround_hours=round(median(turnaround), 4) if turnaround else None,
         applications_due=due, applications_in_time=in_time,
         violations_opened=dict(sorted(Counter(v.kind for v in violations if period.contains(v.opened_at)).items())),
-        violations_open=sum(1 for v in violations if is_open(v)),
-        violations_overdue=sum(1 for v in violations if v.status == OVERDUE),
+        violations_open=sum(1 for v in violations if open_at(v, now)),
+        violations_overdue=sum(1 for v in violations if overdue_at(v, now)),
+        shared_items=len(served := [i for i in items if served_by_service(i)]),
+        shared_items_used=len({r.item for r in mine.reads if r.allowed and r.reader != unit}
+                              & {i.code for i in served}),
     )
+
+
+def served_by_service(item: Item) -> bool:
+    """Shared, and by the sharing service (interface or file); database-mode reads are the database's."""
+    return item.sharing.type is not SharingType.NOT_SHARED and item.sharing.mode in ("interface", "file")
 
 
 def mean(values: Iterable[float | None]) -> float | None:
@@ -211,15 +243,19 @@ def _registered(catalogue: Catalogue, submissions: Sequence[Submission], period:
     return {e.item.code for e in entries(catalogue, first) if e.published is not None and e.published < period.end}
 
 
+def fell_due(application: SharingApplication, answer_in: timedelta) -> datetime:
+    """When the application's outcome was settled: its decision, or its deadline if that came first."""
+    deadline = utc(application.applied_at) + answer_in
+    decided = application.decided_at
+    return deadline if decided is None else min(utc(decided), deadline)
+
+
 def _applications(applications: Sequence[SharingApplication], days: int, now: datetime) -> tuple[int, int]:
-    """Applications counted once decided or past the answer deadline; in time when decided within it."""
-    deadline = timedelta(days=days)
-    due = in_time = 0
-    for app in applications:
-        if app.decided_at is not None or app.applied_at + deadline <= utc(now):
-            due += 1
-            in_time += app.decided_at is not None and utc(app.decided_at) - app.applied_at <= deadline
-    return due, in_time
+    """The period's applications that fell due by ``now``; in time when decided within the deadline."""
+    answer_in = timedelta(days=days)
+    due = [a for a in applications if fell_due(a, answer_in) <= utc(now)]
+    in_time = sum(1 for a in due if a.decided_at is not None and utc(a.decided_at) - utc(a.applied_at) <= answer_in)
+    return len(due), in_time
 
 
 def pass_rate_trend(checks: Sequence[CheckResult], units: Sequence[str],

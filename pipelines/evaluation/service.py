@@ -1,5 +1,7 @@
 """One evaluation of a period: read the records, settle the violations, score every unit, evaluate the
-contractors and judge compliance. The CLI and the Dagster assets both call this."""
+contractors and judge compliance, as of the period's end; a period that has ended is published once and
+then read back, never computed again unless re-issued with a reason (``publication``). The CLI and the
+Dagster assets both call this."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.catalogue.models import Catalogue
+from pipelines.evaluation import publication
 from pipelines.evaluation.config import EvaluationConfig
 from pipelines.evaluation.contractors import ContractorEvaluation, entrusted_units, evaluate_contractors
-from pipelines.evaluation.periods import Period, periods_between
+from pipelines.evaluation.periods import Period, periods_between, utc
+from pipelines.evaluation.publication import Content, Publication, PublicationError
 from pipelines.evaluation.records import Records, merged, read_records
 from pipelines.evaluation.scorecard import Scorecard, first_check_day, pass_rate_trend, scorecards
 from pipelines.evaluation.verdicts import Verdict, judge_all
@@ -32,6 +36,14 @@ class Evaluation:
     trend_periods: list[str] = field(default_factory=list)
     trend: dict[str, list[float | None]] = field(default_factory=dict)
     changes: dict[str, int] = field(default_factory=dict)  # violations opened/rectified/escalated by this run
+    publication: Publication | None = None  # None: provisional, the period is still running
+
+    @property
+    def status(self) -> str:
+        if self.publication is None:
+            return "provisional"
+        current = self.publication.current
+        return "published" if current.revision == 1 else f"re-issued (revision {current.revision})"
 
     def as_dict(self, now: datetime | None = None) -> dict[str, Any]:
         moment = now or self.generated_at
@@ -43,6 +55,7 @@ class Evaluation:
             "violations": [violation_dict(v, moment) for v in self.violations],
             "verdicts": [v.as_dict() for v in self.verdicts],
             "trend": {"periods": self.trend_periods, "pass_rate": self.trend},
+            "status": self.status, "publication": self.publication.as_dict() if self.publication else None,
         }
 
 
@@ -72,13 +85,40 @@ def evaluate_records(catalogue: Catalogue, records: Records, violations: Sequenc
 
 
 def evaluate(catalogue: Catalogue, store: Any, data_dir: Path, period: Period, config: EvaluationConfig,
-             now: datetime, linked: Sequence[Any] = ()) -> Evaluation:
+             now: datetime, reissue: str | None = None, linked: Sequence[Any] = ()) -> Evaluation:
     """Read the store (and the ``linked`` stores of the city platforms, read-only), settle and save the
-    violations in the store, then evaluate the period."""
+    violations in the store, then the period's evaluation: the published one when the period has ended and was
+    published, else computed (and published, in the province's store, when the period has ended).
+    ``reissue``: the reason to compute and publish an ended period again (PublicationError otherwise)."""
     records = merged([read_records(s, data_dir) for s in [store, *linked]])
     violations, changes = sync_violations(store, records, config.deadlines, config.correction_days, now)
-    evaluation = evaluate_records(catalogue, records, violations, period, config, now)
-    return replace(evaluation, changes=changes)
+    ended = period.end_at <= utc(now)
+    if reissue is not None and not ended:
+        raise PublicationError(f"period {period.label} has not ended (it ends {period.last_day}): nothing to "
+                               "re-issue; its evaluation is provisional")
+    published = publication.load(store, period) if ended else None
+    if published and reissue is None:
+        return _from_publication(period, now, violations, changes, *published)
+    evaluation = replace(evaluate_records(catalogue, records, violations, period, config, now), changes=changes)
+    if not ended:
+        return evaluation
+    reason = publication.reissue_reason(reissue) if reissue is not None else None
+    kept = publication.publish(store, period, content(evaluation), now, reason, published)
+    return _from_publication(period, now, violations, changes, *kept)
+
+
+def content(evaluation: Evaluation) -> Content:
+    return Content(tuple(evaluation.scorecards), tuple(evaluation.contractors), tuple(evaluation.verdicts),
+                   tuple(evaluation.trend_periods), evaluation.trend)
+
+
+def _from_publication(period: Period, now: datetime, violations: Sequence[Violation], changes: dict[str, int],
+                      published: Publication, kept: Content) -> Evaluation:
+    """The published scorecards and verdicts; the violations list is today's (it is what units act on)."""
+    return Evaluation(period=period, generated_at=now, scorecards=list(kept.scorecards),
+                      contractors=list(kept.contractors), violations=list(violations), verdicts=list(kept.verdicts),
+                      trend_periods=list(kept.trend_periods), trend=kept.trend, changes=changes,
+                      publication=published)
 
 
 def reports_dir(data_dir: Path, period: Period) -> Path:

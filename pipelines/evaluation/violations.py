@@ -5,6 +5,12 @@
 - ``repeated_collection``: a submission that carried values the platform obtains through sharing;
 - ``overdue_correction``: rows of a submission held back and not released within ``correction_days``.
 
+A violation the records can never show rectified (an expired temporary collection whose item will never
+again accept a submission, a held row whose key is wrong for good) ends by the data management
+institution's dismissal with a reason (``python -m pipelines dismiss-violation``), kept in
+``platform_violation_dismissals``: the violation is closed ``dismissed``, by whom and why, and shown so in
+the reports; a later detection does not re-open it.
+
 Each is opened with a deadline (days per kind, from ``evaluation.yaml``), closed as ``rectified`` when the
 data shows it corrected (a later accepted submission of the item by the unit; for repeated collection a
 later validated or converged one that carried no looked-up values; every held row released for an overdue
@@ -35,7 +41,8 @@ from pipelines.evaluation.config import (
 from pipelines.evaluation.periods import utc
 from pipelines.evaluation.records import QuarantinedRow, Records, Submission
 
-OPEN, OVERDUE, RECTIFIED = "open", "overdue", "rectified"
+OPEN, OVERDUE, RECTIFIED, DISMISSED = "open", "overdue", "rectified", "dismissed"
+CLOSED = (RECTIFIED, DISMISSED)
 EXPIRED_MARK = "temporary collection of item"  # intake.expired_reason
 OUT_OF_CATALOGUE_MARK = "no collection outside the catalogue"  # intake: unknown item or uncatalogued columns
 # Looked-up values are stripped and flagged during validation (pipelines.process), so a submission still only
@@ -85,6 +92,17 @@ class Violation:
 
 def is_open(violation: Violation) -> bool:
     return violation.status in (OPEN, OVERDUE)
+
+
+def open_at(violation: Violation, moment: datetime) -> bool:
+    """Open at ``moment`` by its own times: opened before it and not closed (rectified or dismissed) by then."""
+    at = utc(moment)
+    return utc(violation.opened_at) < at and (violation.closed_at is None or utc(violation.closed_at) > at)
+
+
+def overdue_at(violation: Violation, moment: datetime) -> bool:
+    """Open at ``moment`` and past its deadline then (what ``status`` says of today)."""
+    return open_at(violation, moment) and utc(violation.deadline) < utc(moment)
 
 
 # --- detection -----------------------------------------------------------------------------------------
@@ -171,7 +189,9 @@ def settle(findings: Sequence[Finding], existing: Sequence[Violation], deadlines
     for f in findings:
         current = state.get(f.key) or Violation(f.kind, f.unit, f.item, f.subject, f.detail, f.opened_at,
                                                 f.opened_at + timedelta(days=deadlines.days(f.kind)))
-        if f.rectified_at is not None:
+        if current.status == DISMISSED:
+            pass  # the institution's decision stands
+        elif f.rectified_at is not None:
             current = replace(current, detail=f.detail, status=RECTIFIED, closed_at=f.rectified_at,
                               closed_by=f.rectified_by)
         else:
@@ -181,14 +201,14 @@ def settle(findings: Sequence[Finding], existing: Sequence[Violation], deadlines
 
 
 def _judged(violation: Violation, now: datetime) -> Violation:
-    if violation.status == RECTIFIED or utc(now) <= utc(violation.deadline):
+    if violation.status in CLOSED or utc(now) <= utc(violation.deadline):
         return violation
     return replace(violation, status=OVERDUE, escalated_at=violation.escalated_at or utc(now))
 
 
 # --- the platform_violations table ---------------------------------------------------------------------
 def violations_table(store: Any) -> Table:
-    return store.violations  # created with the other platform tables (SharedStore.ensure_tables)
+    return store.tables.violations  # created with the other platform tables (Store.ensure_tables)
 
 
 _COLUMNS = ("kind", "unit", "item", "subject", "detail", "opened_at", "deadline", "status", "closed_at",
@@ -237,11 +257,73 @@ def _insert_new(conn: Any, table: Table, dialect: str, values: dict[str, Any]) -
     return int(conn.execute(statement).rowcount or 0)
 
 
+@dataclass(frozen=True)
+class Dismissal:
+    kind: str
+    unit: str
+    subject: str
+    dismissed_at: datetime
+    dismissed_by: str
+    reason: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.kind, self.unit, self.subject
+
+
+class DismissalError(ValueError):
+    """A dismissal the platform refuses: no such violation, already closed, or no reason or officer."""
+
+
+def dismissed(violations: Sequence[Violation], dismissals: Sequence[Dismissal]) -> list[Violation]:
+    """Each dismissed violation closed ``dismissed`` at its dismissal, by whom and why."""
+    decided = {d.key: d for d in dismissals}
+    return [replace(v, status=DISMISSED, closed_at=d.dismissed_at,
+                    closed_by=f"dismissed by {d.dismissed_by}: {d.reason}"[:300])
+            if (d := decided.get(v.key)) is not None and v.status != DISMISSED else v for v in violations]
+
+
+def dismissals_table(store: Any) -> Table:
+    from pipelines.store.schema import platform_schema
+
+    schema = platform_schema(store.dialect)
+    table: Table = store.metadata.tables[f"{schema}.platform_violation_dismissals" if schema
+                                         else "platform_violation_dismissals"]
+    return table
+
+
+def load_dismissals(store: Any) -> list[Dismissal]:
+    table = dismissals_table(store)
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(table).order_by(table.c.id)).all()
+    return [Dismissal(r.kind, r.unit, r.subject, utc(r.dismissed_at), r.dismissed_by, r.reason) for r in rows]
+
+
+def dismiss(store: Any, kind: str, unit: str, subject: str, by: str, reason: str, now: datetime) -> Violation:
+    """Record the institution's dismissal of an open violation and close it; DismissalError names what is wrong."""
+    store.ensure_tables([])
+    reason, by = " ".join(reason.split()), " ".join(by.split())
+    if not reason or not by:
+        raise DismissalError("a dismissal needs the officer (--by) and the reason (--reason)")
+    found = {v.key: v for v in load_violations(store)}.get((kind, unit, subject))
+    if found is None:
+        raise DismissalError(f"no violation {kind} of unit {unit} for {subject!r} (see the violations report)")
+    if not is_open(found):
+        raise DismissalError(f"violation {kind} of unit {unit} for {subject!r} is already {found.status}")
+    table = dismissals_table(store)
+    with store.engine.begin() as conn:
+        conn.execute(table.insert().values(kind=kind, unit=unit, subject=subject, dismissed_at=now,
+                                           dismissed_by=by[:300], reason=reason))
+    [closed] = dismissed([found], [Dismissal(kind, unit, subject, now, by, reason)])
+    save_violations(store, [closed], now)
+    return closed
+
+
 def sync_violations(store: Any, records: Records, deadlines: Deadlines, correction_days: int,
                     now: datetime) -> tuple[list[Violation], dict[str, int]]:
     """Detect, settle against the stored violations and save: the violations as they now stand."""
     store.ensure_tables([])
-    existing = load_violations(store)
+    existing = dismissed(load_violations(store), load_dismissals(store))
     tracked = frozenset(v.subject for v in existing if v.kind == OVERDUE_CORRECTION and is_open(v))
     settled = settle(detect(records, correction_days, now, tracked), existing, deadlines, now)
     counts = save_violations(store, settled, now)

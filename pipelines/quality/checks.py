@@ -149,17 +149,17 @@ def intake_check(item: Item, accepted_rows: int, refused: list[tuple[str, str]],
 
 def availability_check(item: Item, store: Any) -> CheckOutcome:
     """The shared table exists, has the registered columns and answers a count within the bound."""
-    exists = store.table_exists(item)
+    exists = store.shared.exists(item)
     lines = [RuleLine("table_exists", "the shared table exists", "error", exists, 1, 0 if exists else 1)]
     facts: dict[str, Any] = {}
     if exists:
-        expected = [c.name for c in store.table(item).columns]
-        actual = store.column_names(item)
+        expected = [c.name for c in store.tables.shared(item).columns]
+        actual = store.shared.column_names(item)
         same = expected == actual
         lines.append(RuleLine("schema_registered", "columns match the registered schema", "error", same, 1,
                               0 if same else 1, () if same else (f"expected {expected}, found {actual}",)))
         started = time.perf_counter()
-        facts["table_rows"] = store.count_rows(item)
+        facts["table_rows"] = store.shared.count_rows(item)
         elapsed = (time.perf_counter() - started) * 1000
         fast = elapsed <= QUERY_BOUND_MS
         lines.append(RuleLine("answers_query", f"a count query answers within {QUERY_BOUND_MS:.0f} ms",

@@ -14,50 +14,32 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, select, update
+from sqlalchemy import select
 
 from pipelines.catalogue.models import Catalogue, Item
 from pipelines.outputs import CSV_LINE_END, as_text_cells, numeric_columns, safe_frame
 from pipelines.quality.masking import mask
-from pipelines.store.store import quarantine_key
+from pipelines.store import Store
+from pipelines.store.quarantine import Quarantine, quarantine_key
 
 META_COLUMNS = ("reasons", "submission_id", "row_no")  # delete these before resubmitting
 NUMERIC = "numeric_columns"  # frame.attrs key: the item's integer and decimal columns
-_CHUNK = 500  # keeps IN (...) lists well under SQLite's variable limit
 
 
-def release_corrected(store: Any, item: Item, submission_id: str, converged: pd.DataFrame, now: datetime,
-                      conn: Connection | None = None) -> int:
-    """Mark open quarantine rows of the item whose key this submission converged; returns how many.
-    Callers check ``has_open_rows`` first: usually nothing is held, and then no keys need reading.
-    ``conn``: inside that transaction (the convergence's own, so the release commits with the rows)."""
-    if conn is None:
-        with store.engine.begin() as own:
-            return release_corrected(store, item, submission_id, converged, now, own)
-    keys = [quarantine_key(item, row) for row in converged[list(item.primary_key)].to_dict(orient="records")]
-    q = store.quarantine
-    released = 0
-    for start in range(0, len(keys), _CHUNK):
-        statement = (update(q).where(q.c.item == item.code, q.c.released_at.is_(None),
-                                     q.c.submission_id != submission_id,
-                                     q.c.record_key.in_(keys[start:start + _CHUNK]))
-                     .values(released_by=submission_id, released_at=now))
-        released += conn.execute(statement).rowcount or 0
-    return released
+def release_corrected(quarantine: Quarantine, item: Item, submission_id: str, converged: pd.DataFrame,
+                      now: datetime) -> int:
+    """Release open quarantine rows of the item whose key this submission converged; returns how many. Given
+    the convergence's unit of work (``uow.quarantine``), the release commits with the rows.
+    Callers check ``Quarantine.has_open`` first: usually nothing is held, and then no keys need reading."""
+    return quarantine.release(item, submission_id, converged[list(item.primary_key)].to_dict(orient="records"), now)
 
 
-def has_open_rows(store: Any, item_code: str) -> bool:
-    q = store.quarantine
-    query = select(q.c.id).where(q.c.item == item_code, q.c.released_at.is_(None)).limit(1)
-    with store.engine.connect() as conn:
-        return conn.execute(query).first() is not None
+def has_open_rows(store: Store, item_code: str) -> bool:
+    return store.quarantine.has_open(item_code)
 
 
-def open_rows(store: Any, unit: str) -> list[dict[str, Any]]:
-    q = store.quarantine
-    query = select(q).where(q.c.unit == unit, q.c.released_at.is_(None)).order_by(q.c.item, q.c.id)
-    with store.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query)]
+def open_rows(store: Store, unit: str) -> list[dict[str, Any]]:
+    return store.quarantine.open_rows(unit)
 
 
 def correction_frames(catalogue: Catalogue, rows: Iterable[dict[str, Any]]) -> dict[str, pd.DataFrame]:
@@ -117,9 +99,9 @@ def masked_preview(catalogue: Catalogue, frames: dict[str, pd.DataFrame], limit:
     return "\n".join(lines) or "no rows held back"
 
 
-def row_history(store: Any, item: Item, key: dict[str, Any]) -> list[dict[str, Any]]:
+def row_history(store: Store, item: Item, key: dict[str, Any]) -> list[dict[str, Any]]:
     """Every submission that carried this row: when it was held and why, and which one released it."""
-    q, ledger = store.quarantine, store.ledger
+    q, ledger = store.tables.quarantine, store.tables.ledger
     wanted = quarantine_key(item, key)
     with store.engine.connect() as conn:
         held = [dict(r._mapping) for r in conn.execute(select(q).where(q.c.item == item.code,

@@ -33,7 +33,7 @@ FRESH_SUBMISSION = "fresh_submission"  # rule id; the catalogue may set its seve
 
 def shared_text_frame(store: Any, item: Item) -> pd.DataFrame:
     """The shared table's catalogued columns as text, the way submissions are validated."""
-    table = store.read_table(item)[list(item.field_names)]
+    table = store.shared.read_table(item)[list(item.field_names)]
     return pd.DataFrame({name: [_as_text(v) for v in table[name]] for name in item.field_names},
                         index=range(len(table)), dtype=object)
 
@@ -52,12 +52,12 @@ def inspect_item(platform: Any, item: Item) -> list[CheckOutcome]:
     """Accuracy, timeliness, integrity and availability of one shared table, as inspection checks."""
     store = platform.store
     availability = dataclasses.replace(availability_check(item, store), stage=INSPECTION)
-    ledger = store.submissions(item.code)
+    ledger = store.ledger.submissions(item.code)
     now = platform.clock()
     freshness = submission_freshness(item, ledger, now)
     exists = availability.lines[0].success  # its first line: the table exists (one reflection, not two)
     # Against what the table holds (rows per submission id), as after each convergence.
-    reconciliation = reconciliation_check(item, ledger, store.rows_by_submission(item) if exists else None,
+    reconciliation = reconciliation_check(item, ledger, store.shared.rows_by_submission(item) if exists else None,
                                           now).lines
     if not exists:
         missing = availability.lines[0]

@@ -1,5 +1,8 @@
-"""The shared store: catalogue-generated tables, the ledger and the quarantine."""
+"""The store: catalogue-generated shared tables, the ledger, the quarantine and the platform's records, as
+repositories behind one unit of work (``Store.unit_of_work``)."""
 
-from pipelines.store.store import HeldRow, SharedStore, as_utc, normalise_url, quarantine_key
+from pipelines.store.quarantine import HeldRow, quarantine_key
+from pipelines.store.store import Store, as_utc, normalise_url
+from pipelines.store.unit import UnitOfWork
 
-__all__ = ["HeldRow", "SharedStore", "as_utc", "normalise_url", "quarantine_key"]
+__all__ = ["HeldRow", "Store", "UnitOfWork", "as_utc", "normalise_url", "quarantine_key"]

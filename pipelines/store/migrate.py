@@ -8,13 +8,17 @@ the whole plan and names each such change (item, column, change) for a person to
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, inspect
+from psycopg2 import sql
+from sqlalchemy import Column, Connection, Table, inspect, select, update
 
-from pipelines.catalogue.models import Item
-from pipelines.store.postgres import quote_ident, quote_literal, quoted
+from pipelines.catalogue.models import Catalogue, Item, ItemField
+from pipelines.store.postgres import render, table_name
+from pipelines.store.quarantine import quarantine_key
+from pipelines.values import InvalidValue, canonical
 
 
 @dataclass(frozen=True)
@@ -63,23 +67,24 @@ def plan_table(conn: Connection, item: Item, table: Table) -> Plan:
         return Plan()
     dialect = conn.dialect
     columns = {c["name"]: c for c in live.get_columns(table.name, schema=table.schema)}
-    has_rows = bool(conn.exec_driver_sql(f"SELECT EXISTS (SELECT 1 FROM {quoted(table)})").scalar())
+    has_rows = bool(conn.exec_driver_sql(ddl(conn, "SELECT EXISTS (SELECT 1 FROM {table})", table)).scalar())
     changes: list[Change] = []
     for column in table.columns:
         found = columns.get(column.name)
         if found is None:
-            changes.append(_added(item, table, column, has_rows, dialect))
+            changes.append(_added(conn, item, table, column, has_rows))
         else:
-            changes += _altered(item, table, column, found, has_rows, dialect)
+            changes += _altered(conn, item, table, column, found, has_rows)
     changes += [Change(item.code, name, "drop_column", "the column is no longer catalogued", True)
                 for name in columns if name not in table.columns]
     changes += _primary_key(item, table, live)
     if dialect.name == "postgresql":
-        changes += _table_comment(item, table, live)
+        changes += _table_comment(conn, item, table, live)
     return Plan(changes)
 
 
-def _added(item: Item, table: Table, column: Column[Any], has_rows: bool, dialect: Any) -> Change:
+def _added(conn: Connection, item: Item, table: Table, column: Column[Any], has_rows: bool) -> Change:
+    dialect = conn.dialect
     type_sql = column.type.compile(dialect=dialect)
     if not column.nullable and has_rows:
         return Change(item.code, column.name, "add_not_null",
@@ -88,16 +93,16 @@ def _added(item: Item, table: Table, column: Column[Any], has_rows: bool, dialec
         # SQLite cannot add a NOT NULL column without a default; the table is empty, so rebuild it.
         return Change(item.code, column.name, "add_column", f"new NOT NULL column {type_sql} (empty table rebuilt)",
                       False, ("REBUILD",))
-    null = "" if column.nullable else " NOT NULL"
-    sql = [f"ALTER TABLE {quoted(table)} ADD COLUMN {quote_ident(column.name)} {type_sql}{null}"]
+    sql = [add_column_sql(conn, table, column)]
     if column.comment and dialect.name == "postgresql":
-        sql.append(_comment_sql(table, column.name, column.comment))
+        sql.append(_comment_sql(conn, table, column.name, column.comment))
     return Change(item.code, column.name, "add_column", f"new {'nullable' if column.nullable else 'NOT NULL'} "
                   f"column {type_sql}", False, tuple(sql))
 
 
-def _altered(item: Item, table: Table, column: Column[Any], live: Any, has_rows: bool,
-             dialect: Any) -> list[Change]:
+def _altered(conn: Connection, item: Item, table: Table, column: Column[Any], live: Any,
+             has_rows: bool) -> list[Change]:
+    dialect = conn.dialect
     wanted_type = column.type.compile(dialect=dialect)
     live_type = live["type"].compile(dialect=dialect)
     changes = []
@@ -105,15 +110,16 @@ def _altered(item: Item, table: Table, column: Column[Any], live: Any, has_rows:
         changes.append(Change(item.code, column.name, "type", f"{live_type} -> {wanted_type}", True))
     if live["nullable"] and not column.nullable and not column.primary_key:
         changes.append(Change(item.code, column.name, "set_not_null", "nullable -> NOT NULL", has_rows,
-                              (f"ALTER TABLE {quoted(table)} ALTER COLUMN {quote_ident(column.name)} SET NOT NULL",)))
+                              (ddl(conn, "ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL", table,
+                                   column.name),)))
     if dialect.name == "postgresql":
         if not live["nullable"] and column.nullable:
             changes.append(Change(item.code, column.name, "drop_not_null", "NOT NULL -> nullable", False,
-                                  (f"ALTER TABLE {quoted(table)} ALTER COLUMN {quote_ident(column.name)} "
-                                   "DROP NOT NULL",)))
+                                  (ddl(conn, "ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL", table,
+                                       column.name),)))
         if column.comment and live.get("comment") != column.comment:
             changes.append(Change(item.code, column.name, "comment", f"{live.get('comment')!r} -> {column.comment!r}",
-                                  False, (_comment_sql(table, column.name, column.comment),)))
+                                  False, (_comment_sql(conn, table, column.name, column.comment),)))
     return changes
 
 
@@ -126,11 +132,11 @@ def _primary_key(item: Item, table: Table, live: Any) -> list[Change]:
                    True)]
 
 
-def _table_comment(item: Item, table: Table, live: Any) -> list[Change]:
+def _table_comment(conn: Connection, item: Item, table: Table, live: Any) -> list[Change]:
     found = live.get_table_comment(table.name, schema=table.schema).get("text")
     if not table.comment or found == table.comment:
         return []
-    sql = f"COMMENT ON TABLE {quoted(table)} IS {quote_literal(table.comment)}"
+    sql = ddl(conn, "COMMENT ON TABLE {table} IS {literal}", table, literal=table.comment)
     return [Change(item.code, None, "comment", f"table comment {found!r} -> {table.comment!r}", False, (sql,))]
 
 
@@ -148,5 +154,67 @@ def apply_plan(conn: Connection, plan: Plan, tables: dict[str, Table]) -> None:
             conn.exec_driver_sql(statement)
 
 
-def _comment_sql(table: Table, column: str, comment: str) -> str:
-    return f"COMMENT ON COLUMN {quoted(table)}.{quote_ident(column)} IS {quote_literal(comment)}"
+def _comment_sql(conn: Connection, table: Table, column: str, comment: str) -> str:
+    return ddl(conn, "COMMENT ON COLUMN {table}.{column} IS {literal}", table, column, comment)
+
+
+def add_column_sql(conn: Connection, table: Table, column: Column[Any]) -> str:
+    """ALTER TABLE .. ADD COLUMN for a column of the metadata (its type compiled by the dialect)."""
+    null = "" if column.nullable else " NOT NULL"
+    template = "ALTER TABLE {table} ADD COLUMN {column} " + column.type.compile(dialect=conn.dialect) + null
+    return ddl(conn, template, table, column.name)
+
+
+def ddl(conn: Connection, template: str, table: Table, column: str | None = None, literal: str | None = None) -> str:
+    """A statement of the plan, its names and literal quoted by the driver's own tools: psycopg2.sql on
+    PostgreSQL; SQLAlchemy's identifier preparer on SQLite (which never takes a comment literal)."""
+    if conn.dialect.name == "postgresql":
+        parts: dict[str, sql.Composable] = {"table": table_name(table)}
+        if column is not None:
+            parts["column"] = sql.Identifier(column)
+        if literal is not None:
+            parts["literal"] = sql.Literal(literal)
+        return render(conn, sql.SQL(template).format(**parts))
+    if literal is not None:
+        raise ValueError(f"{table.name}: {conn.dialect.name} takes no comments")
+    preparer = conn.dialect.identifier_preparer
+    return template.format(table=preparer.format_table(table),
+                           column=None if column is None else preparer.quote(column))
+
+
+def canonical_held_keys(conn: Connection, catalogue: Catalogue, quarantine: Table, dry_run: bool = False) -> Plan:
+    """Open quarantine rows held before the value model keep their keys as submitted (a lowercase ``x`` in a
+    citizen ID, full-width digits), which a corrected resubmission's canonical key never matches: rewrite each
+    to its canonical form (pipelines.values), so the correction releases it. A value the model refuses stays
+    as it is. One change per item, naming how many keys were rewritten."""
+    q = quarantine
+    rows = conn.execute(select(q.c.id, q.c.item, q.c.record_key).where(q.c.released_at.is_(None))
+                        .order_by(q.c.id)).all()
+    codes = {i.code for i in catalogue.items}
+    rewritten: dict[str, list[tuple[int, str]]] = {}
+    for row_id, code, key in rows:
+        if code not in codes or key is None:
+            continue
+        item = catalogue.item(code)
+        wanted = quarantine_key(item, _canonical_key(item, json.loads(key)))
+        if wanted != key:
+            rewritten.setdefault(code, []).append((row_id, wanted))
+    if not dry_run:
+        for found in rewritten.values():
+            for row_id, wanted in found:
+                conn.execute(update(q).where(q.c.id == row_id).values(record_key=wanted))
+    return Plan([Change(code, "record_key", "held_keys", f"{len(found)} held row key(s) rewritten to their "
+                        "canonical form", False) for code, found in sorted(rewritten.items())])
+
+
+def _canonical_key(item: Item, key: dict[str, Any]) -> dict[str, Any]:
+    return {name: _canonical_or_as_is(item.field(name), value) for name, value in key.items()}
+
+
+def _canonical_or_as_is(field: ItemField | None, value: Any) -> Any:
+    if field is None:  # no longer catalogued: nothing to read it by
+        return value
+    try:
+        return canonical(field, value)
+    except InvalidValue:
+        return value

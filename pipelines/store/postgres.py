@@ -8,9 +8,11 @@ short row, a lost connection) rolls the whole load back: the store is left exact
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from psycopg2 import sql
 from sqlalchemy import Connection, Table
 
 from pipelines.catalogue.models import Item
@@ -23,39 +25,49 @@ STAGE = "_govdata_stage"
 TEMP_BUFFERS = "256MB"
 
 
-# SQL the platform writes itself (DDL, COPY, roles, grants) quotes every name and literal through these.
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+# SQL the platform writes itself (DDL, COPY, roles, grants) is composed with psycopg2.sql: every name an
+# Identifier, every value a Literal or a parameter, quoted by the driver.
+def table_name(table: Table) -> sql.Identifier:
+    """The table's schema-qualified name."""
+    return sql.Identifier(table.schema, table.name) if table.schema else sql.Identifier(table.name)
 
 
-def quoted(table: Table) -> str:
-    """The table's schema-qualified, quoted name."""
-    name = quote_ident(table.name)
-    return f"{quote_ident(table.schema)}.{name}" if table.schema else name
+def render(conn: Connection, statement: sql.Composable) -> str:
+    """The statement as text, quoted for ``conn``'s server (for exec_driver_sql and for showing in a plan)."""
+    return statement.as_string(conn.connection.dbapi_connection)
 
 
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def execute(conn: Connection, statement: sql.Composable) -> None:
+    """Run a composed statement on ``conn``'s DBAPI connection: the same transaction."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
-def typed_select(item: Item, columns: list[str]) -> str:
+def typed_select(item: Item, columns: list[str]) -> sql.Composed:
     """The staged text columns cast to the catalogue's types, plus the lineage parameters.
 
     The stage holds canonical text (pipelines.values), which each type's cast takes as it is: the value
     model owns the casts, and its properties prove every text it accepts casts (empty text is null)."""
     types = {f.name: f.type for f in item.fields}
-    casts = [pg_cast(types[c], f"NULLIF({quote_ident(c)}, '')") for c in columns]
-    lineage = [f"%({name})s" for name in LINEAGE_COLUMNS]  # parameters named after their columns
-    return f"SELECT {', '.join(casts + lineage)} FROM {STAGE}"
+    casts = [sql.SQL(pg_cast(types[c], "{}")).format(sql.SQL("NULLIF({}, '')").format(sql.Identifier(c)))
+             for c in columns]
+    lineage = [sql.Placeholder(name) for name in LINEAGE_COLUMNS]  # parameters named after their columns
+    return sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(casts + lineage), sql.Identifier(STAGE))
 
 
-def merge_statement(table: Table, item: Item, columns: list[str]) -> str:
+def merge_statement(table: Table, item: Item, columns: list[str]) -> sql.Composed:
     targets = [*columns, *LINEAGE_COLUMNS]
-    column_list = ", ".join(quote_ident(c) for c in targets)
-    key = ", ".join(quote_ident(c) for c in item.primary_key)
-    updates = ", ".join(f"{quote_ident(c)} = EXCLUDED.{quote_ident(c)}" for c in targets if c not in item.primary_key)
-    return (f"INSERT INTO {quoted(table)} ({column_list}) {typed_select(item, columns)} "
-            f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
+    updates = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in targets if c not in item.primary_key]
+    return sql.SQL("INSERT INTO {} ({}) {} ON CONFLICT ({}) DO UPDATE SET {}").format(
+        table_name(table), _names(targets), typed_select(item, columns), _names(item.primary_key),
+        sql.SQL(", ").join(updates))
+
+
+def _names(columns: Sequence[str]) -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
 
 
 def _prepare_session(cursor: Any) -> None:
@@ -64,20 +76,20 @@ def _prepare_session(cursor: Any) -> None:
         return
     cursor.execute("SAVEPOINT govdata_temp_buffers")
     try:
-        cursor.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+        cursor.execute(sql.SQL("SET temp_buffers = {}").format(sql.Literal(TEMP_BUFFERS)))
     except Exception:  # the session already used a temporary table: keep its setting
         cursor.execute("ROLLBACK TO SAVEPOINT govdata_temp_buffers")
 
 
 def _create_stage(cursor: Any, columns: list[str]) -> None:
-    text_columns = ", ".join(f"{quote_ident(c)} text" for c in columns)
-    cursor.execute(f"CREATE TEMP TABLE {STAGE} ({text_columns}) ON COMMIT DROP")
+    text_columns = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in columns)
+    cursor.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(sql.Identifier(STAGE), text_columns))
 
 
 def _copy(cursor: Any, columns: list[str], source: IO[str], header: bool) -> None:
-    options = "FORMAT csv, HEADER true" if header else "FORMAT csv"
-    column_list = ", ".join(quote_ident(c) for c in columns)
-    cursor.copy_expert(f"COPY {STAGE} ({column_list}) FROM STDIN WITH ({options})", source)
+    options = sql.SQL("FORMAT csv, HEADER true" if header else "FORMAT csv")
+    cursor.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN WITH ({})").format(
+        sql.Identifier(STAGE), _names(columns), options), source)
 
 
 @dataclass(frozen=True)
@@ -91,11 +103,12 @@ class Written:
         return self.inserted + self.updated
 
 
-def counted_merge(merge: str) -> str:
+def counted_merge(merge: sql.Composable) -> sql.Composed:
     """The merge, answering how many rows it inserted and how many it updated: a row version an INSERT .. ON
     CONFLICT created has no deleting transaction (xmax = 0), one it updated has (PostgreSQL's own marker)."""
-    return (f"WITH merged AS ({merge} RETURNING (xmax = 0) AS inserted) "
-            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged")
+    return sql.SQL("WITH merged AS ({} RETURNING (xmax = 0) AS inserted) "
+                   "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged"
+                   ).format(merge)
 
 
 def _merge(cursor: Any, table: Table, item: Item, columns: list[str], lineage: dict[str, Any]) -> Written:

@@ -213,6 +213,38 @@ def violation_tables(metadata: MetaData, dialect: str) -> Table:
     )
 
 
+def evaluation_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table]:
+    """Published periods (art. 9) and dismissed violations (art. 8): decisions of the management institution,
+    kept so that a later evaluation neither moves a verdict nor re-opens a dismissed violation."""
+    published = Table(
+        "platform_evaluations", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("period", String(16), nullable=False, index=True, comment="2026-10 or 2026-W44"),
+        Column("revision", Integer, nullable=False, comment="1: the publication; 2 and on: re-issues"),
+        Column("published_at", DateTime(timezone=True), nullable=False),
+        Column("reason", Text, comment="why it was re-issued; NULL for the first publication"),
+        Column("changes", Text, nullable=False, comment="JSON: verdicts that changed from the previous revision"),
+        Column("content", Text, nullable=False, comment="JSON: scorecards, contractors, verdicts, trend"),
+        UniqueConstraint("period", "revision", name="uq_platform_evaluations_revision"),
+        schema=platform_schema(dialect),
+        comment="a period's evaluation as published, and each explicit re-issue with its reason",
+    )
+    dismissed = Table(
+        "platform_violation_dismissals", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("kind", String(32), nullable=False),
+        Column("unit", String(64), nullable=False),
+        Column("subject", String(300), nullable=False),
+        Column("dismissed_at", DateTime(timezone=True), nullable=False),
+        Column("dismissed_by", String(300), nullable=False, comment="the management institution's officer"),
+        Column("reason", Text, nullable=False),
+        UniqueConstraint("kind", "unit", "subject", name="uq_platform_violation_dismissals_subject"),
+        schema=platform_schema(dialect),
+        comment="violations dismissed by the data management institution, with the reason",
+    )
+    return published, dismissed
+
+
 def stage_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table]:
     """State a run leaves for its later steps, in the store so a worker on any machine reads it.
 
@@ -253,6 +285,64 @@ def build_metadata(catalogue: Catalogue, dialect: str) -> MetaData:
     access_tables(metadata, dialect)
     run_tables(metadata, dialect)
     violation_tables(metadata, dialect)
+    evaluation_tables(metadata, dialect)
+    sharing_service_tables(metadata, dialect)
     for item in catalogue.items:
         shared_table(item, metadata, dialect)
     return metadata
+
+
+def sharing_service_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table, Table]:
+    """The sharing service (pipelines/serving): API tokens, what each application grants, the chained audit.
+
+    ``sharing_tokens``: one row per token a unit was issued, only its SHA-256 kept (the secret is shown once).
+    ``sharing_grants``: the fields a sharing application grants (NULL: all) and whether its purpose needs the
+    personal fields unmasked; one row per application, written with it.
+    ``sharing_audit``: every request to the service and its decision, every application decision, grant and
+    revoke; append-only, each row carrying the hash of the previous one (``seq`` 1, 2, ...; the unique
+    ``prev_hash`` refuses a second row after the same one, so concurrent writers cannot fork the chain).
+    """
+    schema = platform_schema(dialect)
+    tokens = Table(
+        "sharing_tokens", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("token_hash", String(64), nullable=False, unique=True, comment="sha256 hex of the token"),
+        Column("unit", String(64), nullable=False, index=True, comment="the unit the token acts as"),
+        Column("label", String(200), nullable=False, comment="the system or person it was issued to"),
+        Column("issued_at", DateTime(timezone=True), nullable=False),
+        Column("issued_by", String(200), nullable=False),
+        Column("revoked_at", DateTime(timezone=True)),
+        Column("revoked_by", String(200)),
+        schema=schema,
+        comment="API tokens of the sharing service, stored hashed; a revoked token is refused from that moment",
+    )
+    grants = Table(
+        "sharing_grants", metadata,
+        Column("application_id", Integer, primary_key=True),
+        Column("fields", Text, comment="JSON list of the granted field names; NULL: every field"),
+        Column("personal", Boolean, nullable=False, default=False,
+               comment="the purpose needs the personal fields: served unmasked"),
+        schema=schema,
+        comment="what a sharing application grants: fields, and personal fields unmasked or not",
+    )
+    audit = Table(
+        "sharing_audit", metadata,
+        Column("seq", Integer, primary_key=True, autoincrement=False, comment="1, 2, ... with no gap"),
+        Column("at", DateTime(timezone=True), nullable=False),
+        Column("event", String(32), nullable=False, index=True,
+               comment="read, verify, list, extract, refused, or an application's apply/approve/refuse/grant/..."),
+        Column("actor", String(200), nullable=False, comment="the unit (API), the approver, or the platform"),
+        Column("unit", String(64), index=True, comment="the unit concerned: the reader, the applicant"),
+        Column("token_id", Integer),
+        Column("item", String(64), index=True),
+        Column("application_id", Integer),
+        Column("query", Text, comment="the request's key or filter, JSON"),
+        Column("rows", Integer, nullable=False, default=0),
+        Column("allowed", Boolean, nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("prev_hash", String(64), nullable=False, unique=True),
+        Column("hash", String(64), nullable=False),
+        schema=schema,
+        comment="the sharing audit chain: python -m pipelines audit verify recomputes every hash",
+    )
+    return tokens, grants, audit

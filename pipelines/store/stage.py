@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import zlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import IO
 
 import pandas as pd
@@ -33,39 +34,51 @@ class StageMissing(LookupError):
     """No stage data for that submission and kind: it was never written, or was deleted."""
 
 
+def chunk_rows_setting() -> int:
+    """Rows per chunk: ``GOVDATA_STAGE_CHUNK_ROWS`` when set (tests make it small to cross chunk seams),
+    else CHUNK_ROWS. Read when a stage store is made, never at import."""
+    return int(os.environ.get("GOVDATA_STAGE_CHUNK_ROWS") or CHUNK_ROWS)
+
+
 @dataclass(frozen=True)
 class StageStore:
     engine: Engine
     table: Table
-    chunk_rows: int = CHUNK_ROWS
+    chunk_rows: int = field(default_factory=chunk_rows_setting)
 
-    def write(self, submission_id: str, kind: str, frame: pd.DataFrame, conn: Connection | None = None) -> int:
-        """Replace the stage data of (submission, kind) with ``frame``; one transaction (``conn``'s, when given:
-        the ledger change the data belongs to commits with it). Returns the rows."""
+    def write(self, submission_id: str, kind: str, frame: pd.DataFrame | Iterable[pd.DataFrame],
+              conn: Connection | None = None) -> int:
+        """Replace the stage data of (submission, kind) with ``frame``, or with the frames an iterable of
+        them yields one at a time (``pipelines.intake.Chunks``: a large submission is never whole in memory);
+        one transaction (``conn``'s, when given: the ledger change the data belongs to commits with it).
+        Returns the rows."""
         if conn is None:
             with self.engine.begin() as own:
                 return self.write(submission_id, kind, frame, own)
         t = self.table
         conn.execute(delete(t).where(t.c.submission_id == submission_id, t.c.kind == kind))
-        for chunk_no, part in enumerate(_chunks(frame, self.chunk_rows)):
+        parts = _chunks(frame, self.chunk_rows) if isinstance(frame, pd.DataFrame) else (
+            part for whole in frame for part in _chunks(whole, self.chunk_rows))
+        rows = 0
+        for chunk_no, part in enumerate(parts):
             conn.execute(insert(t).values(submission_id=submission_id, kind=kind, chunk_no=chunk_no,
                                           rows=len(part), data=_compress(part)))
-        return len(frame)
+            rows += len(part)
+        return rows
+
+    def read_chunks(self, submission_id: str, kind: str, item: Item,
+                    columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
+        """``read`` one stored chunk at a time (each frame indexed from 0)."""
+        for text in self._texts(submission_id, kind):
+            yield _frame(text, item, columns)
 
     def read(self, submission_id: str, kind: str, item: Item, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The rows as the intake wrote them: all catalogued columns in catalogue order (empty text as null),
         or only ``columns``. What was written is canonical text already (or, for a cell that did not parse,
         its cleaned text), and the value model is idempotent on both, so nothing is parsed again: on a
         million-row submission that second pass cost as much as the first."""
-        usecols = list(columns) if columns is not None else list(item.field_names)
-        parts = [pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, usecols=lambda c: c in usecols,
-                             # pandas' C reader ends a cell at a NUL: a value the value model must refuse
-                             # whole would come back cut short, and pass
-                             engine="python" if "\x00" in text else "c")
-                 for text in self._texts(submission_id, kind)]
-        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        frame = frame.reindex(columns=usecols).astype(object)
-        return frame.where(frame.notna() & (frame != ""), None).reset_index(drop=True)
+        parts = [_frame(text, item, columns) for text in self._texts(submission_id, kind)]
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     def open_text(self, submission_id: str, kind: str) -> StageText:
         """A text stream of the CSV (one header, then every row), decompressed one chunk at a time."""
@@ -156,6 +169,16 @@ class StageText(io.TextIOBase):
             self._chunk, self._pos = text, (text.find("\n") + 1 if self._started else 0)
             self._started = True
         return True
+
+
+def _frame(text: str, item: Item, columns: Sequence[str] | None) -> pd.DataFrame:
+    usecols = list(columns) if columns is not None else list(item.field_names)
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, usecols=lambda c: c in usecols,
+                        # pandas' C reader ends a cell at a NUL: a value the value model must refuse
+                        # whole would come back cut short, and pass
+                        engine="python" if "\x00" in text else "c")
+    frame = frame.reindex(columns=usecols).astype(object)
+    return frame.where(frame.notna() & (frame != ""), None).reset_index(drop=True)
 
 
 def _chunks(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:

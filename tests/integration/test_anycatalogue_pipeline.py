@@ -34,15 +34,15 @@ def test_the_pipeline_converges_and_holds_back_what_the_manifest_says(tmp_path: 
 
     store = PlatformStores(catalogue_dir, data)
     try:
-        ledger = {entry["item"]: entry for entry in store.submissions()}
+        ledger = {entry["item"]: entry for entry in store.ledger.submissions()}
         assert set(ledger) == set(manifest["items"])
         for code, expected in manifest["items"].items():
             entry = ledger[code]
             assert (entry["status"], entry["received"], entry["valid"], entry["held_back"], entry["converged"],
                     entry["stale"]) == ("converged", expected["rows"], expected["expected_valid"],
                                         expected["expected_held_back"], expected["expected_valid"], 0), code
-            assert store.count_rows(store.catalogue.item(code)) == expected["expected_valid"]
-            held = {row["row_no"] - 1: row["reasons"] for row in store.held_rows(code)}
+            assert store.shared.count_rows(store.catalogue.item(code)) == expected["expected_valid"]
+            held = {row["row_no"] - 1: row["reasons"] for row in store.quarantine.held_rows(code)}
             injected = {i: kind for kind, rows in expected["fault_rows"].items() for i in rows}
             assert sorted(held) == sorted(injected), code
             assert all(held[i].startswith(REASON_PREFIX[kind]) for i, kind in injected.items()), code
@@ -67,13 +67,13 @@ def test_references_generated_for_the_demo_catalogue_pass_online_verification(
     assert result.success
     store = PlatformStores(catalogue_dir, data)
     try:
-        ledger = {entry["item"]: entry for entry in store.submissions() if entry["item"] in manifest["items"]}
+        ledger = {entry["item"]: entry for entry in store.ledger.submissions() if entry["item"] in manifest["items"]}
         assert {code: (e["received"], e["valid"], e["held_back"]) for code, e in ledger.items()} == {
             code: (e["rows"], e["expected_valid"], e["expected_held_back"]) for code, e in manifest["items"].items()}
         refused = [code for code, e in manifest["items"].items() if e["refused"]]
         assert refused == ["returning_worker_survey"] and ledger[refused[0]]["status"] == "rejected"
         # a key is reported unknown only on rows already held back for its broken check digit
-        for row in store.held_rows():
+        for row in store.quarantine.held_rows():
             if NOT_FOUND in row["reasons"]:
                 assert row["row_no"] - 1 in manifest["items"][row["item"]]["fault_rows"]["bad_check_digit"]
     finally:
@@ -92,12 +92,12 @@ def test_matched_fields_and_lookups_pass_the_pipeline(tmp_path: Path) -> None:
     assert materialize_all(catalogue_dir, intake, data).success
     store = PlatformStores(catalogue_dir, data)
     try:
-        ledger = {entry["item"]: entry for entry in store.submissions()}
+        ledger = {entry["item"]: entry for entry in store.ledger.submissions()}
         assert {code: (e["received"], e["valid"], e["held_back"], e["converged"]) for code, e in ledger.items()} == {
             code: (e["rows"], e["expected_valid"], e["expected_held_back"], e["expected_valid"])
             for code, e in manifest["items"].items()}
-        water = store.read_table(store.catalogue.item("water_account"))
-        enterprise = store.read_table(store.catalogue.item("enterprise")).set_index("credit_code")
+        water = store.shared.read_table(store.catalogue.item("water_account"))
+        enterprise = store.shared.read_table(store.catalogue.item("enterprise")).set_index("credit_code")
         assert water["company_status"].tolist() == enterprise.loc[water["company"], "status"].tolist()
     finally:
         store.dispose()

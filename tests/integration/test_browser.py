@@ -132,7 +132,7 @@ def _fonts(family: str) -> list[str]:
 
 def test_a_check_links_to_its_data_docs_page_which_renders_styled_offline(ui: Ui, tmp_path: Path) -> None:
     sync_playwright = _playwright()
-    validated = _check(ui.url, ["validated", "amr", "enterprise"], "validated_enterprise")
+    validated = _check(ui.url, ["validated", "amr", "enterprise_validated"], "validated_enterprise")
     links = {e["label"]: e.get("url") for e in validated["evaluation"]["metadataEntries"]}
     docs_link = links["data_docs"]
     assert docs_link.startswith(f"{ui.docs_url}data_docs/validations/enterprise/") and docs_link.endswith(".html")
@@ -144,7 +144,7 @@ def test_a_check_links_to_its_data_docs_page_which_renders_styled_offline(ui: Ui
             seen = Requests()
             page.route("**/*", seen.route)
             # The UI itself, on the validated asset's checks: the check and its metadata are there.
-            page.goto(f"{ui.url}/assets/validated/amr/enterprise?view=checks", wait_until="domcontentloaded")
+            page.goto(f"{ui.url}/assets/validated/amr/enterprise_validated?view=checks", wait_until="domcontentloaded")
             page.get_by_text("validated_enterprise").first.wait_for(timeout=120_000)
             page.screenshot(path=str(tmp_path / "ui_checks.png"), full_page=True)
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from pipelines import intake
+from pipelines import intake, process
 from pipelines.catalogue import load_catalogue
 from pipelines.clock import Clock, province_day
 from tests.corpus.cases import CASES, Accepted, Case, Converged, Rejected
@@ -59,9 +59,12 @@ def _ledger_ids(window: Path, catalogue_dir: Path, placed: dict[str, tuple[Path,
     """The submission id the ledger will hold for each case, from discovery as the run will see it."""
     catalogue = load_catalogue(catalogue_dir)
     accepted, refused = intake.discover(window, catalogue, province_day(Clock()()))
-    by_path = {s.path: s.id for s in accepted}
-    by_path |= {r.path: intake.submission_id(r.item or intake.item_code_of(r.path), r.path.name,
-                                             intake.file_digest(r.path)) for r in refused}
+    rejected = {placed[c.name][0] for c in CASES if isinstance(c.final, Rejected)}
+    # a file refused (at the window, or when it is read) is recorded under its refusal id, which names its folder
+    by_path = {s.path: process.refusal_id(s.unit, s.item, s.path.name, s.digest) if s.path in rejected else s.id
+               for s in accepted}
+    by_path |= {r.path: process.refusal_id(r.unit, r.item or intake.item_code_of(r.path), r.path.name,
+                                           intake.file_digest(r.path)) for r in refused}
     return {name: by_path[path] for name, (path, _) in placed.items()}
 
 
@@ -81,13 +84,13 @@ def _run(tmp: Path, store_url: str) -> CorpusRun:
     assert unexplained == []  # each refused entry beside its reason file, whatever the length of its name
     store = PlatformStores(catalogue_dir, data, store_url)
     try:
-        entries = {e["submission_id"]: e for e in store.submissions()}
+        entries = {e["submission_id"]: e for e in store.ledger.submissions()}
         held: dict[str, list[dict[str, Any]]] = {}
-        for row in store.held_rows():
+        for row in store.quarantine.held_rows():
             held.setdefault(row["submission_id"], []).append(row)
         items = {name: item for name, (_, item) in placed.items()}
         converging = [store.catalogue.item(code) for code in sorted({items[c.name] for c in ACCEPTED})]
-        tables = {item.code: store.read_table(item) for item in converging}
+        tables = {item.code: store.shared.read_table(item) for item in converging}
         keys = {item.code: item.primary_key[0] for item in converging}
         unrecorded = sorted(name for name, sid in ids.items() if sid not in entries)
         shared = sorted(name for name, sid in ids.items() if list(ids.values()).count(sid) > 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.sharing import ALL_KEYS as SHARING_KEYS
 from assets.supervision import ALL_KEYS as SUPERVISION_KEYS
 from pipelines.catalogue import Catalogue, load_catalogue
 from pipelines.catalogue.models import OpeningType
@@ -38,8 +41,9 @@ def test_entry_point_builds_the_demo_graph(monkeypatch: pytest.MonkeyPatch, tmp_
     graph = definitions.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     for item in catalogue.items:
-        for stage in ("intake", "validated", "shared"):
-            assert f"{stage}/{item.unit}/{item.code}" in keys
+        # The UI labels a node with the key's last component: each stage's differs (the table keeps the code).
+        assert {f"intake/{item.unit}/{item.code}_intake", f"validated/{item.unit}/{item.code}_validated",
+                f"shared/{item.unit}/{item.code}"} <= keys
     stage_keys = {k for k in keys if k.split("/")[0] in ("intake", "validated", "shared")}
     assert len(stage_keys) == 3 * len(catalogue.items)
     key = dg.AssetKey(["shared", "gx_amr", "market_entity_registration"])
@@ -47,14 +51,31 @@ def test_entry_point_builds_the_demo_graph(monkeypatch: pytest.MonkeyPatch, tmp_
     assert node.group_name == "gx_amr"
     assert node.owners == ["team:gx_amr"]
     assert node.tags["level"] == "province" and node.tags["region"] == "450000"
-    assert node.parent_keys == {dg.AssetKey(["validated", "gx_amr", "market_entity_registration"])}
+    assert node.parent_keys == {dg.AssetKey(["validated", "gx_amr", "market_entity_registration_validated"])}
     # One check per stage; its result carries the dimensions (the inspection evaluates the shared one again).
-    for stage in ("intake", "validated", "shared"):
-        stage_key = dg.AssetKey([stage, "gx_amr", "market_entity_registration"])
+    for stage, suffix in (("intake", "_intake"), ("validated", "_validated"), ("shared", "")):
+        stage_key = dg.AssetKey([stage, "gx_amr", f"market_entity_registration{suffix}"])
         assert {c.name for c in graph.asset_check_keys if c.asset_key == stage_key} == {
             f"{stage}_market_entity_registration"}
     assert definitions.resolve_implicit_global_asset_job_def() is not None
     assert definitions.resolve_sensor_def("intake_window") is not None
+
+
+def test_the_entry_point_builds_once_per_settings_and_catalogue(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    """Dagster's code server calls the entry point twice while loading a location: the second call reuses the
+    first's definitions, unless a setting or a catalogue file changed in between."""
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(REPO / "tests" / "fixtures" / "mini", catalogue)
+    first = _load_entry_point(monkeypatch, catalogue, tmp_path)
+    assert _load_entry_point(monkeypatch, catalogue, tmp_path) is first
+    monkeypatch.setenv("GOVDATA_INTAKE_DIR", str(tmp_path / "elsewhere"))
+    moved = _load_entry_point(monkeypatch, catalogue, tmp_path)
+    assert moved is not first
+    unit_file = catalogue / "units.yaml"
+    unit_file.write_text(unit_file.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    os.utime(unit_file, ns=(unit_file.stat().st_atime_ns, unit_file.stat().st_mtime_ns + 1_000_000_000))
+    assert _load_entry_point(monkeypatch, catalogue, tmp_path) is not moved
 
 
 def test_dagster_loads_the_workspace_module() -> None:
@@ -74,7 +95,7 @@ def _expected_counts(catalogue: Catalogue) -> tuple[int, int]:
               + 2  # the directory and the governance supervision record
               + len(platform_names(catalogue)) - 1  # each city platform's record the province follows
               + 1  # the inspection's quality summary
-              + len(SUPERVISION_KEYS))
+              + len(SUPERVISION_KEYS) + len(SHARING_KEYS))
     return assets, 3 * len(catalogue.items) + len(open_items)
 
 

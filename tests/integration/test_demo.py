@@ -42,8 +42,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         with supervised(catalogue, resolve_store_url("", str(root / "data"))) as every:
             assert every.down == {} and [s.platform for s in every.linked] == ["city_450100", "city_450200"]
             summary = build_summary(catalogue, every.province, *every.linked)
-            held = [row for store in every.stores for row in store.held_rows()]
-            ledger = [entry for store in every.stores for entry in store.submissions()]
+            held = [row for store in every.stores for row in store.quarantine.held_rows()]
+            ledger = [entry for store in every.stores for entry in store.ledger.submissions()]
             province = {r.provincial.code: connected.read_connected(
                 every.province, connected.province_table(every.province, r)) for r in connected.rollups(catalogue)}
             city_stores = {s.platform: s for s in every.linked}
@@ -217,7 +217,7 @@ def test_the_open_items_are_published_with_no_personal_data(demo_run: dict) -> N
     try:
         for code, entry in index.items():
             item = catalogue.item(code)
-            rows = stores[platform_of(catalogue.unit(item.unit))].read_table(item)
+            rows = stores[platform_of(catalogue.unit(item.unit))].shared.read_table(item)
             assert entry["rows"] == len(rows) == demo_run["summary"]["items"][code]["converged"], code
             known = opendata.personal_values(item, rows)
             assert known or not opendata.withheld_fields(item), code  # the scan has names to look for

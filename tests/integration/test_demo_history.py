@@ -50,7 +50,7 @@ def season(tmp_path_factory: pytest.TempPathFactory) -> dict:
         manifest = generate_demo(DEMO_CATALOGUE, intake, data, as_of=TODAY, rows=HISTORY_ROWS)
         code = cli(["run", "--as-of", NOW.isoformat(), "--quiet"])
         store = PlatformStores(DEMO_CATALOGUE, data)
-        summary, ledger = build_summary(store.catalogue, *store.stores.values()), store.submissions()
+        summary, ledger = build_summary(store.catalogue, *store.stores.values()), store.ledger.submissions()
         store.dispose()
         with dg.DagsterInstance.get() as instance:
             catalogue = load_catalogue(DEMO_CATALOGUE)

@@ -18,7 +18,7 @@ from pipelines.catalogue import load_catalogue
 from pipelines.entrustment import CONTRACTOR_TAG, RUN_DATE_TAG
 from resources.platform import PlatformResource
 from tests.conftest import make_ric
-from tests.helpers import PlatformStores, edit_yaml, write_csv
+from tests.helpers import PlatformStores, edit_yaml, open_store, write_csv
 from tests.integration.test_pipeline_mini import HEADER, enterprise_rows
 
 JUNE = {RUN_DATE_TAG: "2026-06-15"}
@@ -37,7 +37,7 @@ def _run(paths: dict[str, Path], tags: dict[str, str], units: tuple[str, ...] = 
 def _runs(paths: dict[str, Path], run_id: str) -> list[dict[str, Any]]:
     store = PlatformStores(paths["catalogue"], paths["data"])
     try:
-        records = sorted(store.run_records(run_id), key=lambda r: r["unit"])
+        records = sorted(store.records.run_records(run_id), key=lambda r: r["unit"])
         return [{k: r[k] for k in ("unit", "contractor", "status", "reason")}
                 | {"finished": r["finished_at"] is not None} for r in records]
     finally:
@@ -72,7 +72,7 @@ def test_refused_then_entrusted_then_untagged(tmp_path: Path, mini_catalogue_dir
          "reason": failures[1]},
     ]
     store = PlatformStores(paths["catalogue"], paths["data"])
-    assert store.submissions() == []  # no work done: nothing in the ledger
+    assert store.ledger.submissions() == []  # no work done: nothing in the ledger
     store.dispose()
 
     entrusted = _run(paths, {CONTRACTOR_TAG: "gx_datatech", **JUNE}, units=("amr",))
@@ -88,7 +88,7 @@ def test_refused_then_entrusted_then_untagged(tmp_path: Path, mini_catalogue_dir
         {"unit": "nn_water", "contractor": None, "status": "succeeded", "reason": None, "finished": True},
     ]
     store = PlatformStores(paths["catalogue"], paths["data"])
-    assert sorted((e["item"], e["status"], e["converged"]) for e in store.submissions()) == [
+    assert sorted((e["item"], e["status"], e["converged"]) for e in store.ledger.submissions()) == [
         ("enterprise", "converged", 14), ("water_account", "converged", 2)]
     store.dispose()
 
@@ -161,8 +161,8 @@ def test_cli_run_of_one_unit_leaves_the_others_alone(tmp_path: Path, mini_catalo
     assert (tmp_path / "intake" / "amr" / "enterprise.csv").exists()  # amr was not selected: still pending
     store = PlatformStores(mini_catalogue_dir, tmp_path / "data")
     try:
-        assert [(r["unit"], r["status"]) for r in store.run_records()] == [("nn_water", "refused")]
-        assert store.submissions() == []
+        assert [(r["unit"], r["status"]) for r in store.records.run_records()] == [("nn_water", "refused")]
+        assert store.ledger.submissions() == []
     finally:
         store.dispose()
 
@@ -174,3 +174,40 @@ def test_an_incident_reason_carries_no_personal_data() -> None:
     reason = incident_reason(error)
     assert reason.startswith("ValueError: duplicate key (" + "*" * 18 + ", " + "*" * 11 + ") xxx")
     assert len(reason) == INCIDENT_LENGTH
+
+
+@pytest.mark.parametrize(("work", "refused_at", "left_as"), [
+    (["collection"], "validation", "received"),
+    (["collection", "validation"], "convergence", "validated"),
+])
+def test_a_step_beyond_the_entrusted_work_is_refused_as_an_incident(
+        tmp_path: Path, mini_catalogue_dir: Path, work: list[str], refused_at: str, left_as: str) -> None:
+    """Art. 7 for every work type: the contractor collects, and is refused at the first step it holds no
+    entrustment for; that step does not run, the submission waits, and an untagged run (the unit) finishes it."""
+    edit_yaml(mini_catalogue_dir, "contractors.yaml",
+              lambda d: d["contractors"][0]["entrustments"][0].update(work=work))
+    paths = {"catalogue": mini_catalogue_dir, "intake": tmp_path / "intake", "data": tmp_path / "data"}
+    write_csv(paths["intake"] / "amr" / "enterprise.csv", HEADER, enterprise_rows())
+
+    result = _run(paths, {CONTRACTOR_TAG: "gx_datatech", **JUNE}, units=("amr",))
+    assert not result.success
+    reason = (f"1 item(s) of amr refused: enterprise ({'validated' if refused_at == 'validation' else 'shared'}): "
+              f"{refused_at} refused: contractor gx_datatech has no valid entrustment for unit amr on 2026-06-15: "
+              f"not entrusted with {refused_at} (only {', '.join(sorted(work))})")
+    assert _runs(paths, result.run_id) == [
+        {"unit": "amr", "contractor": "gx_datatech", "status": "refused", "finished": True, "reason": reason}]
+    store = open_store(paths["catalogue"], paths["data"])
+    try:
+        assert [(e["item"], e["status"], e["converged"]) for e in store.ledger.submissions()] == [
+            ("enterprise", left_as, 0)]
+    finally:
+        store.dispose()
+
+    by_the_unit = _run(paths, JUNE, units=("amr",))  # untagged: gx_datatech collects, the unit does the rest
+    assert by_the_unit.success
+    store = open_store(paths["catalogue"], paths["data"])
+    try:
+        assert [(e["item"], e["status"], e["converged"]) for e in store.ledger.submissions()] == [
+            ("enterprise", "converged", 14)]
+    finally:
+        store.dispose()

@@ -79,18 +79,18 @@ def test_a_county_row_reaches_its_city_store_and_the_province_only_through_the_l
     stores = {p: open_store(paths["catalogue"], paths["data"], platform=p)
               for p in ("province", "city_450100", "city_450200")}
     try:
-        hosted = {p: {e["item"] for e in s.submissions()} for p, s in stores.items()}
+        hosted = {p: {e["item"] for e in s.ledger.submissions()} for p, s in stores.items()}
         assert hosted == {"province": {"water_account"}, "city_450100": {"nn_water_account", "wm_water_account"},
                           "city_450200": {"lz_water_account"}}
         county = catalogue.item("wm_water_account")
-        assert stores["city_450100"].count_rows(county) == 1
-        assert not stores["province"].table_exists(county) and not stores["city_450200"].table_exists(county)
+        assert stores["city_450100"].shared.count_rows(county) == 1
+        assert not stores["province"].shared.exists(county) and not stores["city_450200"].shared.exists(county)
         [rollup] = connected.rollups(catalogue)
         province = connected.read_connected(stores["province"], connected.province_table(stores["province"], rollup))
         [county_row] = [r for r in province if r["_source_item"] == "wm_water_account"]
         assert (county_row["_region"], county_row["_source_unit"], county_row["account_no"]) == (
             "450110", "wm_water", "W1")
-        [county_submission] = stores["city_450100"].submissions("wm_water_account")
+        [county_submission] = stores["city_450100"].ledger.submissions("wm_water_account")
         assert county_row["_submission_id"] == county_submission["submission_id"]
     finally:
         for store in stores.values():
@@ -105,8 +105,8 @@ def test_the_link_is_read_only(paths: dict[str, Path]) -> None:
     link = resource.link("city_450100")
     try:
         with pytest.raises(sa.exc.OperationalError, match="readonly"), link.store.engine.begin() as conn:
-            conn.execute(sa.delete(link.store.ledger))
-        assert len(link.store.submissions()) == 1
+            conn.execute(sa.delete(link.store.tables.ledger))
+        assert len(link.store.ledger.submissions()) == 1
     finally:
         link.dispose()
 

@@ -17,6 +17,7 @@ from pipelines import connected, federation
 from pipelines.catalogue import Catalogue, load_catalogue
 from pipelines.intake import expired_reason
 from pipelines.sharing import carried_log
+from pipelines.store.stage import INTAKE
 from resources.platform import PlatformResource
 from tests.conftest import REPO, make_ric, make_uscc
 from tests.helpers import open_store, write_csv
@@ -76,9 +77,9 @@ def test_unknown_keys_are_held_back_as_not_found_in_the_authoritative_source(pat
     result = materialize(paths)
     assert result.success
     store = open_store(paths["catalogue"], paths["data"])
-    [entry] = store.submissions("licence")
+    [entry] = store.ledger.submissions("licence")
     assert (entry["received"], entry["valid"], entry["held_back"], entry["converged"]) == (5, 3, 2, 3)
-    held = {row["row_no"]: row["reasons"] for row in store.held_rows("licence")}
+    held = {row["row_no"]: row["reasons"] for row in store.quarantine.held_rows("licence")}
     reason = "references:credit_code: 统一社会信用代码 not found in the authoritative source (enterprise.credit_code)"
     assert held == {4: reason, 5: reason}
     assert materialization(result, asset_key("validated", store.catalogue.item("licence")))[
@@ -91,7 +92,7 @@ def test_keys_are_verified_against_the_current_authority(paths: dict[str, Path])
     write_csv(paths["intake"] / "health" / "licence.csv", LICENCE, licence_rows()[:2])
     materialize(paths)
     store = open_store(paths["catalogue"], paths["data"])
-    [entry] = store.submissions("licence")
+    [entry] = store.ledger.submissions("licence")
     assert (entry["received"], entry["held_back"], entry["converged"]) == (2, 2, 0)
     store.dispose()
 
@@ -101,7 +102,7 @@ def test_looked_up_fields_come_from_the_shared_store_and_carried_values_are_flag
     write_csv(paths["intake"] / "health" / "licence.csv", LICENCE, licence_rows(carried_names=True))
     result = materialize(paths)
     store = open_store(paths["catalogue"], paths["data"])
-    table = store.read_table(store.catalogue.item("licence")).sort_values("licence_no")
+    table = store.shared.read_table(store.catalogue.item("licence")).sort_values("licence_no")
     assert table[["licence_no", "enterprise_name"]].values.tolist() == [
         ["L0", "企业0"], ["L1", "企业1"], ["L2", "企业2"]]
     [flag] = carried_log(store)
@@ -110,6 +111,27 @@ def test_looked_up_fields_come_from_the_shared_store_and_carried_values_are_flag
     assert materialization(result, asset_key("validated", store.catalogue.item("licence")))[
         "repeated_collection_flags"] == 1
     assert materialization(result, SUPERVISION_KEY)["flagged_submissions"] == 1
+    store.dispose()
+
+
+def test_carried_values_are_kept_neither_in_the_stage_data_nor_in_the_quarantine(paths: dict[str, Path]) -> None:
+    """Art. 13: values obtained through sharing are discarded, not collected: the intake stage data and the held
+    rows' records of a submission that carried them hold none; only the flag says how many there were."""
+    submit_enterprises(paths)
+    carried = [[*row[:2], "自填名称", row[3]] for row in licence_rows()]  # every row carries a name
+    write_csv(paths["intake"] / "health" / "licence.csv", LICENCE, carried)
+    materialize(paths)
+    store = open_store(paths["catalogue"], paths["data"])
+    item = store.catalogue.item("licence")
+    [entry] = store.ledger.submissions("licence")
+    submitted = store.stage.read(entry["submission_id"], INTAKE, item)
+    assert len(submitted) == 5 and submitted["enterprise_name"].isna().all()
+    held = store.quarantine.held_rows("licence")
+    assert [h["row_no"] for h in held] == [4, 5]
+    assert [json.loads(h["record"])["enterprise_name"] for h in held] == [None, None]
+    assert not any("自填名称" in h["record"] for h in held)
+    [flag] = carried_log(store)
+    assert (flag["field"], flag["rows"]) == ("enterprise_name", 5)
     store.dispose()
 
 
@@ -136,7 +158,8 @@ def test_submissions_to_an_expired_temporary_collection_are_refused(paths: dict[
         "temporary collection of item 'epidemic_visit' expired on 2020-03-31 (approved by 省政务数据管理局 for: "
         "突发公共卫生事件应急处置): no collection outside the catalogue (art. 12)")
     store = open_store(paths["catalogue"], paths["data"])
-    statuses = {e["item"]: (e["status"], e["received"], e["held_back"], e["converged"]) for e in store.submissions()}
+    statuses = {e["item"]: (e["status"], e["received"], e["held_back"], e["converged"])
+                for e in store.ledger.submissions()}
     assert statuses == {"epidemic_visit": ("rejected", 2, 2, 0), "flood_relief": ("converged", 1, 0, 1)}
     assert materialization(result, SUPERVISION_KEY)["temporary_expired"] == 1
     store.dispose()
@@ -170,8 +193,8 @@ def test_the_province_table_holds_every_citys_rows_with_their_region(paths: dict
     assert sorted((r["_region"], r["account_no"]) for r in city_rows) == [
         ("450100", "W1"), ("450100", "W2"), ("450110", "W1")]
     # the county's rows are in its city's store, not in the province's: they crossed through the link
-    assert not store.table_exists(store.catalogue.item("wm_water_account"))
-    assert city_store.count_rows(city_store.catalogue.item("wm_water_account")) == 1
+    assert not store.shared.exists(store.catalogue.item("wm_water_account"))
+    assert city_store.shared.count_rows(city_store.catalogue.item("wm_water_account")) == 1
     assert materialization(result, dg.AssetKey(["province", "water_account"]))["dagster/row_count"] == 6
     pulls = {p["platform"]: p for p in federation.latest_pulls(store)}  # each pull recorded by the province
     assert {k: (p["status"], p["rows"]) for k, p in pulls.items()} == {

@@ -25,7 +25,10 @@ from pipelines.catalogue.models import Item
 from pipelines.quality.checks import reconciliation_check
 from pipelines.quality.outcome import RuleResult, ValidationOutcome
 from pipelines.quality.rules import rules_for
-from pipelines.store import SharedStore
+from pipelines.store import Store
+from pipelines.store.ledger import Ledger
+from pipelines.store.quarantine import Quarantine
+from pipelines.store.shared import SharedTables
 from pipelines.store.stage import StageStore
 from tests.conftest import make_uscc
 from tests.helpers import edit_yaml, write_csv
@@ -80,7 +83,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def make_platform(catalogue_dir: Path, window: Path, store_url: str) -> process.Platform:
     catalogue = load_catalogue(catalogue_dir)
-    store = SharedStore(store_url, catalogue)
+    store = Store(store_url, catalogue)
     store.ensure_tables()
     return process.Platform(catalogue, window, window.parent / "data", store, RequiredName(), clock=lambda: NOW)
 
@@ -107,14 +110,14 @@ def state(platform: process.Platform) -> dict[str, Any]:
         with store.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(select(*columns).order_by(*[t.c[o] for o in order]))]
 
-    shared = store.table(item)
+    shared = store.tables.shared(item)
     return {
-        "ledger": table(store.ledger, ["submission_id"]),
-        "quarantine": table(store.quarantine, ["submission_id", "row_no"]),
+        "ledger": table(store.tables.ledger, ["submission_id"]),
+        "quarantine": table(store.tables.quarantine, ["submission_id", "row_no"]),
         "shared": table(shared, ["credit_code"]),
-        "audit": table(store.audit_log, ["detail"]),
-        "repeated": table(store.repeated_collection, ["submission_id", "field"]),
-        "stage": table(store.stage_table, ["submission_id", "kind", "chunk_no"]),
+        "audit": table(store.tables.audit_log, ["detail"]),
+        "repeated": table(store.tables.repeated_collection, ["submission_id", "field"]),
+        "stage": table(store.tables.stage, ["submission_id", "kind", "chunk_no"]),
         "files": sorted(str(p.relative_to(platform.intake_dir)) for p in platform.intake_dir.rglob("*")
                         if p.is_file()),
     }
@@ -134,19 +137,19 @@ def uninterrupted(catalogue_dir: Path, window: Path, store_url: str) -> dict[str
 # (what to patch, attribute, which call dies): each is the last thing done before the kill
 KILL_POINTS: dict[str, tuple[Any, str, int]] = {
     "stage (intake rows written, not committed)": (StageStore, "write", 1),
-    "ledger (claimed and staged, file not archived)": (SharedStore, "take_submission", 1),
-    "ledger of the second round": (SharedStore, "take_submission", 2),
+    "ledger (claimed and staged, file not archived)": (process, "_commit_intake", 1),
+    "ledger of the second round": (process, "_commit_intake", 2),
     "archive (file archived)": (intake, "archive", 1),
-    "refusal recorded, file not moved": (SharedStore, "claim_submission", 1),
+    "refusal recorded, file not moved": (Ledger, "reject", 1),
     "move (file moved aside)": (intake, "move_aside", 1),
-    "quarantine (held rows inserted, not committed)": (SharedStore, "_hold_back", 1),
-    "validation committed": (SharedStore, "record_validation", 1),
-    "merge (rows merged, not committed)": (SharedStore, "_merge_rows", 1),
-    "audit (audit row inserted, not committed)": (SharedStore, "_audit_convergence", 1),
+    "quarantine (held rows inserted, not committed)": (Quarantine, "hold", 1),
+    "validation committed": (process, "_commit_validation", 1),
+    "merge (rows merged, not committed)": (SharedTables, "_merge_rows", 1),
+    "audit (audit row inserted, not committed)": (SharedTables, "_audit_convergence", 1),
     "release (quarantine rows released, not committed)": (process, "release_corrected", 1),
-    "convergence committed": (SharedStore, "converge_submission", 1),
-    "second convergence committed": (SharedStore, "converge_submission", 2),
-    "failure recorded": (SharedStore, "fail_submission", 1),
+    "convergence committed": (process, "_commit_convergence", 1),
+    "second convergence committed": (process, "_commit_convergence", 2),
+    "failure recorded": (Ledger, "fail", 1),
 }
 
 
@@ -218,7 +221,7 @@ def test_the_uninterrupted_run_ends_every_submission_where_it_should(store_url: 
         for put in ROUNDS:
             put(window)
             run_once(platform)
-        ledger = {e["source"]: e for e in platform.store.submissions("enterprise")}
+        ledger = {e["source"]: e for e in platform.store.ledger.submissions("enterprise")}
         summary = {source: (e["status"], e["received"], e["held_back"], e["converged"], e["inserted"], e["updated"])
                    for source, e in ledger.items()}
         assert summary == {
@@ -230,12 +233,12 @@ def test_the_uninterrupted_run_ends_every_submission_where_it_should(store_url: 
         assert ledger["enterprise__bad.csv"]["reason"].startswith(
             "InvalidValue" if store_url.startswith("sqlite") else "InvalidTextRepresentation")
         item = platform.catalogue.item("enterprise")
-        assert platform.store.count_rows(item) == 12
-        released = [(h["row_no"], h["released_by"]) for h in platform.store.held_rows("enterprise")]
+        assert platform.store.shared.count_rows(item) == 12
+        released = [(h["row_no"], h["released_by"]) for h in platform.store.quarantine.held_rows("enterprise")]
         assert released == [(4, ledger["enterprise__fix.csv"]["submission_id"]),
                             (8, ledger["enterprise__fix.csv"]["submission_id"])]
         with platform.store.engine.connect() as conn:
-            audits = conn.execute(select(platform.store.audit_log.c.detail)).scalars().all()
+            audits = conn.execute(select(platform.store.tables.audit_log.c.detail)).scalars().all()
         assert len(audits) == 2  # one per convergence, none for the failed one
     finally:
         platform.store.dispose()
@@ -252,19 +255,19 @@ def finished_store(store_url: str, tmp_path: Path, catalogue_dir: Path) -> proce
 
 def reconcile(platform: process.Platform) -> dict[str, tuple[bool, tuple[str, ...]]]:
     item = platform.catalogue.item("enterprise")
-    outcome = reconciliation_check(item, platform.store.submissions("enterprise"),
-                                   platform.store.rows_by_submission(item), NOW)
+    outcome = reconciliation_check(item, platform.store.ledger.submissions("enterprise"),
+                                   platform.store.shared.rows_by_submission(item), NOW)
     return {line.rule: (line.success, line.sample) for line in outcome.lines}
 
 
 def test_reconciliation_holds_the_ledger_to_the_table(store_url: str, tmp_path: Path,
                                                       mini_catalogue_dir: Path) -> None:
     platform = finished_store(store_url, tmp_path, mini_catalogue_dir)
-    store, ledger = platform.store, platform.store.ledger
+    store, ledger = platform.store, platform.store.tables.ledger
     try:
-        by_source = {e["source"]: e["submission_id"] for e in store.submissions("enterprise")}
+        by_source = {e["source"]: e["submission_id"] for e in store.ledger.submissions("enterprise")}
         fix, bad = by_source["enterprise__fix.csv"], by_source["enterprise__bad.csv"]
-        reason = store.submissions("enterprise", status="failed")[0]["reason"]
+        reason = store.ledger.submissions("enterprise", status="failed")[0]["reason"]
         assert reconcile(platform) == {
             "received_equals_converged_plus_held_back": (True, ()),
             "no_failed_submission": (False, (f"{bad}: {reason}",)),
@@ -285,7 +288,7 @@ def test_reconciliation_holds_the_ledger_to_the_table(store_url: str, tmp_path: 
         with store.engine.begin() as conn:
             conn.execute(update(ledger).where(ledger.c.submission_id == fix).values(converged=6, held_back=0))
         # a row deleted from the table behind the platform's back
-        table = store.table(platform.catalogue.item("enterprise"))
+        table = store.tables.shared(platform.catalogue.item("enterprise"))
         with store.engine.begin() as conn:
             conn.execute(delete(table).where(table.c.credit_code == make_uscc(5)))
         deleted = reconcile(platform)
@@ -308,8 +311,8 @@ def test_a_submission_left_in_progress_by_an_earlier_run_is_stuck(store_url: str
         first_round(platform.intake_dir)
         item = platform.catalogue.item("enterprise")
         process.take_in(platform, item)  # taken in, never validated
-        [sid] = [e["submission_id"] for e in platform.store.submissions("enterprise", status="received")]
-        later = reconciliation_check(item, platform.store.submissions("enterprise"), None,
+        [sid] = [e["submission_id"] for e in platform.store.ledger.submissions("enterprise", status="received")]
+        later = reconciliation_check(item, platform.store.ledger.submissions("enterprise"), None,
                                      datetime(2026, 11, 21, tzinfo=UTC))
         stuck = {line.rule: (line.success, line.sample) for line in later.lines}["no_stuck_submission"]
         assert stuck == (False, (f"{sid}: still received since {NOW.isoformat()}",))
@@ -320,23 +323,23 @@ def test_a_submission_left_in_progress_by_an_earlier_run_is_stuck(store_url: str
 
 # --- the SQLite upsert ---------------------------------------------------------------------------
 def test_the_sqlite_upsert_updates_by_key_and_writes_its_audit_row(tmp_path: Path, mini_catalogue_dir: Path) -> None:
-    store = SharedStore(f"sqlite:///{tmp_path / 's.db'}", load_catalogue(mini_catalogue_dir))
+    store = Store(f"sqlite:///{tmp_path / 's.db'}", load_catalogue(mini_catalogue_dir))
     store.ensure_tables()
     item = store.catalogue.item("enterprise")
     try:
-        assert store.upsert(item, pd.DataFrame(rows(0, 3), columns=HEADER), "amr", "s1", NOW) == 3
-        assert store.upsert(item, pd.DataFrame(rows(1, 3, name="新"), columns=HEADER), "amr", "s2", NOW) == 3
-        table = store.read_table(item).sort_values("credit_code")
+        assert store.shared.upsert(item, pd.DataFrame(rows(0, 3), columns=HEADER), "amr", "s1", NOW) == 3
+        assert store.shared.upsert(item, pd.DataFrame(rows(1, 3, name="新"), columns=HEADER), "amr", "s2", NOW) == 3
+        table = store.shared.read_table(item).sort_values("credit_code")
         got = dict(zip(table["credit_code"], zip(table["name"], table["_submission_id"], strict=True), strict=True))
         assert got == {make_uscc(0): ("企业0", "s1"), make_uscc(1): ("新1", "s2"), make_uscc(2): ("新2", "s2"),
                        make_uscc(3): ("新3", "s2")}
         with store.engine.connect() as conn:
-            audit = conn.execute(select(store.audit_log.c.action, store.audit_log.c.unit, store.audit_log.c.item,
-                                        store.audit_log.c.detail).order_by(store.audit_log.c.id)).all()
+            log = store.tables.audit_log
+            audit = conn.execute(select(log.c.action, log.c.unit, log.c.item, log.c.detail).order_by(log.c.id)).all()
         assert [tuple(a) for a in audit] == [
             ("converge", "amr", "enterprise", '{"submission_id": "s1", "rows": 3}'),
             ("converge", "amr", "enterprise", '{"submission_id": "s2", "rows": 3}')]
-        assert store.rows_by_submission(item) == {"s1": 1, "s2": 3}
+        assert store.shared.rows_by_submission(item) == {"s1": 1, "s2": 3}
     finally:
         store.dispose()
 
@@ -366,14 +369,14 @@ def test_two_runs_at_once_on_one_intake_converge_each_submission_once(store_url:
     store = platforms[0].store
     try:
         assert errors == []
-        ledger = store.submissions("enterprise")
+        ledger = store.ledger.submissions("enterprise")
         assert sorted((e["source"], e["status"], e["converged"]) for e in ledger) == [
             *[(f"enterprise__{n}.csv", "converged", 5) for n in range(6)], ("enterprise__extra.csv", "rejected", 0)]
         with store.engine.connect() as conn:
-            audits = sorted(conn.execute(select(store.audit_log.c.detail)).scalars())
+            audits = sorted(conn.execute(select(store.tables.audit_log.c.detail)).scalars())
         assert audits == sorted(f'{{"submission_id": "{e["submission_id"]}", "rows": 5}}' for e in ledger
                                 if e["status"] == "converged")
-        assert store.count_rows(platforms[0].catalogue.item("enterprise")) == 30
+        assert store.shared.count_rows(platforms[0].catalogue.item("enterprise")) == 30
         assert sorted(str(p.relative_to(window)) for p in window.rglob("*") if p.is_file()) == sorted(
             [f"amr/_archive/enterprise__{n}.csv" for n in range(6)]
             + ["amr/_rejected/enterprise__extra.csv", "amr/_rejected/enterprise__extra.csv.reason.txt"])
@@ -402,9 +405,13 @@ def test_a_refused_file_acceptable_later_is_taken_in_not_archived_as_a_duplicate
     platform = make_platform(mini_catalogue_dir, window, store_url)
     try:
         run_once(platform)
-        ledger = [(e["submission_id"], e["status"], e["converged"]) for e in platform.store.submissions("enterprise")]
-        [(first, _, _), _] = ledger
-        assert ledger == [(first, "rejected", 0), (f"{first}~1", "converged", 3)]
+        ledger = [(e["submission_id"], e["status"], e["converged"])
+                  for e in platform.store.ledger.submissions("enterprise")]
+        [digest] = {e["digest"] for e in platform.store.ledger.submissions("enterprise")}  # the same bytes
+        accepted = intake.submission_id("enterprise", "enterprise.csv", digest)
+        # the refusal's id names the folder it was refused in (process.refusal_id); the file taken in later
+        # is a submission of its own
+        assert ledger == [(f"amr/{accepted}", "rejected", 0), (accepted, "converged", 3)]
     finally:
         platform.store.dispose()
 
@@ -427,9 +434,9 @@ def test_a_pull_back_to_an_earlier_state_converges_again(store_url: str, tmp_pat
             now = next(times)
             platform.clock = lambda now=now: now  # type: ignore[misc]
             run_once(platform)
-        ledger = [(e["received_at"].day, e["status"]) for e in platform.store.submissions("enterprise")]
+        ledger = [(e["received_at"].day, e["status"]) for e in platform.store.ledger.submissions("enterprise")]
         assert ledger == [(1, "converged"), (2, "converged"), (3, "converged")]  # the 4th equals the 3rd
-        names = sorted(platform.store.read_table(platform.catalogue.item("enterprise"))["name"])
+        names = sorted(platform.store.shared.read_table(platform.catalogue.item("enterprise"))["name"])
         assert names == ["企业0", "企业1", "企业2"]
     finally:
         platform.store.dispose()
@@ -453,7 +460,8 @@ def test_a_lost_connection_is_raised_for_the_retry_and_the_submission_stays_as_i
         platform.validator = LostConnection()
         with pytest.raises(OperationalError):
             process.validate(platform, item)
-        assert [e["status"] for e in platform.store.submissions("enterprise")] == ["received", "rejected"]
+        assert {e["source"]: e["status"] for e in platform.store.ledger.submissions("enterprise")} == {
+            "enterprise.csv": "received", "enterprise__extra.csv": "rejected"}
         assert platform.store.is_transient(ValueError("a bad value")) is False
     finally:
         platform.store.dispose()

@@ -79,3 +79,30 @@ def test_a_name_in_an_open_column_fails_the_check_and_takes_the_files_down(tmp_p
     assert sorted(p.name for p in published.iterdir()) == [".staging", "index.json"]  # taken down
     assert list((published / ".staging").iterdir()) == []  # the failing files are not kept either
     assert json.loads((published / "index.json").read_text(encoding="utf-8")) == {}
+
+
+def test_a_contractor_without_sharing_work_publishes_nothing(tmp_path: Path, mini_catalogue_dir: Path) -> None:
+    """Art. 7: gx_datatech holds amr's collection, validation and convergence, not its sharing: the run converges
+    and is refused at the publication, recorded as the run's incident for amr."""
+    from pipelines.entrustment import CONTRACTOR_TAG, RUN_DATE_TAG
+    from tests.helpers import open_store
+
+    rows = [[make_uscc(i), f"企业{i}", "450103", "1000", "存续", "2026-06-15"] for i in range(3)]
+    write_csv(tmp_path / "intake" / "amr" / "enterprise.csv", [h for h in HEADER if h != "legal_rep"], rows)
+    catalogue = load_catalogue(mini_catalogue_dir)
+    resource = PlatformResource(catalogue_dir=str(mini_catalogue_dir), intake_dir=str(tmp_path / "intake"),
+                                data_dir=str(tmp_path / "data"), allow_run_date="1")
+    result = dg.materialize([unit_asset(catalogue, catalogue.unit("amr"), "sqlite"), *opendata_assets(catalogue)],
+                            resources={"platform": resource}, raise_on_error=False,
+                            tags={CONTRACTOR_TAG: "gx_datatech", RUN_DATE_TAG: "2026-06-15"})
+    assert not result.success
+    assert not (tmp_path / "data" / "open" / "enterprise.csv").exists()
+    store = open_store(mini_catalogue_dir, tmp_path / "data")
+    try:
+        assert [(r["unit"], r["contractor"], r["status"], r["reason"]) for r in store.records.run_records()] == [
+            ("amr", "gx_datatech", "refused",
+             "enterprise: sharing refused: contractor gx_datatech has no valid entrustment for unit amr on "
+             "2026-06-15: not entrusted with sharing (only collection, convergence, validation)")]
+        assert [(e["status"], e["converged"]) for e in store.ledger.submissions()] == [("converged", 3)]
+    finally:
+        store.dispose()

@@ -46,7 +46,7 @@ def workspace(tmp_path: Path, mini_catalogue_dir: Path) -> dict[str, Path]:
 def _ledger(paths: dict[str, Path]) -> list[dict]:
     store = open_store(paths["catalogue"], paths["data"])
     try:
-        return store.submissions()
+        return store.ledger.submissions()
     finally:
         store.dispose()
 
@@ -59,17 +59,30 @@ def test_exact_counts_converged_and_held_back(workspace: dict[str, Path]) -> Non
         20, 14, 6, 14, 2)
     store = open_store(workspace["catalogue"], workspace["data"])
     item = store.catalogue.item("enterprise")
-    assert store.count_rows(item) == 14
-    reasons = {row["row_no"]: row["reasons"] for row in store.held_rows("enterprise")}
+    assert store.shared.count_rows(item) == 14
+    reasons = {row["row_no"]: row["reasons"] for row in store.quarantine.held_rows("enterprise")}
     assert sorted(reasons) == [15, 16, 17, 18, 19, 20]
     assert reasons[15].startswith("standard:credit_code")
     assert reasons[16].startswith("required:name")
     assert reasons[17].startswith("unique_key") and reasons[18].startswith("unique_key")
     assert reasons[19].startswith("value_set:status")
     assert reasons[20].startswith("range:capital")
-    lineage = store.read_table(item)[["_source_unit", "_submission_id"]].drop_duplicates()
+    lineage = store.shared.read_table(item)[["_source_unit", "_submission_id"]].drop_duplicates()
     assert lineage.values.tolist() == [["amr", entry["submission_id"]]]
     store.dispose()
+
+
+def test_the_shared_table_materializes_with_its_column_schema(workspace: dict[str, Path]) -> None:
+    """The UI shows the newest materialization's schema as the table's columns (not on 5,000 definitions)."""
+    result = materialize_all(workspace["catalogue"], workspace["intake"], workspace["data"])
+    [shared] = [e.materialization for e in result.get_asset_materialization_events()
+                if e.materialization.asset_key == dg.AssetKey(["shared", "amr", "enterprise"])]
+    schema = shared.metadata["dagster/column_schema"].value
+    assert [(c.name, c.type) for c in schema.columns] == [
+        ("credit_code", "string"), ("name", "string"), ("region", "string"), ("capital", "decimal"),
+        ("status", "string"), ("updated_at", "date")]
+    assert (schema.columns[0].description, schema.columns[0].constraints.unique) == ("统一社会信用代码 (uscc)", True)
+    assert not schema.columns[1].constraints.nullable
 
 
 def test_checks_report_each_dimension(workspace: dict[str, Path]) -> None:
@@ -96,13 +109,13 @@ def test_rerunning_the_same_submission_changes_nothing(workspace: dict[str, Path
     materialize_all(workspace["catalogue"], workspace["intake"], workspace["data"])
     archived = workspace["intake"] / "amr" / "_archive" / "enterprise.csv"
     store = open_store(workspace["catalogue"], workspace["data"])
-    before = store.read_table(store.catalogue.item("enterprise"))
+    before = store.shared.read_table(store.catalogue.item("enterprise"))
     shutil.copy(archived, workspace["intake"] / "amr" / "enterprise.csv")
     materialize_all(workspace["catalogue"], workspace["intake"], workspace["data"])
-    after = store.read_table(store.catalogue.item("enterprise"))
+    after = store.shared.read_table(store.catalogue.item("enterprise"))
     pd.testing.assert_frame_equal(before, after)
     assert len(_ledger(workspace)) == 1
-    assert len(store.held_rows()) == 6
+    assert len(store.quarantine.held_rows()) == 6
     store.dispose()
 
 
@@ -117,7 +130,7 @@ def test_uncatalogued_column_sets_the_whole_submission_aside(workspace: dict[str
     refused = [e for e in _ledger(workspace) if e["status"] == "rejected"]
     assert [(e["received"], e["held_back"], e["converged"]) for e in refused] == [(5, 5, 0)]
     store = open_store(workspace["catalogue"], workspace["data"])
-    assert store.count_rows(store.catalogue.item("enterprise")) == 14  # only the good file's rows
+    assert store.shared.count_rows(store.catalogue.item("enterprise")) == 14  # only the good file's rows
     store.dispose()
 
 
@@ -149,7 +162,7 @@ def test_gbk_labels_bom_json_and_xlsx_are_read(tmp_path: Path, mini_catalogue_di
         intake / "amr" / "enterprise__sheet.xlsx", index=False)
     materialize_all(mini_catalogue_dir, intake, data)
     store = open_store(mini_catalogue_dir, data)
-    names = sorted(store.read_table(store.catalogue.item("enterprise"))["name"])
+    names = sorted(store.shared.read_table(store.catalogue.item("enterprise"))["name"])
     assert names == ["丁公司", "南宁甲公司", "柳州乙公司", "桂林丙公司"]
     store.dispose()
 
@@ -177,9 +190,9 @@ def test_database_pull_through_sqlalchemy(tmp_path: Path, mini_catalogue_dir: Pa
     monkeypatch.setenv("NN_WATER_DB", f"sqlite:///{source}")
     materialize_all(mini_catalogue_dir, tmp_path / "intake", tmp_path / "data")
     store = open_store(mini_catalogue_dir, tmp_path / "data", platform="city_450100")  # nn_water's platform
-    [entry] = store.submissions("water_account")
+    [entry] = store.ledger.submissions("water_account")
     assert (entry["received"], entry["converged"], entry["held_back"]) == (3, 2, 1)
     assert entry["source"] == "db:NN_WATER_DB"
-    table = store.read_table(store.catalogue.item("water_account")).set_index("account_no")
+    table = store.shared.read_table(store.catalogue.item("water_account")).set_index("account_no")
     assert table.loc["W1", "floor"] == 3 and pd.isna(table.loc["W2", "floor"]) and pd.isna(table.loc["W2", "phone"])
     store.dispose()

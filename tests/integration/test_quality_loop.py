@@ -54,7 +54,7 @@ def edit_items(catalogue: Path, file: str, change) -> None:  # type: ignore[no-u
 def ledger_counts(catalogue: Path, data: Path, item: str) -> list[tuple]:
     store = open_store(catalogue, data)
     try:
-        return [(e["received"], e["valid"], e["held_back"], e["converged"]) for e in store.submissions(item)]
+        return [(e["received"], e["valid"], e["held_back"], e["converged"]) for e in store.ledger.submissions(item)]
     finally:
         store.dispose()
 
@@ -148,11 +148,12 @@ def test_correction_round_trip(tmp_path: Path, mini_catalogue_dir: Path) -> None
     assert ledger_counts(mini_catalogue_dir, data, "enterprise") == [(20, 14, 6, 14), (4, 4, 0, 4)]
     store = open_store(mini_catalogue_dir, data)
     item = store.catalogue.item("enterprise")
-    assert store.count_rows(item) == 18
-    held = store.held_rows("enterprise")
+    assert store.shared.count_rows(item) == 18
+    held = store.quarantine.held_rows("enterprise")
     released = {h["row_no"] for h in held if h["released_by"]}
     assert released == {16, 17, 18, 19, 20}
-    assert {h["released_by"] for h in held if h["released_by"]} == {store.submissions("enterprise")[1]["submission_id"]}
+    fix = store.ledger.submissions("enterprise")[1]["submission_id"]
+    assert {h["released_by"] for h in held if h["released_by"]} == {fix}
     history = row_history(store, item, {"credit_code": make_uscc(101)})
     assert [(h["source"], h["outcome"]) for h in history] == [("enterprise.csv", "held"),
                                                              ("enterprise__correction-1.csv", "converged")]

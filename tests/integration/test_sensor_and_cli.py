@@ -36,7 +36,8 @@ def test_sensor_requests_a_run_for_new_submissions_once(tmp_path: Path, mini_cat
         result = sensor(context)
     [request] = result.run_requests
     assert {k.to_user_string() for k in request.asset_selection} == {
-        "intake/amr/enterprise", "validated/amr/enterprise", "shared/amr/enterprise", "corrections/amr"}
+        "intake/amr/enterprise_intake", "validated/amr/enterprise_validated", "shared/amr/enterprise",
+        "corrections/amr"}
     with dg.build_sensor_context(resources=resources, cursor=result.cursor) as context:
         assert not sensor(context).run_requests
 

@@ -130,7 +130,7 @@ def _check(url: str, key: list[str], name: str) -> dict:
 
 @pytest.mark.webserver
 def test_check_results_and_metadata_through_graphql(served: str) -> None:
-    validated = _check(served, ["validated", "amr", "enterprise"], "validated_enterprise")
+    validated = _check(served, ["validated", "amr", "enterprise_validated"], "validated_enterprise")
     assert validated["status"] == "FAILED"
     evaluation = validated["evaluation"]
     assert (evaluation["success"], evaluation["severity"]) == (False, "ERROR")

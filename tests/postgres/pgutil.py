@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from pipelines.catalogue import Catalogue, load_catalogue
 from pipelines.catalogue.models import Item, ItemField
-from pipelines.store import SharedStore
+from pipelines.store import Store
 from tests.conftest import MINI, make_uscc
 
 NOW = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -54,8 +54,8 @@ def rows(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         engine.dispose()
 
 
-def store_on(url: str, catalogue: Catalogue | None = None) -> SharedStore:
-    store = SharedStore(url, catalogue or mini())
+def store_on(url: str, catalogue: Catalogue | None = None) -> Store:
+    store = Store(url, catalogue or mini())
     store.ensure_tables()
     return store
 

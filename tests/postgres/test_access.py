@@ -37,7 +37,7 @@ def access(pg_database: str) -> Iterator[AccessControl]:
     control.sync(NOW)
     for unit in ("amr", "nn_water"):
         control.create_login(unit, f"{prefix}{unit}_login")
-    store.upsert(store.catalogue.item("enterprise"), enterprise_frame(4), "amr", "s1", NOW)
+    store.shared.upsert(store.catalogue.item("enterprise"), enterprise_frame(4), "amr", "s1", NOW)
     with store.engine.begin() as conn:
         conn.exec_driver_sql("insert into shared_city.water_account values "
                              "('W1', '450103198506120011', null, 'nn_water', 's', now())")

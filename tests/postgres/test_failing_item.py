@@ -35,7 +35,7 @@ def test_a_store_rejection_fails_one_item_and_its_unit_goes_on(tmp_path: Path, m
     write_csv(intake / "amr" / "enterprise_branch.csv", HEADER, rows)
     store = open_store(mini_catalogue_dir, data, pg_database)
     store.ensure_tables()
-    branch = store.table(store.catalogue.item("enterprise_branch"))
+    branch = store.tables.shared(store.catalogue.item("enterprise_branch"))
     with store.engine.begin() as conn:  # a rule only the database knows: every valid row breaks it
         conn.execute(sa.text(f'ALTER TABLE "{branch.schema}"."{branch.name}" '
                              "ADD CONSTRAINT capital_over_a_million CHECK (capital > 1000000)"))
@@ -52,11 +52,11 @@ def test_a_store_rejection_fails_one_item_and_its_unit_goes_on(tmp_path: Path, m
     assert not checks["shared_enterprise_branch"].passed
     store = open_store(mini_catalogue_dir, data, pg_database)
     try:
-        assert store.count_rows(store.catalogue.item("enterprise")) == 5
-        assert store.count_rows(store.catalogue.item("enterprise_branch")) == 0
-        [entry] = store.submissions("enterprise_branch")
+        assert store.shared.count_rows(store.catalogue.item("enterprise")) == 5
+        assert store.shared.count_rows(store.catalogue.item("enterprise_branch")) == 0
+        [entry] = store.ledger.submissions("enterprise_branch")
         assert entry["status"] == "failed" and "capital_over_a_million" in entry["reason"]
-        [converged] = store.submissions("enterprise")
+        [converged] = store.ledger.submissions("enterprise")
         assert (converged["status"], converged["converged"]) == ("converged", 5)
     finally:
         store.dispose()

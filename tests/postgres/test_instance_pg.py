@@ -71,14 +71,15 @@ def test_mini_catalogue_runs_in_the_postgres_instance_and_store(pg_instance: dg.
                         r=result.run_id)
     # validated and shared assets are published on every run (0 rows when nothing is new), so that
     # what depends on them (correction lists, items reading an authority's shared table) is not skipped
-    assert materialized == [('["intake", "amr", "enterprise"]',), ('["shared", "amr", "enterprise"]',),
-                            ('["shared", "nn_water", "water_account"]',), ('["validated", "amr", "enterprise"]',),
-                            ('["validated", "nn_water", "water_account"]',)]
+    assert materialized == [('["intake", "amr", "enterprise_intake"]',), ('["shared", "amr", "enterprise"]',),
+                            ('["shared", "nn_water", "water_account"]',),
+                            ('["validated", "amr", "enterprise_validated"]',),
+                            ('["validated", "nn_water", "water_account_validated"]',)]
     assert scalar(pg_database, "select count(*) from shared_province.enterprise") == 8
     shared = check_evaluations(result)["shared_enterprise"]
     assert shared.passed and dimension(shared, "integrity")["passed"] and dimension(shared, "availability")["passed"]
     assert rules(shared, "integrity")["sql:unique_key"]["result"] == "✅ pass"  # answered inside PostgreSQL
     store = open_store(mini_catalogue_dir, tmp_path / "data", pg_database)
-    [entry] = store.submissions("enterprise")
+    [entry] = store.ledger.submissions("enterprise")
     assert (entry["received"], entry["converged"], entry["held_back"]) == (9, 8, 1)
     store.dispose()

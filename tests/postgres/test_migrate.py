@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.catalogue.models import FieldType, ItemField
-from pipelines.store import SharedStore
+from pipelines.store import Store
 from pipelines.store.migrate import MigrationRefused
 from tests.postgres.pgutil import NOW, enterprise_frame, mini, rows, scalar, store_on, with_fields
 
@@ -16,7 +16,7 @@ ENTERPRISE = list(mini().item("enterprise").fields)
 
 def _loaded(url: str) -> None:
     store = store_on(url)
-    store.upsert(store.catalogue.item("enterprise"), enterprise_frame(3), "amr", "s1", NOW)
+    store.shared.upsert(store.catalogue.item("enterprise"), enterprise_frame(3), "amr", "s1", NOW)
     store.dispose()
 
 
@@ -28,7 +28,7 @@ def test_new_nullable_column_and_new_comment_are_applied(pg_database: str) -> No
     _loaded(pg_database)
     fields = [*_relabelled(ENTERPRISE, "name", "企业名称（全称）"),
               ItemField(name="legal_person", label="法定代表人")]
-    store = SharedStore(pg_database, with_fields(mini(), "enterprise", fields))
+    store = Store(pg_database, with_fields(mini(), "enterprise", fields))
     plan = store.migrate()
     assert sorted((c.column, c.kind) for c in plan.changes) == [("legal_person", "add_column"), ("name", "comment")]
     assert not plan.destructive
@@ -59,7 +59,7 @@ def test_destructive_changes_are_refused_whole(pg_database: str, change: str, fi
     before = rows(pg_database, "select column_name, data_type, is_nullable from information_schema.columns "
                                "where table_name = 'enterprise' order by ordinal_position")
     catalogue = with_fields(mini(), "enterprise", [*_relabelled(fields, "name", "新标签")])
-    store = SharedStore(pg_database, catalogue)
+    store = Store(pg_database, catalogue)
     with pytest.raises(MigrationRefused) as refused:
         store.migrate()
     assert expected in str(refused.value), change
@@ -76,7 +76,7 @@ def test_destructive_changes_are_refused_whole(pg_database: str, change: str, fi
 def test_new_not_null_column_on_an_empty_table_is_applied(pg_database: str) -> None:
     store_on(pg_database).dispose()
     fields = [*ENTERPRISE, ItemField(name="legal_person", label="法定代表人", required=True)]
-    store = SharedStore(pg_database, with_fields(mini(), "enterprise", fields))
+    store = Store(pg_database, with_fields(mini(), "enterprise", fields))
     assert [c.kind for c in store.migrate().changes] == ["add_column"]
     assert rows(pg_database, "select is_nullable from information_schema.columns where "
                              "column_name = 'legal_person'") == [("NO",)]
@@ -85,15 +85,15 @@ def test_new_not_null_column_on_an_empty_table_is_applied(pg_database: str) -> N
 
 def test_sqlite_store_migrates_too(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    store = SharedStore(url, mini())
+    store = Store(url, mini())
     store.ensure_tables()
-    store.upsert(store.catalogue.item("enterprise"), enterprise_frame(2), "amr", "s1", NOW)
+    store.shared.upsert(store.catalogue.item("enterprise"), enterprise_frame(2), "amr", "s1", NOW)
     store.dispose()
-    grown = SharedStore(url, with_fields(mini(), "enterprise", [*ENTERPRISE, ItemField(name="note", label="备注")]))
+    grown = Store(url, with_fields(mini(), "enterprise", [*ENTERPRISE, ItemField(name="note", label="备注")]))
     assert [(c.column, c.kind) for c in grown.migrate().changes] == [("note", "add_column")]
-    assert "note" in grown.column_names(grown.catalogue.item("enterprise"))
+    assert "note" in grown.shared.column_names(grown.catalogue.item("enterprise"))
     grown.dispose()
-    shrunk = SharedStore(url, with_fields(mini(), "enterprise", [f for f in ENTERPRISE if f.name != "status"]))
+    shrunk = Store(url, with_fields(mini(), "enterprise", [f for f in ENTERPRISE if f.name != "status"]))
     with pytest.raises(MigrationRefused, match=r"enterprise\.status: drop column"):
         shrunk.ensure_tables()
     shrunk.dispose()

@@ -14,11 +14,11 @@ pytestmark = pytest.mark.postgres
 def test_runs_table_lives_in_the_platform_schema_and_keeps_one_row_per_run_and_unit(pg_database: str) -> None:
     store = store_on(pg_database)
     try:
-        store.start_run("run-1", "amr", "gx_datatech", NOW)
-        store.start_run("run-1", "amr", "gx_datatech", NOW)  # a retried step replaces its earlier attempt
-        store.finish_run("run-1", "amr", NOW + timedelta(minutes=2), "succeeded")
-        store.record_run("run-1", "nn_water", "gx_datatech", NOW, NOW, "refused", "not entrusted", NOW.date())
-        store.start_run("run-2", "amr", None, NOW)  # never finished
+        store.records.start_run("run-1", "amr", "gx_datatech", NOW)
+        store.records.start_run("run-1", "amr", "gx_datatech", NOW)  # a retried step replaces its earlier attempt
+        store.records.finish_run("run-1", "amr", NOW + timedelta(minutes=2), "succeeded")
+        store.records.record_run("run-1", "nn_water", "gx_datatech", NOW, NOW, "refused", "not entrusted", NOW.date())
+        store.records.start_run("run-2", "amr", None, NOW)  # never finished
     finally:
         store.dispose()
     assert rows(pg_database, """

@@ -46,12 +46,12 @@ def test_tables_carry_types_keys_not_null_and_chinese_comments(pg_database: str)
 def test_merge_is_idempotent_and_updates_by_key(pg_database: str) -> None:
     store = store_on(pg_database)
     item = store.catalogue.item("enterprise")
-    assert store.upsert(item, enterprise_frame(50), "amr", "s1", NOW) == 50
-    first = store.read_table(item)
-    assert store.upsert(item, enterprise_frame(50), "amr", "s1", NOW) == 50
-    pd.testing.assert_frame_equal(first, store.read_table(item))
-    assert store.upsert(item, enterprise_frame(20, start=40, name="新"), "amr", "s2", NOW) == 20
-    table = store.read_table(item).set_index("name")
+    assert store.shared.upsert(item, enterprise_frame(50), "amr", "s1", NOW) == 50
+    first = store.shared.read_table(item)
+    assert store.shared.upsert(item, enterprise_frame(50), "amr", "s1", NOW) == 50
+    pd.testing.assert_frame_equal(first, store.shared.read_table(item))
+    assert store.shared.upsert(item, enterprise_frame(20, start=40, name="新"), "amr", "s2", NOW) == 20
+    table = store.shared.read_table(item).set_index("name")
     assert len(table) == 60
     assert table.loc["新45", "_submission_id"] == "s2" and table.loc["企业39", "_submission_id"] == "s1"
     assert float(table.loc["新45", "capital"]) == 45.5
@@ -65,12 +65,12 @@ def test_stage_text_goes_straight_to_copy_with_the_same_result(pg_database: str)
     frame.loc[3, "status"] = None  # empty in the stage text -> NULL in the store
     stage = replace(store.stage, chunk_rows=7)  # five chunks: COPY reads across their seams
     stage.write("s1", "valid", frame)
-    assert store.upsert_stage(item, stage.open_text("s1", "valid"), "amr", "s1", NOW) == 30
-    via_stage = store.read_table(item)
+    assert store.shared.upsert_stage(item, stage.open_text("s1", "valid"), "amr", "s1", NOW) == 30
+    via_stage = store.shared.read_table(item)
     with store.engine.begin() as conn:
         conn.exec_driver_sql("truncate shared_province.enterprise")
-    assert store.upsert(item, frame, "amr", "s1", NOW) == 30
-    pd.testing.assert_frame_equal(via_stage, store.read_table(item))
+    assert store.shared.upsert(item, frame, "amr", "s1", NOW) == 30
+    pd.testing.assert_frame_equal(via_stage, store.shared.read_table(item))
     assert via_stage["status"].isna().sum() == 1
     assert str(via_stage.loc[0, "updated_at"]) == "2026-10-01"
     store.dispose()
@@ -105,7 +105,7 @@ def test_stage_chunks_live_in_the_platform_schema_and_a_rewrite_is_one_transacti
 def test_each_convergence_writes_one_audit_row_in_the_same_transaction(pg_database: str) -> None:
     store = store_on(pg_database)
     item = store.catalogue.item("enterprise")
-    store.upsert(item, enterprise_frame(7), "amr", "s1", NOW)
+    store.shared.upsert(item, enterprise_frame(7), "amr", "s1", NOW)
     audit = rows(pg_database, "select action, actor, unit, item, detail from platform.audit_log")
     assert audit == [("converge", "platform", "amr", "enterprise", '{"submission_id": "s1", "rows": 7}')]
     store.dispose()
@@ -119,7 +119,7 @@ def test_failure_after_merge_before_commit_leaves_the_store_unchanged(pg_databas
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     store = store_on(pg_database)
     item = store.catalogue.item("enterprise")
-    store.upsert(item, enterprise_frame(10), "amr", "s1", NOW)
+    store.shared.upsert(item, enterprise_frame(10), "amr", "s1", NOW)
     before = _snapshot(pg_database)
     real_merge = pg._merge
 
@@ -129,7 +129,7 @@ def test_failure_after_merge_before_commit_leaves_the_store_unchanged(pg_databas
 
     monkeypatch.setattr(pg, "_merge", merge_then_die)
     with pytest.raises(ConnectionError):
-        store.upsert(item, enterprise_frame(30, start=5, name="改"), "amr", "s2", NOW)
+        store.shared.upsert(item, enterprise_frame(30, start=5, name="改"), "amr", "s2", NOW)
     assert _snapshot(pg_database) == before
     assert scalar(pg_database, "select count(*) from platform.audit_log") == 1
     assert scalar(pg_database, "select count(*) from pg_stat_activity where state = 'idle in transaction' "
@@ -140,17 +140,17 @@ def test_failure_after_merge_before_commit_leaves_the_store_unchanged(pg_databas
 def test_bad_row_in_the_middle_rolls_the_whole_load_back(pg_database: str) -> None:
     store = store_on(pg_database)
     item = store.catalogue.item("enterprise")
-    store.upsert(item, enterprise_frame(10), "amr", "s1", NOW)
+    store.shared.upsert(item, enterprise_frame(10), "amr", "s1", NOW)
     before = _snapshot(pg_database)
     bad_value = enterprise_frame(40, start=5, name="改")
     bad_value.loc[20, "capital"] = "not-a-number"  # passes COPY into text, fails the typed merge
     with pytest.raises(psycopg2.errors.InvalidTextRepresentation):
-        store.upsert(item, bad_value, "amr", "s2", NOW)
+        store.shared.upsert(item, bad_value, "amr", "s2", NOW)
     assert _snapshot(pg_database) == before
     lines = enterprise_frame(40, start=5, name="改").to_csv(index=False).splitlines()
     lines[21] = lines[21].rsplit(",", 2)[0]  # a short row in the middle of the text: COPY itself fails
     with pytest.raises(psycopg2.errors.BadCopyFileFormat):
-        store.upsert_stage(item, io.StringIO("\n".join(lines) + "\n"), "amr", "s3", NOW)
+        store.shared.upsert_stage(item, io.StringIO("\n".join(lines) + "\n"), "amr", "s3", NOW)
     assert _snapshot(pg_database) == before
     assert scalar(pg_database, "select count(*) from platform.audit_log") == 1
     store.dispose()
@@ -172,7 +172,7 @@ def test_types_convert_like_the_python_path(pg_database: str) -> None:
     frame = pd.DataFrame([["W1", "是", "2026-01-02", "2026-01-02T03:04:05", "+3"],
                           ["W2", "false", "2026-01-03 00:00:00", "2026-01-02 03:04:05", "007"],
                           ["W3", "", None, None, None]], columns=list(item.field_names), dtype=object)
-    store.upsert(item, frame, "nn_water", "s1", NOW)
+    store.shared.upsert(item, frame, "nn_water", "s1", NOW)
     got = rows(pg_database, "select account_no, active, opened::text, seen::text, meters "
                             "from shared_city.water_account order by 1")
     assert got == [("W1", True, "2026-01-02", "2026-01-02 03:04:05", 3),

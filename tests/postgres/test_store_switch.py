@@ -20,14 +20,14 @@ def test_mini_pipeline_converges_into_postgres(tmp_path: Path, mini_catalogue_di
     store = open_store(mini_catalogue_dir, data, pg_database)
     assert store.dialect == "postgresql"
     item = store.catalogue.item("enterprise")
-    assert store.table(item).schema == "shared_province"
-    [entry] = store.submissions()
+    assert store.tables.shared(item).schema == "shared_province"
+    [entry] = store.ledger.submissions()
     assert (entry["received"], entry["converged"], entry["held_back"]) == (20, 14, 6)
-    assert store.count_rows(item) == 14
-    before = store.read_table(item)
+    assert store.shared.count_rows(item) == 14
+    before = store.shared.read_table(item)
     shutil.copy(intake / "amr" / "_archive" / "enterprise.csv", intake / "amr" / "enterprise.csv")
     materialize_all(mini_catalogue_dir, intake, data, store_url=pg_database)
-    assert store.read_table(item).equals(before)
-    assert len(store.submissions()) == 1
+    assert store.shared.read_table(item).equals(before)
+    assert len(store.ledger.submissions()) == 1
     assert not (data / "shared_store.db").exists()
     store.dispose()

@@ -23,7 +23,7 @@ def test_violations_are_opened_once_and_escalated_on_postgres(pg_database: str, 
     store = store_on(pg_database)
     try:
         store.ensure_tables([])
-        store.record_submission(submission_id="permits/permits.csv/aaa", item="permits", unit="amr",
+        store.ledger.record(submission_id="permits/permits.csv/aaa", item="permits", unit="amr",
                                 source="permits.csv", digest="a" * 64, status="rejected", reason=REFUSED,
                                 received=12, held_back=12, received_at=moment(2))
         records = read_records(store, tmp_path)

@@ -17,7 +17,7 @@ def _backticked() -> list[str]:
 
 
 def _resolve(dotted: str) -> object:
-    """The longest importable module prefix, then attributes: ``pipelines.store.store.SharedStore.hold_back``."""
+    """The longest importable module prefix, then attributes: ``pipelines.store.store.Store.hold_back``."""
     parts = dotted.split(".")
     for cut in range(len(parts), 0, -1):
         try:

@@ -143,7 +143,7 @@ def test_parsed_files_are_cached_and_a_change_is_seen(mini_catalogue_dir: Path, 
 
 # --- codes that would collide with what the store derives from them ---------------------------------------------
 @pytest.mark.parametrize("table", ["platform_ledger", "platform_quarantine", "platform_stage", "audit_log",
-                                   "sharing_applications", "platform_runs"])
+                                   "sharing_applications", "platform_runs", "sharing_audit"])
 def test_an_item_code_naming_a_platform_table_is_refused(table: str, mini_catalogue_dir: Path) -> None:
     edit_yaml(mini_catalogue_dir, "items/amr.yaml", lambda d: d["items"][0].update(code=table))
     assert catalogue_problems(mini_catalogue_dir) == [
@@ -151,16 +151,19 @@ def test_an_item_code_naming_a_platform_table_is_refused(table: str, mini_catalo
 
 
 def test_the_platform_tables_refused_are_the_schemas_own() -> None:
-    """An independent reading of the names: every table the store creates for a catalogue without items."""
+    """An independent reading of the names: every table the store and the sharing service create for a catalogue
+    without items."""
     import sqlalchemy as sa
 
     from pipelines.catalogue.loader import _platform_table_names
     from pipelines.catalogue.models import Catalogue
-    from pipelines.store import SharedStore
+    from pipelines.serving.tables import ensure_service_tables
+    from pipelines.store import Store
 
-    store = SharedStore("sqlite://", Catalogue(units=(), items=()))
+    store = Store("sqlite://", Catalogue(units=(), items=()))
     try:
         store.ensure_tables()
+        ensure_service_tables(store)
         assert _platform_table_names() == frozenset(sa.inspect(store.engine).get_table_names())
     finally:
         store.dispose()

@@ -18,7 +18,7 @@ from pipelines.catalogue.models import Catalogue, Item
 from pipelines.clock import PROVINCE_TZ, Clock, province_day, shown_time
 from pipelines.evaluation import periods
 from pipelines.quality.outcome import ValidationOutcome
-from pipelines.store import SharedStore
+from pipelines.store import Store
 from tests.conftest import REPO
 from tests.helpers import write_csv
 
@@ -52,7 +52,7 @@ def catalogue_dir(tmp_path: Path) -> Path:
 
 def _platform(tmp_path: Path, catalogue: Catalogue, moment: datetime,
               validator: RecordingValidator | None = None) -> process.Platform:
-    store = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", catalogue)
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}", catalogue)
     store.ensure_tables()
     return process.Platform(catalogue, tmp_path / "intake", tmp_path / "data", store,
                             validator or RecordingValidator(), clock=Clock.fixed(moment))

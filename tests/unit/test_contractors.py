@@ -223,3 +223,33 @@ def test_contractors_schema_accepts_the_demo_file_and_rejects_unknown_work() -> 
     document["contractors"][0]["entrustments"][0]["work"] = ["hosting"]
     with pytest.raises(jsonschema.ValidationError, match="'hosting' is not one of"):
         jsonschema.validate(json.loads(json.dumps(document, default=str)), schema)
+
+
+def test_each_work_type_is_judged_against_the_entrustment(mini_catalogue_dir: Path) -> None:
+    """Art. 7: collection, validation, convergence and sharing each need the entrustment of that work."""
+    from pipelines.entrustment import NotEntrusted, require_entrusted, run_operators
+
+    edit(mini_catalogue_dir, lambda d: d["contractors"][0]["entrustments"][0].update(work=["collection", "sharing"]))
+    catalogue = load_catalogue(mini_catalogue_dir)
+    tagged = run_operators(catalogue, "amr", {CONTRACTOR_TAG: "gx_datatech"}, JUNE)
+    not_entrusted = ("contractor gx_datatech has no valid entrustment for unit amr on 2026-06-15: "
+                     "not entrusted with {} (only collection, sharing)")
+    assert tagged == {
+        Work.COLLECTION: Operator("amr", "gx_datatech", JUNE, None, Work.COLLECTION),
+        Work.VALIDATION: Operator("amr", "gx_datatech", JUNE, not_entrusted.format("validation"), Work.VALIDATION),
+        Work.CONVERGENCE: Operator("amr", "gx_datatech", JUNE, not_entrusted.format("convergence"), Work.CONVERGENCE),
+        Work.SHARING: Operator("amr", "gx_datatech", JUNE, None, Work.SHARING),
+    }
+    for work in (Work.COLLECTION, Work.SHARING):
+        require_entrusted(tagged[work], work)
+    for work in (Work.VALIDATION, Work.CONVERGENCE):
+        with pytest.raises(NotEntrusted, match=f"^{work.value} refused: contractor gx_datatech"):
+            require_entrusted(tagged[work], work)
+    with pytest.raises(ValueError, match="operator of collection work passed to a validation step"):
+        require_entrusted(tagged[Work.COLLECTION], Work.VALIDATION)
+    untagged = run_operators(catalogue, "amr", {}, JUNE)  # the entrusted contractor where there is one, else the unit
+    assert {w: (o.contractor, o.refusal) for w, o in untagged.items()} == {
+        Work.COLLECTION: ("gx_datatech", None), Work.VALIDATION: (None, None), Work.CONVERGENCE: (None, None),
+        Work.SHARING: ("gx_datatech", None)}
+    refused_date = run_operators(catalogue, "amr", {RUN_DATE_TAG: "soon"}, JUNE)
+    assert {o.refusal for o in refused_date.values()} == {f"run tag {RUN_DATE_TAG}='soon' is not a date (YYYY-MM-DD)"}

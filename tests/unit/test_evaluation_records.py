@@ -8,7 +8,7 @@ from pathlib import Path
 from pipelines.catalogue import load_catalogue
 from pipelines.evaluation.records import RepeatedFlag, read_records
 from pipelines.sharing import CarriedLookup, carried_log, record_carried
-from pipelines.store import SharedStore
+from pipelines.store import Store
 from tests.conftest import REPO
 from tests.unit.evaluation_fixtures import moment
 
@@ -17,8 +17,8 @@ FLAG = {"item": "licence", "unit": "health", "submission_id": "licence/a.csv/1",
         "source": "enterprise.name", "rows": 3, "flagged_at": moment(4).isoformat()}
 
 
-def _store(tmp_path: Path) -> SharedStore:
-    store = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(GOVERNED))
+def _store(tmp_path: Path) -> Store:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(GOVERNED))
     store.ensure_tables([])
     return store
 

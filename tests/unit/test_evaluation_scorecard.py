@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.catalogue.models import UpdateCycle
 from pipelines.evaluation.config import EvaluationConfig
-from pipelines.evaluation.periods import PeriodError, parse_period, periods_between
+from pipelines.evaluation.periods import PeriodError, parse_period, periods_between, week_of
 from pipelines.evaluation.records import CheckResult, QuarantinedRow, Records, SharingApplication, Submission
 from pipelines.evaluation.scorecard import cycle_window, pass_rate_trend, scorecards
 from pipelines.evaluation.violations import detect, settle
@@ -67,9 +67,9 @@ def records() -> Records:
         CheckResult("water", "nn", "accuracy", True, 0.9, moment(9, 1)),  # the week before
     ]
     applications = [
-        SharingApplication(1, "nn", "daily_log", "approved", moment(16), moment(20)),  # 4 days: in time
-        SharingApplication(2, "nn", "daily_log", "approved", moment(17), moment(28)),  # 11 days: late
-        SharingApplication(3, "nn", "weekly_report", "pending", moment(18)),  # unanswered past its deadline
+        SharingApplication(1, "nn", "daily_log", "approved", moment(16), moment(20)),  # 4 days: in time, due in W47
+        SharingApplication(2, "nn", "daily_log", "approved", moment(17), moment(28)),  # 11 days: late, due 27th (W48)
+        SharingApplication(3, "nn", "weekly_report", "pending", moment(18)),  # unanswered at its deadline, 28th (W48)
         SharingApplication(4, "nn", "daily_log", "pending", moment(22, 12)),  # deadline 2 December: not yet due
         SharingApplication(5, "amr", "water", "pending", moment(16)),  # nn's item: not amr's to answer
     ]
@@ -91,11 +91,14 @@ def test_every_indicator_has_its_known_value() -> None:
     assert (amr.rows_received, amr.rows_held_back, amr.held_back_rate) == (370, 40, 0.108108)
     assert (amr.corrections_released, amr.correction_turnaround_hours, amr.correction_turnaround_days) == (
         3, 60.0, 2.5)
-    assert (amr.applications_due, amr.applications_in_time, amr.sharing_answered_in_time) == (3, 1, 0.333333)
+    # each application counts in the week it fell due (decided, or at its deadline): known when that week ends
+    assert (amr.applications_due, amr.applications_in_time, amr.sharing_answered_in_time) == (1, 1, 1.0)
+    next_week = scorecards(catalogue(), data, violations, week_of(WEEK.end), config, NOW)[0]
+    assert (next_week.applications_due, next_week.applications_in_time) == (2, 0)
     # opened in W47: the refused file (18th) and s0's late correction (held 10th + 7 days = 17th, rectified 20th);
-    # s1's correction went late on the 23rd and is still open
+    # s1's correction went late on the 23rd, after the week: at the week's end only the refused file is open
     assert amr.violations_opened == {"out_of_catalogue": 1, "overdue_correction": 1}
-    assert (amr.violations_open, amr.violations_overdue) == (2, 0)
+    assert (amr.violations_open, amr.violations_overdue) == (1, 0)
     assert (nn.items, nn.catalogue_coverage, nn.directory_registration, nn.expected_submissions) == (1, 0.0, 0.0, 0)
     assert (nn.on_time_rate, nn.pass_rate, nn.held_back_rate, nn.correction_turnaround_hours) == (
         None, None, None, None)

@@ -110,14 +110,14 @@ def test_evaluation_yaml_defaults_and_errors(tmp_path: Path) -> None:
 def test_run_records_are_read_from_platform_runs_when_the_table_exists(tmp_path: Path) -> None:
     from pipelines.catalogue import load_catalogue
     from pipelines.evaluation.records import read_runs
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
     from tests.conftest import MINI
 
-    store = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
     store.ensure_tables([])
     assert read_runs(store) == []  # no unit run yet
-    store.record_run("r1", "amr", "techco", moment(2), moment(2, 1), "succeeded")
-    store.record_run("r2", "nn_water", None, moment(3), None, "refused", "no valid entrustment")
+    store.records.record_run("r1", "amr", "techco", moment(2), moment(2, 1), "succeeded")
+    store.records.record_run("r2", "nn_water", None, moment(3), None, "refused", "no valid entrustment")
     assert read_runs(store) == [RunRecord("r1", "amr", "techco", moment(2), moment(2, 1), "succeeded", None),
                                 RunRecord("r2", "nn_water", None, moment(3), None, "refused", "no valid entrustment")]
     store.dispose()

@@ -22,7 +22,7 @@ from pipelines.evaluation.violations import (
     sync_violations,
     violations_table,
 )
-from pipelines.store import SharedStore
+from pipelines.store import Store
 from tests.conftest import MINI
 from tests.unit.evaluation_fixtures import moment
 
@@ -109,9 +109,9 @@ def test_repeated_collection_is_rectified_only_by_a_checked_submission_that_carr
 
 
 def test_detection_on_the_store_is_idempotent(tmp_path: Path) -> None:
-    store = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
     store.ensure_tables([])
-    store.record_submission(submission_id="permits/permits.csv/aaa", item="permits", unit="amr",
+    store.ledger.record(submission_id="permits/permits.csv/aaa", item="permits", unit="amr",
                             source="permits.csv", digest="a" * 64, status="rejected", reason=REFUSED, received=12,
                             held_back=12, received_at=moment(2))
     records = read_records(store, tmp_path)
@@ -130,7 +130,7 @@ def test_detection_on_the_store_is_idempotent(tmp_path: Path) -> None:
 
 
 def test_a_violation_opened_meanwhile_by_a_concurrent_evaluation_is_not_inserted_twice(tmp_path: Path) -> None:
-    store = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
     store.ensure_tables([])
     [finding] = detect(Records(submissions=[refused(2)]), 7, moment(3))
     [violation] = settle([finding], [], DEADLINES, moment(3))
@@ -147,7 +147,7 @@ def test_a_violation_opened_meanwhile_by_a_concurrent_evaluation_is_not_inserted
 def test_an_overdue_correction_is_followed_to_its_rectification_after_the_rule_is_relaxed(tmp_path: Path) -> None:
     held = [QuarantinedRow("water/w1/eee", "water", "nn", moment(1)),
             QuarantinedRow("water/w1/eee", "water", "nn", moment(1))]
-    store = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
     [opened], _ = sync_violations(store, Records(held=held), DEADLINES, 7, moment(10))
     assert (opened.kind, opened.status) == ("overdue_correction", OPEN)
     # the configuration now allows 30 days, and the unit corrects both rows on the 12th

@@ -155,3 +155,42 @@ def test_check_catalogue_cli_prints_the_problem_and_fails(governed: Path, capsys
     edit_yaml(governed, "items/health.yaml", lambda d: licence_field(d, "enterprise_name").pop("lookup"))
     assert main(["check-catalogue", str(governed)]) == 2
     assert "reference the authoritative item instead of collecting it again" in capsys.readouterr().err
+
+
+
+@pytest.mark.parametrize(("added", "resembles", "element"), [
+    ({"name": "holder_code", "label": "持证单位代码", "standard": "uscc"}, "the standard (uscc)", "enterprise_key"),
+    ({"name": "credit_code", "label": "机构代码"}, "the field name", "enterprise_key"),  # the authority's field name
+    ({"name": "org_name", "label": "企业名称"}, "the label", "enterprise_name"),  # the element's name
+])
+def test_a_field_collecting_a_governed_element_undeclared_is_refused(governed: Path, added: dict[str, str],
+                                                                      resembles: str, element: str) -> None:
+    """Once-only at catalogue time (art. 11, 13): matched by standard, field name or label, without element,
+    reference or look-up; named by file, item and field."""
+    edit_yaml(governed, "items/health.yaml", lambda d: d["items"][0]["fields"].insert(3, added))
+    if added["name"] == "credit_code":  # the item already has a credit_code (referenced): rename that one
+        edit_yaml(governed, "items/health.yaml", lambda d: d["items"][0]["fields"][1].update(name="enterprise_code"))
+    source = {"enterprise_key": "enterprise.credit_code", "enterprise_name": "enterprise.name"}[element]
+    name = {"enterprise_key": "统一社会信用代码", "enterprise_name": "企业名称"}[element]
+    assert catalogue_problems(governed) == [
+        f"items/health.yaml: item 'licence': field 'fields[3]': '{added['name']}' ({added['label']}) has {resembles} "
+        f"of data element '{element}' ({name}), whose authoritative source is '{source}': declare element "
+        f"'{element}' and reference or look it up there instead of collecting it again (once-only, art. 11, 13), "
+        "or say why it is this item's own data in collected_here"]
+
+
+def test_a_declared_exception_passes(governed: Path) -> None:
+    own = {"name": "holder_code", "label": "持证单位代码", "standard": "uscc",
+           "collected_here": "the licence holder's code as printed on the licence, kept as issued"}
+    edit_yaml(governed, "items/health.yaml", lambda d: d["items"][0]["fields"].insert(3, own))
+    field = load_catalogue(governed).item("licence").field("holder_code")
+    assert field is not None and field.collected_here == own["collected_here"]
+    edit_yaml(governed, "items/health.yaml", lambda d: d["items"][0]["fields"][3].pop("collected_here"))
+    assert len(catalogue_problems(governed)) == 1
+
+
+def test_the_demo_catalogue_declares_its_own_credit_codes() -> None:
+    demo = load_catalogue(REPO / "catalogue" / "demo")
+    own = sorted((i.code, f.name) for i in demo.items for f in i.fields if f.collected_here)
+    assert own == [("social_insurance_enrolment", "name"), ("social_organization_registration", "uscc"),
+                   ("unemployment_registration", "name")]

@@ -16,7 +16,8 @@ DOMAIN = ["pipelines.catalogue", "pipelines.standards", "pipelines.quality.rules
           "pipelines.evaluation.scorecard", "pipelines.evaluation.violations", "pipelines.evaluation.contractors",
           "pipelines.evaluation.verdicts", "pipelines.evaluation.service", "pipelines.evaluation.report",
           "pipelines.opendata", "pipelines.entrustment", "pipelines.catalogue.contractors",
-          "pipelines.demo.showcase", "pipelines.values"]
+          "pipelines.demo.showcase", "pipelines.values", "pipelines.serving.service", "pipelines.serving.api",
+          "pipelines.serving.extracts", "pipelines.serving.usage", "pipelines.serving.cli", "pipelines.serving.server"]
 
 
 def _python(code: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> str:

@@ -99,7 +99,7 @@ def take_in_the_window(tmp_path: Path, store_url: str) -> list[tuple[Any, ...]]:
     """A window with strays of every kind and two awkward accepted files, as the unit runs take it in."""
     import openpyxl
 
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
 
     catalogue = load_catalogue(MINI)
     window = tmp_path / "intake"
@@ -117,7 +117,7 @@ def take_in_the_window(tmp_path: Path, store_url: str) -> list[tuple[Any, ...]]:
     for values in [HEADER, *enterprise_rows(5)[2:]]:
         second.append(values)
     book.save(window / "amr" / "enterprise__sheets.xlsx")
-    store = SharedStore(store_url, catalogue)
+    store = Store(store_url, catalogue)
     store.ensure_tables()
     platform = process.Platform(catalogue, window, tmp_path / "data", store, NoValidation(), clock=lambda: NOW)
     try:
@@ -125,7 +125,7 @@ def take_in_the_window(tmp_path: Path, store_url: str) -> list[tuple[Any, ...]]:
             process.refuse_uncatalogued(platform, unit)
         process.take_in(platform, catalogue.item("enterprise"))
         return sorted((e["unit"], e["item"], e["source"], e["status"], e["received"], e["held_back"],
-                       len(e["submission_id"])) for e in store.submissions())
+                       len(e["submission_id"])) for e in store.ledger.submissions())
     finally:
         store.dispose()
 
@@ -133,10 +133,12 @@ def take_in_the_window(tmp_path: Path, store_url: str) -> list[tuple[Any, ...]]:
 def expected_ledger() -> list[tuple[Any, ...]]:
     hashed = len("enterprise/") + 120 + 13
     return sorted([
-        ("_window", "stray", "stray.csv", "rejected", 3, 3, len("stray/stray.csv/") + 12),
-        ("nobody", "enterprise", "enterprise.csv", "rejected", 2, 2, len("enterprise/enterprise.csv/") + 12),
-        ("amr", ".enterprise", ".enterprise.csv", "rejected", 4, 4, len(".enterprise/.enterprise.csv/") + 12),
-        ("amr", "enterprise", "enterprise__link.csv", "rejected", 0, 0, len("enterprise/enterprise__link.csv/") + 12),
+        # a refusal's id starts with its folder (process.refusal_id)
+        ("_window", "stray", "stray.csv", "rejected", 3, 3, len("_window/stray/stray.csv/") + 12),
+        ("nobody", "enterprise", "enterprise.csv", "rejected", 2, 2, len("nobody/enterprise/enterprise.csv/") + 12),
+        ("amr", ".enterprise", ".enterprise.csv", "rejected", 4, 4, len("amr/.enterprise/.enterprise.csv/") + 12),
+        ("amr", "enterprise", "enterprise__link.csv", "rejected", 0, 0,
+         len("amr/enterprise/enterprise__link.csv/") + 12),
         ("amr", "enterprise", LONG_NAME, "received", 5, 0, hashed),
         ("amr", "enterprise", "enterprise__sheets.xlsx (sheets '一月' + '二月')", "received", 5, 0,
          len("enterprise/enterprise__sheets.xlsx/") + 12),
@@ -166,3 +168,28 @@ def test_the_units_to_run_include_the_steward_for_strays_and_units_with_only_lin
     write_csv(tmp_path / "nobody" / "x.csv", ["a"], [["1"]])
     assert intake.window_steward(catalogue) == "amr"
     assert intake.units_to_run(tmp_path, catalogue) == {"nn_water", "amr"}
+
+
+def test_the_same_refused_file_in_two_units_folders_is_two_refusals(tmp_path: Path) -> None:
+    """The same bytes under the same name, refused in nn_water's folder (not its item) and in an uncatalogued
+    unit's: one ledger row each, each with its own folder's rows; a re-run adds none."""
+    from pipelines.store import Store
+
+    catalogue = load_catalogue(MINI)
+    window = tmp_path / "intake"
+    for folder in ("nn_water", "nobody"):
+        write_csv(window / folder / "enterprise.csv", HEADER, enterprise_rows(3))
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}", catalogue)
+    store.ensure_tables()
+    platform = process.Platform(catalogue, window, tmp_path / "data", store, NoValidation(), clock=lambda: NOW)
+    try:
+        for _ in range(2):
+            for unit in ("nn_water", "amr"):  # amr takes the uncatalogued folder's strays
+                process.refuse_uncatalogued(platform, unit)
+        digest = {e["digest"] for e in store.ledger.submissions()}
+        assert len(digest) == 1
+        assert sorted((e["submission_id"], e["unit"], e["status"], e["received"]) for e in store.ledger.submissions()) \
+            == [(f"nn_water/enterprise/enterprise.csv/{next(iter(digest))[:12]}", "nn_water", "rejected", 3),
+                (f"nobody/enterprise/enterprise.csv/{next(iter(digest))[:12]}", "nobody", "rejected", 3)]
+    finally:
+        store.dispose()

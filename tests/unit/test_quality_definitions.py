@@ -60,4 +60,4 @@ def test_shared_assets_carry_a_freshness_policy_from_the_update_cycle(mini_catal
     graph = _repository(mini_catalogue_dir, tmp_path).asset_graph
     policy = graph.get(dg.AssetKey(["shared", "amr", "enterprise"])).freshness_policy
     assert policy is not None and policy.fail_window.to_timedelta() == timedelta(days=31)
-    assert graph.get(dg.AssetKey(["validated", "amr", "enterprise"])).freshness_policy is None
+    assert graph.get(dg.AssetKey(["validated", "amr", "enterprise_validated"])).freshness_policy is None

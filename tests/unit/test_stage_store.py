@@ -13,20 +13,20 @@ import pytest
 
 from pipelines import intake
 from pipelines.catalogue import load_catalogue
-from pipelines.store import SharedStore
+from pipelines.store import Store
 from pipelines.store.stage import StageMissing, StageStore
 from tests.conftest import MINI, make_uscc
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SharedStore]:
-    shared = SharedStore(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
+def store(tmp_path: Path) -> Iterator[Store]:
+    shared = Store(f"sqlite:///{tmp_path / 'store.db'}", load_catalogue(MINI))
     shared.ensure_tables([])
     yield shared
     shared.dispose()
 
 
-def _stage(store: SharedStore, chunk_rows: int) -> StageStore:
+def _stage(store: Store, chunk_rows: int) -> StageStore:
     return replace(store.stage, chunk_rows=chunk_rows)
 
 
@@ -44,7 +44,7 @@ def _as_one_file(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False, lineterminator="\n")
 
 
-def test_chunks_read_back_as_the_stage_file_did(store: SharedStore) -> None:
+def test_chunks_read_back_as_the_stage_file_did(store: Store) -> None:
     item = store.catalogue.item("enterprise")
     # What the pipeline writes: the intake's canonical frame (commas, quotes and newlines inside values).
     frame = intake.normalise(_awkward_frame(11), item)
@@ -56,12 +56,12 @@ def test_chunks_read_back_as_the_stage_file_did(store: SharedStore) -> None:
     pd.testing.assert_frame_equal(stage.read("enterprise/a.csv/1", "intake", item), oracle)
     pd.testing.assert_frame_equal(stage.read("enterprise/a.csv/1", "intake", item), frame)  # read = written
     with store.engine.connect() as conn:
-        chunks = conn.execute(store.stage_table.select().order_by(store.stage_table.c.chunk_no)).all()
+        chunks = conn.execute(store.tables.stage.select().order_by(store.tables.stage.c.chunk_no)).all()
     assert [(c.chunk_no, c.rows) for c in chunks] == [(0, 4), (1, 4), (2, 3)]
     assert stage.rows("enterprise/a.csv/1", "intake") == 11
 
 
-def test_the_text_stream_is_one_csv_with_one_header(store: SharedStore) -> None:
+def test_the_text_stream_is_one_csv_with_one_header(store: Store) -> None:
     frame = _awkward_frame(10)
     stage = _stage(store, chunk_rows=3)
     stage.write("s", "valid", frame)
@@ -73,7 +73,7 @@ def test_the_text_stream_is_one_csv_with_one_header(store: SharedStore) -> None:
     assert stream.read() == _as_one_file(frame).split("\n", 1)[1]
 
 
-def test_key_columns_read_as_they_were_held_back(store: SharedStore) -> None:
+def test_key_columns_read_as_they_were_held_back(store: Store) -> None:
     item = store.catalogue.item("enterprise")
     raw = _awkward_frame(5)
     raw.loc[2, "credit_code"] = f"  {make_uscc(2)} "
@@ -85,7 +85,7 @@ def test_key_columns_read_as_they_were_held_back(store: SharedStore) -> None:
     assert list(keys["credit_code"]) == [make_uscc(i) for i in range(5)]
 
 
-def test_an_empty_submission_keeps_its_columns(store: SharedStore) -> None:
+def test_an_empty_submission_keeps_its_columns(store: Store) -> None:
     item = store.catalogue.item("enterprise")
     empty = _awkward_frame(0)
     store.stage.write("s", "valid", empty)
@@ -94,7 +94,7 @@ def test_an_empty_submission_keeps_its_columns(store: SharedStore) -> None:
     assert store.stage.open_text("s", "valid").read() == ",".join(empty.columns) + "\n"
 
 
-def test_a_rewrite_replaces_and_delete_removes_every_kind(store: SharedStore) -> None:
+def test_a_rewrite_replaces_and_delete_removes_every_kind(store: Store) -> None:
     item = store.catalogue.item("enterprise")
     stage = _stage(store, chunk_rows=2)
     stage.write("s", "intake", _awkward_frame(5))

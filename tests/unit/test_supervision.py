@@ -61,11 +61,11 @@ def test_repeated_collection_report_lists_overlaps_across_units() -> None:
 
 def test_repeated_collection_cli_reads_the_flag_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from pipelines.sharing import CarriedLookup, record_carried
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
     from resources.platform import resolve_store_url
 
     catalogue = load_catalogue(GOVERNED)
-    store = SharedStore(resolve_store_url("", str(tmp_path)), catalogue)
+    store = Store(resolve_store_url("", str(tmp_path)), catalogue)
     store.ensure_tables([])
     record_carried(store, catalogue.item("licence"), "licence/a.csv/1",
                    [CarriedLookup("enterprise_name", "enterprise.name", 3)], datetime(2026, 11, 1, tzinfo=UTC))

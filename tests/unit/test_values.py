@@ -224,10 +224,10 @@ def test_excel_cells_become_texts_their_type_accepts(cell: float | datetime) -> 
 # --- SQLite as the oracle: what the validator accepts loads and reads back as its canonical value ----------
 @pytest.fixture(scope="module")
 def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> object:
-    from pipelines.store import SharedStore
+    from pipelines.store import Store
     from tests.value_oracle import catalogue
 
-    store = SharedStore(f"sqlite:///{tmp_path_factory.mktemp('values')}/store.db", catalogue())
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('values')}/store.db", catalogue())
     store.ensure_tables()
     yield store
     store.dispose()

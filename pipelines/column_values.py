@@ -1,0 +1,364 @@
+"""The value model over whole columns: the same verdicts as ``pipelines.values``, a column at a time.
+
+``pipelines.values`` reads one cell at a time and stays the definition (and the tests' oracle). Here a
+column is read in two parts: the cells in a form the column readers recognise (plain ASCII text, no
+control or full-width character, in the type's or standard's usual shape) are parsed with pandas string
+operations, ``pd.to_datetime(format=...)`` and numpy; every other cell (an unusual form, a value that
+does not parse, a date outside pandas' range) goes through the scalar reader, once per distinct text.
+So a million-row submission costs a few column operations, and a cell only the scalar reader
+understands is still read by it: the property test ``tests/unit/test_column_values.py`` holds both
+readers to the same canonical texts and reasons, cell by cell.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+
+from pipelines.catalogue.models import FieldType, ItemField, Standard
+from pipelines.standards import divisions_in_use
+from pipelines.values import (
+    _DATES,
+    _DATETIME,
+    _SPACE,
+    FALSE_TEXTS,
+    TRUE_TEXTS,
+    _read,
+    cell_text,
+    standard_reason,
+    type_reason,
+)
+
+# A cell the column readers may take: nothing the scalar reader would refuse or fold (control characters,
+# full-width ASCII, the ideographic space), so what they see is what the scalar reader parses.
+_UNPLAIN = r"[\x00-\x1f\x7f-\x9f\uff01-\uff5e\u3000]"
+_UNPLAIN_TEXT = r"[\x00-\x1f\x7f-\x9f０-９Ａ-Ｚａ-ｚ]"  # plain text keeps full-width punctuation and spaces
+_INTEGER = r"[+-]?[0-9]{1,18}"  # 18 digits always fit the store's bigint; longer ones are the scalar reader's
+_DECIMAL = r"[+-]?[0-9]{1,18}(?:\.[0-9]{1,6})?"  # within numeric(24, 6) whatever the digits
+_ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", re.ASCII)
+_BOOLEAN = {text: "true" for text in TRUE_TEXTS} | {text: "false" for text in FALSE_TEXTS}
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = np.array((1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28))
+_RIC_WEIGHTS = np.array([pow(13, 16 - i, 11) for i in range(17)])  # int(body, 13) mod 11, digit by digit
+
+Fast = Callable[[pd.Series], pd.Series]  # plain, stripped, non-empty texts -> canonical text, None: not taken
+
+
+def _full(pattern: str) -> re.Pattern[str]:
+    return re.compile(rf"^(?:{pattern})\Z", re.ASCII)  # from the start to the very end: re.fullmatch's meaning
+
+
+def _where(texts: pd.Series, taken: pd.Series, values: pd.Series) -> pd.Series:
+    """``values`` (computed for the taken texts only) where taken, None elsewhere."""
+    out = pd.Series(None, index=texts.index, dtype=object)
+    out[taken.to_numpy()] = values.to_numpy(dtype=object)
+    return out
+
+
+def _none(texts: pd.Series) -> pd.Series:
+    return pd.Series(None, index=texts.index, dtype=object)
+
+
+def _matching(texts: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
+    return texts.str.match(pattern, na=False).astype(bool)
+
+
+# --- types -----------------------------------------------------------------------------------------
+def _string(texts: pd.Series) -> pd.Series:
+    return texts
+
+
+def _integer(texts: pd.Series) -> pd.Series:
+    taken = _matching(texts, _full(_INTEGER))
+    if not taken.any():
+        return _none(texts)
+    numbers = texts[taken].astype("int64").astype(str)
+    return _where(texts, taken, numbers)
+
+
+def _decimal_texts(texts: pd.Series) -> pd.Series:
+    """Canonical decimal text of texts in the _DECIMAL shape: no sign for zero, no '+', no leading zeros
+    before the units, no trailing zeros after the point, no point without decimals (Decimal's 'f' form)."""
+    negative = texts.str.startswith("-")
+    units, _, decimals = (part for _, part in texts.str.lstrip("+-").str.partition(".").items())
+    units = units.str.lstrip("0").replace("", "0")
+    decimals = decimals.str.rstrip("0")
+    body = units.where(decimals == "", units + "." + decimals)
+    return body.where(~negative | (body == "0"), "-" + body)
+
+
+def _decimal(texts: pd.Series) -> pd.Series:
+    taken = _matching(texts, _full(_DECIMAL))
+    if not taken.any():
+        return _none(texts)
+    return _where(texts, taken, _decimal_texts(texts[taken]))
+
+
+def _boolean(texts: pd.Series) -> pd.Series:
+    return texts.str.lower().map(_BOOLEAN).astype(object).where(lambda s: s.notna(), None)
+
+
+def _days(texts: pd.Series) -> pd.Series:
+    """Each text in one of the value model's date forms as ISO date text; None where it is none of them, is
+    no calendar day, or lies outside pandas' years (the scalar reader takes those)."""
+    out = pd.Series(None, index=texts.index, dtype=object)
+    iso = _matching(texts, _ISO_DAY)  # the usual form: checked as a calendar day without taking it apart
+    if iso.any():
+        valid = pd.to_datetime(texts[iso], format="%Y-%m-%d", errors="coerce").notna()
+        out[valid[valid].index] = texts[valid[valid].index]
+    for pattern in _DATES:
+        left = out.isna() & texts.notna()
+        if not left.any():
+            break
+        parts = texts[left].str.extract(_full(pattern.pattern))
+        found = parts["y"].notna()
+        if not found.any():
+            continue
+        parts = parts[found]
+        iso = parts["y"] + "-" + parts["m"].str.zfill(2) + "-" + parts["d"].str.zfill(2)
+        moments = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
+        valid = moments.notna()
+        out[valid[valid].index] = iso[valid]
+    return out
+
+
+def _date(texts: pd.Series) -> pd.Series:
+    return _days(texts)
+
+
+def _datetime(texts: pd.Series) -> pd.Series:
+    """Datetimes without a zone (a zone's conversion is the scalar reader's); a bare date is its midnight."""
+    if texts.empty:
+        return _none(texts)
+    out = _iso_midnights(texts)  # a column of bare days (what Excel and most units send) needs no more
+    rest = out.isna()
+    if rest.any():
+        out[rest.to_numpy()] = _datetime_texts(texts[rest]).to_numpy()
+    return out
+
+
+def _iso_midnights(texts: pd.Series) -> pd.Series:
+    iso = _matching(texts, _ISO_DAY)
+    if not iso.any():
+        return _none(texts)
+    days = _days(texts[iso])
+    out = _none(texts)
+    out[iso.to_numpy()] = (days + "T00:00:00").where(days.notna(), None).to_numpy()
+    return out
+
+
+def _datetime_texts(texts: pd.Series) -> pd.Series:
+    parts = texts.str.extract(_full(_DATETIME.pattern))
+    found = (parts["y"].notna() & parts["z"].isna()).to_numpy()
+    parts = parts[found]
+    day = parts["y"] + "-" + parts["m"].str.zfill(2) + "-" + parts["d"].str.zfill(2)
+    clock = (parts["H"].fillna("0").str.zfill(2) + ":" + parts["M"].fillna("00") + ":" + parts["S"].fillna("00")
+             + "." + parts["f"].fillna("0").str.ljust(6, "0"))
+    moments = pd.to_datetime(day + "T" + clock, format="%Y-%m-%dT%H:%M:%S.%f", errors="coerce")
+    valid = moments.notna()
+    moments = moments[valid]
+    micro = moments.dt.microsecond
+    text = moments.dt.strftime("%Y-%m-%dT%H:%M:%S").where(micro == 0, moments.dt.strftime("%Y-%m-%dT%H:%M:%S.%f"))
+    out = pd.Series(None, index=texts.index, dtype=object)
+    out[text.index] = text
+    return out.where(out.notna(), _datetime_of_days(texts, out))
+
+
+def _datetime_of_days(texts: pd.Series, done: pd.Series) -> pd.Series:
+    """The other date forms (20261101, 2026年11月1日) read as datetimes: their midnight."""
+    left = done.isna()
+    if not left.any():
+        return _none(texts)
+    days = _days(texts[left])
+    return (days + "T00:00:00").reindex(texts.index)
+
+
+_TYPES: dict[FieldType, Fast] = {
+    FieldType.STRING: _string, FieldType.INTEGER: _integer, FieldType.DECIMAL: _decimal,
+    FieldType.BOOLEAN: _boolean, FieldType.DATE: _date, FieldType.DATETIME: _datetime,
+}
+
+
+# --- standards -------------------------------------------------------------------------------------
+def _codes(texts: pd.Series, alphabet: str) -> np.ndarray:
+    """Each text of 18 ASCII characters as its characters' values in ``alphabet`` (an 18-column array)."""
+    lookup = np.zeros(128, dtype=np.int64)
+    for value, char in enumerate(alphabet):
+        lookup[ord(char)] = value
+    raw = np.frombuffer("".join(texts.tolist()).encode("ascii"), dtype=np.uint8)
+    return lookup[raw.reshape(len(texts), 18)]
+
+
+def _uscc(texts: pd.Series) -> pd.Series:
+    """Compact upper-case codes with the right check character (stdnum.cn.uscc.validate's rules)."""
+    taken = _matching(texts, _full(r"[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}"))
+    shaped = texts[taken]
+    if len(shaped):
+        codes = _codes(shaped, _USCC_ALPHABET)
+        check = (31 - (codes[:, :17] * _USCC_WEIGHTS).sum(axis=1)) % 31
+        taken[shaped.index[check != codes[:, 17]]] = False
+    return texts.where(taken, None)
+
+
+def _ric(texts: pd.Series) -> pd.Series:
+    """GB 11643 numbers (stdnum.cn.ric.validate's rules): check character, birth date, and a birth place known
+    for the birth year (looked up once per distinct division and year)."""
+    taken = _matching(texts, _full(r"[0-9]{17}[0-9X]"))
+    shaped = texts[taken]
+    if len(shaped):
+        codes = _codes(shaped, "0123456789X")
+        checksum = (1 - 2 * (codes[:, :17] * _RIC_WEIGHTS).sum(axis=1)) % 11
+        born = pd.to_datetime(shaped.str.slice(6, 14), format="%Y%m%d", errors="coerce")
+        places = shaped.str.slice(0, 10)
+        known = {p: _birth_place_known(p) for p in places.unique()}
+        ok = (checksum == codes[:, 17]) & born.notna().to_numpy() & places.map(known).to_numpy(dtype=bool)
+        taken[shaped.index[~ok]] = False
+    return texts.where(taken, None)
+
+
+def _birth_place_known(division_and_year: str) -> bool:
+    try:
+        ric.get_birth_place(division_and_year + "0101" + "0000")  # only the division and the year are read
+    except (ValidationError, KeyError):
+        return False
+    return True
+
+
+def _adcode(texts: pd.Series) -> pd.Series:
+    return texts.where(texts.isin(divisions_in_use()), None)
+
+
+def _shaped(pattern: str) -> Fast:
+    compiled = _full(pattern)
+    return lambda texts: texts.where(_matching(texts, compiled), None)
+
+
+def _email(texts: pd.Series) -> pd.Series:
+    taken = _matching(texts, _full(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"))
+    if not taken.any():
+        return _none(texts)
+    local, _, domain = (part for _, part in texts[taken].str.rpartition("@").items())
+    return _where(texts, taken, local + "@" + domain.str.lower())
+
+
+_STANDARDS: dict[Standard, Fast] = {
+    Standard.USCC: _uscc, Standard.RIC: _ric, Standard.ADCODE: _adcode,
+    Standard.PHONE: _shaped(r"1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}"),
+    Standard.POSTCODE: _shaped(r"[1-8][0-9]{5}"),
+    Standard.EMAIL: _email, Standard.DATE: _days,
+}
+
+
+# --- a column ------------------------------------------------------------------------------------
+def _texts(cells: pd.Series) -> pd.Series:
+    """The cells as text (None when empty), positionally indexed; str cells as they are."""
+    cells = pd.Series(cells, dtype=object).reset_index(drop=True)
+    if pd.api.types.infer_dtype(cells, skipna=True) not in ("string", "empty"):
+        return cells.map(cell_text, na_action=None).astype(object)
+    return cells.where(cells.notna(), None)
+
+
+def _read_column(cells: pd.Series, fast: Fast | None, read_one: Callable[[object], tuple[str | None, str | None]],
+                 unplain: str = _UNPLAIN) -> tuple[pd.Series, pd.Series]:
+    """(canonical texts, reasons) of a column: the fast reader's where it takes a cell, ``read_one`` (the scalar
+    value model) for every other cell, once per distinct cell."""
+    texts = _texts(cells)
+    stripped = texts.str.strip(_SPACE)
+    empty = stripped.isna() | (stripped == "")
+    canonical = pd.Series(None, index=texts.index, dtype=object)
+    if fast is not None:
+        plain = ~empty & ~stripped.str.contains(unplain, regex=True, na=True).astype(bool)
+        if plain.any():
+            canonical[plain.to_numpy()] = fast(stripped[plain]).to_numpy()
+    reasons = pd.Series(None, index=texts.index, dtype=object)
+    rest = (canonical.isna() & ~empty).to_numpy()
+    if rest.any():
+        original = pd.Series(cells, dtype=object).reset_index(drop=True)[rest]
+        memo: dict[object, tuple[str | None, str | None]] = {}
+        read = [memo[k] if k in memo else memo.setdefault(k, read_one(v))
+                for k, v in zip(_memo_keys(original), original, strict=True)]
+        canonical[rest] = np.array([text for text, _ in read], dtype=object)
+        reasons[rest] = np.array([why for _, why in read], dtype=object)
+    return _nones(canonical), _nones(reasons)
+
+
+def _nones(column: pd.Series) -> pd.Series:
+    """Missing as None, the value model's empty (pandas puts NaN where None was assigned)."""
+    return column.astype(object).where(column.notna(), None)
+
+
+def _memo_keys(cells: pd.Series) -> list[object]:
+    return [c if isinstance(c, str) or c is None else repr(c) for c in cells]
+
+
+def _field_reader(field: ItemField) -> Fast | None:
+    if field.date_format == "excel_serial":
+        return None  # serial day numbers are rare and read cell by cell
+    read_type, read_standard = _TYPES.get(field.type), _STANDARDS.get(field.standard) if field.standard else None
+    if read_type is None or field.standard is None:
+        return read_type  # a type without a column reader is read cell by cell
+    if read_standard is None:
+        return None
+
+    def both(texts: pd.Series) -> pd.Series:
+        typed = read_type(texts)
+        present = typed.notna()
+        out = pd.Series(None, index=texts.index, dtype=object)
+        out[present.to_numpy()] = read_standard(typed[present]).to_numpy()
+        return out
+    return both
+
+
+def canonical_series(field: ItemField, cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A column's canonical texts (for a cell that does not parse, its text without surrounding space) and per
+    row its reason or None: ``pipelines.values._read`` of every cell."""
+    plain_text = field.type is FieldType.STRING and field.standard is None
+    return _read_column(cells, _field_reader(field), lambda v: _read(field, v),
+                        _UNPLAIN_TEXT if plain_text else _UNPLAIN)
+
+
+def type_valid(field_type: FieldType, cells: pd.Series) -> pd.Series:
+    """Per cell whether ``pipelines.values.type_reason`` finds nothing (an empty cell is valid)."""
+    return _valid(_read_column(cells, _TYPES.get(field_type), lambda v: (None, type_reason(field_type, v)),
+                               _UNPLAIN_TEXT if field_type is FieldType.STRING else _UNPLAIN)[1])
+
+
+def standard_valid(standard: Standard, cells: pd.Series) -> pd.Series:
+    """Per cell whether ``pipelines.values.standard_reason`` finds nothing (an empty cell is valid)."""
+    return _valid(_read_column(cells, _STANDARDS.get(standard), lambda v: (None, standard_reason(standard, v)))[1])
+
+
+def _valid(reasons: pd.Series) -> pd.Series:
+    return reasons.isna()
+
+
+def decimals(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(float value or NaN, taken) of cells the fast decimal reader takes; the others are the caller's to read."""
+    canonical, _ = _read_column(cells, _decimal, lambda v: (None, "not taken"))
+    taken = canonical.notna()
+    return canonical.where(taken, np.nan).astype(float), taken  # float(text): correctly rounded
+
+
+def _day_or_datetime(texts: pd.Series) -> pd.Series:
+    """The day of a datetime text, its first ten characters: a date read as a date (no moment made for it)."""
+    out = _days(texts)
+    rest = out.isna()
+    if rest.any():
+        out[rest.to_numpy()] = _datetime(texts[rest]).to_numpy()
+    return out
+
+
+def days(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(day as datetime64 or NaT, taken) of cells the fast datetime reader takes."""
+    canonical, _ = _read_column(cells, _day_or_datetime, lambda v: (None, "not taken"))
+    taken = canonical.notna()
+    moments = pd.to_datetime(canonical.where(taken, None).str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    return moments, taken
+
+
+__all__ = ["canonical_series", "days", "decimals", "standard_valid", "type_valid"]

@@ -1,0 +1,128 @@
+"""The column readers (pipelines.column_values) against the scalar value model, cell by cell: same canonical
+text, same reason, for every field type and standard, on the forms units type and the noise around them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.catalogue.models import FieldType, ItemField, Standard
+from pipelines.column_values import canonical_series, days, decimals, standard_valid, type_valid
+from pipelines.values import canonical_column, standard_reason, type_reason, type_value
+from tests import value_strategies as vs
+
+COLUMNS = settings(max_examples=80, deadline=None)
+TYPED_FIELDS = [vs.field(t) for t in FieldType] + [vs.field(standard=s) for s in Standard] + [
+    ItemField(name="v", label="值", type=FieldType.DATE, date_format="excel_serial"),
+    ItemField(name="v", label="值", type=FieldType.INTEGER, standard=Standard.POSTCODE)]
+# What units send and what must be refused, beside each type's own forms (vs.texts_for): the forms the
+# column readers take (ISO days, compact days, slashes) next to the ones only the scalar reader reads.
+EDGE = st.sampled_from([
+    "2026/11/01", "20261101", "2026-11-01", "2026-1-5", "2026-02-30", "2026-W44-1", "2026-305", "1600-02-29",
+    "2026年11月1日", "2026-11-01T07:05", "2026-11-01 07:05:03.25", "2026-11-01T24:00", "2026-11-01T07:05+08:00",
+    "45231", "45231.5", "0", "-0", "+0.0", "007", "1e3", ".5", "5.", "1" * 19, "9" * 18, "-" + "9" * 18,
+    "１２３", "２０２６－１１－０１", " 12 ", "\u300012\u3000", "1\x002", "\x00", "\x85", "12\x1f", "true", "YES",
+    "是", "否", "ｙ", "x", "X", "11010519491231002x", "11010519491231002X", "91450000198230017w",
+    "a@Example.CN", "a@b", "13800138000", "0771-1234567", "530000", "450102", "000000", "",
+])
+CELLS = st.one_of(EDGE, st.sampled_from(list(FieldType)).flatmap(vs.texts_for),
+                  st.one_of(vs.rics, vs.usccs).flatmap(vs.identifier_forms), st.none())
+NON_TEXT_CELLS = st.one_of(st.integers(-(10**20), 10**20), st.floats(allow_nan=True, allow_infinity=False),
+                           st.booleans(), st.dates(min_value=date(1900, 1, 1)),
+                           st.datetimes(min_value=datetime(1900, 1, 1)))
+
+
+def _scalar(field: ItemField, cells: list[object]) -> tuple[list[str | None], list[str | None]]:
+    texts, reasons = canonical_column(field, cells)
+    return texts, [reasons.get(row) for row in range(len(cells))]
+
+
+@pytest.mark.parametrize("field", TYPED_FIELDS, ids=lambda f: f"{f.type}-{f.standard}-{f.date_format}")
+@COLUMNS
+@given(cells=st.lists(CELLS, max_size=40))
+def test_the_column_reader_gives_the_scalar_verdict_of_every_cell(field: ItemField, cells: list[object]) -> None:
+    texts, reasons = canonical_series(field, pd.Series(cells, dtype=object))
+    assert (texts.tolist(), reasons.tolist()) == _scalar(field, cells)
+
+
+@pytest.mark.parametrize("field", TYPED_FIELDS[:6], ids=lambda f: str(f.type))
+@settings(max_examples=60, deadline=None)
+@given(cells=st.lists(st.one_of(NON_TEXT_CELLS, CELLS), max_size=20))
+def test_cells_that_are_not_text_are_read_as_the_scalar_reader_reads_them(field: ItemField,
+                                                                          cells: list[object]) -> None:
+    texts, reasons = canonical_series(field, pd.Series(cells, dtype=object))
+    assert (texts.tolist(), reasons.tolist()) == _scalar(field, cells)
+
+
+@pytest.mark.parametrize("field_type", list(FieldType), ids=str)
+@COLUMNS
+@given(cells=st.lists(CELLS, max_size=30))
+def test_type_verdicts_of_a_column_are_type_reason(field_type: FieldType, cells: list[object]) -> None:
+    assert type_valid(field_type, pd.Series(cells, dtype=object)).tolist() == [
+        type_reason(field_type, c) is None for c in cells]
+
+
+@pytest.mark.parametrize("standard", list(Standard), ids=str)
+@COLUMNS
+@given(cells=st.lists(CELLS, max_size=30))
+def test_standard_verdicts_of_a_column_are_standard_reason(standard: Standard, cells: list[object]) -> None:
+    assert standard_valid(standard, pd.Series(cells, dtype=object)).tolist() == [
+        standard_reason(standard, c) is None for c in cells]
+
+
+@COLUMNS
+@given(cells=st.lists(CELLS, max_size=30))
+def test_the_numbers_and_days_read_fast_are_the_scalar_values(cells: list[object]) -> None:
+    numbers, taken = decimals(pd.Series(cells, dtype=object))
+    for cell, number, fast in zip(cells, numbers, taken, strict=True):
+        if fast:
+            assert number == float(type_value(FieldType.DECIMAL, cell))
+    moments, taken = days(pd.Series(cells, dtype=object))
+    for cell, moment, fast in zip(cells, moments, taken, strict=True):
+        if fast:
+            assert moment.date() == type_value(FieldType.DATETIME, cell).date()
+
+
+def test_a_large_column_is_read_by_the_fast_readers_with_the_same_result() -> None:
+    cells = [f"{n:04d}-{1 + n % 12:02d}-{1 + n % 28:02d}" for n in range(1000, 3000)] + ["2026-02-30", None, ""]
+    field = vs.field(FieldType.DATE)
+    texts, reasons = canonical_series(field, pd.Series(cells, dtype=object))
+    assert (texts.tolist(), reasons.tolist()) == _scalar(field, cells)
+    assert reasons.notna().sum() == 1
+
+
+RULES = [{"kind": "required"}, {"kind": "type", "field_type": "integer"}, {"kind": "type", "field_type": "datetime"},
+         {"kind": "type", "field_type": "decimal"}, {"kind": "standard", "standard": "uscc"},
+         {"kind": "standard", "standard": "ric"}, {"kind": "standard", "standard": "phone"},
+         {"kind": "value_set", "value_set": ["是", "否", "2026-11-01", "0"]}, {"kind": "max_length", "max_length": 5},
+         {"kind": "range", "min_value": 0, "max_value": 100000},
+         {"kind": "range", "min_value": -0.5, "max_value": None},
+         {"kind": "range", "min_value": None, "max_value": 1e-6}]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: "-".join(str(v) for v in r.values())[:40])
+@COLUMNS
+@given(cells=st.lists(st.one_of(CELLS, st.sampled_from(["100000", "100000.000001", "-0.5", "-0.500001",
+                                                         "0.000001", "0.0000010", "99999.999999"])), max_size=30))
+def test_a_contract_rule_on_a_column_is_the_rule_on_each_cell(rule: dict[str, object], cells: list[object]) -> None:
+    from expectations.custom import contract_rules, rule_mask, rule_passes
+
+    [params] = contract_rules([{"id": "r", "column": "v", **rule}])
+    column = pd.Series(cells, dtype=object, index=range(7, 7 + len(cells)))  # an index that is not positional
+    assert rule_mask(params, column).tolist() == [rule_passes(params, c) for c in cells]
+
+
+@COLUMNS
+@given(cells=st.lists(CELLS, max_size=30), max_age=st.integers(0, 20000))
+def test_the_freshness_of_a_column_is_the_freshness_of_each_cell(cells: list[object], max_age: int) -> None:
+    from datetime import timedelta
+
+    from expectations.custom import _recent, recent_mask
+
+    oldest = date(2026, 12, 1) - timedelta(days=max_age)
+    assert recent_mask(pd.Series(cells, dtype=object), oldest).tolist() == [
+        c is None or _recent(c, oldest) for c in cells]

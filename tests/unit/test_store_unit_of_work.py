@@ -1,0 +1,76 @@
+"""The store's repositories share one unit of work: a state change and its quarantine rows commit together or
+not at all; outside a unit of work each repository call is its own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines.catalogue import load_catalogue
+from pipelines.store import HeldRow, Store
+from pipelines.store.stage import VALID, StageMissing
+from tests.conftest import MINI
+
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    url = (f"sqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite"
+           else str(request.getfixturevalue("pg_database")))
+    store = Store(url, load_catalogue(MINI))
+    store.ensure_tables()
+    store.ledger.claim(submission_id="s1", item="enterprise", unit="amr", source="enterprise.csv", digest="0" * 64,
+                       status="received", received=2, received_at=NOW)
+    yield store
+    store.dispose()
+
+
+def validate_in_one_unit_of_work(store: Store, fail: bool) -> None:
+    item = store.catalogue.item("enterprise")
+    with store.unit_of_work() as uow:
+        assert uow.ledger.advance("s1", "received", "validated", valid=1, held_back=1)
+        uow.write_stage("s1", VALID, pd.DataFrame({"credit_code": ["A"]}))
+        uow.quarantine.hold(item, "amr", "s1", [HeldRow(2, {"credit_code": "B"}, ["required:name"], {})], NOW)
+        assert uow.ledger.submissions("enterprise")[0]["status"] == "validated"  # it sees its own writes
+        if fail:
+            raise Boom
+
+
+def test_a_failing_unit_of_work_leaves_nothing_of_its_state_change(store: Store) -> None:
+    with pytest.raises(Boom):
+        validate_in_one_unit_of_work(store, fail=True)
+    assert [e["status"] for e in store.ledger.submissions()] == ["received"]
+    assert store.quarantine.held_rows() == []
+    with pytest.raises(StageMissing):
+        store.stage.rows("s1", VALID)
+
+
+def test_a_finished_unit_of_work_commits_every_repository_s_part(store: Store) -> None:
+    validate_in_one_unit_of_work(store, fail=False)
+    [entry] = store.ledger.submissions()
+    assert (entry["status"], entry["valid"], entry["held_back"]) == ("validated", 1, 1)
+    assert [(h["row_no"], h["record_key"]) for h in store.quarantine.held_rows()] == [(2, '{"credit_code": "B"}')]
+    assert store.stage.rows("s1", VALID) == 1
+
+
+def test_the_claim_is_taken_once(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        assert uow.ledger.advance("s1", "received", "validated")
+        assert not uow.ledger.advance("s1", "received", "validated")  # no longer received
+    assert not store.ledger.claim(submission_id="s1", item="enterprise", unit="amr", source="x", digest="1" * 64,
+                                  status="received", received=0, received_at=NOW)
+
+
+def test_outside_a_unit_of_work_each_call_commits_on_its_own(store: Store) -> None:
+    assert store.ledger.fail("s1", "ValueError: a bad value")
+    assert [(e["status"], e["reason"]) for e in store.ledger.submissions()] == [("failed", "ValueError: a bad value")]
+    assert not store.ledger.fail("s1", "again")  # failed is terminal
