@@ -54,10 +54,11 @@ def opendata_assets(catalogue: Catalogue, scope: Scope | None = None) -> list[dg
             if operator.refusal:
                 refused.append(_refused(context, built, operator, item))
                 continue
-            # Before its first convergence an open item is published empty, so its files always exist.
-            rows = built.store.shared.read_table(item) if built.store.shared.exists(item) else opendata.empty_rows(item)
-            # One scan of the rows both files are written from decides for the CSV and the JSON.
-            staged, findings = opendata.stage(catalogue, item, rows, target / opendata.STAGING, built.clock())
+            # The table read a chunk of rows at a time (a million-row table is never one frame); before its first
+            # convergence an open item is published empty, so its files always exist. One scan of the rows both
+            # files are written from decides for the CSV and the JSON.
+            staged, findings = opendata.stage_from_store(catalogue, item, built.store, target / opendata.STAGING,
+                                                         built.clock())
             if findings:
                 opendata.discard(staged)
                 withdrawn.append(item.code)

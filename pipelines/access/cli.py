@@ -9,11 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from pipelines.clock import utc_now
+from pipelines.platforms import PROVINCE
 from pipelines.store import as_utc
 
 
 def add_access_parser(commands: Any) -> None:
     access = commands.add_parser("access", help="unit roles, grants and sharing applications (PostgreSQL)")
+    access.add_argument("--platform", default=PROVINCE,
+                        help="the platform hosting the items applied for: province (default) or city_<code>; "
+                             "its store keeps the applications its sharing service reads")
     actions = access.add_subparsers(dest="action", required=True)
     actions.add_parser("sync", help="create unit roles and make the grants match catalogue + applications")
     apply = actions.add_parser("apply", help="a unit applies to read a conditional-share item")
@@ -46,6 +50,20 @@ def _when(text: str) -> datetime:
     return as_utc(datetime.fromisoformat(text))
 
 
+def _wrong_platform(catalogue: Any, args: argparse.Namespace) -> str | None:
+    """An unknown platform, or an application to a platform that does not host the item (its service would
+    never read it there)."""
+    from pipelines.platforms import platform_names, platform_of
+
+    if args.platform not in platform_names(catalogue):
+        return f"no platform {args.platform!r}: the catalogue's are {', '.join(platform_names(catalogue))}"
+    item = catalogue.find_item(args.item) if args.action == "apply" else None
+    if item is None:
+        return None  # not an application, or an unknown item, which the application itself refuses
+    host = platform_of(catalogue.unit(item.unit))
+    return None if host == args.platform else f"{item.code} is hosted by platform {host}: apply with --platform {host}"
+
+
 def run_access(args: argparse.Namespace) -> int:
     from pipelines.access.control import AccessControl, AccessError
     from pipelines.catalogue import load_catalogue
@@ -53,7 +71,12 @@ def run_access(args: argparse.Namespace) -> int:
     from resources.platform import Settings
 
     settings = Settings.from_env()
-    store = Store(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
+    catalogue = load_catalogue(settings.catalogue_dir)
+    wrong = _wrong_platform(catalogue, args)
+    if wrong:
+        print(wrong, file=sys.stderr)
+        return 2
+    store = Store(settings.platform_store_url(args.platform), catalogue)
     now = utc_now()
     try:
         control = AccessControl(store)

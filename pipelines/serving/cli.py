@@ -8,12 +8,14 @@ import sys
 from typing import Any
 
 from pipelines.clock import utc_now
+from pipelines.platforms import PROVINCE
 
 DEFAULT_PORT = 8300
 
 
 def add_sharing_parsers(commands: Any) -> None:
     sharing = commands.add_parser("sharing", help="the sharing service: API tokens, the HTTP API, file extracts")
+    _platform_option(sharing)
     actions = sharing.add_subparsers(dest="action", required=True)
     token = actions.add_parser("token", help="API tokens of units (stored hashed)")
     token_actions = token.add_subparsers(dest="token_action", required=True)
@@ -30,38 +32,57 @@ def add_sharing_parsers(commands: Any) -> None:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     actions.add_parser("extracts", help="write the file extracts of approved applications for file-mode items")
     audit = commands.add_parser("audit", help="the sharing audit chain")
+    _platform_option(audit)
     audit_actions = audit.add_subparsers(dest="action", required=True)
     audit_actions.add_parser("verify", help="recompute the chain's hashes: exit 3 naming the first broken rows")
 
 
-def _store() -> Any:
+def _platform_option(parser: Any) -> None:
+    parser.add_argument("--platform", default=PROVINCE,
+                        help="the platform whose service this is: province (default) or city_<code>; each serves the "
+                             "items it hosts, from its own store (docs/levels.md)")
+
+
+class UnknownPlatform(ValueError):
+    pass
+
+
+def _store(platform: str = PROVINCE) -> Any:
     from pipelines.catalogue import load_catalogue
+    from pipelines.platforms import platform_names
     from pipelines.store import Store
     from resources.platform import Settings
 
     settings = Settings.from_env()
-    return settings, Store(settings.resolved_store_url, load_catalogue(settings.catalogue_dir))
+    catalogue = load_catalogue(settings.catalogue_dir)
+    if platform not in platform_names(catalogue):
+        raise UnknownPlatform(f"no platform {platform!r}: the catalogue's are {', '.join(platform_names(catalogue))}")
+    return settings, Store(settings.platform_store_url(platform), catalogue)
 
 
 def run_sharing(args: argparse.Namespace) -> int:
     from pipelines.serving.tables import ensure_service_tables
     from pipelines.serving.tokens import TokenError, TokenRegistry
 
-    settings, store = _store()
+    try:
+        settings, store = _store(args.platform)
+    except UnknownPlatform as unknown:
+        print(unknown, file=sys.stderr)
+        return 2
     try:
         if args.action == "serve":
             from pipelines.serving.server import serve
 
-            print(f"sharing API on http://{args.host}:{args.port}/ (OpenAPI: /docs), store {store.dialect}",
-                  flush=True)
-            serve(store, args.host, args.port)
+            print(f"sharing API of {args.platform} on http://{args.host}:{args.port}/ (OpenAPI: /docs), "
+                  f"store {store.dialect}", flush=True)
+            serve(store, args.host, args.port, args.platform)
             return 0
         if args.action == "extracts":
             from pathlib import Path
 
             from pipelines.serving.extracts import write_extracts
 
-            for written in write_extracts(store, Path(settings.data_dir), utc_now()):
+            for written in write_extracts(store, Path(settings.data_dir), utc_now(), args.platform):
                 print(f"{written.applicant} {written.item}: {written.rows} rows -> {written.path}")
             return 0
         tables = ensure_service_tables(store)
@@ -85,7 +106,11 @@ def run_audit(args: argparse.Namespace) -> int:
     from pipelines.serving.audit import AuditChain
     from pipelines.serving.tables import ensure_service_tables
 
-    _, store = _store()
+    try:
+        _, store = _store(args.platform)
+    except UnknownPlatform as unknown:
+        print(unknown, file=sys.stderr)
+        return 2
     try:
         report = AuditChain(store.engine, ensure_service_tables(store).audit).verify()
     finally:

@@ -35,15 +35,17 @@ class Extract:
     path: Path
 
 
-def write_extracts(store: Store, data_dir: Path, now: datetime) -> list[Extract]:
-    service = SharingService(store, Clock.fixed(now))
+def write_extracts(store: Store, data_dir: Path, now: datetime, platform: str | None = None) -> list[Extract]:
+    """``platform``: only the items it hosts (its store holds their tables and applications)."""
+    service = SharingService(store, Clock.fixed(now), platform)
     apps = store.tables.sharing_applications
     with store.engine.connect() as conn:
         pairs = sorted({(r.applicant, r.item) for r in conn.execute(select(apps.c.applicant, apps.c.item))})
     written = []
     for applicant, code in pairs:
         item = store.catalogue.find_item(code)
-        if item is None or item.sharing.mode != "file" or item.sharing.type is not SharingType.CONDITIONAL:
+        if item is None or item.sharing.mode != "file" or item.sharing.type is not SharingType.CONDITIONAL \
+                or not service.hosts(item):
             continue
         target = data_dir / EXTRACTS / applicant / f"{code}.csv"
         access = decide(item, applicant, service.applications(applicant, code), now)

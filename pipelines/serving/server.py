@@ -1,4 +1,5 @@
-"""Serving the sharing API with uvicorn on the platform's store (the one ``GOVDATA_STORE_URL`` names)."""
+"""Serving one platform's sharing API with uvicorn on that platform's store (``GOVDATA_STORE_URL`` names the
+province's; each city's is named from it, ``Settings.platform_store_url``)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from pipelines.clock import Clock
 from pipelines.store import Store
 
 
-def build_app(store: Store, clock: Clock | None = None) -> Any:
+def build_app(store: Store, clock: Clock | None = None, platform: str | None = None) -> Any:
+    """``platform``: the platform whose items this service serves (None: every item the store's catalogue has)."""
     from pipelines.serving.api import create_app
     from pipelines.serving.service import SharingService
 
-    return create_app(SharingService(store, clock or Clock()))
+    return create_app(SharingService(store, clock or Clock(), platform))
 
 
 def uvicorn_config(app: Any, host: str, port: int) -> Any:
@@ -23,7 +25,7 @@ def uvicorn_config(app: Any, host: str, port: int) -> Any:
     return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
 
 
-def serve(store: Store, host: str, port: int) -> None:
+def serve(store: Store, host: str, port: int, platform: str | None = None) -> None:
     import uvicorn
 
-    uvicorn.Server(uvicorn_config(build_app(store), host, port)).run()
+    uvicorn.Server(uvicorn_config(build_app(store, platform=platform), host, port)).run()

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, select
 
 from pipelines.catalogue.models import Item, ItemField
+from pipelines.platforms import platform_of
 from pipelines.quality.masking import mask
 from pipelines.serving.audit import AuditChain, AuditEntry, query_text
 from pipelines.serving.rules import Access, ApplicationState, decide
@@ -60,19 +61,28 @@ class Verification:
 
 
 class SharingService:
-    def __init__(self, store: Store, clock: Callable[[], datetime]):
+    """The sharing service of one platform (art. 19: the province's and each city's platform is a carrier of
+    sharing): ``platform`` names it, and it serves the items that platform hosts, from its own store; an item
+    another platform hosts is answered "not here" with the platform that serves it. ``platform`` None serves
+    every item of the store's catalogue (one store holding every item)."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime], platform: str | None = None):
         self.store = store
         self.catalogue = store.catalogue
         self.clock = clock
+        self.platform = platform
         self.tables: ServiceTables = ensure_service_tables(store)
         # an item served before its first convergence answers with no rows, not with a missing table
-        store.ensure_tables([i for i in self.catalogue.items if i.sharing.mode == INTERFACE])
+        store.ensure_tables([i for i in self.catalogue.items if i.sharing.mode == INTERFACE and self.hosts(i)])
         self.tokens = TokenRegistry(store.engine, self.tables.tokens, {u.code for u in self.catalogue.units})
         self.audit = AuditChain(store.engine, self.tables.audit)
 
     @property
     def engine(self) -> Engine:
         return self.store.engine
+
+    def hosts(self, item: Item) -> bool:
+        return self.platform is None or platform_of(self.catalogue.unit(item.unit)) == self.platform
 
     # --- the requests ------------------------------------------------------------------------
     def caller(self, token: str | None, event: str, item: str | None, query: Mapping[str, Any]) -> Caller:
@@ -107,7 +117,8 @@ class SharingService:
 
     def readable_items(self, caller: Caller) -> list[tuple[Item, Access]]:
         now = self.clock()
-        listed = [(i, self._access(caller, i, now)) for i in self.catalogue.items if i.sharing.mode == INTERFACE]
+        listed = [(i, self._access(caller, i, now)) for i in self.catalogue.items
+                  if i.sharing.mode == INTERFACE and self.hosts(i)]
         allowed = [(i, a) for i, a in listed if a.allowed]
         self.record_event("list", caller, None, None, {}, len(allowed), True, "items readable through the interface")
         return allowed
@@ -174,6 +185,11 @@ class SharingService:
         if item is None:
             reason = f"item {item_code!r} is not in the catalogue"
             self.record_event(event, caller, item_code, None, query, 0, False, reason)
+            raise Refused("not_found", reason)
+        if not self.hosts(item):
+            reason = (f"{item.code} is hosted by platform {platform_of(self.catalogue.unit(item.unit))}: "
+                      f"its sharing service serves it, not {self.platform}'s")
+            self.record_event(event, caller, item.code, None, query, 0, False, reason)
             raise Refused("not_found", reason)
         if item.sharing.mode != INTERFACE:
             reason = f"{item.code} is shared by {item.sharing.mode}, not through the interface"
