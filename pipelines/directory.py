@@ -275,12 +275,21 @@ def _dates(graph: Graph, dataset: URIRef, entry: Entry) -> None:
         graph.add((dataset, DCTERMS.issued, _day(entry.published)))
     if entry.modified is not None:
         graph.add((dataset, DCTERMS.modified, _day(entry.modified)))
-    if entry.collected is not None:
+    covered = entry.collected or _approved_window(entry.item)
+    if covered is not None:
         period = BNode()
         graph.add((period, RDF.type, DCTERMS.PeriodOfTime))
-        graph.add((period, DCAT.startDate, _day(entry.collected[0])))
-        graph.add((period, DCAT.endDate, _day(entry.collected[1])))
+        graph.add((period, DCAT.startDate, _day(covered[0])))
+        graph.add((period, DCAT.endDate, _day(covered[1])))
         graph.add((dataset, DCTERMS.temporal, period))
+
+
+def _approved_window(item: Item) -> tuple[date, date] | None:
+    """Before any data converged, a temporary collection covers the window it was approved for."""
+    temporary = item.temporary
+    if temporary is None or temporary.starts is None:
+        return None
+    return temporary.starts, temporary.expires
 
 
 def _contact(graph: Graph, ns: Namespace, addresses: Addresses, entry: Entry) -> URIRef:

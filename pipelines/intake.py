@@ -233,6 +233,8 @@ def _catalogue_reason(path: Path, unit: str, catalogue: Catalogue, today: date |
         return f"item '{code}' is collected from the unit's database, not by submission", code
     if item.temporary is not None and today is not None and item.temporary.expired(today):
         return expired_reason(item), code
+    if item.temporary is not None and today is not None and not item.temporary.started(today):
+        return not_started_reason(item), code
     return "", code
 
 
@@ -240,6 +242,14 @@ def expired_reason(item: Item) -> str:
     temporary = item.temporary
     assert temporary is not None
     return (f"temporary collection of item '{item.code}' expired on {temporary.expires.isoformat()} "
+            f"(approved by {temporary.approver} for: {temporary.reason}): "
+            "no collection outside the catalogue (art. 12)")
+
+
+def not_started_reason(item: Item) -> str:
+    temporary = item.temporary
+    assert temporary is not None and temporary.starts is not None
+    return (f"temporary collection of item '{item.code}' starts on {temporary.starts.isoformat()} "
             f"(approved by {temporary.approver} for: {temporary.reason}): "
             "no collection outside the catalogue (art. 12)")
 

@@ -286,10 +286,21 @@ class TemporaryCollection(Frozen):
 
     reason: str = Field(min_length=1)
     approver: str = Field(min_length=1)
+    starts: date | None = Field(default=None, description="first day submissions are taken in (the approval's "
+                                                          "start); the directory's temporal coverage before any data")
     expires: date = Field(description="last day submissions are taken in")
+
+    @model_validator(mode="after")
+    def _starts_before_it_expires(self) -> TemporaryCollection:
+        if self.starts is not None and self.starts > self.expires:
+            raise ValueError(f"starts {self.starts.isoformat()} is after expires {self.expires.isoformat()}")
+        return self
 
     def expired(self, today: date) -> bool:
         return today > self.expires
+
+    def started(self, today: date) -> bool:
+        return self.starts is None or today >= self.starts
 
 
 class QualityPolicy(Frozen):

@@ -257,3 +257,18 @@ def test_directory_cli_takes_the_base_uri_and_portal(tmp_path: Path, capsys: pyt
     assert graph.value(URIRef("https://d.example/dataset/licence"), DCAT.landingPage) == URIRef(
         "https://p.example/dataset/licence")
     assert not any(str(s).startswith(BASE) for s in graph.subjects())
+
+
+def test_a_temporary_collection_with_no_data_covers_its_approved_window() -> None:
+    """The demo's expired survey never converged: its entry's dct:temporal is the window it was approved for
+    (2026-02-24 to 2026-03-31), so the export of the demo as it runs (that item without data) warns of nothing."""
+    ledger = [row for row in demo_ledger() if row["item"] != "returning_worker_survey"]
+    catalogue = load_catalogue(DEMO)
+    graph = directory.dcat_graph(directory.entries(catalogue, directory.first_converged(ledger),
+                                                   directory.last_converged(ledger)),
+                                 divisions=catalogue.divisions)
+    period = graph.value(URIRef(f"{BASE}dataset/returning_worker_survey"), DCT.temporal)
+    assert (graph.value(period, DCAT.startDate), graph.value(period, DCAT.endDate)) == (
+        Literal("2026-02-24", datatype=rdfns.XSD.date), Literal("2026-03-31", datatype=rdfns.XSD.date))
+    result = directory.validate(graph)
+    assert (result.conforms, result.violations, result.warnings) == (True, 0, 0), result.report

@@ -50,6 +50,24 @@ def test_a_temporary_collection_is_refused_the_day_after_it_expires(window: Path
     assert "flood_relief.csv" in reasons(window, date(2100, 1, 1))
 
 
+def test_a_temporary_collection_is_refused_before_the_day_it_starts(window: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from tests.helpers import edit_yaml
+
+    catalogue_dir = tmp_path / "catalogue"
+    shutil.copytree(GOVERNED, catalogue_dir)
+    edit_yaml(catalogue_dir, "items/health.yaml", lambda d: next(
+        i for i in d["items"] if i["code"] == "epidemic_visit")["temporary"].update(starts="2020-01-24"))
+    catalogue = load_catalogue(catalogue_dir)
+    accepted, refused = intake.discover(window, catalogue, date(2020, 1, 23))
+    assert {r.path.name: r.reason for r in refused}["epidemic_visit.csv"] == (
+        "temporary collection of item 'epidemic_visit' starts on 2020-01-24 (approved by 省政务数据管理局 for: "
+        "突发公共卫生事件应急处置): no collection outside the catalogue (art. 12)")
+    accepted, _ = intake.discover(window, catalogue, date(2020, 1, 24))  # the first day counts
+    assert "epidemic_visit" in {s.item for s in accepted}
+
+
 def refusal_of(path: Path, item: Item) -> str:
     with pytest.raises(intake.SubmissionError) as caught:
         intake.read_submission(path, item)
