@@ -18,6 +18,7 @@ from typing import Any
 
 from pipelines.catalogue import Catalogue, CatalogueError, load_catalogue
 from pipelines.clock import Clock
+from pipelines.platforms import UnknownPlatform
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "contractors": _contractors, "evaluate": _evaluate, "dismiss-violation": _dismiss,
                     "sharing": run_sharing, "audit": run_audit, **GOVERNANCE}
         return handlers[args.command](args)
-    except CatalogueError as exc:
+    except (CatalogueError, UnknownPlatform) as exc:
         print(exc, file=sys.stderr)
         return 2
 

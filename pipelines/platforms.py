@@ -26,6 +26,16 @@ def platform_names(catalogue: Catalogue) -> list[str]:
     return sorted(hosting, key=lambda name: (name != PROVINCE, name))
 
 
+class UnknownPlatform(ValueError):
+    """A platform the catalogue does not have (a command's ``--platform``)."""
+
+
+def require_platform(catalogue: Catalogue, name: str) -> None:
+    names = platform_names(catalogue)
+    if name not in names:
+        raise UnknownPlatform(f"no platform {name!r}: the catalogue's are {', '.join(names)}")
+
+
 @dataclass(frozen=True)
 class Scope:
     """What one code location defines; ``platform`` None is every platform in one (the CLI, the tests)."""

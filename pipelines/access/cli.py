@@ -51,12 +51,11 @@ def _when(text: str) -> datetime:
 
 
 def _wrong_platform(catalogue: Any, args: argparse.Namespace) -> str | None:
-    """An unknown platform, or an application to a platform that does not host the item (its service would
-    never read it there)."""
-    from pipelines.platforms import platform_names, platform_of
+    """An application to a platform that does not host the item (its service would never read it there);
+    ``UnknownPlatform`` for a platform the catalogue lacks."""
+    from pipelines.platforms import platform_of, require_platform
 
-    if args.platform not in platform_names(catalogue):
-        return f"no platform {args.platform!r}: the catalogue's are {', '.join(platform_names(catalogue))}"
+    require_platform(catalogue, args.platform)
     item = catalogue.find_item(args.item) if args.action == "apply" else None
     if item is None:
         return None  # not an application, or an unknown item, which the application itself refuses

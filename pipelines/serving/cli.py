@@ -43,20 +43,16 @@ def _platform_option(parser: Any) -> None:
                              "items it hosts, from its own store (docs/levels.md)")
 
 
-class UnknownPlatform(ValueError):
-    pass
-
-
 def _store(platform: str = PROVINCE) -> Any:
+    """The settings and the platform's own store; ``UnknownPlatform`` (exit 2) for a platform the catalogue lacks."""
     from pipelines.catalogue import load_catalogue
-    from pipelines.platforms import platform_names
+    from pipelines.platforms import require_platform
     from pipelines.store import Store
     from resources.platform import Settings
 
     settings = Settings.from_env()
     catalogue = load_catalogue(settings.catalogue_dir)
-    if platform not in platform_names(catalogue):
-        raise UnknownPlatform(f"no platform {platform!r}: the catalogue's are {', '.join(platform_names(catalogue))}")
+    require_platform(catalogue, platform)
     return settings, Store(settings.platform_store_url(platform), catalogue)
 
 
@@ -64,11 +60,7 @@ def run_sharing(args: argparse.Namespace) -> int:
     from pipelines.serving.tables import ensure_service_tables
     from pipelines.serving.tokens import TokenError, TokenRegistry
 
-    try:
-        settings, store = _store(args.platform)
-    except UnknownPlatform as unknown:
-        print(unknown, file=sys.stderr)
-        return 2
+    settings, store = _store(args.platform)
     try:
         if args.action == "serve":
             from pipelines.serving.server import serve
@@ -106,11 +98,7 @@ def run_audit(args: argparse.Namespace) -> int:
     from pipelines.serving.audit import AuditChain
     from pipelines.serving.tables import ensure_service_tables
 
-    try:
-        _, store = _store(args.platform)
-    except UnknownPlatform as unknown:
-        print(unknown, file=sys.stderr)
-        return 2
+    _, store = _store(args.platform)
     try:
         report = AuditChain(store.engine, ensure_service_tables(store).audit).verify()
     finally:
