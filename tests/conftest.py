@@ -63,6 +63,8 @@ def pg_database(pg_server: str) -> Iterator[str]:
     the run created beside it (``<name>_city_<code>``, pipelines.federation)."""
     import sqlalchemy as sa
 
+    from tests.helpers import drop_database_and_platforms
+
     name = f"govdata_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(pg_server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -71,13 +73,7 @@ def pg_database(pg_server: str) -> Iterator[str]:
     try:
         yield url
     finally:
-        with admin.connect() as conn:
-            created = [name, *conn.execute(sa.text("select datname from pg_database where datname like :p"),
-                                           {"p": f"{name}\\_%"}).scalars()]
-            for database in created:
-                conn.execute(sa.text("select pg_terminate_backend(pid) from pg_stat_activity where datname = :n "
-                                     "and pid <> pg_backend_pid()"), {"n": database})
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}"'))
+        drop_database_and_platforms(admin, name)
         admin.dispose()
 
 

@@ -170,3 +170,34 @@ def catalogue_problems(directory: Path) -> list[str]:
     with pytest.raises(CatalogueError) as caught:
         load_catalogue(directory)
     return [str(p) for p in caught.value.problems]
+
+
+def drop_database_and_platforms(admin: Any, name: str) -> None:
+    """Drop a throwaway PostgreSQL database with the city platforms' databases a run made beside it
+    (``<name>_city_<code>``, pipelines.federation). ``admin``: an AUTOCOMMIT engine on the server."""
+    import sqlalchemy as sa
+    from psycopg2 import sql
+
+    with admin.connect() as conn:
+        made = conn.execute(sa.text("select datname from pg_database where datname like :p"),
+                            {"p": f"{name}\\_%"}).scalars().all()
+        for database in [name, *made]:
+            conn.exec_driver_sql(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+                                 .as_string(conn.connection.dbapi_connection))
+
+
+def drop_roles(url: str, prefix: str) -> None:
+    """Drop the roles a test made (all starting with ``prefix``), members before their groups."""
+    import sqlalchemy as sa
+    from psycopg2 import sql
+
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        roles = [r for (r,) in conn.execute(sa.text("select rolname from pg_roles where starts_with(rolname, :p) "
+                                                    "order by length(rolname) desc"), {"p": prefix})]
+        raw = conn.connection.dbapi_connection
+        for role in roles:
+            conn.exec_driver_sql(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)).as_string(raw))
+            conn.exec_driver_sql(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)).as_string(raw))
+    engine.dispose()
+

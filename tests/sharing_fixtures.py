@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 
 from pipelines.access import AccessControl
 from pipelines.catalogue import Catalogue, load_catalogue
@@ -159,17 +158,6 @@ def live_server(service: SharingService) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-
-
-def drop_roles(url: str, prefix: str) -> None:
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        roles = [r for (r,) in conn.execute(sa.text("select rolname from pg_roles where starts_with(rolname, :p) "
-                                                    "order by length(rolname) desc"), {"p": prefix})]
-        for role in roles:
-            conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
-            conn.exec_driver_sql(f'DROP ROLE "{role}"')
-    engine.dispose()
 
 
 def new_prefix() -> str:

@@ -25,6 +25,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tests.helpers import drop_database_and_platforms
+
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CATALOGUE = REPO / "catalogue" / "demo"
 DEPLOY = REPO / "deploy" / "celery"
@@ -56,11 +58,7 @@ def throwaway_database(admin_url: str, prefix: str) -> Iterator[str]:
     try:
         yield url.render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:  # with the city platforms' databases made beside it (docs/levels.md)
-            made = conn.execute(sa.text("select datname from pg_database where datname like :p"),
-                                {"p": f"{name}\\_%"}).scalars().all()
-            for database in [name, *made]:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        drop_database_and_platforms(admin, name)  # and the city platforms' made beside it
         admin.dispose()
 
 

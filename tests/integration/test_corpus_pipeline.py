@@ -25,7 +25,7 @@ from pipelines.catalogue import load_catalogue
 from pipelines.clock import Clock, province_day
 from tests.corpus.cases import CASES, Accepted, Case, Converged, Rejected
 from tests.corpus.catalogue import place, write_catalogue
-from tests.helpers import PlatformStores, materialize_all
+from tests.helpers import PlatformStores, drop_database_and_platforms, materialize_all
 
 ACCEPTED = [c for c in CASES if isinstance(c.intake, Accepted)]
 # Product bugs these cases show, for the lead (pipelines/store/stage.py is not this corpus's to change): strict,
@@ -120,11 +120,7 @@ def throwaway_database(server: str) -> Iterator[str]:
     try:
         yield sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:  # with the city platforms' databases made beside it (docs/levels.md)
-            made = conn.execute(sa.text("select datname from pg_database where datname like :p"),
-                                {"p": f"{name}\\_%"}).scalars().all()
-            for database in [name, *made]:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        drop_database_and_platforms(admin, name)  # and the city platforms' made beside it
         admin.dispose()
 
 

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from pipelines.serving.audit import AuditChain
+from tests.helpers import drop_roles
 from tests.sharing_fixtures import (
     FIRMS,
     PEOPLE,
@@ -19,7 +20,6 @@ from tests.sharing_fixtures import (
     World,
     bearer,
     build_world,
-    drop_roles,
     live_server,
     new_prefix,
     seeded_store,

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from pipelines.access import AccessControl, AccessError, expire_applications
 from pipelines.catalogue import Catalogue
 from pipelines.catalogue.models import Item, ItemField, Sharing, SharingType
+from tests.helpers import drop_roles
 from tests.postgres.pgutil import NOW, enterprise_frame, mini, rows, store_on
 
 pytestmark = pytest.mark.postgres
@@ -44,14 +45,7 @@ def access(pg_database: str) -> Iterator[AccessControl]:
         conn.exec_driver_sql("insert into shared_province.inspection values ('C1', 'amr', 's', now())")
     yield control
     store.dispose()
-    engine = sa.create_engine(pg_database, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        roles = [r for (r,) in conn.execute(sa.text("select rolname from pg_roles where starts_with(rolname, :p) "
-                                                    "order by length(rolname) desc"), {"p": prefix})]
-        for role in roles:
-            conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
-            conn.exec_driver_sql(f'DROP ROLE "{role}"')
-    engine.dispose()
+    drop_roles(pg_database, prefix)
 
 
 def _count_as(url: str, login: str, table: str) -> int:

@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from pipelines.access import AccessControl
+from tests.helpers import drop_roles
 from tests.postgres.pgutil import NOW, rows
-from tests.sharing_fixtures import drop_roles, new_prefix, seeded_store
+from tests.sharing_fixtures import new_prefix, seeded_store
 
 pytestmark = pytest.mark.postgres
 
