@@ -33,7 +33,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.conftest import PG_ADMIN_URL, make_ric, make_uscc  # noqa: E402
-from tests.sharing_fixtures import build_world, drop_roles, live_server, new_prefix, seeded_store  # noqa: E402
+from tests.helpers import drop_roles  # noqa: E402
+from tests.sharing_fixtures import build_world, live_server, new_prefix, seeded_store  # noqa: E402
 
 
 def populate(store: Any, rows: int) -> tuple[list[str], list[tuple[str, str]]]:
