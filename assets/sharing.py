@@ -12,7 +12,7 @@ import dagster as dg
 
 from pipelines.catalogue.models import Catalogue
 from pipelines.evaluation.periods import MONTH, current_period
-from pipelines.platforms import Scope
+from pipelines.platforms import PROVINCE, Scope
 from resources.platform import PlatformResource
 
 # No "from __future__ import annotations": Dagster reads the context and resource annotations at runtime.
@@ -55,7 +55,8 @@ def extracts_asset() -> dg.AssetsDefinition:
         from pipelines.serving.extracts import write_extracts
 
         built = platform.platform()
-        written = write_extracts(built.store, built.data_dir, built.clock())
+        # the province's service: its own items only (a city's tables are not in this store, and must not be made)
+        written = write_extracts(built.store, built.data_dir, built.clock(), PROVINCE)
         listing = "\n".join(f"- `{e.applicant}` {e.item}: {e.rows} rows (application {e.application_id})"
                             for e in written) or "no application in force for a file-mode item"
         return dg.MaterializeResult(metadata={"extracts": len(written), "rows": sum(e.rows for e in written),

@@ -81,3 +81,17 @@ def test_an_unknown_platform_or_an_application_to_the_wrong_one_is_refused_by_th
     assert capsys.readouterr().err.strip() == (
         "real_estate_registration is hosted by platform city_450100: apply with --platform city_450100")
     assert not list(tmp_path.iterdir())  # refused before any store was opened
+
+
+def test_the_provinces_extracts_touch_no_city_item(tmp_path: Path) -> None:
+    """What the daily sharing/file_extracts asset runs: the province's service makes no table for Nanning's
+    file-mode water_accounts in the province's store (the city's platform holds it)."""
+    from pipelines.serving.extracts import write_extracts
+
+    catalogue = load_catalogue(REPO / "catalogue" / "demo")
+    province = Store(f"sqlite:///{tmp_path / 'province.db'}", catalogue)
+    province.ensure_tables([])
+    assert write_extracts(province, tmp_path, NOW, "province") == []
+    assert not province.shared.exists(catalogue.item("water_accounts"))
+    assert not province.shared.exists(catalogue.item(ITEM))
+    province.dispose()
