@@ -138,8 +138,10 @@ def _take_present_file(platform: Platform, item: Item, submission: intake.Submis
         return
     try:
         frame = intake.read_submission_chunks(submission.path, item, platform.stage.chunk_rows)
+        sharing.refuse_carried(item, frame)  # art. 13, an item with carried_values: refuse
     except intake.SubmissionError as exc:
-        report.rows_refused += _refuse(platform, item.code, submission.unit, submission.path, str(exc))
+        report.rows_refused += _refuse(platform, item.code, submission.unit, submission.path, str(exc),
+                                       exc if isinstance(exc, sharing.CarriedRefused) else None)
         report.refused.append((submission.path.name, str(exc)))
         return
     submission_id = platform.store.ledger.attempt_id(submission.id)
@@ -159,6 +161,15 @@ def _pull(platform: Platform, item: Item, report: IntakeReport) -> None:
         report.duplicates.append(f"db:{item.collection.url_env}")
         return
     submission_id = f"{item.code}/pull-{platform.clock():%Y%m%dT%H%M%S}/{digest[:12]}"
+    try:
+        sharing.refuse_carried(item, frame)  # art. 13, an item with carried_values: refuse
+    except sharing.CarriedRefused as exc:
+        _record_refusal(platform, exc, submission_id=submission_id, item=item.code, unit=item.unit,
+                        source=f"db:{item.collection.url_env}", digest=digest, reason=str(exc), received=len(frame),
+                        held_back=len(frame), received_at=platform.clock())
+        report.rows_refused += len(frame)
+        report.refused.append((f"db:{item.collection.url_env}", str(exc)))
+        return
     if _stage(platform, item, submission_id, f"db:{item.collection.url_env}", digest, frame):
         report.accepted.append(submission_id)
         report.rows_received += len(frame)
@@ -191,8 +202,10 @@ def _commit_intake(platform: Platform, frames: Iterable[pd.DataFrame], carried: 
     return True
 
 
-def _refuse(platform: Platform, item_code: str, unit: str, path: Path, reason: str) -> int:
-    """Set the whole file aside; its rows count as received and held back, with the reason.
+def _refuse(platform: Platform, item_code: str, unit: str, path: Path, reason: str,
+            carried: sharing.CarriedRefused | None = None) -> int:
+    """Set the whole file aside; its rows count as received and held back, with the reason (and, refused for
+    carried look-up values, its repeated-collection flags).
 
     The ledger row first, then the move: a run killed in between leaves the row and the file, and the re-run
     finds the row (its key) already there and only finishes the move."""
@@ -203,8 +216,8 @@ def _refuse(platform: Platform, item_code: str, unit: str, path: Path, reason: s
         log.info("%s: set aside by another run meanwhile", path.name)
         return 0
     now = platform.clock()
-    recorded = platform.store.ledger.reject(
-        submission_id=refusal_id(unit, item_code, path.name, digest),
+    recorded = _record_refusal(
+        platform, carried, submission_id=refusal_id(unit, item_code, path.name, digest),
         item=intake.bounded(item_code, intake.CODE_LENGTH), unit=unit, source=path.name, digest=digest,
         reason=reason, received=rows, held_back=rows, received_at=now,
     )
@@ -217,6 +230,16 @@ def _refuse(platform: Platform, item_code: str, unit: str, path: Path, reason: s
         return 0
     log.warning("set aside %s/%s: %s", unit, path.name, reason)
     return rows
+
+
+def _record_refusal(platform: Platform, carried: sharing.CarriedRefused | None, **entry: Any) -> bool:
+    """The refusal's ledger row and its repeated-collection flags in one transaction; False: recorded already."""
+    with platform.store.unit_of_work() as uow:
+        if not uow.ledger.reject(**entry):
+            return False
+        if carried is not None:
+            uow.records.flag_carried(carried.flags(entry["submission_id"], entry["received_at"]))
+    return True
 
 
 def refusal_id(unit: str, item_code: str, name: str, digest: str) -> str:

@@ -4,7 +4,8 @@
   authority's shared table, else the row is held back as "not found in the authoritative source";
 - a field with a ``lookup`` is not collected: the submitted value (if any) is flagged as repeated
   collection and discarded, and the value is filled from the authority's shared table through the
-  referencing key.
+  referencing key; an item whose catalogue says ``carried_values: refuse`` has such a submission refused
+  whole at intake instead (``refuse_carried``), flagged all the same.
 
 Both go through the validation's ``StoreAuthority``, which reads each authoritative column once, however
 many submissions and rules ask for it.
@@ -21,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import select
 
-from pipelines.catalogue.models import FieldRef, Item, ItemField
+from pipelines.catalogue.models import CarriedValues, FieldRef, Item, ItemField
+from pipelines.intake import SubmissionError
 from pipelines.quality.context import StoreAuthority, canonical_texts
 from pipelines.values import InvalidValue, canonical
 
@@ -66,11 +68,49 @@ def strip_lookups(item: Item, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[C
     for f in item.fields:
         if f.lookup is None:
             continue
-        present = sum(1 for value in frame[f.name] if _present(value))
+        present = _present_count(frame[f.name])
         if present:
             carried.append(CarriedLookup(f.name, str(f.lookup), present))
         stripped[f.name] = None
     return stripped, carried
+
+
+class CarriedRefused(SubmissionError):
+    """A submission of an item with ``carried_values: refuse`` carried values of looked-up fields: refused whole
+    at intake (art. 13), a refusal like the others (ledger ``rejected``, its rows held back), and flagged."""
+
+    def __init__(self, item: Item, carried: list[CarriedLookup]):
+        self.item = item
+        self.carried = carried
+        labels = {f.name: f.label for f in item.fields}
+        fields = "; ".join(f"{labels[c.field]} ({c.field}): {c.rows} value(s), obtained through sharing from "
+                           f"{c.source}" for c in carried)
+        super().__init__(f"carries values the platform obtains through sharing, refused (art. 13, carried_values: "
+                         f"refuse): {fields}")
+
+    def flags(self, submission_id: str, when: datetime) -> list[dict[str, Any]]:
+        """The repeated-collection log's rows of the refused submission, as a stripped one's."""
+        return carried_rows(self.item, submission_id, self.carried, when)
+
+
+def carried_in(item: Item, frames: Iterable[pd.DataFrame]) -> list[CarriedLookup]:
+    """What the looked-up fields of a submission's chunks carry, in the item's field order; nothing is copied."""
+    looked_up = [f for f in item.fields if f.lookup is not None]
+    counts = dict.fromkeys((f.name for f in looked_up), 0)
+    for frame in frames:
+        for f in looked_up:
+            counts[f.name] += _present_count(frame[f.name])
+    return [CarriedLookup(f.name, str(f.lookup), counts[f.name]) for f in looked_up if counts[f.name]]
+
+
+def refuse_carried(item: Item, frames: pd.DataFrame | Iterable[pd.DataFrame]) -> None:
+    """Raise CarriedRefused when the item refuses carried values and the submission carries some. Read before
+    anything is staged: an item that strips them (the default) reads nothing here."""
+    if item.carried_values is not CarriedValues.REFUSE:
+        return
+    carried = carried_in(item, [frames] if isinstance(frames, pd.DataFrame) else frames)
+    if carried:
+        raise CarriedRefused(item, carried)
 
 
 class LookupStripper:
@@ -150,6 +190,10 @@ def carried_log(store: Store) -> list[dict[str, object]]:
         flags = conn.execute(select(log.c.item, log.c.unit, log.c.submission_id, log.c.field, log.c.source,
                                     log.c.rows, log.c.flagged_at).order_by(log.c.id)).all()
     return [{**row._asdict(), "flagged_at": as_utc(row.flagged_at).isoformat()} for row in flags]
+
+
+def _present_count(values: Iterable[object]) -> int:
+    return sum(1 for value in values if _present(value))
 
 
 def _present(value: object) -> bool:

@@ -109,6 +109,14 @@ class OpeningType(StrEnum):
     NOT_OPEN = "not_open"
 
 
+class CarriedValues(StrEnum):
+    """What intake does with a submission carrying values of looked-up fields, which the platform obtains through
+    sharing (art. 13)."""
+
+    STRIP = "strip"  # discard the values, flag the submission, take the rest in
+    REFUSE = "refuse"  # refuse the whole submission, naming each field and its source
+
+
 class Severity(StrEnum):
     ERROR = "error"  # blocks convergence of the rows (row rules) or of the item (table rules)
     WARNING = "warning"  # reported, never blocks
@@ -334,10 +342,16 @@ class Item(Frozen):
     quality: QualityPolicy = QualityPolicy()
     maps_to: Code | None = Field(default=None, description="the provincial item a city/county item maps onto")
     temporary: TemporaryCollection | None = None
+    carried_values: CarriedValues = Field(
+        default=CarriedValues.STRIP,
+        description="a submission carrying values of looked-up fields (art. 13): strip (discard them and flag the "
+                    "submission) or refuse (refuse the whole submission at intake, with the field and its source)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Item:
         _check_region_level(self.region, self.level)
+        if self.carried_values is CarriedValues.REFUSE and not any(f.lookup for f in self.fields):
+            raise ValueError("carried_values: refuse concerns looked-up fields, and no field has a lookup")
         names = [f.name for f in self.fields]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
