@@ -41,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--as-of", type=_moment, default=None, help=argparse.SUPPRESS)
     run.add_argument("--unit", action="append", default=None, metavar="CODE",
                      help="only this unit's items (repeatable); skips the inspection and reports")
+    run.add_argument("--platform", default=None, metavar="NAME",
+                     help="only the units this platform hosts (province, city_<code>) and what follows on it: each "
+                          "platform runs on its own (art. 19, docs/levels.md)")
     run.add_argument("--executor", choices=["in-process", "celery"], default="in-process",
                      help="celery: every run launched through the instance (DAGSTER_HOME), its steps on Celery "
                           "workers (deploy/celery/README.md)")
@@ -111,7 +114,9 @@ def _run(args: argparse.Namespace) -> int:
     if problem:
         print(f"run: {problem}", file=sys.stderr)
         return 2
-    definitions = build_definitions(catalogue, PlatformResource.from_settings(settings), settings.store_kind)
+    # one platform's code location: what follows the run, and the jobs after it, are that platform's only
+    definitions = build_definitions(catalogue, PlatformResource.from_settings(settings), settings.store_kind,
+                                    args.platform)
     launch.use_definitions(definitions)
     started = time.perf_counter()
     level = "WARNING" if args.quiet else "INFO"
@@ -130,6 +135,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         items = ([i for u in args.unit for i in catalogue.items_of(u)] if args.unit
                  else runplan.pending_items(catalogue, Path(settings.intake_dir)))
+        items = _hosted(catalogue, items, args.platform)
         workers = args.workers or runplan.worker_count(len(items), os.cpu_count() or 1)
         batches = runplan.plan(catalogue, items, workers)
         print(f"{len(items)} item(s) with something new, in {len(batches)} run(s)")
@@ -142,7 +148,8 @@ def _run(args: argparse.Namespace) -> int:
             outcomes.append(execute(following, tags, level))
         if not (args.no_inspect or args.unit) and all(o.success for o in outcomes):
             # the inspection after the pipeline, so its summary covers this run
-            outcomes += [execute([], tags, level, job=job) for job in AFTER_THE_PIPELINE]
+            jobs = {j.name for j in definitions.resolve_all_job_defs()}  # a city's platform has no reports
+            outcomes += [execute([], tags, level, job=job) for job in AFTER_THE_PIPELINE if job in jobs]
     succeeded = all(o.success for o in outcomes)
     print(f"\n{len(outcomes)} run(s): {'succeeded' if succeeded else 'FAILED'} "
           f"in {time.perf_counter() - started:.1f} s\n")
@@ -211,8 +218,24 @@ def _workspace(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hosted(catalogue: Catalogue, items: list[Any], platform: str | None) -> list[Any]:
+    """The items to plan cut to the units ``platform`` hosts (None: every platform's)."""
+    from pipelines.platforms import Scope
+
+    scope = Scope(catalogue, platform)
+    return [i for i in items if scope.has_unit(i.unit)]
+
+
 def _run_problem(args: argparse.Namespace, catalogue: Catalogue, settings: Any) -> str | None:
     """Arguments the run would only trip over later: refuse them before anything starts."""
+    if args.platform is not None:
+        from pipelines.platforms import Scope, require_platform
+
+        require_platform(catalogue, args.platform)  # UnknownPlatform: exit 2, naming the catalogue's platforms
+        known = {u.code for u in catalogue.units}
+        elsewhere = sorted(u for u in set(args.unit or ()) & known if not Scope(catalogue, args.platform).has_unit(u))
+        if elsewhere:
+            return f"unit {', '.join(elsewhere)} is not hosted by the platform {args.platform}"
     unknown = sorted(set(args.unit or ()) - {u.code for u in catalogue.units})
     if unknown:
         return f"no unit {', '.join(unknown)} in the catalogue {settings.catalogue_dir}"

@@ -219,3 +219,44 @@ def test_a_city_unit_may_declare_only_its_own_citys_platform(paths: dict[str, Pa
     assert [p for p in catalogue_problems(paths["catalogue"]) if "platform" in p] == [
         "units.yaml: unit 'lz_water': field 'platform': Value error, a city unit of region 450200 is hosted by the "
         "platform 'city_450200', not 'city_450100'"]
+
+
+def test_run_platform_runs_only_the_units_that_platform_hosts(paths: dict[str, Path],
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    submit(paths["intake"], "housing", [["P1", make_ric(1), ""]])
+    submit(paths["intake"], "nn_water", [["W1", make_ric(2, "450102"), ""]])
+    submit(paths["intake"], "wm_water", [["W1", make_ric(3, "450122"), ""]])
+    submit(paths["intake"], "lz_water", [["W1", make_ric(4, "450202"), ""]])
+    for name, value in {"GOVDATA_CATALOGUE_DIR": paths["catalogue"], "GOVDATA_INTAKE_DIR": paths["intake"],
+                        "GOVDATA_DATA_DIR": paths["data"]}.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.delenv("GOVDATA_STORE_URL", raising=False)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert cli(["run", "--platform", "city_450300", "--quiet"]) == 2
+    assert capsys.readouterr().err == ("no platform 'city_450300': the catalogue's are province, city_450100, "
+                                       "city_450200\n")
+    assert cli(["run", "--platform", "city_450100", "--unit", "lz_water", "--quiet"]) == 2
+    assert capsys.readouterr().err == "run: unit lz_water is not hosted by the platform city_450100\n"
+
+    assert cli(["run", "--platform", "city_450100", "--quiet"]) == 0
+    assert "2 item(s) with something new, in 1 run(s)" in capsys.readouterr().out
+    catalogue = load_catalogue(paths["catalogue"])
+    nanning = open_store(paths["catalogue"], paths["data"], platform="city_450100")
+    try:  # Nanning's unit and its county's converged, and its connected table followed on its own platform
+        assert {e["item"]: e["status"] for e in nanning.ledger.submissions()} == {
+            "nn_water_account": "converged", "wm_water_account": "converged"}
+        [rollup] = connected.rollups(catalogue)
+        [city] = [c for c in rollup.cities if c.city == "450100"]
+        rows = connected.read_connected(nanning, connected.city_table(nanning, city))
+        assert sorted(r["_source_item"] for r in rows) == ["nn_water_account", "wm_water_account"]
+    finally:
+        nanning.dispose()
+    # the province's and Liuzhou's files wait for their own platforms' runs
+    assert sorted(p.name for p in paths["intake"].glob("*/*.csv")) == ["lz_water_account.csv", "water_account.csv"]
+    assert not (paths["data"] / "shared_store_city_450200.db").exists()
+    province = open_store(paths["catalogue"], paths["data"])  # made by the run's summary, which reads it
+    try:
+        assert province.ledger.submissions() == []
+    finally:
+        province.dispose()
