@@ -12,20 +12,23 @@ platforms goes through a ``PlatformLink`` only, never through another platform's
 
 ``DatabaseLink`` implements the link as a read-only connection to the other platform's store (SQLite opened
 ``mode=ro``; on PostgreSQL a login role the linked platform grants SELECT on the tables the link may read,
-``grant_link``). The protocol names no transport: a sharing API over HTTP can implement it too. Plain Python.
+``grant_link``). The protocol names no transport: a sharing API over HTTP can implement it too. Between two
+PostgreSQL stores the link hands the rows over as COPY text (``CopyingLink``) rather than as Python rows. Plain
+Python.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol, runtime_checkable
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -48,6 +51,8 @@ PLACEHOLDER = "{platform}"
 PULL = "federation_pull"  # the audit log's action for one pull
 CONVERGED, NOT_CONVERGED = "converged", "not converged"
 LINK_ROLE = "govdata_link"  # the PostgreSQL login role a platform grants read access to its linked platforms
+COPY_CHUNK = 1 << 20  # bytes per read or write of a COPY between the platforms' databases
+SPOOL_IN_MEMORY = 64 << 20  # a pull's COPY text held in memory up to this, then in a temporary file
 
 
 def platform_store_url(url: str, platform: str) -> str:
@@ -94,15 +99,38 @@ class LedgerCounts:
 
 
 @dataclass(frozen=True)
+class CopyText:
+    """A pull's rows as PostgreSQL COPY text (its default format) of ``columns``, spooled: in memory while small,
+    then in a temporary file, never as Python rows."""
+
+    columns: tuple[str, ...]
+    rows: int
+    data: IO[bytes]
+
+    def close(self) -> None:
+        self.data.close()
+
+
+@dataclass(frozen=True)
 class Pull:
     """What one pull brought: the provincial item's rows as the city holds them, each with its lineage
-    (``_region``, ``_source_item``, ``_source_unit``, ``_submission_id``, ``_converged_at``)."""
+    (``_region``, ``_source_item``, ``_source_unit``, ``_submission_id``, ``_converged_at``); from a
+    ``CopyingLink``, as COPY text (``copied``) instead of ``rows``."""
 
     platform: str
     item: str
     rows: Sequence[Mapping[str, Any]]
     ledger: tuple[LedgerCounts, ...]
     since: datetime | None = None
+    copied: CopyText | None = None
+
+    @property
+    def count(self) -> int:
+        return self.copied.rows if self.copied is not None else len(self.rows)
+
+    def close(self) -> None:
+        if self.copied is not None:
+            self.copied.close()
 
 
 class PlatformLink(Protocol):
@@ -113,6 +141,15 @@ class PlatformLink(Protocol):
     def pull(self, item: Item, since: datetime | None = None) -> Pull:
         """The city's rows of a connected provincial item (converged after ``since``, or all), with their
         lineage and the city's ledger counts of its items mapping onto it. PlatformUnreachable when down."""
+        ...
+
+
+@runtime_checkable
+class CopyingLink(PlatformLink, Protocol):
+    """A link that can hand a pull over as PostgreSQL COPY text, for a province whose store is PostgreSQL too."""
+
+    def pull_copy(self, item: Item, since: datetime | None = None) -> Pull:
+        """As ``pull``, the rows in ``Pull.copied``."""
         ...
 
 
@@ -150,13 +187,34 @@ class DatabaseLink:
         if rollup is None:  # the city maps nothing onto the item: nothing to pull
             return Pull(self.platform, item.code, [], (), since)
         table = city_table(self.store, rollup)
+        with self._answering():
+            return Pull(self.platform, item.code, self._rows(table, since), self._ledger(rollup), since)
+
+    def pull_copy(self, item: Item, since: datetime | None = None) -> Pull:
+        """On PostgreSQL the city's rows as COPY text through the same read-only connection (SELECT is all COPY
+        ... TO needs), so they never become Python rows; elsewhere ``pull``."""
+        rollup = self._rollup(item)
+        if rollup is None or self.store.dialect != "postgresql":
+            return self.pull(item, since)
+        table = city_table(self.store, rollup)
+        with self._answering():
+            copied = self._copy_out(table, since)
+            try:
+                return Pull(self.platform, item.code, (), self._ledger(rollup), since, copied)
+            except BaseException:
+                copied.close()
+                raise
+
+    @contextmanager
+    def _answering(self) -> Iterator[None]:
+        """What the city's database raised, as the platform not answering (the driver's message, no statement)."""
+        from psycopg2 import Error as DriverError
+
         try:
-            rows = self._rows(table, since)
-            ledger = self._ledger(rollup)
-        except SQLAlchemyError as exc:
-            cause = getattr(exc, "orig", None) or exc  # the driver's message, without the statement
+            yield
+        except (SQLAlchemyError, DriverError) as exc:
+            cause = getattr(exc, "orig", None) or exc
             raise PlatformUnreachable(f"{self.platform}: {type(exc).__name__}: {cause}"[:300]) from exc
-        return Pull(self.platform, item.code, rows, ledger, since)
 
     def _rollup(self, item: Item) -> CityRollup | None:
         return next((c for r in rollups(self.catalogue) if r.provincial.code == item.code for c in r.cities
@@ -168,6 +226,26 @@ class DatabaseLink:
                 return []
             query = select(table) if since is None else select(table).where(table.c._converged_at > since)
             return [dict(row) for row in conn.execute(query).mappings()]
+
+    def _copy_out(self, table: Table, since: datetime | None) -> CopyText:
+        from psycopg2 import sql
+
+        from pipelines.store.postgres import table_name
+
+        columns = tuple(c.name for c in table.columns)
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by the Pull
+        with self.store.engine.connect() as conn:
+            if not self.store.shared.has_table(table):
+                return CopyText(columns, 0, spool)
+            query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(map(sql.Identifier, columns)),
+                                                       table_name(table))
+            if since is not None:
+                query += sql.SQL(" WHERE {} > {}").format(sql.Identifier("_converged_at"), sql.Literal(since))
+            cursor = conn.connection.cursor()
+            cursor.copy_expert(sql.SQL("COPY ({}) TO STDOUT").format(query), spool, size=COPY_CHUNK)
+            rows = cursor.rowcount
+        spool.seek(0)
+        return CopyText(columns, rows, spool)
 
     def _ledger(self, rollup: CityRollup) -> tuple[LedgerCounts, ...]:
         entries = self.store.ledger.submissions()
@@ -209,26 +287,54 @@ def refresh_province(store: Store, rollup: ProvinceRollup, links: Mapping[str, P
     answer keeps the rows of its last pull and is reported not converged; the province goes on without it."""
     pulls: dict[str, Pull] = {}
     cities: list[CityConvergence] = []
-    for city in rollup.cities:
-        name = city_platform(city.city)
-        link = links.get(name)
-        try:
-            if link is None:
-                raise PlatformUnreachable(f"no link to the platform {name}")
-            pulls[city.city] = pull = link.pull(rollup.provincial)
-            cities.append(CityConvergence(city.city, name, CONVERGED, len(pull.rows), ledger=pull.ledger))
-        except PlatformUnreachable as exc:
-            cities.append(CityConvergence(city.city, name, NOT_CONVERGED, reason=str(exc)))
-    target = province_table(store, rollup)
-    refreshed = [rollup.provincial.code, *(s.code for c in rollup.cities if c.city in pulls for s in c.sources)]
-    with rebuilding(store, target, refreshed) as conn:
-        copy_item(store, conn, rollup.provincial, rollup.provincial, target)
+    try:
+        for city in rollup.cities:
+            name = city_platform(city.city)
+            link = links.get(name)
+            try:
+                if link is None:
+                    raise PlatformUnreachable(f"no link to the platform {name}")
+                # every city's answer is whole before the province's table is emptied: a city failing mid-pull
+                # keeps the rows of its last pull, as one that does not answer at all
+                pulls[city.city] = pull = _pull(store, link, rollup.provincial)
+                cities.append(CityConvergence(city.city, name, CONVERGED, pull.count, ledger=pull.ledger))
+            except PlatformUnreachable as exc:
+                cities.append(CityConvergence(city.city, name, NOT_CONVERGED, reason=str(exc)))
+        target = province_table(store, rollup)
+        refreshed = [rollup.provincial.code, *(s.code for c in rollup.cities if c.city in pulls for s in c.sources)]
+        with rebuilding(store, target, refreshed) as conn:
+            copy_item(store, conn, rollup.provincial, rollup.provincial, target)
+            for pull in pulls.values():
+                _write_pull(conn, target, pull)
+            conn.execute(insert(store.tables.audit_log), [_audit(rollup, c, now) for c in cities])
+            rows = count_rows(conn, target)
+    finally:
         for pull in pulls.values():
-            if pull.rows:
-                conn.execute(insert(target), [_province_row(target, row) for row in pull.rows])
-        conn.execute(insert(store.tables.audit_log), [_audit(rollup, c, now) for c in cities])
-        rows = count_rows(conn, target)
+            pull.close()
     return ProvinceRefresh(rows, tuple(cities))
+
+
+def _pull(store: Store, link: PlatformLink, item: Item) -> Pull:
+    """COPY text when both ends are PostgreSQL and the link can give it; the protocol's rows otherwise."""
+    if store.dialect == "postgresql" and isinstance(link, CopyingLink):
+        return link.pull_copy(item)
+    return link.pull(item)
+
+
+def _write_pull(conn: Connection, target: Table, pull: Pull) -> None:
+    """A pull's rows into the province's table, in the rebuild's transaction: COPY text by COPY ... FROM STDIN
+    in chunks, Python rows by INSERT. The city's connected table and the province's are made from the same
+    provincial item (``connected.connected_table``): the same columns, named in the COPY."""
+    if pull.copied is not None:
+        from psycopg2 import sql
+
+        from pipelines.store.postgres import table_name
+
+        names = sql.SQL(", ").join(map(sql.Identifier, pull.copied.columns))
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(table_name(target), names)
+        conn.connection.cursor().copy_expert(statement, pull.copied.data, size=COPY_CHUNK)
+    elif pull.rows:
+        conn.execute(insert(target), [_province_row(target, row) for row in pull.rows])
 
 
 def _province_row(target: Table, row: Mapping[str, Any]) -> dict[str, Any]:

@@ -114,3 +114,54 @@ def test_a_city_database_down_leaves_the_others_running_and_the_province_reports
         with admin.connect() as conn:
             conn.execute(sa.text(f'ALTER DATABASE "{liuzhou.database}" ALLOW_CONNECTIONS true'))
         admin.dispose()
+
+
+def test_the_province_pulls_a_citys_rows_as_copy_text_exactly_as_the_city_holds_them(tmp_path: Path,
+                                                                                      pg_database: str) -> None:
+    """Between two PostgreSQL stores the pull is COPY text through the read-only link role (no Python rows): the
+    province's table holds the city's rows value for value (NULLs, tabs, newlines, backslashes, time zones), the
+    audit log the count; ``since`` selects in the city's database."""
+    from datetime import UTC, datetime, timedelta
+
+    from pipelines import connected
+    from pipelines.store import Store
+
+    catalogue = load_catalogue(GOVERNED)
+    [rollup] = connected.rollups(catalogue)
+    [nanning] = [c for c in rollup.cities if c.city == "450100"]
+    city_url = federation.platform_store_url(pg_database, "city_450100")
+    federation.ensure_database(city_url)
+    city, province = Store(city_url, catalogue), Store(pg_database, catalogue)
+    link = federation.DatabaseLink("city_450100", catalogue, federation.read_only_url(city_url))
+    try:
+        for store in (city, province):
+            store.ensure_tables([])
+        source = connected.city_table(city, nanning)
+        early, late = datetime(2026, 11, 1, 8, tzinfo=UTC), datetime(2026, 11, 2, 8, tzinfo=UTC)
+        rows = [{"account_no": f"W{n}", "holder_id": make_ric(n), "phone": phone, "_region": "450100",
+                 "_source_item": "nn_water_account", "_source_unit": "nn_water", "_submission_id": f"s{n}",
+                 "_converged_at": at}
+                for n, (phone, at) in enumerate([(None, early), ("a\tb\nc\\d", late), ("南宁 \\N", late)])]
+        with connected.rebuilding(city, source) as conn:
+            conn.execute(sa.insert(source), rows)
+        federation.grant_link(city, [source])
+        assert isinstance(link, federation.CopyingLink)
+
+        refreshed = federation.refresh_province(province, rollup, {"city_450100": link}, late)
+
+        assert refreshed.rows == 3 and [c.rows for c in refreshed.cities if c.platform == "city_450100"] == [3]
+        target = connected.province_table(province, rollup)
+        held = sorted(connected.read_connected(province, target), key=lambda r: str(r["account_no"]))
+        assert [{k: r[k] for k in rows[0]} for r in held] == rows
+        [audit] = [p for p in federation.latest_pulls(province) if p["platform"] == "city_450100"]
+        assert (audit["status"], audit["rows"]) == ("converged", 3)
+        since = link.pull_copy(catalogue.item("water_account"), since=early + timedelta(hours=1))
+        try:
+            assert since.copied is not None and since.copied.rows == 2 and since.rows == ()
+            assert since.copied.data.read().count(b"\n") == 2  # the newline inside a value is escaped
+        finally:
+            since.close()
+    finally:
+        link.dispose()
+        city.dispose()
+        province.dispose()
