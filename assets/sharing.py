@@ -2,8 +2,10 @@
 the file extracts of approved applications for file-mode items. The API itself runs as its own process
 (``python -m pipelines sharing serve``), not in Dagster.
 
-Keys ``sharing/usage`` (numeric metadata ``<owner>/<item>/served`` and ``/refused`` the UI plots over time) and
-``sharing/file_extracts``; both are the province's, refreshed hourly and daily by the automation sensor.
+Each platform runs its own service over its own store (art. 19, docs/levels.md), so each platform's code location
+shows its own service's usage: ``sharing/usage`` the province's, ``sharing/<platform>/usage`` a city's (e.g.
+``sharing/city_450100/usage``), numeric metadata ``<owner>/<item>/served`` and ``/refused`` the UI plots over time,
+refreshed hourly by the automation sensor. ``sharing/file_extracts`` is the province's, daily.
 """
 
 from typing import Any
@@ -12,7 +14,7 @@ import dagster as dg
 
 from pipelines.catalogue.models import Catalogue
 from pipelines.evaluation.periods import MONTH, current_period
-from pipelines.platforms import PROVINCE, Scope
+from pipelines.platforms import PROVINCE, Scope, platform_names
 from resources.platform import PlatformResource
 
 # No "from __future__ import annotations": Dagster reads the context and resource annotations at runtime.
@@ -22,16 +24,21 @@ ALL_KEYS = (USAGE_KEY, EXTRACTS_KEY)
 GROUP = "sharing"
 
 
-def usage_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
-    @dg.asset(key=USAGE_KEY, group_name=GROUP, kinds={"sql"},
+def usage_key(platform: str) -> dg.AssetKey:
+    return USAGE_KEY if platform == PROVINCE else dg.AssetKey(["sharing", platform, "usage"])
+
+
+def usage_asset(catalogue: Catalogue, platform_name: str = PROVINCE) -> dg.AssetsDefinition:
+    @dg.asset(key=usage_key(platform_name), group_name=GROUP, kinds={"sql"},
               automation_condition=dg.AutomationCondition.on_cron("15 * * * *", "Asia/Shanghai"),
-              description="Requests to the sharing service this month, served and refused, per owning unit, item "
-                          "and reading unit (from the audit chain); the scorecards' 'shared data used' counts them")
+              description=f"Requests to the {platform_name} platform's sharing service this month, served and "
+                          "refused, per owning unit, item and reading unit (from its audit chain, in its own store); "
+                          "the scorecards' 'shared data used' counts them")
     def _usage(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
         from pipelines.evaluation.records import read_sharing_reads
         from pipelines.serving.usage import usage, usage_markdown
 
-        built = platform.platform()
+        built = platform.platform(platform_name)  # this platform's service writes its audit chain in its store
         period = current_period(built.clock(), MONTH)
         rows = usage(catalogue, read_sharing_reads(built.store), period)
         metadata: dict[str, Any] = {"period": period.label, "served": sum(u.served for u in rows),
@@ -66,5 +73,6 @@ def extracts_asset() -> dg.AssetsDefinition:
 
 
 def sharing_assets(catalogue: Catalogue, scope: Scope) -> list[dg.AssetsDefinition]:
-    """The province's platform runs the sharing service's assets."""
-    return [usage_asset(catalogue), extracts_asset()] if scope.province else []
+    """Each platform's location its own service's usage; the province's also the file extracts."""
+    names = platform_names(catalogue) if scope.platform is None else [scope.platform]
+    return [*(usage_asset(catalogue, name) for name in names), *([extracts_asset()] if scope.province else [])]

@@ -30,6 +30,7 @@ from pipelines.evaluation.periods import (
     parse_period,
 )
 from pipelines.evaluation.service import Evaluation, evaluate, reports_dir
+from pipelines.federation import linked_records
 from resources.platform import PlatformResource
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def _period(config: PeriodConfig, kind: str, now: datetime) -> Period:
 def _evaluate(catalogue: Catalogue, platform: PlatformResource, period: Period) -> Evaluation:
     built = platform.platform()
     config = load_evaluation_config(platform.catalogue_dir)
-    linked, down = platform.linked_stores()
+    linked, down = linked_records(platform.city_links())  # each city's records through its link, read-only
     if down:  # a city platform down: its units are evaluated when it answers again
         log.warning("evaluated without the unreachable platforms: %s", "; ".join(f"{k}: {v}" for k, v in down.items()))
     return evaluate(catalogue, built.store, built.data_dir, period, config, built.clock(), linked=linked)

@@ -469,7 +469,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         _warn_down(every.down)
         try:
             evaluation = evaluate(catalogue, every.province, Path(settings.data_dir), period, config, now,
-                                  args.reissue, every.linked)
+                                  args.reissue, every.linked_records())
         except PublicationError as exc:
             print(f"evaluate: {exc}", file=sys.stderr)
             return 2

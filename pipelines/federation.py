@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipelines.catalogue.models import Catalogue, Item
+from pipelines.evaluation.records import Records
 from pipelines.connected import (
     CityRollup,
     ProvinceRollup,
@@ -134,13 +135,20 @@ class Pull:
 
 
 class PlatformLink(Protocol):
-    """The declared interface from the province to one city platform."""
+    """The declared interface from the province to one city platform: its connected rows (``pull``) and the
+    records the province supervises (``records``), both read-only."""
 
     platform: str
 
     def pull(self, item: Item, since: datetime | None = None) -> Pull:
         """The city's rows of a connected provincial item (converged after ``since``, or all), with their
         lineage and the city's ledger counts of its items mapping onto it. PlatformUnreachable when down."""
+        ...
+
+    def records(self) -> Records:
+        """What the province's supervision and evaluation read of the city (art. 8, 9, 15): its ledger,
+        quarantine, check history, runs, repeated-collection flags, sharing applications and sharing reads.
+        PlatformUnreachable when down, or when the city's store holds no ledger yet."""
         ...
 
 
@@ -204,6 +212,21 @@ class DatabaseLink:
             except BaseException:
                 copied.close()
                 raise
+
+    def records(self) -> Records:
+        from pipelines.evaluation.records import read_records
+
+        with self._answering():
+            self.require_ledger()
+            return read_records(self.store)
+
+    def require_ledger(self) -> None:
+        """PlatformUnreachable unless the city's store answers and holds its ledger (a platform no run has used
+        yet has nothing to supervise; its first run makes it)."""
+        with self._answering(), self.store.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+            if not self.store.shared.has_table(self.store.tables.ledger):
+                raise PlatformUnreachable(f"{self.platform}: its store holds no ledger yet")
 
     @contextmanager
     def _answering(self) -> Iterator[None]:
@@ -372,14 +395,30 @@ def reachable(links: Mapping[str, DatabaseLink]) -> tuple[list[LinkedStore], dic
     down: dict[str, str] = {}
     for name, link in sorted(links.items()):
         try:
-            with link.store.engine.connect() as conn:
-                conn.exec_driver_sql("SELECT 1")
-                if not link.store.shared.has_table(link.store.tables.ledger):
-                    raise PlatformUnreachable(f"{name}: its store holds no ledger yet")
+            link.require_ledger()
             stores.append(link.store)
-        except (SQLAlchemyError, PlatformUnreachable) as exc:
-            down[name] = str(getattr(exc, "orig", None) or exc)[:300]
+        except PlatformUnreachable as exc:
+            down[name] = _reason(exc)
     return stores, down
+
+
+def linked_records(links: Mapping[str, PlatformLink]) -> tuple[list[Records], dict[str, str]]:
+    """Each city's supervised records through its link (``PlatformLink.records``), and the reason for each city
+    that does not answer: the province evaluates without it and says so."""
+    records: list[Records] = []
+    down: dict[str, str] = {}
+    for name, link in sorted(links.items()):
+        try:
+            records.append(link.records())
+        except PlatformUnreachable as exc:
+            down[name] = _reason(exc)
+    return records, down
+
+
+def _reason(exc: PlatformUnreachable) -> str:
+    """The database's own message when it raised (the caller keys the reason by the platform), else ours."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    return str(getattr(cause, "orig", None) or cause)[:300]
 
 
 def read_by_others(catalogue: Catalogue, platform: str) -> list[Item]:
@@ -473,10 +512,15 @@ class Supervised:
     province: Store
     linked: list[LinkedStore]
     down: dict[str, str]
+    links: dict[str, DatabaseLink] = field(default_factory=dict)
 
     @property
     def stores(self) -> list[Store]:
         return [self.province, *self.linked]
+
+    def linked_records(self) -> list[Records]:
+        """The supervised records of each city that answers, through its link (``PlatformLink.records``)."""
+        return linked_records(self.links)[0]
 
 
 @contextmanager
@@ -490,7 +534,7 @@ def supervised(catalogue: Catalogue, url: str, password: str | None = None) -> I
     try:
         province.ensure_tables([])  # the province's own store: a platform no run has used yet reads as empty
         linked, down = reachable(links)
-        yield Supervised(province, linked, down)
+        yield Supervised(province, linked, down, links)
     finally:
         province.dispose()
         for link in links.values():

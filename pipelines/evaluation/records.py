@@ -121,7 +121,9 @@ def merged(records: Sequence[Records]) -> Records:
     return Records(*(tuple(r for one in records for r in getattr(one, f.name)) for f in fields(Records)))
 
 
-def read_records(store: Any, data_dir: Path) -> Records:
+def read_records(store: Any, data_dir: Path | None = None) -> Records:
+    """Everything the evaluation reads of one platform's store (``data_dir`` is not read: the records are all in
+    the store); another platform's through its link, ``PlatformLink.records``."""
     store.ensure_tables([])
     with store.engine.connect() as conn:
         ledger = store.tables.ledger

@@ -85,12 +85,13 @@ def evaluate_records(catalogue: Catalogue, records: Records, violations: Sequenc
 
 
 def evaluate(catalogue: Catalogue, store: Any, data_dir: Path, period: Period, config: EvaluationConfig,
-             now: datetime, reissue: str | None = None, linked: Sequence[Any] = ()) -> Evaluation:
-    """Read the store (and the ``linked`` stores of the city platforms, read-only), settle and save the
+             now: datetime, reissue: str | None = None, linked: Sequence[Records] = ()) -> Evaluation:
+    """Read the store (and take the city platforms' ``linked`` records, read through their links with
+    ``PlatformLink.records``), settle and save the
     violations in the store, then the period's evaluation: the published one when the period has ended and was
     published, else computed (and published, in the province's store, when the period has ended).
     ``reissue``: the reason to compute and publish an ended period again (PublicationError otherwise)."""
-    records = merged([read_records(s, data_dir) for s in [store, *linked]])
+    records = merged([read_records(store, data_dir), *linked])
     violations, changes = sync_violations(store, records, config.deadlines, config.correction_days, now)
     ended = period.end_at <= utc(now)
     if reissue is not None and not ended:

@@ -95,7 +95,8 @@ def _expected_counts(catalogue: Catalogue) -> tuple[int, int]:
               + 2  # the directory and the governance supervision record
               + len(platform_names(catalogue)) - 1  # each city platform's record the province follows
               + 1  # the inspection's quality summary
-              + len(SUPERVISION_KEYS) + len(SHARING_KEYS))
+              + len(SUPERVISION_KEYS) + len(SHARING_KEYS)
+              + len(platform_names(catalogue)) - 1)  # each city platform's sharing service usage
     return assets, 3 * len(catalogue.items) + len(open_items)
 
 

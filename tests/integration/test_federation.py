@@ -18,6 +18,7 @@ from assets.units import unit_asset
 from pipelines import connected, federation
 from pipelines.catalogue import load_catalogue
 from pipelines.catalogue.models import Item
+from pipelines.evaluation.records import Records, Submission, read_records
 from pipelines.cli import main as cli
 from pipelines.federation import Pull, platform_store_url, read_only_url
 from resources.platform import PlatformResource
@@ -155,6 +156,9 @@ def test_the_province_converges_through_any_implementation_of_the_interface(path
         def pull(self, item: Item, since: datetime | None = None) -> Pull:
             return Pull(self.platform, item.code, self.rows, (federation.LedgerCounts("x", 1, 1, 1, 0),), since)
 
+        def records(self) -> Records:
+            return Records()
+
     def row(region: str, item: str, account: str) -> dict[str, Any]:
         return {"account_no": account, "holder_id": make_ric(7), "_region": region, "_source_item": item,
                 "_source_unit": item.split("_")[0] + "_water", "_submission_id": "s1", "_converged_at": NOW}
@@ -190,6 +194,72 @@ def test_a_pull_since_a_moment_brings_only_what_converged_after_it(paths: dict[s
         assert link.pull(catalogue.item("water_account"), since=converged_at).rows == []
     finally:
         link.dispose()
+
+
+def test_supervision_reads_each_citys_records_through_the_links_declared_method(
+        paths: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Art. 8, 9, 15 across platforms: the evaluation reads a city's records with ``PlatformLink.records`` (read
+    only; the same records the city's own store holds), goes on without a city that does not answer, and takes
+    the records of any implementation of the interface."""
+    from assets.supervision import VIOLATIONS_KEY, supervision_assets
+    from pipelines.evaluation.config import load_evaluation_config
+    from pipelines.evaluation.periods import WEEK, current_period
+    from pipelines.evaluation.service import evaluate
+
+    submit(paths["intake"], "nn_water", [["W1", make_ric(2, "450102"), ""]])
+    submit(paths["intake"], "wm_water", [["W1", make_ric(3, "450122"), ""]])
+    assert materialize(paths, ["nn_water", "wm_water"]).success
+    resource = PlatformResource(catalogue_dir=str(paths["catalogue"]), intake_dir=str(paths["intake"]),
+                                data_dir=str(paths["data"]))
+    nanning = open_store(paths["catalogue"], paths["data"], platform="city_450100")
+    links = resource.city_links()
+    try:
+        through_the_link = links["city_450100"].records()
+        assert through_the_link == read_records(nanning)
+        assert sorted((s.unit, s.item, s.status) for s in through_the_link.submissions) == [
+            ("nn_water", "nn_water_account", "converged"), ("wm_water", "wm_water_account", "converged")]
+        records, down = federation.linked_records(links)
+        assert records == [through_the_link]  # Liuzhou has run nothing yet: no store to read, said so
+        assert down == {"city_450200": "unable to open database file"}
+    finally:
+        nanning.dispose()
+        for link in links.values():
+            link.dispose()
+
+    read: list[str] = []
+    original = federation.DatabaseLink.records
+
+    def spied(self: federation.DatabaseLink) -> Records:
+        read.append(self.platform)
+        return original(self)
+
+    monkeypatch.setattr(federation.DatabaseLink, "records", spied)
+    catalogue = load_catalogue(paths["catalogue"])
+    result = dg.materialize(supervision_assets(catalogue), resources={"platform": resource},
+                            selection=dg.AssetSelection.assets(VIOLATIONS_KEY))
+    assert result.success and read == ["city_450100", "city_450200"]  # the asset asks each city's link
+
+    class Memory:  # what an HTTP sharing API could answer: a refused file of Liuzhou's unit
+        platform = "city_450200"
+
+        def pull(self, item: Item, since: datetime | None = None) -> Pull:
+            return Pull(self.platform, item.code, [], (), since)
+
+        def records(self) -> Records:
+            return Records(submissions=(Submission("lz_water/x.csv/1", "lz_water_account", "lz_water", "rejected",
+                                                   NOW, 4, 4, "uncatalogued column: no collection outside the "
+                                                              "catalogue (art. 12)"),))
+
+    linked, down = federation.linked_records({"city_450200": Memory()})
+    province = open_store(paths["catalogue"], paths["data"])
+    try:
+        evaluation = evaluate(catalogue, province, paths["data"], current_period(NOW, WEEK),
+                              load_evaluation_config(paths["catalogue"]), NOW, linked=linked)
+    finally:
+        province.dispose()
+    assert down == {}
+    assert [(v.kind, v.unit, v.subject) for v in evaluation.violations] == [
+        ("out_of_catalogue", "lz_water", "lz_water/x.csv/1")]
 
 
 def test_check_catalogue_refuses_a_county_unit_with_its_own_platform(paths: dict[str, Path],

@@ -95,3 +95,49 @@ def test_the_provinces_extracts_touch_no_city_item(tmp_path: Path) -> None:
     assert not province.shared.exists(catalogue.item("water_accounts"))
     assert not province.shared.exists(catalogue.item(ITEM))
     province.dispose()
+
+
+def test_each_platforms_location_shows_its_own_services_usage(tmp_path: Path) -> None:
+    """Nanning's service answers its item once; the province's refuses it once ("not here"). Nanning's location
+    shows Nanning's read (``sharing/city_450100/usage``, from Nanning's store), the province's its refusal."""
+    import dagster as dg
+
+    from assets.sharing import EXTRACTS_KEY, USAGE_KEY, sharing_assets, usage_key
+    from pipelines.platforms import Scope
+    from resources.platform import PlatformResource
+
+    catalogue_dir = REPO / "catalogue" / "demo"
+    catalogue = load_catalogue(catalogue_dir)
+    resource = PlatformResource(catalogue_dir=str(catalogue_dir), intake_dir=str(tmp_path / "intake"),
+                                data_dir=str(tmp_path / "data"))
+    city, province = (Store(resource.store_url_of(name), catalogue) for name in (NANNING, "province"))
+    try:
+        item = catalogue.item(ITEM)
+        city.ensure_tables([item])
+        city.shared.upsert(item, _sample(), "nn_water", "s-water-quality", NOW)
+        province.ensure_tables([])
+        clock = Clock()  # now: the usage assets count this month's reads
+        nanning, provincial = SharingService(city, clock, NANNING), SharingService(province, clock, "province")
+        _, token = nanning.tokens.issue("gx_housing", "housing system", "operator", clock())
+        nanning.read(nanning.caller(token, "read", ITEM, {}), ITEM, {})
+        _, token = provincial.tokens.issue("gx_housing", "housing system", "operator", clock())
+        with pytest.raises(Refused):
+            provincial.read(provincial.caller(token, "read", ITEM, {}), ITEM, {})
+    finally:
+        city.dispose()
+        province.dispose()
+
+    by_location = {name: {k for a in sharing_assets(catalogue, Scope(catalogue, name)) for k in a.keys}
+                   for name in ("province", NANNING)}
+    assert by_location == {"province": {USAGE_KEY, EXTRACTS_KEY}, NANNING: {usage_key(NANNING)}}
+    city_key = dg.AssetKey(["sharing", NANNING, "usage"])
+    result = dg.materialize(sharing_assets(catalogue, Scope(catalogue)), resources={"platform": resource},
+                            selection=dg.AssetSelection.assets(USAGE_KEY, city_key))
+    assert result.success
+    usage = {m.asset_key: {k: v.value for k, v in m.materialization.metadata.items()}
+             for m in result.get_asset_materialization_events()}
+    owner = catalogue.item(ITEM).unit
+    assert (usage[city_key]["served"], usage[city_key]["refused"]) == (1, 0)
+    assert (usage[city_key][f"{owner}/{ITEM}/served"], usage[city_key][f"{owner}/{ITEM}/refused"]) == (1, 0)
+    assert (usage[USAGE_KEY]["served"], usage[USAGE_KEY]["refused"]) == (0, 1)
+    assert usage[USAGE_KEY][f"{owner}/{ITEM}/refused"] == 1
