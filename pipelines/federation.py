@@ -33,7 +33,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipelines.catalogue.models import Catalogue, Item
-from pipelines.evaluation.records import Records
 from pipelines.connected import (
     CityRollup,
     ProvinceRollup,
@@ -44,6 +43,7 @@ from pipelines.connected import (
     rebuilding,
     rollups,
 )
+from pipelines.evaluation.records import Records
 from pipelines.platforms import PROVINCE, city_platform
 from pipelines.store import Store
 from pipelines.store.postgres import table_name
@@ -253,8 +253,6 @@ class DatabaseLink:
     def _copy_out(self, table: Table, since: datetime | None) -> CopyText:
         from psycopg2 import sql
 
-        from pipelines.store.postgres import table_name
-
         columns = tuple(c.name for c in table.columns)
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by the Pull
         with self.store.engine.connect() as conn:
@@ -350,8 +348,6 @@ def _write_pull(conn: Connection, target: Table, pull: Pull) -> None:
     provincial item (``connected.connected_table``): the same columns, named in the COPY."""
     if pull.copied is not None:
         from psycopg2 import sql
-
-        from pipelines.store.postgres import table_name
 
         names = sql.SQL(", ").join(map(sql.Identifier, pull.copied.columns))
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(table_name(target), names)

@@ -18,8 +18,8 @@ from assets.units import unit_asset
 from pipelines import connected, federation
 from pipelines.catalogue import load_catalogue
 from pipelines.catalogue.models import Item
-from pipelines.evaluation.records import Records, Submission, read_records
 from pipelines.cli import main as cli
+from pipelines.evaluation.records import Records, Submission, read_records
 from pipelines.federation import Pull, platform_store_url, read_only_url
 from resources.platform import PlatformResource
 from tests.conftest import REPO, make_ric
