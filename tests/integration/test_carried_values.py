@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -119,6 +119,28 @@ def test_refuse_takes_in_a_submission_that_carries_nothing(tmp_path: Path, store
     table = platform.store.shared.read_table(platform.catalogue.item("licence")).sort_values("licence_no")
     assert table["enterprise_name"].tolist() == ["企业0", "企业1", "企业2"]
     assert carried_log(platform.store) == []
+    platform.store.dispose()
+
+
+def test_a_refused_carrying_submission_opens_a_repeated_collection_violation_a_clean_one_rectifies(
+        tmp_path: Path, store_url: str) -> None:
+    from pipelines.evaluation.records import read_records
+    from pipelines.evaluation.violations import detect
+
+    platform = platform_on(catalogue_with(tmp_path, carried_values="refuse"), store_url, tmp_path / "intake")
+    converge_enterprises(platform)
+    write_csv(platform.intake_dir / "health" / "licence.csv", LICENCE, licence_rows())
+    run(platform, "licence")
+    platform.clock = lambda: NOW + timedelta(hours=1)  # the unit sends it again an hour later, without names
+    write_csv(platform.intake_dir / "health" / "licence__again.csv", LICENCE, licence_rows(("",) * 5))
+    run(platform, "licence")
+
+    refused, clean = platform.store.ledger.submissions("licence")
+    assert (refused["status"], clean["status"]) == ("rejected", "converged")
+    [finding] = [f for f in detect(read_records(platform.store), 7, NOW + timedelta(hours=2)) if f.item == "licence"]
+    assert (finding.kind, finding.unit, finding.subject, finding.detail, finding.rectified_by) == (
+        "repeated_collection", "health", refused["submission_id"], "carried enterprise_name, obtained through sharing",
+        clean["submission_id"])
     platform.store.dispose()
 
 
