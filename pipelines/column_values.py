@@ -284,8 +284,9 @@ _DISTINCT_SHARE = 4  # read distinct values when there are at most a quarter as 
 
 def _spread(values: pd.Series, codes: np.ndarray) -> pd.Series:
     """Per cell the value of its distinct text (code -1: a missing cell, None)."""
-    out = np.append(values.to_numpy(dtype=object), None)[codes]  # -1 takes the None appended last
-    return pd.Series(out, dtype=object)
+    table = np.empty(len(values) + 1, dtype=object)  # the last entry stays None: code -1 takes it
+    table[:-1] = values.to_numpy(dtype=object)
+    return pd.Series(table[codes], dtype=object)
 
 
 def _read_cells(cells: pd.Series, fast: Fast | None, read_one: Callable[[object], tuple[str | None, str | None]],
