@@ -122,3 +122,19 @@ def test_chunked_validation_gives_the_whole_validations_verdicts(case: tuple[pd.
     assert counts["received"] == len(frame) == counts["valid"] + counts["held_back"]
     if min_rows == len(frame) + 1:
         assert counts["held_back"] == len(frame)  # blocked: every row, with the table rule's reason
+
+
+def test_a_blocked_submission_in_chunks_holds_back_every_row_as_a_whole_one(tmp_path: Path) -> None:
+    """The one path that reads the chunks twice: a table rule failed, every row is held back with its reason."""
+    frame, _ = large_item.make_rows(40, seed=7)
+    _fault(frame, 3, "duplicate", 30)
+    chunked = _validated(tmp_path / "chunked", frame, 9, len(frame) + 1)
+    whole = _validated(tmp_path / "whole", frame, WHOLE, len(frame) + 1)
+    assert chunked["chunks"] == 5 and whole["chunks"] == 1
+    assert chunked["held"] == whole["held"]
+    assert [row_no for row_no, *_ in whole["held"]] == list(range(1, 41))
+    assert all(reasons.startswith("blocked: row_count") for _, _, reasons, _ in whole["held"])
+    assert chunked["counts"] == whole["counts"] == {"status": "validated", "received": 40, "valid": 0,
+                                                     "held_back": 40, "stale": 0}
+    assert chunked["results"] == whole["results"]
+    assert len(chunked["valid"]) == 0 and list(chunked["valid"].columns) == list(whole["valid"].columns)
