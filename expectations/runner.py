@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,10 @@ import pandas as pd
 
 from pipelines.catalogue.models import Item
 from pipelines.quality.masking import mask
-from pipelines.quality.outcome import RuleResult, ValidationOutcome
+from pipelines.quality.outcome import SAMPLE_SIZE, RuleResult, ValidationOutcome, merge_results
 from pipelines.quality.rules import Rule
 
-SAMPLE_SIZE = 5
+PARTIAL_LIST = 20  # GX's own length of a result's partial_unexpected_list
 
 
 class GxValidator:
@@ -24,6 +25,7 @@ class GxValidator:
         self.docs_dir = docs_dir  # where each validation's Data Docs page goes; None builds none
         self._batch_definition: Any = None
         self._suites: dict[tuple[str, date], tuple[Any, dict[str, Rule]]] = {}
+        self._split: dict[tuple[str, date], tuple[Any, Any, dict[str, Rule]]] = {}
 
     def _definition(self) -> Any:
         if self._batch_definition is None:
@@ -49,18 +51,153 @@ class GxValidator:
     def validate(self, item: Item, frame: pd.DataFrame, as_of: date) -> ValidationOutcome:
         suite, rules = self._suite(item, as_of)
         frame = frame.reset_index(drop=True)
-        batch = self._definition().get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+        result = self._run(suite, frame)
         results = tuple(rr for r in result.results for rr in _rule_results(r, rules, item, frame))
-        docs = ""
-        if self.docs_dir is not None:
-            from expectations.docs import write_validation_page
+        return ValidationOutcome(item=item.code, rows=len(frame), results=results, docs=self._page(item, result))
 
-            docs = str(write_validation_page(self.docs_dir, item, result))
-        return ValidationOutcome(item=item.code, rows=len(frame), results=results, docs=docs)
+    def _run(self, suite: Any, frame: pd.DataFrame, fingerprint: bool = True) -> Any:
+        """``fingerprint=False``: without GX's hash of the whole frame for its batch markers (a chunk's would
+        only name a page that shows every chunk; it costs as much as a column's rule)."""
+        if fingerprint:
+            return self._batch(frame).validate(suite, result_format={"result_format": "COMPLETE"})
+        from great_expectations.execution_engine import pandas_execution_engine as engine
+
+        threshold, engine.HASH_THRESHOLD = engine.HASH_THRESHOLD, 0  # GX's own skip, for frames above it
+        try:
+            return self._batch(frame).validate(suite, result_format={"result_format": "COMPLETE"})
+        finally:
+            engine.HASH_THRESHOLD = threshold
+
+    def _batch(self, frame: pd.DataFrame) -> Any:
+        return self._definition().get_batch(batch_parameters={"dataframe": frame})
+
+    def _page(self, item: Item, result: Any) -> str:
+        if self.docs_dir is None:
+            return ""
+        from expectations.docs import write_validation_page
+
+        return str(write_validation_page(self.docs_dir, item, result))
+
+    # --- a submission in chunks (pipelines.process validates one that is staged in several) -------------
+    def chunked(self, item: Item, as_of: date, rows: int) -> ChunkedValidation:
+        """A validation of a ``rows``-row submission given a chunk at a time, with the same suite: what
+        ``validate`` of the whole would give (see ChunkedValidation)."""
+        self._suite(item, as_of)  # the GX context first: the split suites are GX objects too
+        key = (item.code, as_of)
+        if key not in self._split:
+            from expectations.suites import build_split_suites
+
+            self._split[key] = build_split_suites(item, as_of)
+        whole, per_chunk, rules = self._split[key]
+        return ChunkedValidation(self, item, self._suite(item, as_of)[0], whole, per_chunk, rules, rows)
 
 
-def _rule_results(gx_result: Any, rules: dict[str, Rule], item: Item, frame: pd.DataFrame) -> list[RuleResult]:
+class ChunkedValidation:
+    """One submission validated a chunk at a time. The rules that need the whole submission at once (the
+    primary key's uniqueness) are checked by ``keys`` on its key columns only, every row of them; the rest of
+    the suite by ``chunk`` on each chunk in turn. Results are numbered from the submission's first row, and
+    ``outcome`` merges them per rule as one validation of the whole gives them: counts summed, failing rows
+    in order, the first samples, and the rules in the order GX reports the whole suite in."""
+
+    def __init__(self, validator: GxValidator, item: Item, suite: Any, whole: Any, per_chunk: Any,
+                 rules: dict[str, Rule], rows: int):
+        self._validator, self.item, self._suite, self._whole, self._per_chunk = validator, item, suite, whole, per_chunk
+        self._rules, self.rows = rules, rows
+        self._key_results: tuple[RuleResult, ...] = ()
+        self._parts: list[tuple[RuleResult, ...]] = []
+        self._order: dict[str, int] | None = None
+        self._page: Any = None  # the GX result of every chunk merged, for the Data Docs page
+
+    def keys(self, keys: pd.DataFrame) -> tuple[RuleResult, ...]:
+        """The whole-submission rules on the key columns of every row (positionally indexed, in row order)."""
+        keys = keys.reset_index(drop=True)
+        result = self._validator._run(self._whole, keys, fingerprint=False)
+        self._key_results = tuple(rr for r in result.results for rr in _rule_results(r, self._rules, self.item, keys))
+        self._page = _merged_page(self._page, result)
+        return self._key_results
+
+    def chunk(self, frame: pd.DataFrame, offset: int) -> ValidationOutcome:
+        """The rest of the suite on one chunk whose first row is row ``offset`` of the submission; its results
+        (rows numbered from the submission's first) with the key rules' failing rows of this chunk, in order."""
+        frame = frame.reset_index(drop=True)
+        if self._order is None:  # GX orders a suite's results its own way: the whole suite's, on one row
+            probe = self._validator._run(self._suite, frame.head(1))
+            self._order = {rid: n for n, r in enumerate(probe.results) for rid in r.expectation_config.meta["rule_ids"]}
+        result = self._validator._run(self._per_chunk, frame, fingerprint=False)
+        part = tuple(_shifted(rr, offset) for r in result.results
+                     for rr in _rule_results(r, self._rules, self.item, frame, offset))
+        self._page = _merged_page(self._page, result)  # after: it drops the index lists read above
+        self._parts.append(part)
+        end = offset + len(frame)
+        keyed = tuple(replace(r, failing_rows=tuple(i for i in r.failing_rows if offset <= i < end))
+                      for r in self._key_results)
+        return ValidationOutcome(item=self.item.code, rows=len(frame), results=self._ordered(keyed + part))
+
+    def outcome(self) -> ValidationOutcome:
+        """Every chunk's results merged per rule, with the key rules', as ``GxValidator.validate`` of the whole."""
+        merged = merge_results(self.rows, [self._key_results, *self._parts])
+        page = self._validator._page(self.item, self._page) if self._page is not None else ""
+        return ValidationOutcome(item=self.item.code, rows=self.rows, results=self._ordered(merged), docs=page)
+
+    def _ordered(self, results: tuple[RuleResult, ...]) -> tuple[RuleResult, ...]:
+        order = self._order or {}
+        return tuple(sorted(results, key=lambda r: order.get(r.rule.id, len(order))))  # stable: a contract's rules
+
+
+def _shifted(result: RuleResult, offset: int) -> RuleResult:
+    return replace(result, failing_rows=tuple(i + offset for i in result.failing_rows)) if offset else result
+
+
+def _merged_page(merged: Any, result: Any) -> Any:
+    """GX's result of the chunks so far and of one more, as one result for its Data Docs page: per expectation
+    the counts summed and percentages recomputed, the first partial lists kept, the index lists dropped."""
+    for evr in result.results:
+        for key in ("unexpected_list", "unexpected_index_list", "unexpected_index_query",
+                    "partial_unexpected_index_list"):
+            (evr.result or {}).pop(key, None)
+    if merged is None:
+        return result
+    mine = {_config_id(evr): evr for evr in merged.results}
+    for evr in result.results:
+        into = mine.get(_config_id(evr))
+        if into is None:
+            merged.results.append(evr)
+            continue
+        into.success = bool(into.success and evr.success)
+        _add_counts(into.result or {}, evr.result or {})
+    successful = sum(1 for evr in merged.results if evr.success)
+    merged.success = successful == len(merged.results)
+    merged.statistics.update({"evaluated_expectations": len(merged.results),
+                              "successful_expectations": successful,
+                              "unsuccessful_expectations": len(merged.results) - successful,
+                              "success_percent": 100.0 * successful / len(merged.results) if merged.results else 100.0})
+    return merged
+
+
+def _config_id(evr: Any) -> str:
+    return ",".join(evr.expectation_config.meta["rule_ids"])
+
+
+def _add_counts(into: dict[str, Any], more: dict[str, Any]) -> None:
+    for key in ("element_count", "unexpected_count", "missing_count"):
+        if key in into or key in more:
+            into[key] = (into.get(key) or 0) + (more.get(key) or 0)
+    for key in ("partial_unexpected_list", "partial_unexpected_counts"):
+        if key in more:
+            into[key] = ((into.get(key) or []) + more[key])[:PARTIAL_LIST]
+    elements, missing = into.get("element_count") or 0, into.get("missing_count") or 0
+    if "unexpected_percent" in into:
+        into["unexpected_percent"] = 100.0 * into["unexpected_count"] / elements if elements else 0.0
+    if "missing_percent" in into:
+        into["missing_percent"] = 100.0 * missing / elements if elements else 0.0
+    for key in ("unexpected_percent_total", "unexpected_percent_nonmissing"):
+        if key in into:
+            present = elements - (missing if key.endswith("nonmissing") else 0)
+            into[key] = 100.0 * into["unexpected_count"] / present if present else 0.0
+
+
+def _rule_results(gx_result: Any, rules: dict[str, Rule], item: Item, frame: pd.DataFrame,
+                  offset: int = 0) -> list[RuleResult]:
     """One result per rule the expectation checks: the row contract's failing rows are put to each of its
     rules, so each row is held back with every rule it broke."""
     from expectations.custom import contract_rules, rule_mask
@@ -70,22 +207,23 @@ def _rule_results(gx_result: Any, rules: dict[str, Rule], item: Item, frame: pd.
     failing = tuple(int(i) for i in detail.get("unexpected_index_list") or () if not isinstance(i, dict))
     checked = [rules[rule_id] for rule_id in gx_result.expectation_config.meta["rule_ids"]]
     if not any(r.kind in ROW_RULES for r in checked):
-        return [_rule_result(checked[0], bool(gx_result.success), failing, detail, item, frame)]
+        return [_rule_result(checked[0], bool(gx_result.success), failing, detail, item, frame, offset)]
     out = []
     rows = pd.Index(failing)
     for rule in checked:
         [params] = contract_rules([{"kind": rule.kind.value, **rule.params}])
         passed = rule_mask(params, frame.loc[rows, rule.columns[0]]).to_numpy()
         broken = tuple(rows[~passed].tolist())
-        out.append(_rule_result(rule, not broken, broken, detail, item, frame))
+        out.append(_rule_result(rule, not broken, broken, detail, item, frame, offset))
     return out
 
 
 def _rule_result(rule: Rule, success: bool, failing: tuple[int, ...], detail: dict[str, Any], item: Item,
-                 frame: pd.DataFrame) -> RuleResult:
+                 frame: pd.DataFrame, offset: int = 0) -> RuleResult:
+    """``failing``: rows of ``frame``; the samples name them as rows of the submission (``offset`` before)."""
     if rule.row_level:
         count = len(failing)
-        sample = _sample(item, rule, frame, failing)
+        sample = _sample(item, rule, frame, failing, offset)
         observed = ""
     else:
         count = 0 if success else 1
@@ -95,11 +233,12 @@ def _rule_result(rule: Rule, success: bool, failing: tuple[int, ...], detail: di
                       unexpected_count=count, failing_rows=failing, sample=sample, observed=observed)
 
 
-def _sample(item: Item, rule: Rule, frame: pd.DataFrame, failing: tuple[int, ...]) -> tuple[str, ...]:
+def _sample(item: Item, rule: Rule, frame: pd.DataFrame, failing: tuple[int, ...],
+            offset: int = 0) -> tuple[str, ...]:
     out = []
     for row in failing[:SAMPLE_SIZE]:
         values = [mask(_text(frame.at[row, c]), item.field(c)) for c in rule.columns]
-        out.append(f"row {row + 1}: " + ", ".join(values))
+        out.append(f"row {offset + row + 1}: " + ", ".join(values))
     return tuple(out)
 
 

@@ -75,6 +75,8 @@ _BUILDERS: dict[Kind, Callable[[Rule, date], Any]] = {
 }
 
 
+# Rules a chunk of a submission cannot decide alone: the primary key must be unique across every chunk.
+WHOLE_SUBMISSION = (Kind.UNIQUE_KEY,)
 # The row rules one contract checks in one pass; the runner names the rule a failing row broke.
 ROW_RULES = (Kind.REQUIRED, Kind.TYPE, Kind.STANDARD, Kind.VALUE_SET, Kind.RANGE, Kind.MAX_LENGTH)
 
@@ -92,6 +94,11 @@ def _meta(rules: list[Rule]) -> dict[str, Any]:
 def build_suite(item: Item, as_of: date) -> tuple[gx.ExpectationSuite, dict[str, Rule]]:
     """The item's suite: its columns, its key, one contract for every field's row rules, record freshness.
     Each expectation's meta carries the rule ids it checks, its dimension and severity."""
+    expectations, by_id = _expectations(item, as_of)
+    return gx.ExpectationSuite(name=f"{item.code}.contract", expectations=expectations), by_id
+
+
+def _expectations(item: Item, as_of: date) -> tuple[list[Any], dict[str, Rule]]:
     by_id: dict[str, Rule] = {}
     expectations = []
     row_rules: list[Rule] = []
@@ -109,4 +116,20 @@ def build_suite(item: Item, as_of: date) -> tuple[gx.ExpectationSuite, dict[str,
         contract = _row_contract(item, row_rules)
         contract.meta = _meta(row_rules)
         expectations.append(contract)
-    return gx.ExpectationSuite(name=f"{item.code}.contract", expectations=expectations), by_id
+    return expectations, by_id
+
+
+def build_split_suites(item: Item, as_of: date) -> tuple[gx.ExpectationSuite, gx.ExpectationSuite, dict[str, Rule]]:
+    """The item's suite in two, for a submission validated a chunk at a time: the expectations of the
+    WHOLE_SUBMISSION rules (checked once, on the key columns of every row), and all the others (checked on each
+    chunk). Together they are exactly ``build_suite``'s expectations."""
+    expectations, by_id = _expectations(item, as_of)
+    whole = [e for e in expectations if _kinds(e, by_id) <= set(WHOLE_SUBMISSION)]
+    per_chunk = [e for e in expectations if not _kinds(e, by_id) & set(WHOLE_SUBMISSION)]
+    assert len(whole) + len(per_chunk) == len(expectations)  # no expectation mixes the two
+    return (gx.ExpectationSuite(name=f"{item.code}.contract.whole", expectations=whole),
+            gx.ExpectationSuite(name=f"{item.code}.contract.chunk", expectations=per_chunk), by_id)
+
+
+def _kinds(expectation: Any, by_id: dict[str, Rule]) -> set[Kind]:
+    return {by_id[rule_id].kind for rule_id in expectation.meta["rule_ids"]}

@@ -266,7 +266,31 @@ def _texts(cells: pd.Series) -> pd.Series:
 def _read_column(cells: pd.Series, fast: Fast | None, read_one: Callable[[object], tuple[str | None, str | None]],
                  unplain: str = _UNPLAIN) -> tuple[pd.Series, pd.Series]:
     """(canonical texts, reasons) of a column: the fast reader's where it takes a cell, ``read_one`` (the scalar
-    value model) for every other cell, once per distinct cell."""
+    value model) for every other cell, once per distinct cell. A column of text with few distinct values (a
+    value set, a division code, a day) is read once per distinct text and spread back: pandas' string methods
+    cost a Python call per cell, factorizing a hash per cell."""
+    cells = pd.Series(cells, dtype=object).reset_index(drop=True)
+    if len(cells) >= _DISTINCT_AT and pd.api.types.infer_dtype(cells, skipna=True) == "string":
+        codes, distinct = pd.factorize(cells, use_na_sentinel=True)
+        if len(distinct) * _DISTINCT_SHARE <= len(cells):
+            canonical, reasons = _read_cells(pd.Series(distinct, dtype=object), fast, read_one, unplain)
+            return _spread(canonical, codes), _spread(reasons, codes)
+    return _read_cells(cells, fast, read_one, unplain)
+
+
+_DISTINCT_AT = 1000  # below this, a column is read cell by cell: factorizing would cost more than it saves
+_DISTINCT_SHARE = 4  # read distinct values when there are at most a quarter as many as cells
+
+
+def _spread(values: pd.Series, codes: np.ndarray) -> pd.Series:
+    """Per cell the value of its distinct text (code -1: a missing cell, None)."""
+    table = np.empty(len(values) + 1, dtype=object)  # the last entry stays None: code -1 takes it
+    table[:-1] = values.to_numpy(dtype=object)
+    return pd.Series(table[codes], dtype=object)
+
+
+def _read_cells(cells: pd.Series, fast: Fast | None, read_one: Callable[[object], tuple[str | None, str | None]],
+                unplain: str) -> tuple[pd.Series, pd.Series]:
     texts = _texts(cells)
     stripped = texts.str.strip(_SPACE)
     empty = stripped.isna() | (stripped == "")

@@ -27,7 +27,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from pipelines.catalogue.models import Catalogue, FieldType, Item, ItemField, OpeningType, Standard
-from pipelines.outputs import CSV_LINE_END, numeric_columns, safe_frame
+from pipelines.outputs import CSV_LINE_END, numeric_columns, per_distinct, safe_frame
 from pipelines.quality.masking import (
     CITIZEN_ID_SHAPED,
     EMAIL,
@@ -102,7 +102,7 @@ def open_table(item: Item, shared_rows: pd.DataFrame) -> tuple[pd.DataFrame, int
     scrubbed = 0
     for f in published_fields(item):
         if f.name in table.columns and _free_text(f):
-            cleaned = [scrub(v) if isinstance(v, str) else (v, 0) for v in table[f.name]]
+            cleaned = per_distinct(table[f.name], lambda v: scrub(v) if isinstance(v, str) else (v, 0))
             table[f.name] = [value for value, _ in cleaned]
             scrubbed += sum(n for _, n in cleaned)
     order = [key for key in item.primary_key if key in table.columns] or columns[:1]

@@ -21,7 +21,8 @@ read with it taken off again (``unquoted``), so a corrected file carries what th
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -81,8 +82,22 @@ def safe_frame(frame: pd.DataFrame, numeric_columns: Collection[str] = ()) -> pd
     for column in safe.columns:
         if _may_hold_text(safe[column]):
             numeric = column in numeric_columns
-            safe[column] = pd.Series([neutralised(v, numeric) for v in safe[column]], index=safe.index, dtype=object)
+            safe[column] = pd.Series(per_distinct(safe[column], partial(neutralised, numeric=numeric)),
+                                     index=safe.index, dtype=object)
     return safe
+
+
+def per_distinct(cells: Iterable[Any], read: Callable[[Any], Any]) -> list[Any]:
+    """``read`` of every cell, called once per distinct cell (a column of a million rows holds far fewer values;
+    keyed by type too, so 1, 1.0 and True stay apart)."""
+    memo: dict[tuple[type, Any], Any] = {}
+    out = []
+    for cell in cells:
+        key = (type(cell), cell)
+        if key not in memo:
+            memo[key] = read(cell)
+        out.append(memo[key])
+    return out
 
 
 def _may_hold_text(column: pd.Series) -> bool:

@@ -27,10 +27,10 @@ from pipelines.entrustment import Operator, require_entrusted
 from pipelines.quality.context import StoreAuthority, contextual_results, is_correction, previous_rows
 from pipelines.quality.corrections import has_open_rows, release_corrected
 from pipelines.quality.masking import redacted
-from pipelines.quality.outcome import ValidationOutcome
+from pipelines.quality.outcome import ValidationOutcome, merge_results
 from pipelines.store import HeldRow, Store
 from pipelines.store.postgres import Written
-from pipelines.store.stage import INTAKE, VALID, StageStore
+from pipelines.store.stage import INTAKE, VALID, Packed, StageStore
 
 log = logging.getLogger(__name__)
 FAILURE_REASON_LENGTH = 500
@@ -274,38 +274,121 @@ def validate(platform: Platform, item: Item, operator: Operator | None = None) -
     return report
 
 
+@dataclass
+class _Checked:
+    """What a submission's validation decided, before it is committed: the outcome, the rows to hold back (a
+    list, or a generator over the stage chunks), the valid rows (a frame, or packed chunks) and the counts."""
+
+    outcome: ValidationOutcome
+    held: Iterable[HeldRow]
+    valid: pd.DataFrame | list[Packed]
+    carried: list[sharing.CarriedLookup]
+    valid_rows: int
+    held_back: int
+    stale: int
+    unverified: int
+
+
 def _validate_one(platform: Platform, item: Item, entry: dict[str, Any], as_of: date, authority: StoreAuthority,
                   report: ValidationReport) -> None:
     sid = entry["submission_id"]
+    context = _Context(previous_rows(platform.store.ledger.submissions(item.code), sid), is_correction(entry["source"]))
+    sizes = platform.stage.chunk_sizes(sid, INTAKE)
+    # a submission staged in one chunk is validated whole; a larger one a chunk at a time, with the same verdicts
+    # (validators without ``chunked``, such as the tests' stand-ins, only ever see a submission whole)
+    chunked = len(sizes) > 1 and hasattr(platform.validator, "chunked")
+    checked = (_check_chunks(platform, item, sid, sum(sizes), as_of, authority, context) if chunked else
+               _check_whole(platform, item, sid, as_of, authority, context))
+    now = platform.clock()
+    if not _commit_validation(platform, item, sid, checked.valid, checked.held,
+                              sharing.carried_rows(item, sid, checked.carried, now), now,
+                              valid=checked.valid_rows, held_back=checked.held_back, stale=checked.stale):
+        log.info("%s: another run validated it first", sid)
+        return
+    carried = sharing.carried_of(platform.store, sid)
+    report.outcomes.append((sid, checked.outcome))
+    report.rows_valid += checked.valid_rows
+    report.rows_held_back += checked.held_back
+    report.rows_stale += checked.stale
+    report.rows_unverified += checked.unverified
+    report.repeated += [(sid, c) for c in carried]
+    if checked.outcome.blocking_failures:
+        report.blocked.append(sid)
+
+
+@dataclass(frozen=True)
+class _Context:
+    previous: int | None  # rows of the item's previous full submission
+    correction: bool
+
+
+def _check_whole(platform: Platform, item: Item, sid: str, as_of: date, authority: StoreAuthority,
+                 context: _Context) -> _Checked:
     submitted = read_stage(platform.stage, sid, INTAKE, item)
     # art. 13: obtained by sharing, not collected; discarded at intake (a submission received before that still
     # carries them here, and is flagged now)
     frame, carried_now = sharing.strip_lookups(item, submitted)
     outcome = platform.validator.validate(item, frame, as_of).extended(contextual_results(
-        item, frame, authority, previous_rows(platform.store.ledger.submissions(item.code), sid),
-        correction=is_correction(entry["source"])))
+        item, frame, authority, context.previous, correction=context.correction))
     unverified = sharing.unknown_keys(authority, item, frame)  # art. 14: online verification
     held = _held_rows(item, frame, outcome, unverified)
     valid = sharing.fill_lookups(authority, item, frame.drop(index=[h.row_no - 1 for h in held]))
     stale = len(outcome.warned_rows() - {h.row_no - 1 for h in held})
-    now = platform.clock()
-    if not _commit_validation(platform, item, sid, valid, held, sharing.carried_rows(item, sid, carried_now, now),
-                              now, valid=len(valid), held_back=len(held), stale=stale):
-        log.info("%s: another run validated it first", sid)
-        return
-    carried = sharing.carried_of(platform.store, sid)
-    report.outcomes.append((sid, outcome))
-    report.rows_valid += len(valid)
-    report.rows_held_back += len(held)
-    report.rows_stale += stale
-    report.rows_unverified += sum(1 for h in held if h.row_no - 1 in unverified)
-    report.repeated += [(sid, c) for c in carried]
-    if outcome.blocking_failures:
-        report.blocked.append(sid)
+    return _Checked(outcome, held, valid, carried_now, len(valid), len(held), stale,
+                    sum(1 for h in held if h.row_no - 1 in unverified))
 
 
-def _commit_validation(platform: Platform, item: Item, sid: str, valid_rows: pd.DataFrame, held: list[HeldRow],
-                       carried: list[dict[str, Any]], now: datetime, **counts: Any) -> bool:
+def _check_chunks(platform: Platform, item: Item, sid: str, rows: int, as_of: date, authority: StoreAuthority,
+                  context: _Context) -> _Checked:
+    """``_check_whole``'s verdicts, reading one stage chunk at a time: the key columns of every row first (the
+    key's uniqueness), then each chunk validated, its rows to hold back kept and its valid rows packed for the
+    stage. Only a blocked submission (a failed table rule holds back every row) is read a second time."""
+    run = platform.validator.chunked(item, as_of, rows)  # type: ignore[attr-defined]
+    run.keys(_key_columns(platform.stage, sid, item))
+    stripper = sharing.LookupStripper(item)
+    held: list[HeldRow] = []
+    valid: list[Packed] = []
+    contextual: list[tuple[Any, ...]] = []
+    offset = unverified_rows = 0
+    for frame in stripper.strip(platform.stage.read_chunks(sid, INTAKE, item)):
+        results = contextual_results(item, frame, authority, context.previous, context.correction, rows, offset)
+        contextual.append(results)
+        unverified = {offset + r: why for r, why in sharing.unknown_keys(authority, item, frame).items()}
+        unverified_rows += len(unverified)
+        mine = _held_rows(item, frame, run.chunk(frame, offset).extended(results), unverified, offset)
+        held += mine
+        kept = frame.drop(index=[h.row_no - 1 - offset for h in mine])
+        valid += platform.stage.pack(sharing.fill_lookups(authority, item, kept))
+        offset += len(frame)
+    outcome = run.outcome().extended(merge_results(rows, contextual))
+    if outcome.blocking_failures:  # every row held back with the table rules' reasons; nothing valid
+        nothing = platform.stage.pack(pd.DataFrame(columns=list(item.field_names)))
+        return _Checked(outcome, _blocked_rows(platform, item, sid, outcome), nothing, stripper.carried, 0, rows, 0,
+                        unverified_rows)
+    stale = len(outcome.warned_rows() - {h.row_no - 1 for h in held})
+    return _Checked(outcome, held, valid, stripper.carried, rows - len(held), len(held), stale, unverified_rows)
+
+
+def _key_columns(stage: StageStore, sid: str, item: Item) -> pd.DataFrame:
+    """The primary-key columns of every row of the submission, as validation sees them (look-ups discarded)."""
+    keys = stage.read(sid, INTAKE, item, columns=item.primary_key)
+    for name in keys.columns:
+        field = item.field(name)
+        if field is not None and field.lookup is not None:
+            keys[name] = None
+    return keys
+
+
+def _blocked_rows(platform: Platform, item: Item, sid: str, outcome: ValidationOutcome) -> Iterator[HeldRow]:
+    """Every row of a blocked submission, held back: read again a chunk at a time as the quarantine takes them."""
+    offset = 0
+    for frame in sharing.LookupStripper(item).strip(platform.stage.read_chunks(sid, INTAKE, item)):
+        yield from _held_rows(item, frame, outcome, None, offset)
+        offset += len(frame)
+
+
+def _commit_validation(platform: Platform, item: Item, sid: str, valid_rows: pd.DataFrame | list[Packed],
+                       held: Iterable[HeldRow], carried: list[dict[str, Any]], now: datetime, **counts: Any) -> bool:
     """A received submission validated: its claim (received -> validated, with ``counts``), its valid stage
     data, its quarantine rows and its repeated-collection flags, in ONE unit of work, so a run killed anywhere
     leaves it received with none of them. False: another run validated it first."""
@@ -343,18 +426,20 @@ def _failing_as_submission(platform: Platform, submission_id: str, failures: lis
 
 
 def _held_rows(item: Item, frame: pd.DataFrame, outcome: ValidationOutcome,
-               unverified: dict[int, list[str]] | None = None) -> list[HeldRow]:
+               unverified: dict[int, list[str]] | None = None, offset: int = 0) -> list[HeldRow]:
+    """``frame``: the submission, or its chunk whose first row is row ``offset``; ``outcome`` and ``unverified``
+    number rows from the submission's first."""
     blocking = outcome.blocking_failures
     if blocking:
         reason = ["blocked: " + "; ".join(f"{r.rule.id}: {r.rule.description}" for r in blocking)]
-        reasons = {row: reason for row in range(len(frame))}
+        reasons = {offset + row: reason for row in range(len(frame))}
     else:
         reasons = outcome.row_reasons()
         for row, why in (unverified or {}).items():
             reasons[row] = [*reasons.get(row, []), *why]
     return [
-        HeldRow(row_no=row + 1, key={k: frame.at[row, k] for k in item.primary_key},
-                reasons=why, record=frame.iloc[row].to_dict())
+        HeldRow(row_no=row + 1, key={k: frame.at[row - offset, k] for k in item.primary_key},
+                reasons=why, record=frame.iloc[row - offset].to_dict())
         for row, why in sorted(reasons.items())
     ]
 

@@ -13,11 +13,10 @@ import pandas as pd
 
 from pipelines.catalogue.models import FieldRef, Item, ItemField
 from pipelines.quality.masking import mask
-from pipelines.quality.outcome import RuleResult
+from pipelines.quality.outcome import SAMPLE_SIZE, RuleResult
 from pipelines.quality.rules import Kind, Rule, rules_for
 from pipelines.values import canonical_or_cleaned, same, stored_text
 
-SAMPLE_SIZE = 5
 CORRECTION_TAG = "correction"  # <item>__correction....csv: a partial resubmission of corrected rows
 FINISHED = ("validated", "converged")
 
@@ -81,17 +80,21 @@ def previous_rows(ledger: list[dict[str, Any]], submission_id: str) -> int | Non
 
 
 def contextual_results(item: Item, frame: pd.DataFrame, authority: Authority | None,
-                       previous: int | None = None, correction: bool = False) -> tuple[RuleResult, ...]:
+                       previous: int | None = None, correction: bool = False, rows: int | None = None,
+                       offset: int = 0) -> tuple[RuleResult, ...]:
+    """``frame``: the submission, or one chunk of it whose first row is row ``offset`` (failing rows and samples
+    are numbered from the submission's first row) in a submission of ``rows`` rows (the row counts' figure)."""
+    total = len(frame) if rows is None else rows
     results = []
     for rule in (r for r in rules_for(item) if r.contextual):
         if rule.kind is Kind.ROW_COUNT:
-            results.append(row_count_result(rule, len(frame), correction))
+            results.append(row_count_result(rule, total, correction))
         elif rule.kind is Kind.ROW_CHANGE:
-            results.append(row_change_result(rule, len(frame), None if correction else previous))
+            results.append(row_change_result(rule, total, None if correction else previous))
         elif authority is not None and rule.kind is Kind.MATCHES:
-            results.append(matches_result(item, rule, frame, authority))
+            results.append(matches_result(item, rule, frame, authority, offset))
         elif authority is not None and rule.kind is Kind.RESOLVABLE:
-            results.append(resolvable_result(item, rule, frame, authority))
+            results.append(resolvable_result(item, rule, frame, authority, offset))
     return tuple(results)
 
 
@@ -112,7 +115,7 @@ def row_change_result(rule: Rule, rows: int, previous: int | None) -> RuleResult
     return RuleResult(rule, ok, rows, 0 if ok else 1, observed=observed)
 
 
-def matches_result(item: Item, rule: Rule, frame: pd.DataFrame, authority: Authority) -> RuleResult:
+def matches_result(item: Item, rule: Rule, frame: pd.DataFrame, authority: Authority, offset: int = 0) -> RuleResult:
     """Canonical equality with the authoritative row's value: 1000 equals 1000.0, a padded name its trimmed one."""
     key_column, value_column = rule.columns
     truth = authority.values(rule.params["key"], rule.params["value"])
@@ -123,21 +126,23 @@ def matches_result(item: Item, rule: Rule, frame: pd.DataFrame, authority: Autho
         if key is not None and _present(value) and key in truth and not _same(value_field, value, truth[key])
     ]
     sample = tuple(
-        f"row {row + 1}: {_masked(item, key_column, frame.at[row, key_column])}: "
+        f"row {offset + row + 1}: {_masked(item, key_column, frame.at[row, key_column])}: "
         f"{_masked(item, value_column, frame.at[row, value_column])} ≠ "
         f"{_masked(item, value_column, truth[str(keys[row])])}"
         for row in failing[:SAMPLE_SIZE]
     )
-    return RuleResult(rule, not failing, len(frame), len(failing), tuple(failing), sample)
+    return RuleResult(rule, not failing, len(frame), len(failing), tuple(offset + r for r in failing), sample)
 
 
-def resolvable_result(item: Item, rule: Rule, frame: pd.DataFrame, authority: Authority) -> RuleResult:
+def resolvable_result(item: Item, rule: Rule, frame: pd.DataFrame, authority: Authority,
+                      offset: int = 0) -> RuleResult:
     column = rule.columns[0]
     known = authority.keys(rule.params["key"])
     failing = [row for row, key in enumerate(canonical_texts(item, column, frame[column]))
                if key is not None and key not in known]
-    sample = tuple(f"row {row + 1}: {_masked(item, column, frame.at[row, column])}" for row in failing[:SAMPLE_SIZE])
-    return RuleResult(rule, not failing, len(frame), len(failing), tuple(failing), sample)
+    sample = tuple(f"row {offset + row + 1}: {_masked(item, column, frame.at[row, column])}"
+                   for row in failing[:SAMPLE_SIZE])
+    return RuleResult(rule, not failing, len(frame), len(failing), tuple(offset + r for r in failing), sample)
 
 
 def canonical_texts(item: Item, column: str, cells: Any) -> list[str | None]:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 from pipelines.catalogue.models import Severity
 from pipelines.quality.rules import Dimension, Rule
 
+SAMPLE_SIZE = 5  # failing rows' samples a result keeps (the GX runner's and the contextual rules' alike)
+
 
 @dataclass(frozen=True)
 class RuleResult:
@@ -60,3 +62,27 @@ class ValidationOutcome:
 
     def in_dimension(self, dimension: Dimension) -> tuple[RuleResult, ...]:
         return tuple(r for r in self.results if r.rule.dimension is dimension)
+
+
+def merge_results(rows: int, parts: list[tuple[RuleResult, ...]]) -> tuple[RuleResult, ...]:
+    """Per rule (first seen first), the results of several parts of one submission as one: a row rule's counts
+    summed and failing rows joined (each part's numbered from the submission's first row), its first samples;
+    a table rule passes when it passed on every part (each part carries every catalogued column)."""
+    by_rule: dict[str, list[RuleResult]] = {}
+    for part in parts:
+        for result in part:
+            by_rule.setdefault(result.rule.id, []).append(result)
+    return tuple(_merged(rows, results) for results in by_rule.values())
+
+
+def _merged(rows: int, results: list[RuleResult]) -> RuleResult:
+    first = results[0]
+    success = all(r.success for r in results)
+    if first.rule.row_level:
+        failing = tuple(i for r in results for i in r.failing_rows)
+        sample = tuple(s for r in results for s in r.sample)[:SAMPLE_SIZE]
+        return RuleResult(rule=first.rule, success=success, element_count=rows, unexpected_count=len(failing),
+                          failing_rows=failing, sample=sample, observed=first.observed)
+    observed = next((r.observed for r in results if not r.success), first.observed)
+    return RuleResult(rule=first.rule, success=success, element_count=rows, unexpected_count=0 if success else 1,
+                      observed=observed)

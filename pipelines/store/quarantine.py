@@ -16,6 +16,7 @@ from pipelines.store.tables import Tables
 from pipelines.store.unit import Session
 
 _CHUNK = 500  # keeps IN (...) lists well under SQLite's variable limit
+_BATCH = 10_000  # held rows per INSERT: bounded memory for a submission of millions
 
 
 @dataclass(frozen=True)
@@ -45,16 +46,22 @@ class Quarantine:
         self.table = tables.quarantine
 
     def hold(self, item: Item, unit: str, submission_id: str, rows: Iterable[HeldRow], now: datetime) -> int:
-        values = [
-            {"submission_id": submission_id, "item": item.code, "unit": unit, "row_no": r.row_no,
-             "record_key": quarantine_key(item, r.key), "reasons": "; ".join(r.reasons),
-             "record": json.dumps(kept_record(item, r.record), ensure_ascii=False, default=str), "held_at": now}
-            for r in rows
-        ]
-        if values:
-            with self._session.begin() as conn:
-                conn.execute(insert(self.table), values)
-        return len(values)
+        """Insert the held rows in one transaction, ``_BATCH`` at a time: ``rows`` may be a generator over a
+        large submission's chunks, never all in memory at once."""
+        held = 0
+        batch: list[dict[str, Any]] = []
+        with self._session.begin() as conn:
+            for r in rows:
+                batch.append({"submission_id": submission_id, "item": item.code, "unit": unit, "row_no": r.row_no,
+                              "record_key": quarantine_key(item, r.key), "reasons": "; ".join(r.reasons),
+                              "record": json.dumps(kept_record(item, r.record), ensure_ascii=False, default=str),
+                              "held_at": now})
+                if len(batch) == _BATCH:
+                    conn.execute(insert(self.table), batch)
+                    held, batch = held + len(batch), []
+            if batch:
+                conn.execute(insert(self.table), batch)
+        return held + len(batch)
 
     def release(self, item: Item, submission_id: str, keys: Iterable[Mapping[str, Any]], now: datetime) -> int:
         """Mark the item's open rows with these keys (held by other submissions) released by this one."""

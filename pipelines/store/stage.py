@@ -41,30 +41,52 @@ def chunk_rows_setting() -> int:
 
 
 @dataclass(frozen=True)
+class Packed:
+    """One chunk of stage data ready to store: its rows and its compressed CSV (header included)."""
+
+    rows: int
+    data: bytes
+
+
+@dataclass(frozen=True)
 class StageStore:
     engine: Engine
     table: Table
     chunk_rows: int = field(default_factory=chunk_rows_setting)
 
-    def write(self, submission_id: str, kind: str, frame: pd.DataFrame | Iterable[pd.DataFrame],
+    def write(self, submission_id: str, kind: str, frame: pd.DataFrame | Iterable[pd.DataFrame | Packed],
               conn: Connection | None = None) -> int:
         """Replace the stage data of (submission, kind) with ``frame``, or with the frames an iterable of
-        them yields one at a time (``pipelines.intake.Chunks``: a large submission is never whole in memory);
-        one transaction (``conn``'s, when given: the ledger change the data belongs to commits with it).
-        Returns the rows."""
+        them yields one at a time (``pipelines.intake.Chunks``: a large submission is never whole in memory),
+        or with chunks ``pack`` made beforehand; one transaction (``conn``'s, when given: the ledger change the
+        data belongs to commits with it). Returns the rows."""
         if conn is None:
             with self.engine.begin() as own:
                 return self.write(submission_id, kind, frame, own)
         t = self.table
         conn.execute(delete(t).where(t.c.submission_id == submission_id, t.c.kind == kind))
-        parts = _chunks(frame, self.chunk_rows) if isinstance(frame, pd.DataFrame) else (
-            part for whole in frame for part in _chunks(whole, self.chunk_rows))
+        packed = (p for whole in ([frame] if isinstance(frame, pd.DataFrame) else frame)
+                  for p in ([whole] if isinstance(whole, Packed) else self.pack(whole)))
         rows = 0
-        for chunk_no, part in enumerate(parts):
+        for chunk_no, part in enumerate(packed):
             conn.execute(insert(t).values(submission_id=submission_id, kind=kind, chunk_no=chunk_no,
-                                          rows=len(part), data=_compress(part)))
-            rows += len(part)
+                                          rows=part.rows, data=part.data))
+            rows += part.rows
         return rows
+
+    def pack(self, frame: pd.DataFrame) -> list[Packed]:
+        """``frame`` as the chunks ``write`` stores, compressed now (outside the transaction that writes them)."""
+        return [Packed(len(part), _compress(part)) for part in _chunks(frame, self.chunk_rows)]
+
+    def chunk_sizes(self, submission_id: str, kind: str) -> list[int]:
+        """The rows of each stored chunk of (submission, kind), in order."""
+        t = self.table
+        query = select(t.c.rows).where(t.c.submission_id == submission_id, t.c.kind == kind).order_by(t.c.chunk_no)
+        with self.engine.connect() as conn:
+            sizes = [int(n) for n in conn.execute(query).scalars()]
+        if not sizes:
+            raise StageMissing(f"no {kind} stage data for {submission_id}")
+        return sizes
 
     def read_chunks(self, submission_id: str, kind: str, item: Item,
                     columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from sqlalchemy import Connection, Engine
 
-from pipelines.store.stage import StageStore
+from pipelines.store.stage import Packed, StageStore
 
 if TYPE_CHECKING:
     from pipelines.store.ledger import Ledger
@@ -60,6 +60,6 @@ class UnitOfWork:
     records: PlatformRecords
     stage: StageStore
 
-    def write_stage(self, submission_id: str, kind: str, frame: pd.DataFrame | Iterable[pd.DataFrame]) -> int:
+    def write_stage(self, submission_id: str, kind: str, frame: pd.DataFrame | Iterable[pd.DataFrame | Packed]) -> int:
         """The submission's stage data of ``kind``, in this unit of work."""
         return self.stage.write(submission_id, kind, frame, conn=self.conn)

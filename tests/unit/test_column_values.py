@@ -126,3 +126,17 @@ def test_the_freshness_of_a_column_is_the_freshness_of_each_cell(cells: list[obj
     oldest = date(2026, 12, 1) - timedelta(days=max_age)
     assert recent_mask(pd.Series(cells, dtype=object), oldest).tolist() == [
         c is None or _recent(c, oldest) for c in cells]
+
+
+@pytest.mark.parametrize("field", TYPED_FIELDS, ids=lambda f: f"{f.type}-{f.standard}-{f.date_format}")
+@settings(max_examples=15, deadline=None)
+@given(distinct=st.lists(st.one_of(EDGE, st.sampled_from(list(FieldType)).flatmap(vs.texts_for), st.none()),
+                         min_size=1, max_size=12), picks=st.lists(st.integers(0, 11), min_size=1200, max_size=1300))
+def test_a_long_column_of_few_distinct_texts_is_read_as_cell_by_cell(field: ItemField, distinct: list[object],
+                                                                     picks: list[int]) -> None:
+    """A column long enough and repetitive enough to be read once per distinct text (column_values._DISTINCT_AT)
+    gives every cell the scalar verdict."""
+    cells = [distinct[p % len(distinct)] for p in picks]
+    texts, reasons = canonical_series(field, pd.Series(cells, dtype=object))
+    memo = {c: _scalar(field, [c]) for c in distinct}
+    assert (texts.tolist(), reasons.tolist()) == ([memo[c][0][0] for c in cells], [memo[c][1][0] for c in cells])
