@@ -102,8 +102,7 @@ AFTER_THE_PIPELINE = ("inspection_daily", "supervision_reports")
 
 def _run(args: argparse.Namespace) -> int:
     from pipelines import launch, runplan
-    from pipelines.definitions import build_definitions
-    from resources.platform import PlatformResource, Settings
+    from resources.platform import Settings
 
     settings = Settings.from_env()
     catalogue = load_catalogue(settings.catalogue_dir)
@@ -111,8 +110,7 @@ def _run(args: argparse.Namespace) -> int:
     if problem:
         print(f"run: {problem}", file=sys.stderr)
         return 2
-    definitions = build_definitions(catalogue, PlatformResource.from_settings(settings), settings.store_kind)
-    launch.use_definitions(definitions)
+    launch.use_catalogue(catalogue)  # the definitions are built on the first run: none when nothing is new
     started = time.perf_counter()
     level = "WARNING" if args.quiet else "INFO"
     tags = _run_tags(args)
@@ -137,7 +135,8 @@ def _run(args: argparse.Namespace) -> int:
             outcomes = [execute([k for b in batches for k in launch.batch_keys(b)], tags, level)] if batches else []
         else:
             outcomes = launch.run_batches(batches, workers, tags, level)
-        following = launch.following_keys(definitions, batches) if all(o.success for o in outcomes) else []
+        following = (launch.following_keys(launch.built(), batches)
+                     if batches and all(o.success for o in outcomes) else [])
         if following and not args.unit:
             outcomes.append(execute(following, tags, level))
         if not (args.no_inspect or args.unit) and all(o.success for o in outcomes):

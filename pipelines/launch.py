@@ -27,9 +27,11 @@ class RunOutcome:
 
 
 _definitions: Any = None  # per worker process: built on its first batch
+_catalogue: Any = None  # the launching process's, once loaded
 
 
-def _built() -> Any:
+def built() -> Any:
+    """The definitions, built on first use: a run with nothing new never pays for them."""
     global _definitions
     if _definitions is None:
         from pipelines.catalogue import load_catalogue
@@ -37,15 +39,15 @@ def _built() -> Any:
         from resources.platform import PlatformResource, Settings
 
         settings = Settings.from_env()
-        catalogue = load_catalogue(settings.catalogue_dir)
+        catalogue = _catalogue if _catalogue is not None else load_catalogue(settings.catalogue_dir)
         _definitions = build_definitions(catalogue, PlatformResource.from_settings(settings), settings.store_kind)
     return _definitions
 
 
-def use_definitions(definitions: Any) -> None:
-    """The launching process has built them already: its in-process runs reuse them."""
-    global _definitions
-    _definitions = definitions
+def use_catalogue(catalogue: Any) -> None:
+    """The launching process has loaded it already: its in-process runs build from it, when they run."""
+    global _catalogue, _definitions
+    _catalogue, _definitions = catalogue, None
 
 
 def instance() -> Any:
@@ -61,7 +63,7 @@ def execute(keys: Sequence[str], tags: dict[str, str], log_level: str, job: str 
     """One run of the given assets (user strings, so that they cross process boundaries)."""
     import dagster as dg
 
-    definitions = _built()
+    definitions = built()
     selection = [dg.AssetKey.from_user_string(k) for k in keys] if keys else None
     job_def = (definitions.resolve_job_def(job) if job
                else definitions.resolve_implicit_global_asset_job_def())
