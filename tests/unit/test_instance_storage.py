@@ -35,7 +35,7 @@ def test_the_repository_instance_uses_it_and_dagster_reads_what_it_wrote(tmp_pat
         assert isinstance(instance.event_log_storage, SqliteEventLog)
         runs = [defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance) for _ in range(2)]
         assert all(r.success for r in runs)
-        base_dir = instance.event_log_storage._base_dir  # noqa: SLF001
+        base_dir = instance.event_log_storage._base_dir
     stock = SqliteEventLogStorage(base_dir)
     for key in (dg.AssetKey("first"), dg.AssetKey("second")):
         records = stock.fetch_materializations(key, limit=10).records
@@ -54,7 +54,7 @@ def test_it_keeps_the_engines_of_the_latest_runs_only(tmp_path: Path) -> None:
             pass
     with storage.index_connection():
         pass
-    kept = list(storage._engines)  # noqa: SLF001
+    kept = list(storage._engines)
     assert kept == [f"run-{n}" for n in range(3, RUN_ENGINES + 3)] + ["index"]
     storage.wipe()
-    assert list(storage._engines) == ["index"]  # noqa: SLF001  (wipe empties the index through a new one)
+    assert list(storage._engines) == ["index"]
