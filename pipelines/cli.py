@@ -142,6 +142,9 @@ def _run(args: argparse.Namespace) -> int:
         if not (args.no_inspect or args.unit) and all(o.success for o in outcomes):
             # the inspection after the pipeline, so its summary covers this run
             outcomes += [execute([], tags, level, job=job) for job in AFTER_THE_PIPELINE]
+    if not outcomes:  # nothing new: the summary (`python -m pipelines summary`) reads every platform's store
+        print("nothing to run")
+        return 0
     succeeded = all(o.success for o in outcomes)
     print(f"\n{len(outcomes)} run(s): {'succeeded' if succeeded else 'FAILED'} "
           f"in {time.perf_counter() - started:.1f} s\n")
