@@ -11,8 +11,9 @@ CPU seconds beside wall time (these machines are shared: CPU is the figure to co
    bytes to asset and check nodes and their fields. ``--webserver`` also starts
    ``dagster-webserver`` with default settings and times the first answer to ``assetNodes``.
 2. A run of ``--run-items`` items with a ``--rows``-row submission each through ``python -m pipelines run``
-   (SQLite instance and store), then a second run with nothing new: the fixed cost. The baseline is a plain
-   pandas pass of the same per-value rules over the same files.
+   (SQLite store), then a second run with nothing new: the fixed cost; once per ``--instance``: the
+   repository's SQLite instance storage (``dagster.yaml``) and dagster-postgres in a database made and dropped
+   on ``--pg-url``. The baseline is a plain pandas pass of the same per-value rules over the same files.
 
 3. ``--rows-item N`` (default 1,000,000; 0 skips it): one item's N-row file (``pipelines/demo/large_item.py``) on
    PostgreSQL, in a database made and dropped for it: ``psql \\copy`` of the file into a plain table is the
@@ -32,13 +33,15 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -239,18 +242,71 @@ def _asset_nodes_seconds(env: dict[str, str], workspace_file: str) -> float:
             server.kill()
 
 
-def run(items: int, rows: int, tmp: Path) -> None:
+def _run_home(tmp: Path, instance: str, pg_url: str | None) -> Path:
+    """The instance a deployment runs on: the repository's dagster.yaml storage (SQLite, its event log
+    class) with its paths under ``tmp``, or dagster-postgres on ``pg_url``'s database."""
+    import yaml
+
+    home = tmp / f"dagster-home-{instance}"
+    home.mkdir(exist_ok=True)
+    settings = yaml.safe_load((REPO / "dagster.yaml").read_text(encoding="utf-8"))
+    config: dict[str, Any] = {"telemetry": {"enabled": False}}
+    if instance == "postgres":
+        config["storage"] = {"postgres": {"postgres_url": pg_url}}
+    else:
+        for part in ("run_storage", "event_log_storage", "schedule_storage"):
+            storage = settings[part]
+            base = str(home / storage["config"]["base_dir"])
+            config[part] = {**storage, "config": {"base_dir": base}}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    return home
+
+
+def run(items: int, rows: int, tmp: Path, instances: list[str], admin_url: str) -> None:
     from pipelines.catalogue import load_catalogue
     from pipelines.demo.generator import generate_large_catalogue
 
-    print(f"\n2. a run of {items} items with a {rows}-row submission each (SQLite instance and store)")
     out, intake = tmp / "run-catalogue", tmp / "run-intake"
     generate_large_catalogue(out, items=items)
     _child([sys.executable, "-m", "pipelines.demo", "submissions", "--catalogue", str(out), "--intake", str(intake),
             "--rows", str(rows), "--faults", "0.05", "--manifest", str(tmp / "manifest.json")], env=dict(os.environ))
-    env = {**os.environ, "GOVDATA_CATALOGUE_DIR": str(out), "GOVDATA_INTAKE_DIR": str(intake),
-           "GOVDATA_DATA_DIR": str(tmp / "run-data"), "DAGSTER_HOME": str(_home(tmp))}
     baseline = _pandas_pass(load_catalogue(out), intake)
+    for instance in instances:
+        print(f"\n2. a run of {items} items with a {rows}-row submission each ({instance} instance, SQLite store; "
+              f"load average {os.getloadavg()[0]:.1f})")
+        copied = tmp / f"run-intake-{instance}"
+        shutil.copytree(intake, copied)
+        if instance == "postgres":
+            with _throwaway_database(admin_url, "govdata_instance") as url:
+                _run_once(items, tmp, out, copied, instance, baseline, url)
+        else:
+            _run_once(items, tmp, out, copied, instance, baseline, None)
+    manifest = json.loads((tmp / "manifest.json").read_text(encoding="utf-8"))
+    totals = manifest["totals"]
+    print(f"  manifest: {totals['rows']} rows, {totals['expected_held_back']} expected held back")
+
+
+@contextmanager
+def _throwaway_database(admin_url: str, prefix: str) -> Iterator[str]:
+    import sqlalchemy as sa
+
+    name = f"{prefix}_{os.getpid()}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        url = sa.engine.make_url(admin_url).set(database=name, drivername="postgresql")
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _run_once(items: int, tmp: Path, catalogue: Path, intake: Path, instance: str, baseline: Timer,
+              pg_url: str | None) -> None:
+    env = {**os.environ, "GOVDATA_CATALOGUE_DIR": str(catalogue), "GOVDATA_INTAKE_DIR": str(intake),
+           "GOVDATA_DATA_DIR": str(tmp / f"run-data-{instance}"), "DAGSTER_HOME": str(_run_home(tmp, instance, pg_url))}
     command = [sys.executable, "-m", "pipelines", "run", "--quiet", "--no-inspect"]
     with Timer() as first:
         _child(command, env=env)
@@ -262,9 +318,6 @@ def run(items: int, rows: int, tmp: Path) -> None:
     _line("per item, fixed cost apart", None, f"{per_item:6.3f} s CPU  {per_item * items / baseline.cpu:6.1f}x "
           "baseline", _verdict(per_item, GOALS["cpu_per_item"]))
     _line("baseline: a plain pandas pass of the per-value rules", baseline)
-    manifest = json.loads((tmp / "manifest.json").read_text(encoding="utf-8"))
-    totals = manifest["totals"]
-    print(f"  manifest: {totals['rows']} rows, {totals['expected_held_back']} expected held back")
 
 
 def _pandas_pass(catalogue: Any, intake: Path) -> Timer:
@@ -435,6 +488,9 @@ def main() -> None:
     parser.add_argument("--webserver", action="store_true")
     parser.add_argument("--skip-run", action="store_true")
     parser.add_argument("--skip-definitions", action="store_true")
+    parser.add_argument("--instance", action="append", choices=["sqlite", "postgres"], default=None,
+                        help="the run's Dagster instance (repeatable; default both): the repository's SQLite "
+                             "storage, or dagster-postgres in a database made and dropped on --pg-url")
     parser.add_argument("--snapshot-parts", action="store_true",
                         help="attribute the snapshot's bytes to asset and check nodes and their fields")
     parser.add_argument("--rows-item", type=int, default=1_000_000, metavar="N",
@@ -449,7 +505,7 @@ def main() -> None:
         if not args.skip_definitions:
             definitions(args.items, Path(tmp), args.webserver, args.snapshot_parts)
         if not args.skip_run:
-            run(args.run_items, args.rows, Path(tmp))
+            run(args.run_items, args.rows, Path(tmp), args.instance or ["sqlite", "postgres"], args.pg_url)
         if args.rows_item:
             rows_item(args.rows_item, Path(tmp), args.pg_url)
 

@@ -208,6 +208,8 @@ def _rule_results(gx_result: Any, rules: dict[str, Rule], item: Item, frame: pd.
     checked = [rules[rule_id] for rule_id in gx_result.expectation_config.meta["rule_ids"]]
     if not any(r.kind in ROW_RULES for r in checked):
         return [_rule_result(checked[0], bool(gx_result.success), failing, detail, item, frame, offset)]
+    if not failing:  # every row passed every rule: nothing to attribute (a column read per rule otherwise)
+        return [_rule_result(rule, True, (), detail, item, frame, offset) for rule in checked]
     out = []
     rows = pd.Index(failing)
     for rule in checked:

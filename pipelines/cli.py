@@ -105,8 +105,7 @@ AFTER_THE_PIPELINE = ("inspection_daily", "supervision_reports")
 
 def _run(args: argparse.Namespace) -> int:
     from pipelines import launch, runplan
-    from pipelines.definitions import build_definitions
-    from resources.platform import PlatformResource, Settings
+    from resources.platform import Settings
 
     settings = Settings.from_env()
     catalogue = load_catalogue(settings.catalogue_dir)
@@ -114,10 +113,9 @@ def _run(args: argparse.Namespace) -> int:
     if problem:
         print(f"run: {problem}", file=sys.stderr)
         return 2
-    # one platform's code location: what follows the run, and the jobs after it, are that platform's only
-    definitions = build_definitions(catalogue, PlatformResource.from_settings(settings), settings.store_kind,
-                                    args.platform)
-    launch.use_definitions(definitions)
+    # built on the first run (none when nothing is new); with --platform, that platform's code location: what
+    # follows the run, and the jobs after it, are that platform's only
+    launch.use_catalogue(catalogue, args.platform)
     started = time.perf_counter()
     level = "WARNING" if args.quiet else "INFO"
     tags = _run_tags(args)
@@ -143,13 +141,17 @@ def _run(args: argparse.Namespace) -> int:
             outcomes = [execute([k for b in batches for k in launch.batch_keys(b)], tags, level)] if batches else []
         else:
             outcomes = launch.run_batches(batches, workers, tags, level)
-        following = launch.following_keys(definitions, batches) if all(o.success for o in outcomes) else []
+        following = (launch.following_keys(launch.built(), batches)
+                     if batches and all(o.success for o in outcomes) else [])
         if following and not args.unit:
             outcomes.append(execute(following, tags, level))
         if not (args.no_inspect or args.unit) and all(o.success for o in outcomes):
             # the inspection after the pipeline, so its summary covers this run
-            jobs = {j.name for j in definitions.resolve_all_job_defs()}  # a city's platform has no reports
+            jobs = {j.name for j in launch.built().resolve_all_job_defs()}  # a city's platform has no reports
             outcomes += [execute([], tags, level, job=job) for job in AFTER_THE_PIPELINE if job in jobs]
+    if not outcomes:  # nothing new: the summary (`python -m pipelines summary`) reads every platform's store
+        print("nothing to run")
+        return 0
     succeeded = all(o.success for o in outcomes)
     print(f"\n{len(outcomes)} run(s): {'succeeded' if succeeded else 'FAILED'} "
           f"in {time.perf_counter() - started:.1f} s\n")

@@ -27,9 +27,12 @@ class RunOutcome:
 
 
 _definitions: Any = None  # per worker process: built on its first batch
+_catalogue: Any = None  # the launching process's, once loaded
+_platform: str | None = None  # one platform's code location (run --platform), or every platform's
 
 
-def _built() -> Any:
+def built() -> Any:
+    """The definitions, built on first use: a run with nothing new never pays for them."""
     global _definitions
     if _definitions is None:
         from pipelines.catalogue import load_catalogue
@@ -37,15 +40,17 @@ def _built() -> Any:
         from resources.platform import PlatformResource, Settings
 
         settings = Settings.from_env()
-        catalogue = load_catalogue(settings.catalogue_dir)
-        _definitions = build_definitions(catalogue, PlatformResource.from_settings(settings), settings.store_kind)
+        catalogue = _catalogue if _catalogue is not None else load_catalogue(settings.catalogue_dir)
+        _definitions = build_definitions(catalogue, PlatformResource.from_settings(settings), settings.store_kind,
+                                         _platform)
     return _definitions
 
 
-def use_definitions(definitions: Any) -> None:
-    """The launching process has built them already: its in-process runs reuse them."""
-    global _definitions
-    _definitions = definitions
+def use_catalogue(catalogue: Any, platform: str | None = None) -> None:
+    """The launching process has loaded it already: its in-process runs build from it (``platform``'s code
+    location only, if given), when they run. Worker processes build every platform's: the same keys."""
+    global _catalogue, _definitions, _platform
+    _catalogue, _definitions, _platform = catalogue, None, platform
 
 
 def instance() -> Any:
@@ -61,7 +66,7 @@ def execute(keys: Sequence[str], tags: dict[str, str], log_level: str, job: str 
     """One run of the given assets (user strings, so that they cross process boundaries)."""
     import dagster as dg
 
-    definitions = _built()
+    definitions = built()
     selection = [dg.AssetKey.from_user_string(k) for k in keys] if keys else None
     job_def = (definitions.resolve_job_def(job) if job
                else definitions.resolve_implicit_global_asset_job_def())

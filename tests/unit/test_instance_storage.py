@@ -1,0 +1,60 @@
+"""The event log class of the repository's dagster.yaml writes what Dagster's own SQLite class reads."""
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import yaml
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+from pipelines.instance_storage import RUN_ENGINES, SqliteEventLog
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dg.asset(check_specs=[dg.AssetCheckSpec("rows_present", asset="first")])
+def first() -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"rows": 3}, check_results=[dg.AssetCheckResult(passed=True)])
+
+
+@dg.asset(deps=[first])
+def second() -> None:
+    return None
+
+
+def _storage(tmp_path: Path) -> dict[str, Any]:
+    """The repository's instance storage settings with their paths under tmp_path."""
+    settings = yaml.safe_load((REPO / "dagster.yaml").read_text(encoding="utf-8"))
+    return {part: {**settings[part], "config": {"base_dir": str(tmp_path / settings[part]["config"]["base_dir"])}}
+            for part in ("run_storage", "event_log_storage", "schedule_storage")}
+
+
+def test_the_repository_instance_uses_it_and_dagster_reads_what_it_wrote(tmp_path: Path) -> None:
+    defs = dg.Definitions(assets=[first, second])
+    with dg.instance_for_test(overrides=_storage(tmp_path), temp_dir=str(tmp_path)) as instance:
+        assert isinstance(instance.event_log_storage, SqliteEventLog)
+        runs = [defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance) for _ in range(2)]
+        assert all(r.success for r in runs)
+        base_dir = instance.event_log_storage._base_dir
+    stock = SqliteEventLogStorage(base_dir)
+    for key in (dg.AssetKey("first"), dg.AssetKey("second")):
+        records = stock.fetch_materializations(key, limit=10).records
+        assert sorted(r.run_id for r in records) == sorted(r.run_id for r in runs)
+    for run in runs:
+        stored = [e.dagster_event_type for e in stock.get_logs_for_run(run.run_id) if e.is_dagster_event]
+        assert stored.count(dg.DagsterEventType.ASSET_MATERIALIZATION) == 2
+        assert stored.count(dg.DagsterEventType.ASSET_CHECK_EVALUATION) == 1
+        assert stored[-1] == dg.DagsterEventType.RUN_SUCCESS
+
+
+def test_it_keeps_the_engines_of_the_latest_runs_only(tmp_path: Path) -> None:
+    storage = SqliteEventLog(str(tmp_path))
+    for n in range(RUN_ENGINES + 3):
+        with storage.run_connection(f"run-{n}"):
+            pass
+    with storage.index_connection():
+        pass
+    kept = list(storage._engines)
+    assert kept == [f"run-{n}" for n in range(3, RUN_ENGINES + 3)] + ["index"]
+    storage.wipe()
+    assert list(storage._engines) == ["index"]
