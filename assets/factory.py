@@ -2,16 +2,20 @@
 
 Keys show the layer and the item (``intake/<unit>/<item>_intake``, ``validated/<unit>/<item>_validated``,
 ``shared/<unit>/<item>``): the UI labels a node with the key's last component, so each stage's differs.
-One multi-asset per unit keeps definitions fast for thousands of items. Each stage has one check
-(``<stage>_<item>``) whose result carries the four quality dimensions; what describes the item (its
-abstract, tags) sits once, on the shared table, not repeated on every stage, and its column schema comes
-with each materialization of that table: the code location's snapshot grows with what each spec carries
-(5,000 items: 110 MB, then 50 MB with the schema on every shared spec; see README Scale).
+One multi-asset per unit keeps definitions fast for thousands of items. The validated and shared stages
+have one check each (``<stage>_<item>``) whose result carries the stage's quality dimensions; the intake
+stage's outcome (integrity: what was taken in, what was set aside) is metadata of its materialization, beside
+its row counts. Each spec carries what a person filters or reads the graph by: the stages no description
+(docs/quality.md says what each is), the shared table the item's name, tags and freshness policy; its
+abstract, primary key and column schema come with each of its materializations. The code location's
+snapshot grows with what each node carries, and Dagster itself costs about 1 KB per asset node and 0.4 KB
+per check node (5,000 items: 110 MB at first, 37 MB with three checks per item; see README Scale).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
@@ -19,13 +23,10 @@ from pipelines.catalogue.models import Catalogue, Item, ItemField, Unit
 from pipelines.quality.checks import INTAKE, SHARED, STAGES, VALIDATED, stage_check_name
 from pipelines.sharing import authorities
 
-STAGE_KINDS = {INTAKE: {"pandas"}, VALIDATED: {"great_expectations", "pandas"}}
-STAGE_TEXT = {
-    INTAKE: "submissions taken in at the intake window",
-    VALIDATED: "rows that passed the item's expectation suite (failures held back with reasons)",
-    SHARED: "the converged shared-store table",
-}
-# What each stage's check says, in docs/quality.md; not repeated on thousands of check specs.
+STAGE_KINDS = {INTAKE: {"pandas"}, VALIDATED: {"great_expectations"}}
+# The stages whose check is a node of the graph; the intake's outcome is metadata of its materialization.
+CHECKED_STAGES = (VALIDATED, SHARED)
+# What each stage is and what its check says: docs/quality.md, not repeated on thousands of specs.
 
 
 # The shared table (and what follows it, e.g. ``open/<unit>/<item>``) keeps the item's bare code.
@@ -75,27 +76,24 @@ def authority_keys(catalogue: Catalogue, item: Item) -> list[dg.AssetKey]:
 
 def item_specs(item: Item, unit: Unit, store_kind: str,
                authority_deps: list[dg.AssetKey] | None = None) -> list[dg.AssetSpec]:
-    specs = []
-    upstream: dg.AssetKey | None = None
-    for stage in STAGES:
-        key = asset_key(stage, item)
-        extra = list(authority_deps or []) if stage == VALIDATED else []
-        shared = stage == SHARED
-        specs.append(dg.AssetSpec(
-            key=key,
-            deps=([upstream] if upstream else []) + extra,
-            description=f"{item.name} — {STAGE_TEXT[stage]}.\n\n{item.abstract}" if shared else STAGE_TEXT[stage],
-            group_name=unit.code,
-            owners=[unit.owner] if unit.owner else [],
-            kinds=STAGE_KINDS.get(stage, {store_kind}),
-            # The catalogue's tags (level, region, ...) on the shared table only: filter, then select upstream.
-            tags=_tags(item, unit) if shared else {},
-            metadata={"primary_key": ", ".join(item.primary_key)} if shared else {},
-            skippable=True,
-            freshness_policy=freshness_policy(item) if shared else None,
-        ))
-        upstream = key
-    return specs
+    intake, validated, shared = (asset_key(stage, item) for stage in STAGES)
+    owners = [unit.owner] if unit.owner else []
+    return [
+        dg.AssetSpec(key=intake, group_name=unit.code, owners=owners, kinds=STAGE_KINDS[INTAKE], skippable=True),
+        dg.AssetSpec(key=validated, deps=[intake, *(authority_deps or [])], group_name=unit.code, owners=owners,
+                     kinds=STAGE_KINDS[VALIDATED], skippable=True),
+        # The catalogue's tags (level, region, ...) on the shared table only: filter, then select upstream.
+        dg.AssetSpec(key=shared, deps=[validated], description=item.name, group_name=unit.code, owners=owners,
+                     kinds={store_kind}, tags=_tags(item, unit), skippable=True,
+                     freshness_policy=freshness_policy(item)),
+    ]
+
+
+def shared_metadata(item: Item) -> dict[str, Any]:
+    """On each materialization of the shared table, where the UI shows the newest one's schema as the table's
+    columns: what describes the table once, not on its spec in every load of the code location."""
+    return {"dagster/column_schema": column_schema(item), "abstract": item.abstract,
+            "primary_key": ", ".join(item.primary_key)}
 
 
 def freshness_policy(item: Item) -> dg.FreshnessPolicy:
@@ -108,7 +106,7 @@ def item_check_specs(item: Item) -> list[dg.AssetCheckSpec]:
         # The pipeline itself enforces blocking (held-back rows and blocked submissions never converge),
         # so a failed check must not fail the whole unit's step.
         dg.AssetCheckSpec(name=stage_check_name(stage, item.code), asset=asset_key(stage, item), blocking=False)
-        for stage in STAGES
+        for stage in CHECKED_STAGES
     ]
 
 

@@ -97,7 +97,7 @@ def _schemas(args: argparse.Namespace) -> int:
     return 0
 
 
-AFTER_THE_PIPELINE = ("inspection_daily", "supervision_reports")
+AFTER_THE_PIPELINE = ("supervision_reports",)  # after the inspection (assets.quality.inspection_job)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -142,6 +142,7 @@ def _run(args: argparse.Namespace) -> int:
             outcomes.append(execute(following, tags, level))
         if not (args.no_inspect or args.unit) and all(o.success for o in outcomes):
             # the inspection after the pipeline, so its summary covers this run
+            outcomes.append(_inspect(definitions, tags, level))
             outcomes += [execute([], tags, level, job=job) for job in AFTER_THE_PIPELINE]
     succeeded = all(o.success for o in outcomes)
     print(f"\n{len(outcomes)} run(s): {'succeeded' if succeeded else 'FAILED'} "
@@ -155,6 +156,18 @@ def _run(args: argparse.Namespace) -> int:
     if not args.unit or refused < len(set(args.unit)):  # a run refused for every unit it selected did nothing
         _print_summary(settings, as_json=False)
     return 0 if succeeded else 1
+
+
+def _inspect(definitions: Any, tags: dict[str, str], level: str) -> Any:
+    """The daily inspection, in this process whatever the executor: every shared check, then the summary."""
+    from assets.quality import inspection_job
+    from pipelines import launch
+
+    with launch.instance() as instance:
+        result = inspection_job(definitions).execute_in_process(
+            instance=instance, raise_on_error=False, tags={**tags, "govdata/inspection": "daily"},
+            run_config=launch.run_config(level))
+    return launch.outcome_of(result)
 
 
 def _ui(args: argparse.Namespace) -> int:
