@@ -23,7 +23,7 @@ from pipelines.platforms import city_platform, platform_names, platform_of
 from pipelines.sharing import NOT_FOUND, carried_log
 from pipelines.summary import build_summary
 from resources.platform import resolve_store_url
-from tests.helpers import check_evaluations, materialize_all, open_store
+from tests.helpers import materialize_all, open_store
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CATALOGUE = REPO / "catalogue" / "demo"
