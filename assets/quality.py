@@ -86,7 +86,7 @@ def inspection_schedules(items: list[Item], cycle_cron: dict[UpdateCycle, str], 
     ``in_process`` (Dagster's default executor) the daily run's steps go one by one, the summary (lowest
     priority) after the checks; on Celery they may overlap, and the next summary counts what this one missed."""
     summary = [SUMMARY_KEY] if with_summary else []
-    config = {"execution": {"config": {"in_process": {}}}} if in_process else {}
+    config: dict[str, Any] = {"execution": {"config": {"in_process": {}}}} if in_process else {}
     schedules = [_inspection(f"{DAILY_INSPECTION}_schedule", job, INSPECTION_CRON, items, "daily", summary, config,
                              "Inspect every shared table in the four dimensions, then summarise per unit and "
                              "dimension")]
