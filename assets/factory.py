@@ -2,16 +2,21 @@
 
 Keys show the layer and the item (``intake/<unit>/<item>_intake``, ``validated/<unit>/<item>_validated``,
 ``shared/<unit>/<item>``): the UI labels a node with the key's last component, so each stage's differs.
-One multi-asset per unit keeps definitions fast for thousands of items. Each stage has one check
-(``<stage>_<item>``) whose result carries the four quality dimensions; what describes the item (its
-abstract, tags) sits once, on the shared table, not repeated on every stage, and its column schema comes
-with each materialization of that table: the code location's snapshot grows with what each spec carries
-(5,000 items: 110 MB, then 50 MB with the schema on every shared spec; see README Scale).
+One multi-asset per unit keeps definitions fast for thousands of items. The validated and shared stages
+have one check each (``<stage>_<item>``) whose result carries the stage's quality dimensions; the intake
+stage's outcome (integrity: what was taken in, what was set aside) is metadata of its materialization, beside
+its row counts. Each spec carries what a person filters or reads the graph by: the stages no description
+(docs/quality.md says what each is), the shared table the item's name, tags and freshness policy; its
+abstract, primary key and column schema come with each of its materializations. The code location's
+snapshot grows with what each node carries, and Dagster itself costs about 1 KB per asset node and 0.4 KB
+per check node (5,000 items: 110 MB at first, 37 MB with three checks per item; see README Scale).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
@@ -19,13 +24,9 @@ from pipelines.catalogue.models import Catalogue, Item, ItemField, Unit
 from pipelines.quality.checks import INTAKE, SHARED, STAGES, VALIDATED, stage_check_name
 from pipelines.sharing import authorities
 
-STAGE_KINDS = {INTAKE: {"pandas"}, VALIDATED: {"great_expectations", "pandas"}}
-STAGE_TEXT = {
-    INTAKE: "submissions taken in at the intake window",
-    VALIDATED: "rows that passed the item's expectation suite (failures held back with reasons)",
-    SHARED: "the converged shared-store table",
-}
-# What each stage's check says, in docs/quality.md; not repeated on thousands of check specs.
+# The stages whose check is a node of the graph; the intake's outcome is metadata of its materialization.
+CHECKED_STAGES = (VALIDATED, SHARED)
+# What each stage is and what its check says: docs/quality.md, not repeated on thousands of specs.
 
 
 # The shared table (and what follows it, e.g. ``open/<unit>/<item>``) keeps the item's bare code.
@@ -33,7 +34,14 @@ STAGE_SUFFIX = {INTAKE: f"_{INTAKE}", VALIDATED: f"_{VALIDATED}"}
 
 
 def asset_key(stage: str, item: Item) -> dg.AssetKey:
-    return dg.AssetKey([stage, item.unit, item.code + STAGE_SUFFIX.get(stage, "")])
+    return _key(stage, item.unit, item.code)
+
+
+@functools.lru_cache(maxsize=65536)
+def _key(stage: str, unit: str, code: str) -> dg.AssetKey:
+    """Keys are immutable: each is made once, not once per spec, dependency and check that names it (50,000
+    times for 5,000 items)."""
+    return dg.AssetKey([stage, unit, code + STAGE_SUFFIX.get(stage, "")])
 
 
 def _tags(item: Item, unit: Unit) -> dict[str, str]:
@@ -75,27 +83,23 @@ def authority_keys(catalogue: Catalogue, item: Item) -> list[dg.AssetKey]:
 
 def item_specs(item: Item, unit: Unit, store_kind: str,
                authority_deps: list[dg.AssetKey] | None = None) -> list[dg.AssetSpec]:
-    specs = []
-    upstream: dg.AssetKey | None = None
-    for stage in STAGES:
-        key = asset_key(stage, item)
-        extra = list(authority_deps or []) if stage == VALIDATED else []
-        shared = stage == SHARED
-        specs.append(dg.AssetSpec(
-            key=key,
-            deps=([upstream] if upstream else []) + extra,
-            description=f"{item.name} — {STAGE_TEXT[stage]}.\n\n{item.abstract}" if shared else STAGE_TEXT[stage],
-            group_name=unit.code,
-            owners=[unit.owner] if unit.owner else [],
-            kinds=STAGE_KINDS.get(stage, {store_kind}),
-            # The catalogue's tags (level, region, ...) on the shared table only: filter, then select upstream.
-            tags=_tags(item, unit) if shared else {},
-            metadata={"primary_key": ", ".join(item.primary_key)} if shared else {},
-            skippable=True,
-            freshness_policy=freshness_policy(item) if shared else None,
-        ))
-        upstream = key
-    return specs
+    intake, validated, shared = (asset_key(stage, item) for stage in STAGES)
+    return [
+        dg.AssetSpec(key=intake, group_name=unit.code, skippable=True),
+        dg.AssetSpec(key=validated, deps=[intake, *(authority_deps or [])], group_name=unit.code, skippable=True),
+        # The owner, kind and the catalogue's tags (level, region, ...) on the shared table only: filter, then
+        # select upstream (on every stage they were 1 MB of the snapshot at 5,000 items).
+        dg.AssetSpec(key=shared, deps=[validated], description=item.name, group_name=unit.code,
+                     owners=[unit.owner] if unit.owner else [], kinds={store_kind}, tags=_tags(item, unit),
+                     skippable=True, freshness_policy=freshness_policy(item)),
+    ]
+
+
+def shared_metadata(item: Item) -> dict[str, Any]:
+    """On each materialization of the shared table, where the UI shows the newest one's schema as the table's
+    columns: what describes the table once, not on its spec in every load of the code location."""
+    return {"dagster/column_schema": column_schema(item), "abstract": item.abstract,
+            "primary_key": ", ".join(item.primary_key)}
 
 
 def freshness_policy(item: Item) -> dg.FreshnessPolicy:
@@ -108,7 +112,7 @@ def item_check_specs(item: Item) -> list[dg.AssetCheckSpec]:
         # The pipeline itself enforces blocking (held-back rows and blocked submissions never converge),
         # so a failed check must not fail the whole unit's step.
         dg.AssetCheckSpec(name=stage_check_name(stage, item.code), asset=asset_key(stage, item), blocking=False)
-        for stage in STAGES
+        for stage in CHECKED_STAGES
     ]
 
 

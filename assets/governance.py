@@ -6,7 +6,7 @@ province convergence), ``directory/catalogue`` (DCAT export) and ``governance/su
 """
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import dagster as dg
 
@@ -50,9 +50,10 @@ def governance_assets(catalogue: Catalogue, scope: Scope | None = None) -> list[
         if scope.province:
             built.append(_province_asset(rollup))
     cities = [p for p in platform_names(catalogue) if p != PROVINCE]
-    built += [_platform_record_asset(catalogue, city) for city in cities if scope.platform in (None, city)]
+    hosted = _hosted(catalogue)
+    built += [_platform_record_asset(hosted, city) for city in cities if scope.platform in (None, city)]
     if scope.province:
-        built += [_directory_asset(catalogue, cities), _supervision_asset(catalogue, cities)]
+        built += [_directory_asset(catalogue, hosted, cities), _supervision_asset(catalogue, hosted, cities)]
     return built
 
 
@@ -60,24 +61,37 @@ def platform_record_key(platform: str) -> dg.AssetKey:
     return dg.AssetKey(["platforms", platform])
 
 
-def _hosted(catalogue: Catalogue, platform: str) -> list[Item]:
-    return [i for i in catalogue.items if platform_of(catalogue.unit(i.unit)) == platform]
+class Hosted(NamedTuple):
+    """Each platform's items, and which of them are open: found once, not once per platform's asset."""
+    items: dict[str, list[Item]]
+    opened: set[str]
 
 
-def _province_wide_deps(catalogue: Catalogue, cities: list[str], with_open: bool) -> list[dg.AssetKey]:
+def _hosted(catalogue: Catalogue) -> Hosted:
+    platform_by_unit = {u.code: platform_of(u) for u in catalogue.units}
+    items: dict[str, list[Item]] = {}
+    for item in catalogue.items:
+        items.setdefault(platform_by_unit[item.unit], []).append(item)
+    return Hosted(items, {i.code for i in opendata.open_items(catalogue)})
+
+
+def _opened(hosted: Hosted, items: list[Item]) -> list[dg.AssetKey]:
+    return [open_key(i) for i in items if i.code in hosted.opened]  # by code: comparing pydantic items is slow
+
+
+def _province_wide_deps(hosted: Hosted, cities: list[str], with_open: bool) -> list[dg.AssetKey]:
     """The province's own tables and each city platform's record: a city's thousands of tables reach the
     province-wide assets through one key (each key of another code location costs Dagster about 0.4 ms per
     dependent asset to resolve: 2 assets x 4,400 keys made the province's location 7 s to load)."""
-    own = _hosted(catalogue, PROVINCE)
-    codes = {i.code for i in own}  # by code: comparing pydantic items is quadratic (1.1M __eq__ at 5,000 items)
-    opened = [open_key(i) for i in opendata.open_items(catalogue) if i.code in codes] if with_open else []
+    own = hosted.items.get(PROVINCE, [])
+    opened = _opened(hosted, own) if with_open else []
     return [*(asset_key(SHARED, i) for i in own), *opened, *(platform_record_key(c) for c in cities)]
 
 
-def _platform_record_asset(catalogue: Catalogue, hosting: str) -> dg.AssetsDefinition:
-    items = _hosted(catalogue, hosting)
+def _platform_record_asset(hosted: Hosted, hosting: str) -> dg.AssetsDefinition:
+    items = hosted.items.get(hosting, [])
     codes = {i.code for i in items}
-    opened = [open_key(i) for i in opendata.open_items(catalogue) if i.code in codes]
+    opened = _opened(hosted, items)
 
     @dg.asset(key=platform_record_key(hosting), group_name=GROUP, automation_condition=keep_in_sync(),
               kinds={"sql"}, deps=[*(asset_key(SHARED, i) for i in items), *opened],
@@ -148,9 +162,9 @@ def _province_asset(rollup: connected.ProvinceRollup) -> dg.AssetsDefinition:
     return _connected
 
 
-def _directory_asset(catalogue: Catalogue, cities: list[str]) -> dg.AssetsDefinition:
+def _directory_asset(catalogue: Catalogue, hosted: Hosted, cities: list[str]) -> dg.AssetsDefinition:
     @dg.asset(key=DIRECTORY_KEY, group_name=GROUP, automation_condition=keep_in_sync(), kinds={"rdf"},
-              deps=_province_wide_deps(catalogue, cities, with_open=True),
+              deps=_province_wide_deps(hosted, cities, with_open=True),
               description="The resource directory (art. 18): one DCAT entry per item, Turtle and JSON-LD, "
                           "validated against the DCAT-AP 3.0.0 shapes")
     def _directory(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
@@ -177,9 +191,9 @@ def _directory_asset(catalogue: Catalogue, cities: list[str]) -> dg.AssetsDefini
     return _directory
 
 
-def _supervision_asset(catalogue: Catalogue, cities: list[str]) -> dg.AssetsDefinition:
+def _supervision_asset(catalogue: Catalogue, hosted: Hosted, cities: list[str]) -> dg.AssetsDefinition:
     @dg.asset(key=SUPERVISION_KEY, group_name=GROUP, automation_condition=keep_in_sync(), kinds={"json"},
-              deps=[*_province_wide_deps(catalogue, cities, with_open=False),
+              deps=[*_province_wide_deps(hosted, cities, with_open=False),
                     *(province_key(r) for r in connected.rollups(catalogue))],  # it reports their last pulls
               description="Temporary collections (art. 12), repeated-collection overlaps (art. 13) and the city "
                           "platforms not converged into the province on their last pull (art. 19)")

@@ -100,7 +100,7 @@ def _schemas(args: argparse.Namespace) -> int:
     return 0
 
 
-AFTER_THE_PIPELINE = ("inspection_daily", "supervision_reports")
+AFTER_THE_PIPELINE = ("supervision_reports",)  # after the inspection (assets.quality.inspection_job)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -147,7 +147,9 @@ def _run(args: argparse.Namespace) -> int:
             outcomes.append(execute(following, tags, level))
         if not (args.no_inspect or args.unit) and all(o.success for o in outcomes):
             # the inspection after the pipeline, so its summary covers this run
-            jobs = {j.name for j in launch.built().resolve_all_job_defs()}  # a city's platform has no reports
+            definitions = launch.built()
+            outcomes.append(_inspect(definitions, tags, level))  # a city's: its checks, no summary
+            jobs = {j.name for j in definitions.resolve_all_job_defs()}  # a city's platform has no reports
             outcomes += [execute([], tags, level, job=job) for job in AFTER_THE_PIPELINE if job in jobs]
     if not outcomes:  # nothing new: the summary (`python -m pipelines summary`) reads every platform's store
         print("nothing to run")
@@ -164,6 +166,18 @@ def _run(args: argparse.Namespace) -> int:
     if not args.unit or refused < len(set(args.unit)):  # a run refused for every unit it selected did nothing
         _print_summary(settings, as_json=False)
     return 0 if succeeded else 1
+
+
+def _inspect(definitions: Any, tags: dict[str, str], level: str) -> Any:
+    """The daily inspection, in this process whatever the executor: every shared check, then the summary."""
+    from assets.quality import inspection_job
+    from pipelines import launch
+
+    with launch.instance() as instance:
+        result = inspection_job(definitions).execute_in_process(
+            instance=instance, raise_on_error=False, tags={**tags, "govdata/inspection": "daily"},
+            run_config=launch.run_config(level))
+    return launch.outcome_of(result)
 
 
 def _ui(args: argparse.Namespace) -> int:

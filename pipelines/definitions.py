@@ -27,7 +27,7 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
     from assets.supervision import supervision_assets, supervision_jobs_and_schedules
     from assets.units import unit_asset
     from pipelines.automation import CYCLE_CRON, intake_window_sensor, pull_schedules
-    from pipelines.executors import executor_from_env
+    from pipelines.executors import executor_choice, executor_from_env
     from pipelines.platforms import Scope
 
     scope = Scope(catalogue, platform_name)
@@ -35,7 +35,7 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
     unit_assets += governance_assets(catalogue, scope)
     unit_assets += opendata_assets(catalogue, scope)
     unit_assets += sharing_assets(catalogue, scope)
-    quality = quality_definitions(catalogue, CYCLE_CRON, scope)
+    quality = quality_definitions(catalogue, CYCLE_CRON, ALL_JOB, scope, in_process=executor_choice() is None)
     supervision_jobs, supervision_schedules = supervision_jobs_and_schedules() if scope.province else ([], [])
     province_wide = scope.province  # supervision, evaluation and access control are the province's
     return dg.Definitions(

@@ -52,11 +52,13 @@ def test_entry_point_builds_the_demo_graph(monkeypatch: pytest.MonkeyPatch, tmp_
     assert node.owners == ["team:gx_amr"]
     assert node.tags["level"] == "province" and node.tags["region"] == "450000"
     assert node.parent_keys == {dg.AssetKey(["validated", "gx_amr", "market_entity_registration_validated"])}
-    # One check per stage; its result carries the dimensions (the inspection evaluates the shared one again).
-    for stage, suffix in (("intake", "_intake"), ("validated", "_validated"), ("shared", "")):
+    # One check on the validated and on the shared stage; its result carries the dimensions (the inspection
+    # evaluates the shared one again). The intake's outcome is metadata of its materialization: no check node.
+    for stage, suffix, checks in (("intake", "_intake", set()),
+                                  ("validated", "_validated", {"validated_market_entity_registration"}),
+                                  ("shared", "", {"shared_market_entity_registration"})):
         stage_key = dg.AssetKey([stage, "gx_amr", f"market_entity_registration{suffix}"])
-        assert {c.name for c in graph.asset_check_keys if c.asset_key == stage_key} == {
-            f"{stage}_market_entity_registration"}
+        assert {c.name for c in graph.asset_check_keys if c.asset_key == stage_key} == checks
     assert definitions.resolve_implicit_global_asset_job_def() is not None
     assert definitions.resolve_sensor_def("intake_window") is not None
 
@@ -97,7 +99,7 @@ def _expected_counts(catalogue: Catalogue) -> tuple[int, int]:
               + 1  # the inspection's quality summary
               + len(SUPERVISION_KEYS) + len(SHARING_KEYS)
               + len(platform_names(catalogue)) - 1)  # each city platform's sharing service usage
-    return assets, 3 * len(catalogue.items) + len(open_items)
+    return assets, 2 * len(catalogue.items) + len(open_items)  # the validated and shared checks, open data's
 
 
 @pytest.mark.parametrize("items", [1000, pytest.param(5000, marks=pytest.mark.slow)])

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from assets.quality import inspection_job
 from expectations.docs import remote_assets
 from pipelines.catalogue import load_catalogue
 from pipelines.definitions import build_definitions
@@ -182,7 +183,7 @@ def test_blocking_row_counts_and_the_daily_inspection(tmp_path: Path, mini_catal
         assert not dimension(validated, "integrity")["passed"]
         assert {"row_count", "row_change"} <= {r for r, row in rules(validated, "integrity").items()
                                                 if row["result"] == "❌ fail"}
-        inspection = definitions.resolve_job_def("inspection_daily").execute_in_process(instance=instance)
+        inspection = inspection_job(definitions).execute_in_process(instance=instance)
 
     assert ledger_counts(mini_catalogue_dir, data, "enterprise") == [(12, 12, 0, 12), (5, 0, 5, 0)]
     checks = check_evaluations(inspection)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.quality import inspection_job
 from pipelines.catalogue import load_catalogue
 from pipelines.definitions import build_definitions
 from resources.platform import PlatformResource
@@ -33,15 +34,28 @@ def test_daily_inspection_of_every_shared_item_and_per_cycle_inspections(mini_ca
     assert daily.default_status is dg.DefaultScheduleStatus.RUNNING
     assert schedules["inspect_monthly_schedule"].cron_schedule == "0 3 1 * *"  # enterprise: monthly
     assert schedules["inspect_quarterly_schedule"].cron_schedule == "0 3 1 1,4,7,10 *"  # water: quarterly
-    daily_job = repository.get_job("inspection_daily")
-    # The inspection evaluates each shared table's check again, converging nothing.
-    assert _check_names(daily_job) == {"shared_enterprise", "shared_water_account"}
-    assert daily_job.asset_layer.executable_asset_keys == {dg.AssetKey(["inspection", "quality_summary"])}
+    # No job of its own: each inspection is a run of the implicit asset job asking for the shared checks again,
+    # converging nothing; the daily one also for the summary, its steps in process so the summary comes last.
+    assert {s.job_name for s in schedules.values() if s.name.startswith("inspect")} == {"__ASSET_JOB"}
+    (request,) = daily.evaluate_tick(dg.build_schedule_context()).run_requests or []
+    summary = dg.AssetKey(["inspection", "quality_summary"])
+    assert (request.asset_selection, {k.name for k in request.asset_check_keys or []}) == (
+        [summary], {"shared_enterprise", "shared_water_account"})
+    assert request.run_config == {"execution": {"config": {"in_process": {}}}}
     monthly = schedules["inspect_monthly_schedule"].evaluate_tick(dg.build_schedule_context())
     (request,) = monthly.run_requests or []
     assert (request.asset_selection, request.asset_check_keys) == (
         [], [dg.AssetCheckKey(dg.AssetKey(["shared", "amr", "enterprise"]), "shared_enterprise")])
-    assert schedules["inspect_monthly_schedule"].job_name == "inspection_daily"
+    assert request.tags["govdata/inspection"] == "monthly"
+
+
+def test_the_inspection_job_is_built_when_asked_for(mini_catalogue_dir: Path, tmp_path: Path) -> None:
+    resource = PlatformResource(catalogue_dir=str(mini_catalogue_dir), intake_dir=str(tmp_path / "in"),
+                                data_dir=str(tmp_path / "data"))
+    definitions = build_definitions(load_catalogue(mini_catalogue_dir), resource, "sqlite")
+    job = inspection_job(definitions)
+    assert _check_names(job) == {"shared_enterprise", "shared_water_account"}
+    assert job.asset_layer.executable_asset_keys == {dg.AssetKey(["inspection", "quality_summary"])}
 
 
 def test_the_pipeline_runs_on_the_implicit_asset_job(mini_catalogue_dir: Path, tmp_path: Path) -> None:
@@ -51,7 +65,7 @@ def test_the_pipeline_runs_on_the_implicit_asset_job(mini_catalogue_dir: Path, t
     assert repository.get_sensor_def("intake_window").job_name == job.name
     # No job of its own over every unit: it would repeat all their outputs in the snapshot.
     assert {j.name for j in repository.get_all_jobs()} == {
-        job.name, "inspection_daily", "expire_sharing_applications", "supervision_weekly", "evaluation_monthly",
+        job.name, "expire_sharing_applications", "supervision_weekly", "evaluation_monthly",
         "supervision_reports"}
 
 
