@@ -19,6 +19,7 @@ from pipelines.catalogue import CatalogueError, load_catalogue
 if TYPE_CHECKING:
     import dagster as dg
 
+    from pipelines import process
     from pipelines.store import Store
 
 
@@ -115,6 +116,19 @@ class _Routed:
         def routed(item: Any, *args: Any, **kwargs: Any) -> Any:
             return getattr(self._stores.of(item.code).shared, name)(item, *args, **kwargs)
         return routed
+
+
+def domain_platform(catalogue_dir: Path, window: Path, store_url: str, validator: Any,
+                    clock: Callable[[], Any]) -> process.Platform:
+    """The domain pipeline's platform over a fresh store (tables made), without Dagster: ``process`` called
+    directly, with the given validator and clock; the data directory beside the intake window."""
+    from pipelines import process
+    from pipelines.store import Store
+
+    catalogue = load_catalogue(catalogue_dir)
+    store = Store(store_url, catalogue)
+    store.ensure_tables()
+    return process.Platform(catalogue, window, window.parent / "data", store, validator, clock=clock)
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]], encoding: str = "utf-8") -> Path:

@@ -20,7 +20,7 @@ from pipelines.quality.outcome import ValidationOutcome
 from pipelines.sharing import carried_log
 from pipelines.store import Store
 from tests.conftest import REPO, make_uscc
-from tests.helpers import catalogue_problems, edit_yaml, write_csv
+from tests.helpers import catalogue_problems, domain_platform, edit_yaml, write_csv
 
 GOVERNED = REPO / "tests" / "fixtures" / "governed"
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -51,10 +51,7 @@ def catalogue_with(tmp_path: Path, **licence: object) -> Path:
 
 
 def platform_on(catalogue_dir: Path, store_url: str, window: Path) -> process.Platform:
-    catalogue = load_catalogue(catalogue_dir)
-    store = Store(store_url, catalogue)
-    store.ensure_tables()
-    return process.Platform(catalogue, window, window.parent / "data", store, PassAll(), clock=lambda: NOW)
+    return domain_platform(catalogue_dir, window, store_url, PassAll(), clock=lambda: NOW)
 
 
 def converge_enterprises(platform: process.Platform) -> None:

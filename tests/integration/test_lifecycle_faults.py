@@ -31,7 +31,7 @@ from pipelines.store.quarantine import Quarantine
 from pipelines.store.shared import SharedTables
 from pipelines.store.stage import StageStore
 from tests.conftest import make_uscc
-from tests.helpers import edit_yaml, write_csv
+from tests.helpers import domain_platform, edit_yaml, write_csv
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 HEADER = ["credit_code", "name", "region", "capital", "status", "updated_at"]
@@ -82,10 +82,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def make_platform(catalogue_dir: Path, window: Path, store_url: str) -> process.Platform:
-    catalogue = load_catalogue(catalogue_dir)
-    store = Store(store_url, catalogue)
-    store.ensure_tables()
-    return process.Platform(catalogue, window, window.parent / "data", store, RequiredName(), clock=lambda: NOW)
+    return domain_platform(catalogue_dir, window, store_url, RequiredName(), clock=lambda: NOW)
 
 
 def run_once(platform: process.Platform) -> None:
