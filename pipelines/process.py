@@ -464,8 +464,9 @@ def converge(platform: Platform, item: Item, operator: Operator | None = None) -
 def _converge_one(platform: Platform, item: Item, entry: dict[str, Any], report: ConvergenceReport) -> None:
     sid = entry["submission_id"]
     now = platform.clock()
-    # usually nothing is held: then the stage data is not read again
-    keys = read_stage_keys(platform.stage, sid, item) if has_open_rows(platform.store, item.code) else None
+    # usually no other submission's row is held (its own never are released by it): then the stage data is not
+    # read again
+    keys = read_stage_keys(platform.stage, sid, item) if has_open_rows(platform.store, item.code, sid) else None
     written = _commit_convergence(platform, item, sid, entry["unit"], keys, now)
     if written is None:
         log.info("%s: another run converged it first", sid)

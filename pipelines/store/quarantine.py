@@ -77,11 +77,20 @@ class Quarantine:
                 released += conn.execute(statement).rowcount or 0
         return released
 
-    def has_open(self, item_code: str) -> bool:
-        q = self.table
-        query = select(q.c.id).where(q.c.item == item_code, q.c.released_at.is_(None)).limit(1)
+    def has_open(self, item_code: str, other_than: str | None = None) -> bool:
+        """Whether the item has open rows (held by a submission other than ``other_than``, when given)."""
         with self._session.read() as conn:
-            return conn.execute(query).first() is not None
+            return conn.execute(self._open(item_code, other_than, self.table.c.id).limit(1)).first() is not None
+
+    def open_keys(self, item_code: str, other_than: str | None = None) -> set[str]:
+        """The record keys of the item's open rows (held by a submission other than ``other_than``, when given)."""
+        with self._session.read() as conn:
+            return set(conn.execute(self._open(item_code, other_than, self.table.c.record_key).distinct()).scalars())
+
+    def _open(self, item_code: str, other_than: str | None, column: Any) -> Any:
+        q = self.table
+        query = select(column).where(q.c.item == item_code, q.c.released_at.is_(None))
+        return query if other_than is None else query.where(q.c.submission_id != other_than)
 
     def open_rows(self, unit: str) -> list[dict[str, Any]]:
         q = self.table

@@ -74,3 +74,24 @@ def test_outside_a_unit_of_work_each_call_commits_on_its_own(store: Store) -> No
     assert store.ledger.fail("s1", "ValueError: a bad value")
     assert [(e["status"], e["reason"]) for e in store.ledger.submissions()] == [("failed", "ValueError: a bad value")]
     assert not store.ledger.fail("s1", "again")  # failed is terminal
+
+
+def test_a_convergence_releases_only_other_submissions_open_rows_with_its_keys(store: Store) -> None:
+    from pipelines.quality.corrections import has_open_rows, release_corrected
+
+    item = store.catalogue.item("enterprise")
+    first = [HeldRow(n, {"credit_code": code}, ["required:name"], {}) for n, code in enumerate("ABCD", 1)]
+    store.quarantine.hold(item, "amr", "s1", first, NOW)
+    store.quarantine.hold(item, "amr", "s2", [HeldRow(1, {"credit_code": "E"}, ["required:name"], {})], NOW)
+    assert store.quarantine.open_keys("enterprise", "s1") == {'{"credit_code": "E"}'}
+    assert store.quarantine.open_keys("enterprise", "s2") == {f'{{"credit_code": "{c}"}}' for c in "ABCD"}
+    # s2 converges B, D, its own E (never released by itself) and F (held by nobody): B and D are released
+    converged = pd.DataFrame({"credit_code": ["F", "D", "E", "B"], "name": ["f", "d", "e", "b"]})
+    assert release_corrected(store.quarantine, item, "s2", converged, NOW) == 2
+    released = {(h["submission_id"], h["row_no"]): h["released_by"] for h in store.quarantine.held_rows()}
+    assert released == {("s1", 1): None, ("s1", 2): "s2", ("s1", 3): None, ("s1", 4): "s2", ("s2", 1): None}
+    # s1 converges s2's E; its own A and C stay open, and then no other submission's row is open for it
+    assert release_corrected(store.quarantine, item, "s1", pd.DataFrame({"credit_code": ["E"]}), NOW) == 1
+    assert release_corrected(store.quarantine, item, "s1", pd.DataFrame({"credit_code": ["A", "C"]}), NOW) == 0
+    assert not has_open_rows(store, "enterprise", "s1")
+    assert has_open_rows(store, "enterprise", "s2") and has_open_rows(store, "enterprise")
