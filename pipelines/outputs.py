@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipelines.catalogue.models import FieldType, Item
@@ -89,7 +90,11 @@ def safe_frame(frame: pd.DataFrame, numeric_columns: Collection[str] = ()) -> pd
 
 def per_distinct(cells: Iterable[Any], read: Callable[[Any], Any]) -> list[Any]:
     """``read`` of every cell, called once per distinct cell (a column of a million rows holds far fewer values;
-    keyed by type too, so 1, 1.0 and True stay apart)."""
+    keyed by type too, so 1, 1.0 and True stay apart). A long column of text is factorized (one C hash per cell)
+    instead of looked up cell by cell in Python."""
+    if isinstance(cells, pd.Series) and len(cells) >= _FACTORIZE_AT and pd.api.types.infer_dtype(
+            cells, skipna=True) == "string":
+        return _per_distinct_text(cells, read)
     memo: dict[tuple[type, Any], Any] = {}
     out = []
     for cell in cells:
@@ -98,6 +103,23 @@ def per_distinct(cells: Iterable[Any], read: Callable[[Any], Any]) -> list[Any]:
             memo[key] = read(cell)
         out.append(memo[key])
     return out
+
+
+_FACTORIZE_AT = 1000  # below this, the loop is as fast as factorizing
+
+
+def _per_distinct_text(cells: pd.Series, read: Callable[[Any], Any]) -> list[Any]:
+    """``per_distinct`` of a column of text and missing cells: the texts factorized, each distinct text read once;
+    the missing cells (None, NaN: one code for all of them) through the loop, each kind read once."""
+    codes, distinct = pd.factorize(cells.to_numpy(dtype=object), use_na_sentinel=True)
+    table = np.empty(len(distinct) + 1, dtype=object)  # element by element: a tuple stays one value
+    for n, text in enumerate(distinct):
+        table[n] = read(text)
+    out = table[codes]
+    missing = np.flatnonzero(codes == -1)
+    for position, value in zip(missing, per_distinct(cells.iloc[missing].tolist(), read), strict=True):
+        out[position] = value
+    return list(out)
 
 
 def _may_hold_text(column: pd.Series) -> bool:

@@ -25,7 +25,9 @@ from pipelines.catalogue.models import Item
 # What converges: a stage stream or any open CSV text file (header + rows).
 TextStream = IO[str] | io.TextIOBase
 CHUNK_ROWS = 100_000
-COMPRESSION_LEVEL = 6  # zlib's default: most of the size gain of 9 at a fraction of its time
+# zlib's fastest: a third of the default level's time (0.23 s against 0.73 s per 100,000 rows of the large
+# demo item) for a quarter more bytes; stage data is written twice per submission and read back within the run
+COMPRESSION_LEVEL = 1
 INTAKE = "intake"
 VALID = "valid"
 

@@ -173,3 +173,22 @@ def test_a_first_submission_keeps_a_quote_the_unit_typed(tmp_path: Path, catalog
     rows = _rows(["'=1+2"], ["1"])
     back = intake.read_submission(_original_csv(rows, tmp_path / "enterprise.csv"), catalogue.item("enterprise"))
     assert back["name"].tolist() == ["'=1+2"]
+
+
+def test_per_distinct_of_a_long_text_column_reads_each_distinct_cell_once_as_the_loop_does() -> None:
+    import numpy as np
+
+    from pipelines.outputs import per_distinct
+
+    cells = pd.Series(["=a", "b", None, "b", np.nan, "", "=a"] * 300, dtype=object)  # long enough to factorize
+    calls: list[object] = []
+
+    def read(value: object) -> tuple[str, int]:
+        calls.append(value)
+        return (f"'{value}" if isinstance(value, str) and value.startswith("=") else repr(value)), len(calls)
+
+    fast = per_distinct(cells, read)
+    assert sorted(map(repr, calls)) == sorted(map(repr, ["=a", "b", "", None, np.nan]))  # once each
+    calls.clear()
+    assert [text for text, _ in fast] == [text for text, _ in per_distinct(list(cells), read)]
+    assert fast[:7] == [("'=a", 1), ("'b'", 2), ("None", 4), ("'b'", 2), ("nan", 5), ("''", 3), ("'=a", 1)]
