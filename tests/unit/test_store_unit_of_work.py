@@ -3,6 +3,7 @@ not at all; outside a unit of work each repository call is its own transaction."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,3 +96,22 @@ def test_a_convergence_releases_only_other_submissions_open_rows_with_its_keys(s
     assert release_corrected(store.quarantine, item, "s1", pd.DataFrame({"credit_code": ["A", "C"]}), NOW) == 0
     assert not has_open_rows(store, "enterprise", "s1")
     assert has_open_rows(store, "enterprise", "s2") and has_open_rows(store, "enterprise")
+
+
+def test_held_keys_are_released_from_every_stage_chunk_of_the_converged_rows(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.process import read_stage_keys
+    from pipelines.quality.corrections import release_corrected
+
+    monkeypatch.setenv("GOVDATA_STAGE_CHUNK_ROWS", "2")  # seven valid rows in four chunks
+    store = Store(f"sqlite:///{tmp_path / 'chunks.db'}", load_catalogue(MINI))
+    store.ensure_tables()
+    item = store.catalogue.item("enterprise")
+    store.quarantine.hold(item, "amr", "s0", [HeldRow(n, {"credit_code": code}, ["required:name"], {})
+                                              for n, code in enumerate("BEGX", 1)], NOW)
+    store.stage.write("s1", VALID, pd.DataFrame({"credit_code": list("ABCDEFG"), "name": list("abcdefg")}))
+    assert store.stage.chunk_sizes("s1", VALID) == [2, 2, 2, 1]
+    assert release_corrected(store.quarantine, item, "s1", read_stage_keys(store.stage, "s1", item), NOW) == 3
+    released = {json.loads(h["record_key"])["credit_code"]: h["released_by"] for h in store.quarantine.held_rows()}
+    assert released == {"B": "s1", "E": "s1", "G": "s1", "X": None}  # chunks 1, 3 and 4; X converged nowhere
+    store.dispose()
