@@ -268,8 +268,8 @@ def _read_column(cells: pd.Series, fast: Fast | None, read_one: Callable[[object
     """(canonical texts, reasons) of a column: the fast reader's where it takes a cell, ``read_one`` (the scalar
     value model) for every other cell, once per distinct cell. A column of text with few distinct values (a
     value set, a division code, a day) is read once per distinct text and spread back: pandas' string methods
-    cost a Python call per cell, factorizing a hash per cell. A column shorter than ``scalar_below`` (only for a
-    ``read_one`` that reads every cell itself, empty ones included) is read by ``read_one`` alone."""
+    cost a Python call per cell, factorizing a hash per cell. A column shorter than ``scalar_below`` is read by
+    ``read_one`` alone (it must read every cell itself, empty ones included, or mark it not taken)."""
     cells = pd.Series(cells, dtype=object).reset_index(drop=True)
     if len(cells) < scalar_below:
         return _read_each(cells, read_one)
@@ -381,8 +381,9 @@ def _valid(reasons: pd.Series) -> pd.Series:
 
 
 def decimals(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(float value or NaN, taken) of cells the fast decimal reader takes; the others are the caller's to read."""
-    canonical, _ = _read_column(cells, _decimal, lambda v: (None, "not taken"))
+    """(float value or NaN, taken) of cells the fast decimal reader takes; the others (every cell of a column
+    shorter than SCALAR_BELOW) are the caller's to read."""
+    canonical, _ = _read_column(cells, _decimal, lambda v: (None, "not taken"), _UNPLAIN, SCALAR_BELOW)
     taken = canonical.notna()
     return canonical.where(taken, np.nan).astype(float), taken  # float(text): correctly rounded
 
@@ -397,8 +398,9 @@ def _day_or_datetime(texts: pd.Series) -> pd.Series:
 
 
 def days(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(day as datetime64 or NaT, taken) of cells the fast datetime reader takes."""
-    canonical, _ = _read_column(cells, _day_or_datetime, lambda v: (None, "not taken"))
+    """(day as datetime64 or NaT, taken) of cells the fast datetime reader takes (none of a column shorter than
+    SCALAR_BELOW: the caller reads those)."""
+    canonical, _ = _read_column(cells, _day_or_datetime, lambda v: (None, "not taken"), _UNPLAIN, SCALAR_BELOW)
     taken = canonical.notna()
     moments = pd.to_datetime(canonical.where(taken, None).str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
     return moments, taken

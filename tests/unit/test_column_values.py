@@ -158,17 +158,23 @@ def test_a_long_column_of_few_distinct_texts_is_read_as_cell_by_cell(field: Item
 @given(cells=st.lists(st.one_of(CELLS, NON_TEXT_CELLS), max_size=40))
 def test_a_short_column_read_by_the_scalar_reader_has_the_column_readers_verdicts(field: ItemField,
                                                                                   cells: list[object]) -> None:
-    """Below SCALAR_BELOW cells the platform reads a column cell by cell: the same texts, reasons and verdicts as
-    the column readers give it (which the tests above hold to the scalar reader)."""
+    """Below SCALAR_BELOW cells the platform reads a column cell by cell: the same texts, reasons and verdicts
+    (ranges and freshness included) as the column readers give it (which the tests above hold to the scalar
+    reader)."""
+    from expectations.custom import recent_mask, within_mask
+
     column = pd.Series(cells, dtype=object)
+    oldest = date(2020, 1, 1)
+
+    def verdicts() -> tuple[list[object], ...]:
+        texts, reasons = canonical_series(field, column)
+        return (texts.tolist(), reasons.tolist(), type_valid(field.type, column).tolist(),
+                standard_valid(field.standard, column).tolist() if field.standard else [],
+                within_mask(column, -1.5, 1e6).tolist(), recent_mask(column, oldest).tolist())
+
     column_values.SCALAR_BELOW = len(cells) + 1
     try:
-        short = canonical_series(field, column), type_valid(field.type, column)
-        standard = standard_valid(field.standard, column) if field.standard else None
+        short = verdicts()
     finally:
         column_values.SCALAR_BELOW = 0
-    texts, reasons = canonical_series(field, column)
-    assert (short[0][0].tolist(), short[0][1].tolist()) == (texts.tolist(), reasons.tolist())
-    assert short[1].tolist() == type_valid(field.type, column).tolist()
-    if field.standard:
-        assert standard is not None and standard.tolist() == standard_valid(field.standard, column).tolist()
+    assert short == verdicts()
