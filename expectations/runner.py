@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import replace
 from datetime import date
@@ -18,26 +19,31 @@ from pipelines.quality.rules import Rule
 PARTIAL_LIST = 20  # GX's own length of a result's partial_unexpected_list
 
 
+@functools.cache
+def _whole_frame_batches() -> Any:
+    """The batch definition every validation in this process runs through, in one ephemeral GX context made on
+    first use (never at import): a context costs about 0.1 s CPU, and a run's steps build a platform, and so a
+    validator, per unit."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    asset = context.data_sources.add_pandas("submissions").add_dataframe_asset("submission")
+    return asset.add_batch_definition_whole_dataframe("whole")
+
+
 class GxValidator:
-    """Holds one ephemeral GX context, made on first use (never at import)."""
+    """Validates through the process's one GX context (``_whole_frame_batches``), with this validator's suites."""
 
     def __init__(self, docs_dir: Path | None = None) -> None:
         self.docs_dir = docs_dir  # where each validation's Data Docs page goes; None builds none
-        self._batch_definition: Any = None
         self._suites: dict[tuple[str, date], tuple[Any, dict[str, Rule]]] = {}
         self._split: dict[tuple[str, date], tuple[Any, Any, dict[str, Rule]]] = {}
 
     def _definition(self) -> Any:
-        if self._batch_definition is None:
-            import great_expectations as gx
-            from great_expectations.data_context.types.base import ProgressBarsConfig
-
-            logging.getLogger("great_expectations").setLevel(logging.WARNING)
-            context = gx.get_context(mode="ephemeral")
-            context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-            asset = context.data_sources.add_pandas("submissions").add_dataframe_asset("submission")
-            self._batch_definition = asset.add_batch_definition_whole_dataframe("whole")
-        return self._batch_definition
+        return _whole_frame_batches()
 
     def _suite(self, item: Item, as_of: date) -> tuple[Any, dict[str, Rule]]:
         key = (item.code, as_of)

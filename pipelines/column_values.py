@@ -276,12 +276,15 @@ def _texts(cells: pd.Series) -> pd.Series:
 
 
 def _read_column(cells: pd.Series, fast: Fast | None, read_one: Callable[[object], tuple[str | None, str | None]],
-                 unplain: str = _UNPLAIN) -> tuple[pd.Series, pd.Series]:
+                 unplain: str = _UNPLAIN, scalar_below: int = 0) -> tuple[pd.Series, pd.Series]:
     """(canonical texts, reasons) of a column: the fast reader's where it takes a cell, ``read_one`` (the scalar
     value model) for every other cell, once per distinct cell. A column of text with few distinct values (a
     value set, a division code, a day) is read once per distinct text and spread back: pandas' string methods
-    cost a Python call per cell, factorizing a hash per cell."""
+    cost a Python call per cell, factorizing a hash per cell. A column shorter than ``scalar_below`` is read by
+    ``read_one`` alone (it must read every cell itself, empty ones included, or mark it not taken)."""
     cells = pd.Series(cells, dtype=object).reset_index(drop=True)
+    if len(cells) < scalar_below:
+        return _read_each(cells, read_one)
     if len(cells) >= _DISTINCT_AT and pd.api.types.infer_dtype(cells, skipna=True) == "string":
         codes, distinct = pd.factorize(cells, use_na_sentinel=True)
         if len(distinct) * _DISTINCT_SHARE <= len(cells):
@@ -291,6 +294,21 @@ def _read_column(cells: pd.Series, fast: Fast | None, read_one: Callable[[object
 
 
 _DISTINCT_AT = 1000  # below this, a column is read cell by cell: factorizing would cost more than it saves
+# Below this many cells the scalar reader alone is cheaper: the column readers' dozen pandas calls cost about
+# 5 ms whatever the length, the scalar reader about 5 us a distinct cell (benchmarks/column_readers.py). A
+# run of many small submissions reads every column of every one of them, several times (intake, the row
+# contract, the rules' attribution).
+SCALAR_BELOW = 2000
+
+
+def _read_each(cells: pd.Series, read_one: Callable[[object], tuple[str | None, str | None]]) -> tuple[pd.Series,
+                                                                                                     pd.Series]:
+    """``read_one`` of every cell, once per distinct cell (``pipelines.values.canonical_column``'s loop)."""
+    memo: dict[object, tuple[str | None, str | None]] = {}
+    read = [memo[k] if k in memo else memo.setdefault(k, read_one(c))
+            for k, c in zip(_memo_keys(cells), cells, strict=True)]
+    return (pd.Series([text for text, _ in read], dtype=object),
+            pd.Series([why for _, why in read], dtype=object))
 _DISTINCT_SHARE = 4  # read distinct values when there are at most a quarter as many as cells
 
 
@@ -355,18 +373,19 @@ def canonical_series(field: ItemField, cells: pd.Series) -> tuple[pd.Series, pd.
     row its reason or None: ``pipelines.values._read`` of every cell."""
     plain_text = field.type is FieldType.STRING and field.standard is None
     return _read_column(cells, _field_reader(field), lambda v: _read(field, v),
-                        _UNPLAIN_TEXT if plain_text else _UNPLAIN)
+                        _UNPLAIN_TEXT if plain_text else _UNPLAIN, SCALAR_BELOW)
 
 
 def type_valid(field_type: FieldType, cells: pd.Series) -> pd.Series:
     """Per cell whether ``pipelines.values.type_reason`` finds nothing (an empty cell is valid)."""
     return _valid(_read_column(cells, _TYPES.get(field_type), lambda v: (None, type_reason(field_type, v)),
-                               _UNPLAIN_TEXT if field_type is FieldType.STRING else _UNPLAIN)[1])
+                               _UNPLAIN_TEXT if field_type is FieldType.STRING else _UNPLAIN, SCALAR_BELOW)[1])
 
 
 def standard_valid(standard: Standard, cells: pd.Series) -> pd.Series:
     """Per cell whether ``pipelines.values.standard_reason`` finds nothing (an empty cell is valid)."""
-    return _valid(_read_column(cells, _STANDARDS.get(standard), lambda v: (None, standard_reason(standard, v)))[1])
+    return _valid(_read_column(cells, _STANDARDS.get(standard), lambda v: (None, standard_reason(standard, v)),
+                               _UNPLAIN, SCALAR_BELOW)[1])
 
 
 def _valid(reasons: pd.Series) -> pd.Series:
@@ -374,8 +393,9 @@ def _valid(reasons: pd.Series) -> pd.Series:
 
 
 def decimals(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(float value or NaN, taken) of cells the fast decimal reader takes; the others are the caller's to read."""
-    canonical, _ = _read_column(cells, _decimal, lambda v: (None, "not taken"))
+    """(float value or NaN, taken) of cells the fast decimal reader takes; the others (every cell of a column
+    shorter than SCALAR_BELOW) are the caller's to read."""
+    canonical, _ = _read_column(cells, _decimal, lambda v: (None, "not taken"), _UNPLAIN, SCALAR_BELOW)
     taken = canonical.notna()
     return canonical.where(taken, np.nan).astype(float), taken  # float(text): correctly rounded
 
@@ -390,8 +410,9 @@ def _day_or_datetime(texts: pd.Series) -> pd.Series:
 
 
 def days(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(day as datetime64 or NaT, taken) of cells the fast datetime reader takes."""
-    canonical, _ = _read_column(cells, _day_or_datetime, lambda v: (None, "not taken"))
+    """(day as datetime64 or NaT, taken) of cells the fast datetime reader takes (none of a column shorter than
+    SCALAR_BELOW: the caller reads those)."""
+    canonical, _ = _read_column(cells, _day_or_datetime, lambda v: (None, "not taken"), _UNPLAIN, SCALAR_BELOW)
     taken = canonical.notna()
     moments = pd.to_datetime(canonical.where(taken, None).str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
     return moments, taken

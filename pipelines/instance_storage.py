@@ -4,11 +4,11 @@ webserver, the daemon and ``dagster`` commands read an instance written by this 
 
 Dagster's class builds a new SQLAlchemy engine for every connection and closes each connection after one
 event; a unit's run stores about 20 events per item, each through 1-3 connections (a 200-item run: 28,000
-engines, 15 % of its CPU, and a WAL checkpoint at every close of ``index.db``). Here each shard's engine
-is made once per process; ``index.db`` keeps one connection per thread open (nothing watches that file,
-the UI queries it); a run's own file is still closed after each event, because the webserver follows a
-live run by watching that file change. WAL commits are not synced to disk one by one (``synchronous=
-NORMAL``): a power cut may lose the last events of a run, never corrupt the file.
+engines, 15 % of its CPU, and a WAL checkpoint at every close). Here each shard's engine is made once per
+process and keeps one connection per thread open. The webserver follows a live run by watching the run's
+file change, and with its connection open an event lands in the file's write-ahead log first: this class's
+watch follows both files. WAL commits are not synced to disk one by one (``synchronous=NORMAL``): a power
+cut may lose the last events of a run, never corrupt the file.
 """
 
 from __future__ import annotations
@@ -20,12 +20,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
+from dagster._core.storage.event_log.base import EventHandlerFn
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SqliteEventLogStorage,
+    SqliteEventLogStorageWatchdog,
+)
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool, SingletonThreadPool
+from sqlalchemy.pool import SingletonThreadPool
+from watchdog.events import FileSystemEvent, PatternMatchingEventHandler
+from watchdog.observers import Observer
 
 RUN_ENGINES = 8  # a run's events go to its own file: the engines of the latest runs are kept
 
@@ -58,8 +65,7 @@ class SqliteEventLog(SqliteEventLogStorage):
                 self._pid = os.getpid()
             engine = self._engines.get(shard)
             if engine is None:
-                pool = SingletonThreadPool if shard == INDEX_SHARD_NAME else NullPool
-                engine = create_engine(self.conn_string_for_shard(shard), poolclass=pool,
+                engine = create_engine(self.conn_string_for_shard(shard), poolclass=SingletonThreadPool,
                                        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
                                                      "check_same_thread": False})
                 event.listen(engine, "connect", _pragmas)
@@ -84,6 +90,15 @@ class SqliteEventLog(SqliteEventLogStorage):
             with engine.connect() as conn, conn.begin():
                 yield conn
 
+    def watch(self, run_id: str, cursor: str | None, callback: EventHandlerFn) -> None:
+        """Dagster's own watch, on the run's file and its write-ahead log."""
+        observer: Any = self._obs  # Dagster's attribute, typed None
+        if not observer:
+            self._obs = observer = Observer()  # type: ignore[assignment]
+            observer.start()
+        watchdog = _RunFileWatchdog(self, run_id, callback, cursor)
+        self._watchers[run_id][callback] = (watchdog, observer.schedule(watchdog, self._base_dir, recursive=True))
+
     def _forget(self) -> None:
         with self._engines_lock:
             for engine in self._engines.values():
@@ -104,3 +119,15 @@ class SqliteEventLog(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._forget()
         super().dispose()
+
+
+class _RunFileWatchdog(SqliteEventLogStorageWatchdog):
+    """Reads a run's new events when its file or the file's write-ahead log changes: a connection kept open
+    writes to the log, and its pages reach the file only at a checkpoint."""
+
+    def __init__(self, storage: SqliteEventLog, run_id: str, callback: EventHandlerFn, cursor: str | None) -> None:
+        super().__init__(storage, run_id, callback, cursor)
+        PatternMatchingEventHandler.__init__(self, patterns=[self._log_path, f"{self._log_path}-wal"])
+
+    def on_modified(self, event: FileSystemEvent) -> None:
+        self._process_log()

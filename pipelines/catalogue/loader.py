@@ -266,7 +266,7 @@ def _platform_table_names() -> frozenset[str]:
     """The store's own tables, as pipelines/store/schema.py declares them: its metadata for no items."""
     from pipelines.store.schema import build_metadata
 
-    return frozenset(t.name for t in build_metadata(Catalogue(units=(), items=()), "sqlite").tables.values())
+    return frozenset(t.name for t in build_metadata("sqlite").tables.values())
 
 
 def _case_collisions(kind: str, entries: list[tuple[str, Unit]] | list[tuple[str, Item]]) -> list[Problem]:

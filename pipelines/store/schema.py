@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from pipelines.catalogue.models import Catalogue, FieldType, Item, Level
+from pipelines.catalogue.models import FieldType, Item, Level
 from pipelines.values import column_type
 
 LINEAGE_COLUMNS = ("_source_unit", "_submission_id", "_converged_at")
@@ -278,7 +278,8 @@ def stage_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table]:
     return stage, repeated
 
 
-def build_metadata(catalogue: Catalogue, dialect: str) -> MetaData:
+def build_metadata(dialect: str) -> MetaData:
+    """The platform's own tables; each item's shared table joins when first asked for (``Tables.shared``)."""
     metadata = MetaData()
     platform_tables(metadata, dialect)
     stage_tables(metadata, dialect)
@@ -287,8 +288,6 @@ def build_metadata(catalogue: Catalogue, dialect: str) -> MetaData:
     violation_tables(metadata, dialect)
     evaluation_tables(metadata, dialect)
     sharing_service_tables(metadata, dialect)
-    for item in catalogue.items:
-        shared_table(item, metadata, dialect)
     return metadata
 
 

@@ -74,7 +74,7 @@ class Store:
     @property
     def metadata(self) -> MetaData:
         if self._metadata is None:
-            self._metadata = build_metadata(self.catalogue, self.dialect)
+            self._metadata = build_metadata(self.dialect)
         return self._metadata
 
     @property

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import MetaData, Table
 
 from pipelines.catalogue.models import Item
-from pipelines.store.schema import platform_schema, shared_schema
+from pipelines.store.schema import platform_schema, shared_schema, shared_table
+
+_ADDING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -16,8 +19,13 @@ class Tables:
     dialect: str
 
     def shared(self, item: Item) -> Table:
+        """The item's shared table, added to the metadata the first time it is asked for: a store is made per
+        unit's step, and building all of a province's thousands of tables in each cost more than the step."""
         schema = shared_schema(item, self.dialect)
-        return self.metadata.tables[f"{schema}.{item.code}" if schema else item.code]
+        key = f"{schema}.{item.code}" if schema else item.code
+        with _ADDING:  # the sharing service asks from several threads
+            table = self.metadata.tables.get(key)
+            return table if table is not None else shared_table(item, self.metadata, self.dialect)
 
     def platform(self, name: str) -> Table:
         schema = platform_schema(self.dialect)

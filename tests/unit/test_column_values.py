@@ -3,6 +3,7 @@ text, same reason, for every field type and standard, on the forms units type an
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
 
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines import column_values
 from pipelines.catalogue.models import FieldType, ItemField, Standard
 from pipelines.column_values import canonical_series, days, decimals, standard_valid, type_valid
 from pipelines.values import canonical_column, standard_reason, type_reason, type_value
@@ -34,6 +36,15 @@ CELLS = st.one_of(EDGE, st.sampled_from(list(FieldType)).flatmap(vs.texts_for),
 NON_TEXT_CELLS = st.one_of(st.integers(-(10**20), 10**20), st.floats(allow_nan=True, allow_infinity=False),
                            st.booleans(), st.dates(min_value=date(1900, 1, 1)),
                            st.datetimes(min_value=datetime(1900, 1, 1)))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _column_readers_on_short_columns() -> Iterator[None]:
+    """The column readers themselves are what these tests hold to the scalar reader: short columns, which the
+    platform reads with the scalar reader (``column_values.SCALAR_BELOW``), go through them here too."""
+    kept, column_values.SCALAR_BELOW = column_values.SCALAR_BELOW, 0
+    yield
+    column_values.SCALAR_BELOW = kept
 
 
 def _scalar(field: ItemField, cells: list[object]) -> tuple[list[str | None], list[str | None]]:
@@ -140,3 +151,30 @@ def test_a_long_column_of_few_distinct_texts_is_read_as_cell_by_cell(field: Item
     texts, reasons = canonical_series(field, pd.Series(cells, dtype=object))
     memo = {c: _scalar(field, [c]) for c in distinct}
     assert (texts.tolist(), reasons.tolist()) == ([memo[c][0][0] for c in cells], [memo[c][1][0] for c in cells])
+
+
+@pytest.mark.parametrize("field", TYPED_FIELDS, ids=lambda f: f"{f.type}-{f.standard}-{f.date_format}")
+@settings(max_examples=30, deadline=None)
+@given(cells=st.lists(st.one_of(CELLS, NON_TEXT_CELLS), max_size=40))
+def test_a_short_column_read_by_the_scalar_reader_has_the_column_readers_verdicts(field: ItemField,
+                                                                                  cells: list[object]) -> None:
+    """Below SCALAR_BELOW cells the platform reads a column cell by cell: the same texts, reasons and verdicts
+    (ranges and freshness included) as the column readers give it (which the tests above hold to the scalar
+    reader)."""
+    from expectations.custom import recent_mask, within_mask
+
+    column = pd.Series(cells, dtype=object)
+    oldest = date(2020, 1, 1)
+
+    def verdicts() -> tuple[list[object], ...]:
+        texts, reasons = canonical_series(field, column)
+        return (texts.tolist(), reasons.tolist(), type_valid(field.type, column).tolist(),
+                standard_valid(field.standard, column).tolist() if field.standard else [],
+                within_mask(column, -1.5, 1e6).tolist(), recent_mask(column, oldest).tolist())
+
+    column_values.SCALAR_BELOW = len(cells) + 1
+    try:
+        short = verdicts()
+    finally:
+        column_values.SCALAR_BELOW = 0
+    assert short == verdicts()

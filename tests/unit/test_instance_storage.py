@@ -1,10 +1,12 @@
 """The event log class of the repository's dagster.yaml writes what Dagster's own SQLite class reads."""
 
+import time
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import yaml
+from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from pipelines.instance_storage import RUN_ENGINES, SqliteEventLog
@@ -58,3 +60,22 @@ def test_it_keeps_the_engines_of_the_latest_runs_only(tmp_path: Path) -> None:
     assert kept == [f"run-{n}" for n in range(3, RUN_ENGINES + 3)] + ["index"]
     storage.wipe()
     assert list(storage._engines) == ["index"]
+
+
+def test_a_watcher_sees_each_event_of_a_run_as_it_is_stored(tmp_path: Path) -> None:
+    """The run's connection stays open, so its events land in the write-ahead log first: the webserver's watch
+    on a live run still gets each one as it is stored, in order, with Dagster's reader."""
+    storage = SqliteEventLog(str(tmp_path))
+    received: list[str] = []
+    storage.watch("live", None, lambda entry, _cursor: received.append(entry.user_message))
+    try:
+        for n in range(3):
+            storage.store_event(EventLogEntry(error_info=None, level="INFO", user_message=f"event {n}",
+                                              run_id="live", timestamp=time.time()))
+            deadline = time.monotonic() + 20
+            while len(received) <= n and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert received == [f"event {k}" for k in range(n + 1)]
+        assert Path(f"{storage.path_for_shard('live')}-wal").exists()  # written through the open connection
+    finally:
+        storage.dispose()
