@@ -339,7 +339,7 @@ class Item(Frozen):
     collection: Collection = SubmissionCollection()
     published: date | None = None
     related: tuple[Code, ...] = ()
-    quality: QualityPolicy = QualityPolicy()
+    quality: QualityPolicy = Field(default_factory=QualityPolicy)  # a default holding a dict is deep-copied per item
     maps_to: Code | None = Field(default=None, description="the provincial item a city/county item maps onto")
     temporary: TemporaryCollection | None = None
     carried_values: CarriedValues = Field(
