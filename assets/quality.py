@@ -1,6 +1,6 @@
-"""Dagster wiring of the quality loop: per-unit correction lists, regular inspection checks on the
-shared assets, the quality summary asset, and the inspection schedules. The work is domain code
-in pipelines.quality.corrections and pipelines.quality.inspection."""
+"""Dagster wiring of the quality loop: per-unit correction lists (outputs of each unit's step), regular
+inspection checks on the shared assets, the quality summary asset, and the inspection schedules. The work is
+domain code in pipelines.quality.corrections and pipelines.quality.inspection."""
 
 from collections import defaultdict
 from typing import Any
@@ -10,6 +10,7 @@ import dagster as dg
 from assets.factory import asset_key
 from pipelines.catalogue.models import Catalogue, Item, Unit, UpdateCycle
 from pipelines.platforms import Scope
+from pipelines.process import Platform
 from pipelines.quality import checks as qc
 from pipelines.quality import corrections, inspection
 from resources.platform import PlatformResource
@@ -25,29 +26,31 @@ def corrections_key(unit: str) -> dg.AssetKey:
     return dg.AssetKey(["corrections", unit])
 
 
-def corrections_asset(catalogue: Catalogue, unit: Unit) -> dg.AssetsDefinition:
-    @dg.asset(
+def corrections_spec(unit: Unit) -> dg.AssetSpec:
+    """The unit's correction list, an output of the unit's own step (assets.units): written once the unit's
+    items are validated, in the same step. As an asset of its own it depended on each of the unit's validated
+    tables: 5,000 edges at 5,000 items (1.2 MB of the snapshot), an input each to build at every load, and an
+    eager automation condition to follow them."""
+    return dg.AssetSpec(
         key=corrections_key(unit.code), group_name=unit.code, kinds={"excel", "csv"},
-        deps=[asset_key(qc.VALIDATED, i) for i in catalogue.items_of(unit.code)],
-        owners=[unit.owner] if unit.owner else [],
-        automation_condition=dg.AutomationCondition.eager(),
+        owners=[unit.owner] if unit.owner else [], skippable=True,
         description=f"Rows of {unit.name} held back, with the reason for each: correct them and resubmit "
                     "as <item>__correction-<date>.csv (without the reasons/submission_id/row_no columns)",
     )
-    def _corrections(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-        p = platform.platform_of_unit(unit.code)
-        frames = corrections.correction_frames(catalogue, corrections.open_rows(p.store, unit.code))
-        paths = corrections.write_correction_files(p.data_dir / "corrections", unit.code, frames)
-        to_correct = sum(len(f) for f in frames.values())
-        return dg.MaterializeResult(metadata={
-            "dagster/row_count": to_correct,
-            "rows_to_correct": dg.MetadataValue.int(to_correct),
-            "workbook": dg.MetadataValue.path(str(paths["xlsx"].resolve())),
-            "per_item": dg.MetadataValue.json({code: len(f) for code, f in frames.items()}),
-            "preview": dg.MetadataValue.md(corrections.masked_preview(catalogue, frames)),
-        })
 
-    return _corrections
+
+def corrections_result(platform: Platform, catalogue: Catalogue, unit: Unit) -> dg.MaterializeResult:
+    """Every open held-back row of the unit, in a workbook and one CSV per item."""
+    frames = corrections.correction_frames(catalogue, corrections.open_rows(platform.store, unit.code))
+    paths = corrections.write_correction_files(platform.data_dir / "corrections", unit.code, frames)
+    to_correct = sum(len(f) for f in frames.values())
+    return dg.MaterializeResult(asset_key=corrections_key(unit.code), metadata={
+        "dagster/row_count": to_correct,
+        "rows_to_correct": dg.MetadataValue.int(to_correct),
+        "workbook": dg.MetadataValue.path(str(paths["xlsx"].resolve())),
+        "per_item": dg.MetadataValue.json({code: len(f) for code, f in frames.items()}),
+        "preview": dg.MetadataValue.md(corrections.masked_preview(catalogue, frames)),
+    })
 
 
 def quality_summary_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
@@ -130,11 +133,12 @@ def pipeline_selection(catalogue: Catalogue) -> dg.AssetSelection:
 
 def quality_definitions(catalogue: Catalogue, cycle_cron: dict[UpdateCycle, str], job: str,
                         scope: Scope | None = None, in_process: bool = True) -> dict[str, list]:
-    """Correction lists of the scope's units, its inspection; the quality summary on the province's."""
+    """The scope's inspection; the quality summary on the province's (the correction lists are outputs of the
+    units' steps)."""
     scope = scope or Scope(catalogue)
     summary = [quality_summary_asset(catalogue)] if scope.province else []
     return {
-        "assets": [*(corrections_asset(catalogue, u) for u in scope.units), *summary],
+        "assets": summary,
         "schedules": inspection_schedules(scope.items, cycle_cron, job, with_summary=bool(summary),
                                           in_process=in_process),
     }

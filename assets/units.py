@@ -1,4 +1,5 @@
-"""One subsettable multi-asset per unit, carrying each selected item through its stages."""
+"""One subsettable multi-asset per unit, carrying each selected item through its stages, then writing the
+unit's correction list."""
 
 
 import json
@@ -8,6 +9,7 @@ from typing import Any
 import dagster as dg
 
 from assets.factory import asset_key, shared_metadata, unit_specs
+from assets.quality import corrections_key, corrections_result, corrections_spec
 from assets.render import check_metadata, failed_stage_result, stage_check_result
 from pipelines import entrustment, process
 from pipelines.catalogue.models import Catalogue, Item, Unit, Work
@@ -29,6 +31,7 @@ def unit_asset(catalogue: Catalogue, unit: Unit, store_kind: str) -> dg.AssetsDe
     for item_specs, item_checks in unit_specs(catalogue, unit, store_kind):
         specs += item_specs
         check_specs += item_checks
+    specs.append(corrections_spec(unit))
 
     @dg.multi_asset(
         # No description: Dagster shows an op's description on every spec without one (15,000 at 5,000 items).
@@ -121,6 +124,8 @@ def run_unit(context: dg.AssetExecutionContext, platform: process.Platform, cata
                 if name in checks:
                     yield failed_stage_result(asset_key(_check_stage(stage), item), name, stage, reason)
                 break  # the item's later stages wait for the next run
+    if corrections_key(unit.code) in selected:  # what is held back now, a failed item's earlier rows included
+        yield corrections_result(platform, catalogue, unit)
     if selected and platform.data_dir is not None:
         from expectations.docs import build_index
 

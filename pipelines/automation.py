@@ -80,7 +80,8 @@ def pull_schedules(scope: Scope, job: str) -> list[dg.ScheduleDefinition]:
 
 
 def _pull_schedule(job: str, cycle: UpdateCycle, items: list[Item]) -> dg.ScheduleDefinition:
-    keys = [k for i in items for k in item_keys(i)]
+    # the units' correction lists are outputs of their steps, written after the pulled items' validation
+    keys = [*(k for i in items for k in item_keys(i)), *(corrections_key(u) for u in sorted({i.unit for i in items}))]
 
     @dg.schedule(name=f"pull_{cycle.value}_schedule", job_name=job, cron_schedule=CYCLE_CRON[cycle],
                  execution_timezone="Asia/Shanghai", description=f"Pull the {cycle.value} database-collected items")

@@ -50,13 +50,14 @@ def build_definitions(catalogue: Catalogue, platform: dg.ConfigurableResource, s
 
 
 def follow_the_pipeline() -> dg.AutomationConditionSensorDefinition:
-    """On by default (Dagster's own is off): after each intake run the correction lists, connected tables,
-    open data and the directory follow by their automation conditions, with nobody starting them."""
+    """On by default (Dagster's own is off): after each intake run the connected tables, open data, the
+    platforms' records and the directory follow by their automation conditions, with nobody starting them (a
+    unit's correction list is written by the unit's own step)."""
     return dg.AutomationConditionSensorDefinition(
         "follow_the_pipeline", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=30,
-        description="Materializes what follows from converged tables (corrections, connected tables, open data, "
-                    "the directory) once their upstream assets have updated")
+        description="Materializes what follows from converged tables (connected tables, open data, platform "
+                    "records, the directory) once their upstream assets have updated")
 
 
 def pipeline_keys(definitions: dg.Definitions) -> list[dg.AssetKey]:

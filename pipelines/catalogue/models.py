@@ -339,7 +339,9 @@ class Item(Frozen):
     collection: Collection = SubmissionCollection()
     published: date | None = None
     related: tuple[Code, ...] = ()
-    quality: QualityPolicy = QualityPolicy()
+    # Made per item: pydantic deep-copies a default that holds a dict, 5,000 times per load; the schema shows it.
+    quality: QualityPolicy = Field(default_factory=QualityPolicy, json_schema_extra={
+        "default": {"severity": {}, "min_rows": None, "max_rows": None, "max_row_change": None}})
     maps_to: Code | None = Field(default=None, description="the provincial item a city/county item maps onto")
     temporary: TemporaryCollection | None = None
     carried_values: CarriedValues = Field(

@@ -50,7 +50,9 @@ def test_entry_point_builds_the_demo_graph(monkeypatch: pytest.MonkeyPatch, tmp_
     node = graph.get(key)
     assert node.group_name == "gx_amr"
     assert node.owners == ["team:gx_amr"]
-    assert node.tags["level"] == "province" and node.tags["region"] == "450000"
+    # the item's own tags; its level and kind are its unit's, the group's
+    assert node.tags == {"region": "450000", "sharing": "unconditional", "opening": "open", "update_cycle": "daily",
+                         "obtained": "duty", "collection": "submission", "dagster/kind/sqlite": ""}
     assert node.parent_keys == {dg.AssetKey(["validated", "gx_amr", "market_entity_registration_validated"])}
     # One check on the validated and on the shared stage; its result carries the dimensions (the inspection
     # evaluates the shared one again). The intake's outcome is metadata of its materialization: no check node.
@@ -95,7 +97,7 @@ def _expected_counts(catalogue: Catalogue) -> tuple[int, int]:
     connected = sum(1 + len(p.cities) for p in rollups(catalogue))  # a province table and one per city
     assets = (3 * len(catalogue.items) + len(units) + len(open_items) + connected
               + 2  # the directory and the governance supervision record
-              + len(platform_names(catalogue)) - 1  # each city platform's record the province follows
+              + len(platform_names(catalogue))  # each platform's record the province-wide assets follow
               + 1  # the inspection's quality summary
               + len(SUPERVISION_KEYS) + len(SHARING_KEYS)
               + len(platform_names(catalogue)) - 1)  # each city platform's sharing service usage
