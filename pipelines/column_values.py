@@ -21,6 +21,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
 from pipelines.catalogue.models import FieldType, ItemField, Standard
+from pipelines.factorize import factorize_texts
 from pipelines.standards import divisions_in_use
 from pipelines.values import (
     _DATES,
@@ -286,7 +287,7 @@ def _read_column(cells: pd.Series, fast: Fast | None, read_one: Callable[[object
     if len(cells) < scalar_below:
         return _read_each(cells, read_one)
     if len(cells) >= _DISTINCT_AT and pd.api.types.infer_dtype(cells, skipna=True) == "string":
-        codes, distinct = pd.factorize(cells, use_na_sentinel=True)
+        codes, distinct = factorize_texts(cells)  # exact: pandas' own takes a NUL for a text's end
         if len(distinct) * _DISTINCT_SHARE <= len(cells):
             canonical, reasons = _read_cells(pd.Series(distinct, dtype=object), fast, read_one, unplain)
             return _spread(canonical, codes), _spread(reasons, codes)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.catalogue.models import FieldType, Item
+from pipelines.factorize import factorize_texts
 from pipelines.values import InvalidValue, stripped, type_value
 
 # OWASP's list, and a line feed: XML (so XLSX) reads a carriage return back as one, and Excel skips both.
@@ -111,7 +112,7 @@ _FACTORIZE_AT = 1000  # below this, the loop is as fast as factorizing
 def _per_distinct_text(cells: pd.Series, read: Callable[[Any], Any]) -> list[Any]:
     """``per_distinct`` of a column of text and missing cells: the texts factorized, each distinct text read once;
     the missing cells (None, NaN: one code for all of them) through the loop, each kind read once."""
-    codes, distinct = pd.factorize(cells.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, distinct = factorize_texts(cells.to_numpy(dtype=object))
     table = np.empty(len(distinct) + 1, dtype=object)  # element by element: a tuple stays one value
     for n, text in enumerate(distinct):
         table[n] = read(text)
