@@ -120,6 +120,11 @@ def run_batches(batches: Sequence[Batch], workers: int, tags: dict[str, str], lo
     outcomes: list[RunOutcome] = []
     waves = sorted({b.wave for b in batches})
     pool = _pool(workers) if workers > 1 else None
+    if pool is not None:
+        # the instance's SQLite files made here first: workers creating them at once both stamp the schema
+        # version, and every later open of the instance then fails ("more than one head")
+        with instance():
+            pass
     try:
         for wave in waves:
             todo = [b for b in batches if b.wave == wave]
