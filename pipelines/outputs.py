@@ -141,6 +141,22 @@ def unquoted_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return restored
 
 
+def workbook_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as an XLSX sheet can hold it: a control character XML 1.0 forbids (a NUL a unit sent, and the
+    row was held back for it) shown as U+FFFD in the workbook; the CSV beside it keeps the exact value."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def shown(value: Any) -> Any:
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
+
+    shown_frame = frame.copy()
+    for column in shown_frame.columns:
+        if _may_hold_text(shown_frame[column]):
+            shown_frame[column] = pd.Series(per_distinct(shown_frame[column], shown), index=shown_frame.index,
+                                            dtype=object)
+    return shown_frame
+
+
 def as_text_cells(worksheet: Any) -> None:
     """openpyxl makes a formula of any text that starts with ``=`` (a header too): keep every such cell a string."""
     for row in worksheet.iter_rows():

@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from pipelines.catalogue.models import Catalogue, Item
-from pipelines.outputs import CSV_LINE_END, as_text_cells, numeric_columns, safe_frame
+from pipelines.outputs import CSV_LINE_END, as_text_cells, numeric_columns, safe_frame, workbook_frame
 from pipelines.quality.masking import mask
 from pipelines.store import Store
 from pipelines.store.quarantine import Quarantine, quarantine_key
@@ -89,7 +89,7 @@ def write_correction_files(directory: Path, unit: str, frames: dict[str, pd.Data
         if not frames:
             pd.DataFrame(columns=list(META_COLUMNS)).to_excel(writer, sheet_name="none", index=False)
         for code, frame in frames.items():
-            frame.to_excel(writer, sheet_name=code[:31], index=False)
+            workbook_frame(frame).to_excel(writer, sheet_name=code[:31], index=False)
             as_text_cells(writer.sheets[code[:31]])
     paths = {"xlsx": workbook}
     csv_dir = directory / unit

@@ -70,8 +70,10 @@ def test_mini_catalogue_runs_in_the_postgres_instance_and_store(pg_instance: dg.
                                      "dagster_event_type = 'ASSET_MATERIALIZATION' order by asset_key",
                         r=result.run_id)
     # validated and shared assets are published on every run (0 rows when nothing is new), so that
-    # what depends on them (correction lists, items reading an authority's shared table) is not skipped
-    assert materialized == [('["intake", "amr", "enterprise_intake"]',), ('["shared", "amr", "enterprise"]',),
+    # what depends on them (items reading an authority's shared table) is not skipped; each unit's step writes
+    # its correction list
+    assert materialized == [('["corrections", "amr"]',), ('["corrections", "nn_water"]',),
+                            ('["intake", "amr", "enterprise_intake"]',), ('["shared", "amr", "enterprise"]',),
                             ('["shared", "nn_water", "water_account"]',),
                             ('["validated", "amr", "enterprise_validated"]',),
                             ('["validated", "nn_water", "water_account_validated"]',)]

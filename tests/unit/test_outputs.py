@@ -92,6 +92,20 @@ def test_correction_xlsx_holds_no_formula_and_the_quoted_text(tmp_path: Path, ca
         _capitals(len(PAYLOADS))
 
 
+def test_a_held_value_with_a_control_character_is_shown_in_the_workbook_and_kept_in_the_csv(
+        tmp_path: Path, catalogue: Catalogue) -> None:
+    """XLSX (XML 1.0) cannot hold a NUL: the workbook shows U+FFFD where the unit's file had it, the CSV to
+    correct and resubmit keeps the value exactly."""
+    names = ["企\x00业1", "a\x1fb"]
+    frames = correction_frames(catalogue, _rows(names, _capitals(len(names))))
+    paths = write_correction_files(tmp_path, "amr", frames)
+    sheet = openpyxl.load_workbook(paths["xlsx"])["enterprise"]
+    column = [c.value for c in sheet[1]].index("name") + 1
+    assert [sheet.cell(row=r, column=column).value for r in (2, 3)] == ["企\ufffd业1", "a\ufffdb"]
+    with paths["enterprise"].open(encoding="utf-8-sig", newline="") as handle:
+        assert [r["name"] for r in csv.DictReader(handle)] == names
+
+
 def test_correction_csv_starts_each_payload_with_a_quote(tmp_path: Path, catalogue: Catalogue) -> None:
     frames = correction_frames(catalogue, _rows(PAYLOADS, _capitals(len(PAYLOADS))))
     paths = write_correction_files(tmp_path, "amr", frames)
