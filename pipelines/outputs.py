@@ -80,13 +80,16 @@ def unquoted(value: Any) -> Any:
 
 def safe_frame(frame: pd.DataFrame, numeric_columns: Collection[str] = ()) -> pd.DataFrame:
     """A copy of the frame for CSV and XLSX writers: every text cell neutralised, numbers in numeric columns kept."""
-    safe = frame.copy()
-    for column in safe.columns:
-        if _may_hold_text(safe[column]):
-            numeric = column in numeric_columns
-            safe[column] = pd.Series(per_distinct(safe[column], partial(neutralised, numeric=numeric)),
-                                     index=safe.index, dtype=object)
-    return safe
+    return _text_cells_read(frame, lambda column: partial(neutralised, numeric=column in numeric_columns))
+
+
+def _text_cells_read(frame: pd.DataFrame, reader: Callable[[str], Callable[[Any], Any]]) -> pd.DataFrame:
+    """A copy of the frame with ``reader(column)`` applied to each cell of every column that may hold text."""
+    out = frame.copy()
+    for column in out.columns:
+        if _may_hold_text(out[column]):
+            out[column] = pd.Series(per_distinct(out[column], reader(column)), index=out.index, dtype=object)
+    return out
 
 
 def per_distinct(cells: Iterable[Any], read: Callable[[Any], Any]) -> list[Any]:
@@ -149,12 +152,7 @@ def workbook_frame(frame: pd.DataFrame) -> pd.DataFrame:
     def shown(value: Any) -> Any:
         return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
 
-    shown_frame = frame.copy()
-    for column in shown_frame.columns:
-        if _may_hold_text(shown_frame[column]):
-            shown_frame[column] = pd.Series(per_distinct(shown_frame[column], shown), index=shown_frame.index,
-                                            dtype=object)
-    return shown_frame
+    return _text_cells_read(frame, lambda _column: shown)
 
 
 def as_text_cells(worksheet: Any) -> None:
