@@ -183,13 +183,51 @@ def platforms(catalogue: Any, platform: Any, env: dict[str, str], tmp: Path, web
           f"{_verdict(sizes[largest], GOALS['snapshot_mb'])}   all {len(names)}: {sum(sizes.values()):.1f} MB")
     path = tmp / "platforms.yaml"
     path.write_text(yaml.safe_dump(workspace(names), sort_keys=False), encoding="utf-8")
+    each: dict[str, Timer] = {}
+    for name in names:  # what the goal asks of a code location, for each of them
+        with Timer() as each[name]:
+            _child([str(BIN / "dagster"), "definitions", "validate", "-m", "pipelines.locations", "-a",
+                    f"platform_{name}"], env=env)
+    slowest = max(each, key=lambda n: each[n].cpu)
+    _line(f"dagster definitions validate, slowest location ({slowest})", each[slowest], "",
+          _verdict(each[slowest].cpu, GOALS["validate_cpu"]))
+    print(f"  {'  the ' + str(len(names)) + ' one after another':<52} {sum(t.wall for t in each.values()):8.2f} s wall "
+          f"{sum(t.cpu for t in each.values()):8.2f} s CPU")
     with Timer() as validated:
         _child([str(BIN / "dagster"), "definitions", "validate", "-w", str(path)], env=env)
-    _line(f"dagster definitions validate, {len(names)} locations", validated, "(CPU of every location)")
+    _line(f"dagster definitions validate -w, {len(names)} locations", validated,
+          "(Dagster loads them in turn; CPU of the servers it reaped)")
     if webserver:
         seconds = _asset_nodes_seconds(env, str(path))
         print(f"  {'dagster-webserver on them: assetNodes answered':<52} {seconds:8.2f} s wall"
-              f"{' ' * 19}{_verdict(seconds, GOALS['asset_nodes_s'])}")
+              f"{' ' * 19}(one code server started after another)")
+        side_by_side(names, env, tmp)
+
+
+def side_by_side(names: list[str], env: dict[str, str], tmp: Path) -> None:
+    """``python -m pipelines code-servers``: the same locations' servers started at once from one process that
+    imported and loaded the catalogue for them all; then the webserver on the workspace it writes, from
+    nothing running to every item in ``assetNodes``."""
+    path = tmp / "code-servers.yaml"
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "pipelines", "code-servers", "--workspace-out", str(path)],
+                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while not path.exists():
+            if process.poll() is not None or time.perf_counter() - started > 600:
+                raise SystemExit(f"python -m pipelines code-servers did not start its servers (exit {process.poll()})")
+            time.sleep(0.1)
+        up = time.perf_counter() - started
+        cpu = _tree_cpu(process.pid)
+        print(f"  {f'{len(names)} code servers side by side (code-servers): up':<52} {up:8.2f} s wall {cpu:8.2f} s CPU")
+        seconds = _asset_nodes_seconds(env, str(path))
+        print(f"  {'dagster-webserver on them: assetNodes answered':<52} {seconds:8.2f} s wall")
+        total = up + seconds
+        print(f"  {'  from nothing running: servers, then webserver':<52} {total:8.2f} s wall{' ' * 19}"
+              f"{_verdict(total, GOALS['asset_nodes_s'])}")
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=120)
 
 
 def _home(tmp: Path) -> Path:
@@ -343,20 +381,38 @@ def _pandas_pass(catalogue: Any, intake: Path) -> Timer:
 
 
 # --- 3. one item's rows, end to end on PostgreSQL ------------------------------------------------
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants now (0 for what has exited meanwhile)."""
-    total, pending = 0, [pid]
+def _tree(pid: int) -> Iterator[int]:
+    """A process and all its live descendants (what exits meanwhile is skipped)."""
+    pending = [pid]
     while pending:
         current = pending.pop()
         try:
-            with open(f"/proc/{current}/statm") as statm:
-                total += int(statm.read().split()[1]) * resource.getpagesize()
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
                     pending += [int(c) for c in children.read().split()]
         except (FileNotFoundError, ProcessLookupError, ValueError):
             continue
-    return total
+        yield current
+
+
+def _read_proc(pid: int, name: str) -> str:
+    try:
+        with open(f"/proc/{pid}/{name}") as proc:
+            return proc.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants now."""
+    pages = (_read_proc(p, "statm").split()[1:2] for p in _tree(pid))
+    return sum(int(p[0]) for p in pages if p) * resource.getpagesize()
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its live descendants so far, each with the children it reaped."""
+    stats = (_read_proc(p, "stat").rsplit(")", 1)[-1].split() for p in _tree(pid))
+    return sum(sum(int(f) for f in fields[11:15]) for fields in stats if len(fields) > 14) / os.sysconf("SC_CLK_TCK")
 
 
 def _child_peak(command: list[str], env: dict[str, str]) -> int:

@@ -11,7 +11,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ui.add_argument("--docs-port", type=int, default=None, help="default: GOVDATA_DOCS_PORT or 3001")
     ui.add_argument("--workspace", default="workspace.yaml",
                     help="the workspace (make ui: one code location per platform, from `workspace`)")
+    ui.add_argument("--code-servers", action="store_true",
+                    help="start every platform's code server side by side first (pipelines.code_servers) and "
+                         "load them as grpc_server locations: faster for a large catalogue, no reload in the UI")
+    servers = commands.add_parser("code-servers", help="every platform's Dagster code server, side by side, and a "
+                                                       "workspace.yaml naming them (until Ctrl-C)")
+    servers.add_argument("--host", default="127.0.0.1")
+    servers.add_argument("--platform", action="append", default=None, metavar="NAME",
+                         help="only this platform's server (repeatable; default: every platform)")
+    servers.add_argument("--workspace-out", default="var/code-servers.yaml",
+                         help="the workspace to write once every server answers")
     space = commands.add_parser("workspace", help="write a workspace.yaml with one code location per platform")
     space.add_argument("--out", default=None, help="file to write (default: standard output)")
     migrate = commands.add_parser("migrate", help="bring the shared tables in line with the catalogue")
@@ -76,9 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         handlers = {"check-catalogue": _check, "run": _run, "summary": _summary, "catalogue-schema": _schemas,
-                    "migrate": _migrate, "ui": _ui, "workspace": _workspace, "access": run_access,
-                    "contractors": _contractors, "evaluate": _evaluate, "dismiss-violation": _dismiss,
-                    "sharing": run_sharing, "audit": run_audit, **GOVERNANCE}
+                    "migrate": _migrate, "ui": _ui, "workspace": _workspace, "code-servers": _code_servers,
+                    "access": run_access, "contractors": _contractors, "evaluate": _evaluate,
+                    "dismiss-violation": _dismiss, "sharing": run_sharing, "audit": run_audit, **GOVERNANCE}
         return handlers[args.command](args)
     except (CatalogueError, UnknownPlatform) as exc:
         print(exc, file=sys.stderr)
@@ -199,12 +210,12 @@ def _ui(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"ui: cannot serve Data Docs on {args.docs_host}:{port}: {exc}", file=sys.stderr)
         return 2
-    with running(server):
+    with running(server), _code_servers_for(args) as workspace_file:
         print(f"Data Docs and reports on http://{args.docs_host}:{server.server_port}/ "
               f"(the checks link to {settings.docs_url})", flush=True)
         # Its own process group: a Ctrl-C in the terminal reaches this process only, which passes it on once;
         # interrupted twice, dagster dev would abandon its own shutdown and leave code servers behind.
-        child = subprocess.Popen([dagster, "dev", "-w", args.workspace, "-h", args.host, "-p", args.port],
+        child = subprocess.Popen([dagster, "dev", "-w", workspace_file, "-h", args.host, "-p", args.port],
                                  process_group=0)
 
         def stop(signum: int, frame: Any) -> None:
@@ -213,6 +224,62 @@ def _ui(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         return child.wait()
+
+
+@contextmanager
+def _code_servers_for(args: argparse.Namespace) -> Iterator[str]:
+    """The workspace ``ui`` loads: ``--workspace`` as it is, or with ``--code-servers`` one naming every
+    platform's server, started here side by side and stopped when the UI stops."""
+    if not args.code_servers:
+        yield args.workspace
+        return
+    from pipelines.code_servers import running as servers_running
+    from pipelines.code_servers import write_workspace
+
+    with servers_running(_platforms(None), progress=_server_up) as servers:
+        path = Path("var/code-servers.yaml")
+        write_workspace(servers, path)
+        yield str(path)
+
+
+def _platforms(wanted: list[str] | None) -> list[str]:
+    from pipelines.definitions import settings_catalogue
+    from pipelines.platforms import platform_names, require_platform
+
+    catalogue = settings_catalogue()
+    for name in wanted or []:
+        require_platform(catalogue, name)
+    return wanted or platform_names(catalogue)
+
+
+def _server_up(server: Any, up: int, of: int) -> None:
+    print(f"code server {up}/{of} up: {server.location} on {server.host}:{server.port}", flush=True)
+
+
+def _code_servers(args: argparse.Namespace) -> int:
+    """Every platform's code server until SIGINT or SIGTERM, and a workspace naming them for
+    ``dagster-webserver -w`` and ``dagster-daemon run -w`` (docs/levels.md)."""
+    import signal
+    import threading
+
+    from pipelines.code_servers import CodeServerFailed, write_workspace
+    from pipelines.code_servers import running as servers_running
+
+    started = time.perf_counter()
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        with servers_running(_platforms(args.platform), args.host, progress=_server_up) as servers:
+            write_workspace(servers, Path(args.workspace_out))
+            print(f"{len(servers)} code server(s) up in {time.perf_counter() - started:.1f} s; wrote "
+                  f"{args.workspace_out} (dagster-webserver -w {args.workspace_out}); Ctrl-C stops them", flush=True)
+            while not stopping.wait(1.0):
+                pass
+    except CodeServerFailed as exc:
+        print(f"code-servers: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _workspace(args: argparse.Namespace) -> int:
