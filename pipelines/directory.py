@@ -17,10 +17,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, GEO, RDF, RDFS, SKOS, XSD
+from rdflib.plugins.serializers.turtle import TurtleSerializer
 
 from pipelines.catalogue.models import (
     Catalogue,
@@ -477,9 +478,30 @@ def export(graph: Graph, directory: Path) -> tuple[Path, Path]:
     """Write ``directory.ttl`` and ``directory.jsonld`` (compacted with ``CONTEXT``); returns both paths."""
     directory.mkdir(parents=True, exist_ok=True)
     turtle, jsonld = directory / "directory.ttl", directory / "directory.jsonld"
-    graph.serialize(turtle, format="turtle", encoding="utf-8")
+    with turtle.open("wb") as stream:
+        _BoundPrefixesTurtle(graph).serialize(stream, encoding="utf-8")
     graph.serialize(jsonld, format="json-ld", encoding="utf-8", indent=2, context=CONTEXT)
     return turtle, jsonld
+
+class _BoundPrefixesTurtle(TurtleSerializer):
+    """rdflib's Turtle, the same bytes, in time linear in the directory.
+
+    For every subject and object IRI rdflib looks for a prefix, and files the namespace it splits off in a
+    trie it then searches linearly (rdflib issue #1752): each dataset's own IRIs (``.../dataset/<code>/...``)
+    add namespaces, and 1,000 items' directory took 9 s, 5,000 items' far longer. Where no bound namespace
+    begins the IRI, rdflib finds no prefix either (it makes up prefixes for predicates only) and writes the
+    IRI whole: answered here without the search."""
+
+    def serialize(self, stream: IO[bytes], base: str | None = None, encoding: str | None = None,
+                  spacious: bool | None = None, **kwargs: Any) -> None:
+        self._bound = tuple(str(namespace) for _, namespace in self.store.namespaces())
+        super().serialize(stream, base=base, encoding=encoding, spacious=spacious, **kwargs)
+
+    def get_pname(self, uri: Any, gen_prefix: bool = True) -> str | None:
+        if not gen_prefix and isinstance(uri, URIRef) and not str.startswith(uri, self._bound):
+            return None
+        return super().get_pname(uri, gen_prefix=gen_prefix)
+
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
