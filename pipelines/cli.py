@@ -19,6 +19,7 @@ from typing import Any
 
 from pipelines.catalogue import Catalogue, CatalogueError, load_catalogue
 from pipelines.clock import Clock
+from pipelines.code_servers import CodeServerFailed
 from pipelines.platforms import UnknownPlatform
 
 
@@ -210,20 +211,24 @@ def _ui(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"ui: cannot serve Data Docs on {args.docs_host}:{port}: {exc}", file=sys.stderr)
         return 2
-    with running(server), _code_servers_for(args) as workspace_file:
-        print(f"Data Docs and reports on http://{args.docs_host}:{server.server_port}/ "
-              f"(the checks link to {settings.docs_url})", flush=True)
-        # Its own process group: a Ctrl-C in the terminal reaches this process only, which passes it on once;
-        # interrupted twice, dagster dev would abandon its own shutdown and leave code servers behind.
-        child = subprocess.Popen([dagster, "dev", "-w", workspace_file, "-h", args.host, "-p", args.port],
-                                 process_group=0)
+    try:
+        with running(server), _code_servers_for(args) as workspace_file:
+            print(f"Data Docs and reports on http://{args.docs_host}:{server.server_port}/ "
+                  f"(the checks link to {settings.docs_url})", flush=True)
+            # Its own process group: a Ctrl-C in the terminal reaches this process only, which passes it on
+            # once; interrupted twice, dagster dev would abandon its shutdown and leave code servers behind.
+            child = subprocess.Popen([dagster, "dev", "-w", workspace_file, "-h", args.host, "-p", args.port],
+                                     process_group=0)
 
-        def stop(signum: int, frame: Any) -> None:
-            child.send_signal(signal.SIGINT)
+            def stop(signum: int, frame: Any) -> None:
+                child.send_signal(signal.SIGINT)
 
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
-        return child.wait()
+            signal.signal(signal.SIGINT, stop)
+            signal.signal(signal.SIGTERM, stop)
+            return child.wait()
+    except CodeServerFailed as exc:
+        print(f"ui: {exc}", file=sys.stderr)
+        return 1
 
 
 @contextmanager
@@ -234,11 +239,10 @@ def _code_servers_for(args: argparse.Namespace) -> Iterator[str]:
         yield args.workspace
         return
     from pipelines.code_servers import running as servers_running
-    from pipelines.code_servers import write_workspace
+    from pipelines.code_servers import written_workspace
 
-    with servers_running(_platforms(None), progress=_server_up) as servers:
-        path = Path("var/code-servers.yaml")
-        write_workspace(servers, path)
+    with servers_running(_platforms(None), progress=_server_up) as servers, \
+            written_workspace(servers, Path("var/code-servers.yaml")) as path:
         yield str(path)
 
 
@@ -262,16 +266,17 @@ def _code_servers(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from pipelines.code_servers import CodeServerFailed, write_workspace
     from pipelines.code_servers import running as servers_running
+    from pipelines.code_servers import written_workspace
 
     started = time.perf_counter()
+    Path(args.workspace_out).unlink(missing_ok=True)  # one left by a server killed outright names closed ports
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
-        with servers_running(_platforms(args.platform), args.host, progress=_server_up) as servers:
-            write_workspace(servers, Path(args.workspace_out))
+        with servers_running(_platforms(args.platform), args.host, progress=_server_up) as servers, \
+                written_workspace(servers, Path(args.workspace_out)):
             print(f"{len(servers)} code server(s) up in {time.perf_counter() - started:.1f} s; wrote "
                   f"{args.workspace_out} (dagster-webserver -w {args.workspace_out}); Ctrl-C stops them", flush=True)
             while not stopping.wait(1.0):

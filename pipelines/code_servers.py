@@ -252,9 +252,16 @@ def running(locations: Sequence[str], host: str = "127.0.0.1", timeout: float = 
         stop(servers)
 
 
-def write_workspace(servers: Sequence[CodeServer], path: Path) -> None:
+@contextmanager
+def written_workspace(servers: Sequence[CodeServer], path: Path) -> Iterator[Path]:
+    """The workspace naming ``servers`` at ``path`` for the block, removed after it: it names ports that are
+    closed once the servers stop."""
     import yaml
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("# written by `python -m pipelines code-servers`: valid while those servers run\n"
                     + yaml.safe_dump(workspace(servers), sort_keys=False), encoding="utf-8")
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)

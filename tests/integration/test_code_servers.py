@@ -89,6 +89,7 @@ def test_every_platform_served_as_it_builds_and_one_interrupt_stops_them(servers
     assert sorted(server for _, server in ups) == sorted(f"{e['location_name']} on 127.0.0.1:{e['port']}"
                                                         for e in entries)
     assert not any(_accepts(e["port"]) for e in entries)  # no server outlived the command
+    assert not workspace.exists()  # it named ports now closed
     assert "Traceback" not in err
 
 
