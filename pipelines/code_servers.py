@@ -2,12 +2,13 @@
 
 A workspace of ``python_module`` locations makes Dagster start one code server per location, one after
 another, each importing Dagster and the project and loading the whole catalogue again before it builds
-its own platform: 15 platforms of a 5,000-item province took over two minutes before the webserver
+its own platform: 15 platforms of a 5,000-item province took over a minute and a half before the webserver
 answered. Here one process pays the imports and the catalogue once, then forks a ``dagster api grpc``
-server per platform (``pipelines.locations``), which builds only its own definitions; the workspace it
-writes names them as ``grpc_server`` locations, the deployment Dagster documents for code that should
-not be reloaded with the webserver. A code server started this way does not reload code: restart it
-(``python -m pipelines code-servers``) to load an edited catalogue.
+server per platform (``pipelines.locations``), which builds only its own definitions and serializes its
+snapshot before it answers (Dagster's server would make it on each request, and the webserver asks one
+location after another). The workspace it writes names them as ``grpc_server`` locations, the deployment
+Dagster documents for code that is not reloaded with the webserver. A code server started this way does
+not reload code: restart it (``python -m pipelines code-servers``) to load an edited catalogue.
 
 gRPC must not be running in a process that forks, so the parent forks every server before it opens any
 connection, and learns that a server is up from its port accepting one (Dagster binds the port only once
@@ -70,7 +71,6 @@ def preload() -> None:
     from pipelines.definitions import import_builders, settings_catalogue
 
     import_builders()
-
     settings_catalogue()
     if os.environ.get("DAGSTER_HOME"):
         import dagster as dg
