@@ -483,24 +483,31 @@ def export(graph: Graph, directory: Path) -> tuple[Path, Path]:
     graph.serialize(jsonld, format="json-ld", encoding="utf-8", indent=2, context=CONTEXT)
     return turtle, jsonld
 
+
 class _BoundPrefixesTurtle(TurtleSerializer):
     """rdflib's Turtle, the same bytes, in time linear in the directory.
 
     For every subject and object IRI rdflib looks for a prefix, and files the namespace it splits off in a
     trie it then searches linearly (rdflib issue #1752): each dataset's own IRIs (``.../dataset/<code>/...``)
-    add namespaces, and 1,000 items' directory took 9 s, 5,000 items' far longer. Where no bound namespace
-    begins the IRI, rdflib finds no prefix either (it makes up prefixes for predicates only) and writes the
-    IRI whole: answered here without the search."""
+    add namespaces, and 1,000 items' Turtle took 12 s (``benchmarks/fixed_costs.py``). Where no bound
+    namespace begins the IRI, rdflib finds no prefix either (it makes prefixes up for predicates only) and
+    writes the IRI whole: answered here without the search."""
 
     def serialize(self, stream: IO[bytes], base: str | None = None, encoding: str | None = None,
                   spacious: bool | None = None, **kwargs: Any) -> None:
-        self._bound = tuple(str(namespace) for _, namespace in self.store.namespaces())
+        self._bind_known()
         super().serialize(stream, base=base, encoding=encoding, spacious=spacious, **kwargs)
+
+    def _bind_known(self) -> None:
+        self._bound = tuple(str(namespace) for _, namespace in self.store.namespaces())
 
     def get_pname(self, uri: Any, gen_prefix: bool = True) -> str | None:
         if not gen_prefix and isinstance(uri, URIRef) and not str.startswith(uri, self._bound):
             return None
-        return super().get_pname(uri, gen_prefix=gen_prefix)
+        pname = super().get_pname(uri, gen_prefix=gen_prefix)
+        if pname is not None and not str.startswith(uri, self._bound):
+            self._bind_known()  # rdflib made a prefix up for this predicate: objects in it use it too
+        return pname
 
 
 SH = Namespace("http://www.w3.org/ns/shacl#")

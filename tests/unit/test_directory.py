@@ -17,7 +17,7 @@ GOVERNED = REPO / "tests" / "fixtures" / "governed"
 DEMO = REPO / "catalogue" / "demo"
 BASE = directory.DEFAULT_BASE
 PORTAL = directory.DEFAULT_PORTAL
-DCT, DCAT = rdfns.DCTERMS, rdfns.DCAT
+DCT, DCAT, RDFS = rdfns.DCTERMS, rdfns.DCAT, rdfns.RDFS
 
 
 def demo_ledger() -> list[dict]:
@@ -228,15 +228,16 @@ def test_the_turtle_is_rdflibs_own_byte_for_byte(tmp_path: Path) -> None:
     generate_large_catalogue(tmp_path / "large", items=120)
     large = load_catalogue(tmp_path / "large")
     extra = demo_graph()
-    extra.add((URIRef("https://govdata.example/directory/catalogue"), URIRef("https://unbound.example/v#note"),
-               Literal("x")))
+    catalog = URIRef("https://govdata.example/directory/catalogue")
+    extra.add((catalog, URIRef("https://unbound.example/v#note"), Literal("x")))
+    extra.add((catalog, RDFS.seeAlso, URIRef("https://unbound.example/v#thing")))  # an object in it
     graphs = {"demo": demo_graph(), "large": directory.dcat_graph(directory.entries(large, {}, {})),
               "unbound predicate": extra}
     for name, graph in graphs.items():
         turtle, _ = directory.export(graph, tmp_path / name)
         assert turtle.read_bytes() == graph.serialize(format="turtle", encoding="utf-8"), name
     unbound = (tmp_path / "unbound predicate" / "directory.ttl").read_text(encoding="utf-8")
-    assert "@prefix ns1: <https://unbound.example/v#> ." in unbound
+    assert "@prefix ns1: <https://unbound.example/v#> ." in unbound and "ns1:thing" in unbound
 
 
 def _types(node: dict) -> list[str]:
