@@ -9,7 +9,11 @@ CPU seconds beside wall time (these machines are shared: CPU is the figure to co
    (deferred job snapshots), its size, and ``dagster definitions validate`` in a child process; the
    baseline is building the same number of bare ``AssetSpec``s; ``--snapshot-parts`` attributes the snapshot's
    bytes to asset and check nodes and their fields. ``--webserver`` also starts
-   ``dagster-webserver`` with default settings and times the first answer to ``assetNodes``.
+   ``dagster-webserver`` with default settings and times the first answer to ``assetNodes``. Then the same
+   items as one code location per platform: the slowest build and largest snapshot, ``dagster definitions
+   validate`` of each location on its own and of the workspace, and with ``--webserver`` the webserver on a
+   workspace Dagster starts one server after another and, from nothing running, on ``python -m pipelines
+   code-servers`` (every platform's server side by side) until ``assetNodes`` holds every item.
 2. A run of ``--run-items`` items with a ``--rows``-row submission each through ``python -m pipelines run``
    (SQLite store), then a second run with nothing new: the fixed cost; once per ``--instance``: the
    repository's SQLite instance storage (``dagster.yaml``) and dagster-postgres in a database made and dropped

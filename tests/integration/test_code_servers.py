@@ -93,17 +93,22 @@ def test_every_platform_served_as_it_builds_and_one_interrupt_stops_them(servers
     assert "Traceback" not in err
 
 
+def _python(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``script`` in a fresh interpreter (forking from pytest's process would fork its gRPC), which succeeds."""
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=_env(tmp_path), capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
 def test_a_server_that_cannot_load_names_its_location(tmp_path: Path) -> None:
-    """Forked outside pytest's process (gRPC must not run in a process that forks)."""
     script = ("from pipelines.code_servers import CodeServerFailed, fork_servers, preload, wait_until_up\n"
               "preload()\n"
               "try:\n"
               "    wait_until_up(fork_servers(['city_999900']), timeout=120)\n"
               "except CodeServerFailed as exc:\n"
               "    print(exc)\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=_env(tmp_path), capture_output=True,
-                          text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = _python(script, tmp_path)
     assert done.stdout.splitlines()[-1].startswith(
         "the code server of city_999900 exited (exit status 1) before it answered on port ")
     assert f"ValueError: no platform 'city_999900' in the catalogue {DEMO}: province, city_450100, city_450200" \
@@ -130,7 +135,5 @@ def test_the_preload_imports_everything_a_platform_builds_with(tmp_path: Path) -
               "built_once('city_450100').resolve_asset_graph()\n"
               "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in "
               "('assets', 'pipelines', 'resources', 'expectations')))\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=_env(tmp_path), capture_output=True,
-                          text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = _python(script, tmp_path)
     assert done.stdout.splitlines()[-1] == "[]"
