@@ -141,6 +141,9 @@ def _serve(location: str, host: str, port: int) -> None:
         os._exit(code)
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
 def _stop_with_parent() -> None:
     """On Linux, SIGTERM to the server should its parent die without stopping it (killed, say): no code
     server outlives the command that started it."""
@@ -152,7 +155,6 @@ def _stop_with_parent() -> None:
         pass  # not Linux: stopped by the parent only
 
 
-PR_SET_PDEATHSIG = 1
 _interrupted: list[int] = []
 
 
@@ -163,12 +165,10 @@ def _interrupt_once(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
 
-def fork_servers(locations: Sequence[str], host: str = "127.0.0.1",
-                 ports: Sequence[int] | None = None) -> list[CodeServer]:
+def fork_servers(locations: Sequence[str], host: str = "127.0.0.1") -> list[CodeServer]:
     """One forked ``dagster api grpc`` per location; returns at once, before they answer."""
-    ports = list(ports) if ports is not None else free_ports(len(locations), host)
     servers = []
-    for location, port in zip(locations, ports, strict=True):
+    for location, port in zip(locations, free_ports(len(locations), host), strict=True):
         pid = os.fork()
         if pid == 0:
             _serve(location, host, port)

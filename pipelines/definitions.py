@@ -92,9 +92,10 @@ def built_once(platform_name: str | None = None) -> dg.Definitions:
     from resources.platform import PlatformResource, Settings
 
     settings = Settings.from_env()
-    key = (platform_name, _environment(), _fingerprint(Path(settings.catalogue_dir)))
+    files = _fingerprint(Path(settings.catalogue_dir))
+    key = (platform_name, _environment(), files)
     if key not in _last_built:
-        catalogue = settings_catalogue()
+        catalogue = _catalogue_once(settings.catalogue_dir, files)
         if platform_name is not None:
             _require_platform(catalogue, platform_name, settings.catalogue_dir)
         built = build_definitions(catalogue, PlatformResource.from_env(), settings.store_kind, platform_name)
@@ -112,7 +113,11 @@ def settings_catalogue() -> Catalogue:
     from resources.platform import Settings
 
     directory = Settings.from_env().catalogue_dir
-    key = (directory, _fingerprint(Path(directory)))
+    return _catalogue_once(directory, _fingerprint(Path(directory)))
+
+
+def _catalogue_once(directory: str, files: tuple[tuple[str, int, int], ...]) -> Catalogue:
+    key = (directory, files)
     if key not in _last_catalogue:
         catalogue = load_catalogue(directory)
         _last_catalogue.clear()
