@@ -5,9 +5,11 @@
    validation beside them (what else the directory step pays, once per run, growing with the catalogue).
 2. GX's validation call on ``--validations`` of those items' 100-row submissions: the row contract's
    configuration made once (``expectations.custom.ExpectRowsToSatisfyContract``) against GX making it anew each
-   time it asks (the baseline: GX's own property), the outcomes equal.
+   time it asks (the baseline: GX's own property), the outcomes equal; then one item's whole validation call
+   (``GxValidator.validate`` with its Data Docs page) against a plain pandas pass of the same rules on the same
+   frames (the floor: no GX, no page).
 
-    .venv/bin/python benchmarks/fixed_costs.py [--items 1000] [--validations 60]
+    .venv/bin/python benchmarks/fixed_costs.py [--items 1000] [--validations 60] [--gx-only]
 """
 
 from __future__ import annotations
@@ -118,12 +120,76 @@ def validation_costs(catalogue_dir: Path, intake: Path, validations: int) -> Non
     _line("the row contract's configuration made once", wall, cpu,
           f"{cpu / calls * 1000:6.1f} ms CPU per call, {base_cpu / cpu:4.2f}x faster, outcomes equal: "
           f"{results == baseline}")
+    validate_against_pandas(pairs, as_of)
+
+
+def validate_against_pandas(pairs: list[tuple[Any, Any]], as_of: date, rounds: int = 3) -> None:
+    """CPU per ``GxValidator.validate`` call (a warm validator, its suites built, a Data Docs page per call),
+    beside the same rules in plain pandas on the same frames, the two interleaved round by round."""
+    from expectations.runner import GxValidator
+
+    with tempfile.TemporaryDirectory() as docs:
+        validator = GxValidator(docs_dir=Path(docs))
+        agree = all(_row_failures(validator.validate(item, frame, as_of)) == _row_failures_of(pandas_rules(
+            item, frame, as_of)) for item, frame in pairs)  # and the suites built before either is timed
+        gx_wall = gx_cpu = floor_wall = floor_cpu = 0.0
+        for _ in range(rounds):
+            _, wall, cpu = timed(lambda: [validator.validate(item, frame, as_of) for item, frame in pairs])
+            gx_wall, gx_cpu = gx_wall + wall, gx_cpu + cpu
+            _, wall, cpu = timed(lambda: [pandas_rules(item, frame, as_of) for item, frame in pairs])
+            floor_wall, floor_cpu = floor_wall + wall, floor_cpu + cpu
+    calls = rounds * len(pairs)
+    print(f"  one validation call of a 100-row submission, per call ({calls} calls):")
+    _per_call("baseline: the same rules in plain pandas", floor_wall / calls, floor_cpu / calls)
+    _per_call("GxValidator.validate, with its Data Docs page", gx_wall / calls, gx_cpu / calls,
+              f"{gx_cpu / floor_cpu:5.1f}x the pandas CPU, the same failing rows: {agree}")
+
+
+def _row_failures(outcome: Any) -> dict[str, list[int]]:
+    return {r.rule.id: sorted(r.failing_rows) for r in outcome.results if r.rule.row_level}
+
+
+def _row_failures_of(failing: dict[str, list[int]]) -> dict[str, list[int]]:
+    return {rule_id: rows for rule_id, rows in failing.items() if rule_id != "columns"}
+
+
+def _per_call(label: str, wall: float, cpu: float, extra: str = "") -> None:
+    print(f"  {label:<56} {wall * 1000:8.1f} ms wall {cpu * 1000:7.1f} ms CPU  {extra}")
+
+
+def pandas_rules(item: Any, frame: Any, as_of: date) -> dict[str, list[int]]:
+    """Failing rows per rule of the item's suite, in plain pandas with the contract's own predicates."""
+    from datetime import timedelta
+
+    from expectations.custom import contract_rules, present_passes, recent_mask, rule_mask
+    from pipelines.quality.rules import Kind, rules_for
+
+    frame = frame.reset_index(drop=True)
+    failing: dict[str, list[int]] = {}
+    for rule in rules_for(item):
+        if rule.contextual:
+            continue
+        if rule.kind is Kind.COLUMNS:
+            failing[rule.id] = [] if set(frame.columns) == set(rule.columns) else [-1]
+            continue
+        if rule.kind is Kind.UNIQUE_KEY:
+            keys = frame[list(rule.columns)]
+            passed = ~(keys.duplicated(keep=False) & keys.notna().all(axis=1))
+        elif rule.kind is Kind.FRESH_RECORDS:
+            oldest = as_of - timedelta(days=rule.params["max_age_days"])
+            passed = present_passes(frame[rule.columns[0]], lambda values, oldest=oldest: recent_mask(values, oldest))
+        else:
+            [params] = contract_rules([{"kind": rule.kind.value, **rule.params}])
+            passed = rule_mask(params, frame[rule.columns[0]])
+        failing[rule.id] = frame.index[~passed.to_numpy()].tolist()
+    return failing
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--validations", type=int, default=60)
+    parser.add_argument("--gx-only", action="store_true", help="leave out the directory's costs")
     args = parser.parse_args()
     from pipelines.demo.generator import generate_large_catalogue
 
@@ -134,7 +200,8 @@ def main() -> None:
                         "--intake", str(intake), "--rows", "100", "--faults", "0.05"], cwd=REPO, check=True,
                        capture_output=True)
         print(f"fixed costs, {date.today().isoformat()}")
-        directory_costs(catalogue, Path(tmp) / "directory")
+        if not args.gx_only:
+            directory_costs(catalogue, Path(tmp) / "directory")
         validation_costs(catalogue, intake, args.validations)
 
 

@@ -128,6 +128,11 @@ def present_passes(column: pd.Series, check: Any) -> pd.Series:
     return _on(column, ok)
 
 
+def _oldest(params: dict[str, Any]) -> date:
+    """The oldest record date a freshness rule of the contract accepts (its ``as_of`` is in the rule)."""
+    return date.fromisoformat(params["as_of"]) - timedelta(days=params["max_age_days"])
+
+
 def value_mask(kind: str, params: dict[str, Any], values: pd.Series) -> pd.Series:
     """One of a field's value rules on present values, a column at a time: what the field's contract checks,
     and what names the rule a failing row broke. ``value_passes`` is the same rule on one value."""
@@ -141,6 +146,8 @@ def value_mask(kind: str, params: dict[str, Any], values: pd.Series) -> pd.Serie
         return within_mask(values, params.get("min_value"), params.get("max_value"))
     if kind == "max_length":
         return values.map(lambda v: len(str(v))) <= params["max_length"]
+    if kind == "fresh_records":
+        return recent_mask(values, _oldest(params))
     raise ValueError(f"not a value rule: {kind}")
 
 
@@ -163,6 +170,8 @@ def value_passes(kind: str, params: dict[str, Any], value: Any) -> bool:
         return _within(value, params.get("min_value"), params.get("max_value"))
     if kind == "max_length":
         return len(str(value)) <= params["max_length"]
+    if kind == "fresh_records":
+        return _recent(value, _oldest(params))
     raise ValueError(f"not a value rule: {kind}")
 
 
@@ -194,7 +203,8 @@ class MulticolumnValuesSatisfyContract(MulticolumnMapMetricProvider):
 
 class ExpectRowsToSatisfyContract(MulticolumnMapExpectation):
     """Every row meets the row rules of its item's fields in one pass: required values, types, standards,
-    value sets, ranges and lengths (``rules``: each with its id, kind, column and parameters). One
+    value sets, ranges, lengths and record freshness (``rules``: each with its id, kind, column and parameters;
+    a freshness rule carries the ``as_of`` it counts back from). One
     expectation instead of one per rule: GX's cost grows with the expectations of a suite (about 3-7 ms CPU
     each per validation, against about 2 ms for the call itself); which rule a failing row broke is told
     by the runner from the same ``rule_passes``."""
