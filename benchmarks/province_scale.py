@@ -286,16 +286,19 @@ def _asset_nodes_seconds(env: dict[str, str], workspace_file: str) -> float:
 
 def _run_home(tmp: Path, instance: str, pg_url: str | None) -> Path:
     """The instance a deployment runs on: the repository's dagster.yaml storage (SQLite, its event log
-    class) with its paths under ``tmp``, or dagster-postgres on ``pg_url``'s database."""
+    class) with its paths under ``tmp``, or deploy/postgres/dagster.yaml's storage classes on ``pg_url``'s
+    database."""
     import yaml
 
     home = tmp / f"dagster-home-{instance}"
     home.mkdir(exist_ok=True)
-    settings = yaml.safe_load((REPO / "dagster.yaml").read_text(encoding="utf-8"))
     config: dict[str, Any] = {"telemetry": {"enabled": False}}
     if instance == "postgres":
-        config["storage"] = {"postgres": {"postgres_url": pg_url}}
+        deployed = yaml.safe_load((REPO / "deploy" / "postgres" / "dagster.yaml").read_text(encoding="utf-8"))
+        for part in ("run_storage", "event_log_storage", "schedule_storage"):
+            config[part] = {**deployed[part], "config": {"postgres_url": pg_url}}
     else:
+        settings = yaml.safe_load((REPO / "dagster.yaml").read_text(encoding="utf-8"))
         for part in ("run_storage", "event_log_storage", "schedule_storage"):
             storage = settings[part]
             base = str(home / storage["config"]["base_dir"])

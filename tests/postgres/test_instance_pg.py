@@ -36,8 +36,11 @@ def _assert_production_storage(instance: dg.DagsterInstance) -> None:
     from dagster._core.run_coordinator import QueuedRunCoordinator
     from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
+    from pipelines.instance_storage_postgres import PostgresEventLog
+
     assert isinstance(instance.run_storage, PostgresRunStorage)
     assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+    assert isinstance(instance.event_log_storage, PostgresEventLog)  # dagster-postgres's, keeping its connection
     assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
     assert instance.event_log_storage.postgres_url.startswith("postgresql+psycopg2://")
     assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
@@ -55,6 +58,8 @@ def test_mini_catalogue_runs_in_the_postgres_instance_and_store(pg_instance: dg.
     write_csv(tmp_path / "intake" / "amr" / "enterprise.csv", HEADER, good + bad)
     with pg_instance:
         _assert_production_storage(pg_instance)
+        connects: list[object] = []
+        sa.event.listen(pg_instance.event_log_storage._engine, "connect", lambda conn, _: connects.append(conn))
         result = materialize_all(mini_catalogue_dir, tmp_path / "intake", tmp_path / "data", pg_database,
                                  instance=pg_instance)
         assert result.success
@@ -64,6 +69,12 @@ def test_mini_catalogue_runs_in_the_postgres_instance_and_store(pg_instance: dg.
         event = pg_instance.get_latest_materialization_event(shared)
         assert event is not None and event.run_id == result.run_id
         assert event.asset_materialization.metadata["rows_converged"].value == 8
+        # the connections are kept: a second run stores its events through those the first one opened
+        opened = len(connects)
+        again = materialize_all(mini_catalogue_dir, tmp_path / "intake", tmp_path / "data", pg_database,
+                                instance=pg_instance)
+        stored = scalar(pg_database, "select count(*) from event_logs where run_id = :r", r=again.run_id)
+        assert again.success and stored > 20 and len(connects) == opened
     # the same facts, read straight from PostgreSQL: the run, its materializations, the converged rows
     assert scalar(pg_database, "select status from runs where run_id = :r", r=result.run_id) == "SUCCESS"
     materialized = rows(pg_database, "select asset_key from event_logs where run_id = :r and "
