@@ -131,19 +131,42 @@ def _kept(path: Path) -> bool:
     return path.name in KEPT_FOLDERS and _is_folder(path)
 
 
-def window_entries(intake_dir: Path) -> list[tuple[str, Path]]:
-    """(folder, entry) for everything waiting in the window, files of unit folders and strays alike."""
+def window_entries(intake_dir: Path, listed: Callable[[str], bool] | None = None) -> list[tuple[str, Path]]:
+    """(folder, entry) for everything waiting in the window, files of unit folders and strays alike; with
+    ``listed``, only the entries of the folders it accepts (the strays' folder being NO_UNIT)."""
     if not intake_dir.is_dir():
         return []
     entries: list[tuple[str, Path]] = []
     for top in _listing(intake_dir):
         if _kept(top):
             continue
-        if _is_folder(top) and not top.name.startswith("."):
-            entries += [(top.name, p) for p in _listing(top) if not _kept(p)]
-        else:
+        if _is_unit_folder(top):
+            if listed is None or listed(top.name):
+                entries += _folder_entries(top)
+        elif listed is None or listed(NO_UNIT):
             entries.append((NO_UNIT, top))
     return entries
+
+
+def folder_entries(intake_dir: Path, folder: str) -> list[tuple[str, Path]]:
+    """``window_entries``' entries of one folder (NO_UNIT: the strays), the other folders not listed: a step
+    judges only its own unit's, and listing the whole window for each of a province's items made intake
+    quadratic."""
+    if folder == NO_UNIT:
+        return window_entries(intake_dir, lambda name: name == NO_UNIT)
+    top = intake_dir / folder
+    try:
+        return _folder_entries(top) if not _kept(top) and _is_unit_folder(top) else []
+    except (FileNotFoundError, NotADirectoryError):  # no folder of that unit (or no window) waits
+        return []
+
+
+def _is_unit_folder(top: Path) -> bool:
+    return _is_folder(top) and not top.name.startswith(".")
+
+
+def _folder_entries(top: Path) -> list[tuple[str, Path]]:
+    return [(top.name, p) for p in _listing(top) if not _kept(p)]
 
 
 def window_steward(catalogue: Catalogue) -> str | None:
@@ -176,7 +199,8 @@ def pending_files(intake_dir: Path, unit: str | None = None) -> list[Path]:
     """Every regular file waiting in the window (what discover refuses included), or in one unit's folder;
     links and pipes are left out here because callers stat them (the sensor's signature), but discover
     refuses them."""
-    return [p for folder, p in window_entries(intake_dir) if is_regular(p) and (unit is None or folder == unit)]
+    entries = window_entries(intake_dir) if unit is None else folder_entries(intake_dir, unit)
+    return [p for _, p in entries if is_regular(p)]
 
 
 def discover(intake_dir: Path, catalogue: Catalogue, today: date | None = None, unit: str | None = None,
@@ -189,10 +213,7 @@ def discover(intake_dir: Path, catalogue: Catalogue, today: date | None = None, 
     refused: list[Refusal] = []
     units = {u.code for u in catalogue.units}
     owners = {u.code for u in catalogue.units if catalogue.items_of(u.code)}  # units that have a step
-    steward = window_steward(catalogue)
-    for folder, path in window_entries(intake_dir):
-        if unit is not None and folder != unit and not (unit == steward and folder not in owners):
-            continue  # another unit's folder: its own step judges it, never this one
+    for folder, path in _judged_by(intake_dir, unit, window_steward(catalogue), owners):
         if item is not None and item_code_of(path) != item:
             continue
         reason, code = _entry_reason(path, folder, units, catalogue, today)
@@ -202,6 +223,16 @@ def discover(intake_dir: Path, catalogue: Catalogue, today: date | None = None, 
         else:
             accepted.append(Submission(bounded_unit, item_code_of(path), path, file_digest(path)))
     return accepted, refused
+
+
+def _judged_by(intake_dir: Path, unit: str | None, steward: str | None, owners: set[str]) -> list[tuple[str, Path]]:
+    """The entries ``unit``'s step judges (every entry without a unit): its folder's and, for the window's
+    steward, what no unit with a step owns; another unit's folder is judged by its own step, never this one."""
+    if unit is None:
+        return window_entries(intake_dir)
+    if unit != steward:
+        return folder_entries(intake_dir, unit)
+    return window_entries(intake_dir, lambda folder: folder == unit or folder not in owners)
 
 
 def _entry_reason(path: Path, folder: str, units: set[str], catalogue: Catalogue, today: date | None
