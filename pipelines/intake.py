@@ -337,8 +337,8 @@ def read_submission_chunks(path: Path, item: Item, chunk_rows: int) -> pd.DataFr
         raise
     except Exception as exc:  # as read_table: a parser failure is a refusal reason
         raise SubmissionError(f"cannot be parsed as CSV: {_shown_error(exc)}") from exc
-    names = list(_rename_labels(pd.DataFrame(columns=list(header), dtype=object), item).columns)
-    _check_columns(pd.DataFrame(columns=names, dtype=object), item)
+    names = _field_names(header, item)
+    _check_names(names, item)
     correction = is_correction(path.name)
 
     def chunk(cells: list[list[str]]) -> pd.DataFrame:
@@ -653,13 +653,20 @@ def count_text_records(text: str) -> int:
 # --- naming columns -----------------------------------------------------------------------------
 def _rename_labels(frame: pd.DataFrame, item: Item) -> pd.DataFrame:
     """Units often head their columns with the Chinese labels; map them to the field names."""
+    return frame.set_axis(_field_names(frame.columns, item), axis=1)
+
+
+def _field_names(headers: Iterable[object], item: Item) -> list[str]:
     by_label = {f.label: f.name for f in item.fields}
-    columns = [str(c).strip() for c in frame.columns]
-    return frame.set_axis([by_label.get(c, c) for c in columns], axis=1)
+    columns = [str(c).strip() for c in headers]
+    return [by_label.get(c, c) for c in columns]
 
 
 def _check_columns(frame: pd.DataFrame, item: Item) -> None:
-    columns = list(frame.columns)
+    _check_names(list(frame.columns), item)
+
+
+def _check_names(columns: list[str], item: Item) -> None:
     extra = [c for c in columns if c not in item.field_names]
     if extra and len(extra) == len(columns):
         # Not one known header: most likely the header row is missing and the first record was read as
