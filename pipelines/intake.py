@@ -131,19 +131,42 @@ def _kept(path: Path) -> bool:
     return path.name in KEPT_FOLDERS and _is_folder(path)
 
 
-def window_entries(intake_dir: Path) -> list[tuple[str, Path]]:
-    """(folder, entry) for everything waiting in the window, files of unit folders and strays alike."""
+def window_entries(intake_dir: Path, listed: Callable[[str], bool] | None = None) -> list[tuple[str, Path]]:
+    """(folder, entry) for everything waiting in the window, files of unit folders and strays alike; with
+    ``listed``, only the entries of the folders it accepts (the strays' folder being NO_UNIT)."""
     if not intake_dir.is_dir():
         return []
     entries: list[tuple[str, Path]] = []
     for top in _listing(intake_dir):
         if _kept(top):
             continue
-        if _is_folder(top) and not top.name.startswith("."):
-            entries += [(top.name, p) for p in _listing(top) if not _kept(p)]
-        else:
+        if _is_unit_folder(top):
+            if listed is None or listed(top.name):
+                entries += _folder_entries(top)
+        elif listed is None or listed(NO_UNIT):
             entries.append((NO_UNIT, top))
     return entries
+
+
+def folder_entries(intake_dir: Path, folder: str) -> list[tuple[str, Path]]:
+    """``window_entries``' entries of one folder (NO_UNIT: the strays), the other folders not listed: a step
+    judges only its own unit's, and listing the whole window for each of a province's items made intake
+    quadratic."""
+    if folder == NO_UNIT:
+        return window_entries(intake_dir, lambda name: name == NO_UNIT)
+    top = intake_dir / folder
+    try:
+        return _folder_entries(top) if not _kept(top) and _is_unit_folder(top) else []
+    except (FileNotFoundError, NotADirectoryError):  # no folder of that unit (or no window) waits
+        return []
+
+
+def _is_unit_folder(top: Path) -> bool:
+    return _is_folder(top) and not top.name.startswith(".")
+
+
+def _folder_entries(top: Path) -> list[tuple[str, Path]]:
+    return [(top.name, p) for p in _listing(top) if not _kept(p)]
 
 
 def window_steward(catalogue: Catalogue) -> str | None:
@@ -176,7 +199,8 @@ def pending_files(intake_dir: Path, unit: str | None = None) -> list[Path]:
     """Every regular file waiting in the window (what discover refuses included), or in one unit's folder;
     links and pipes are left out here because callers stat them (the sensor's signature), but discover
     refuses them."""
-    return [p for folder, p in window_entries(intake_dir) if is_regular(p) and (unit is None or folder == unit)]
+    entries = window_entries(intake_dir) if unit is None else folder_entries(intake_dir, unit)
+    return [p for _, p in entries if is_regular(p)]
 
 
 def discover(intake_dir: Path, catalogue: Catalogue, today: date | None = None, unit: str | None = None,
@@ -189,10 +213,7 @@ def discover(intake_dir: Path, catalogue: Catalogue, today: date | None = None, 
     refused: list[Refusal] = []
     units = {u.code for u in catalogue.units}
     owners = {u.code for u in catalogue.units if catalogue.items_of(u.code)}  # units that have a step
-    steward = window_steward(catalogue)
-    for folder, path in window_entries(intake_dir):
-        if unit is not None and folder != unit and not (unit == steward and folder not in owners):
-            continue  # another unit's folder: its own step judges it, never this one
+    for folder, path in _judged_by(intake_dir, unit, window_steward(catalogue), owners):
         if item is not None and item_code_of(path) != item:
             continue
         reason, code = _entry_reason(path, folder, units, catalogue, today)
@@ -202,6 +223,16 @@ def discover(intake_dir: Path, catalogue: Catalogue, today: date | None = None, 
         else:
             accepted.append(Submission(bounded_unit, item_code_of(path), path, file_digest(path)))
     return accepted, refused
+
+
+def _judged_by(intake_dir: Path, unit: str | None, steward: str | None, owners: set[str]) -> list[tuple[str, Path]]:
+    """The entries ``unit``'s step judges (every entry without a unit): its folder's and, for the window's
+    steward, what no unit with a step owns; another unit's folder is judged by its own step, never this one."""
+    if unit is None:
+        return window_entries(intake_dir)
+    if unit != steward:
+        return folder_entries(intake_dir, unit)
+    return window_entries(intake_dir, lambda folder: folder == unit or folder not in owners)
 
 
 def _entry_reason(path: Path, folder: str, units: set[str], catalogue: Catalogue, today: date | None
@@ -306,8 +337,8 @@ def read_submission_chunks(path: Path, item: Item, chunk_rows: int) -> pd.DataFr
         raise
     except Exception as exc:  # as read_table: a parser failure is a refusal reason
         raise SubmissionError(f"cannot be parsed as CSV: {_shown_error(exc)}") from exc
-    names = list(_rename_labels(pd.DataFrame(columns=list(header), dtype=object), item).columns)
-    _check_columns(pd.DataFrame(columns=names, dtype=object), item)
+    names = _field_names(header, item)
+    _check_names(names, item)
     correction = is_correction(path.name)
 
     def chunk(cells: list[list[str]]) -> pd.DataFrame:
@@ -622,13 +653,20 @@ def count_text_records(text: str) -> int:
 # --- naming columns -----------------------------------------------------------------------------
 def _rename_labels(frame: pd.DataFrame, item: Item) -> pd.DataFrame:
     """Units often head their columns with the Chinese labels; map them to the field names."""
+    return frame.set_axis(_field_names(frame.columns, item), axis=1)
+
+
+def _field_names(headers: Iterable[object], item: Item) -> list[str]:
     by_label = {f.label: f.name for f in item.fields}
-    columns = [str(c).strip() for c in frame.columns]
-    return frame.set_axis([by_label.get(c, c) for c in columns], axis=1)
+    columns = [str(c).strip() for c in headers]
+    return [by_label.get(c, c) for c in columns]
 
 
 def _check_columns(frame: pd.DataFrame, item: Item) -> None:
-    columns = list(frame.columns)
+    _check_names(list(frame.columns), item)
+
+
+def _check_names(columns: list[str], item: Item) -> None:
     extra = [c for c in columns if c not in item.field_names]
     if extra and len(extra) == len(columns):
         # Not one known header: most likely the header row is missing and the first record was read as

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from psycopg2 import sql
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -140,7 +140,8 @@ class Store:
                 execute(conn, sql.SQL("SELECT pg_advisory_xact_lock({})").format(sql.Literal(DDL_LOCK)))
                 for schema in sorted({t.schema for t in wanted if t.schema}):
                     execute(conn, sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-            self.metadata.create_all(conn, tables=wanted, checkfirst=True)
+            # a table listed is one create_all's check would find; the others are checked one by one as before
+            self.metadata.create_all(conn, tables=_unlisted(conn, wanted), checkfirst=True)
             self._add_ledger_columns(conn)
             self._migrate(conn, shared)
 
@@ -172,6 +173,14 @@ class Store:
         with self.engine.begin() as conn:
             keys = canonical_held_keys(conn, self.catalogue, self.tables.quarantine, dry_run=dry_run)
         return Plan([*plan.changes, *keys.changes])
+
+
+def _unlisted(conn: Connection, tables: list[Table]) -> list[Table]:
+    """The tables not among the live ones, one listing per schema: create_all's check is a query per table, and
+    convergence ensures every platform table and its item's on each call."""
+    live = inspect(conn)
+    listed = {schema: set(live.get_table_names(schema=schema)) for schema in {t.schema for t in tables}}
+    return [t for t in tables if t.name not in listed[t.schema]]
 
 
 def _live_tables(engine: Engine, schema: str | None) -> set[str]:

@@ -11,6 +11,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelines import intake, opendata
 from pipelines.catalogue import load_catalogue
@@ -206,3 +208,29 @@ def test_per_distinct_of_a_long_text_column_reads_each_distinct_cell_once_as_the
     calls.clear()
     assert [text for text, _ in fast] == [text for text, _ in per_distinct(list(cells), read)]
     assert fast[:7] == [("'=a", 1), ("'b'", 2), ("None", 4), ("'b'", 2), ("nan", 5), ("''", 3), ("'=a", 1)]
+
+
+_CELL = st.one_of(st.none(), st.sampled_from([*PAYLOADS, *NUMBERS, "text", "", "\x01x", (1, 2)]),
+                  st.integers(-3, 3), st.floats(allow_nan=True, allow_infinity=False))
+
+
+@settings(max_examples=150, deadline=None)
+@given(cells=st.lists(st.tuples(_CELL, _CELL, st.integers(0, 9)), max_size=6),
+       names=st.sampled_from([["name", "capital", "row_no"], ["name", "name", "row_no"]]), numbers=st.booleans(),
+       index=st.sampled_from(["range", "shifted", "repeated"]))
+def test_a_safe_frame_is_the_frame_with_each_text_cell_neutralised(
+        cells: list[tuple[object, object, int]], names: list[str], numbers: bool, index: str) -> None:
+    """The oracle: the frame copied, then every cell of a column that may hold text replaced one at a time;
+    the other columns (the integers), the index, repeated names and attrs come through as they were."""
+    frame = pd.DataFrame(cells, columns=names)
+    frame.index = {"range": frame.index, "shifted": frame.index + 5, "repeated": [0] * len(frame)}[index]
+    frame.attrs["numeric_columns"] = {"capital"}
+    numeric = {"capital"} if numbers else set()
+    expected = frame.copy()
+    for position, name in enumerate(frame.columns):
+        column = frame.iloc[:, position]
+        if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column)):
+            expected.isetitem(position, pd.Series([neutralised(v, name in numeric) for v in column],
+                                                  index=frame.index, dtype=object))
+    pd.testing.assert_frame_equal(safe_frame(frame, numeric), expected)
+    assert safe_frame(frame, numeric).attrs == frame.attrs

@@ -211,3 +211,40 @@ def test_the_same_refused_file_in_two_units_folders_is_two_refusals(tmp_path: Pa
                 (f"nobody/enterprise/enterprise.csv/{next(iter(digest))[:12]}", "nobody", "rejected", 3)]
     finally:
         store.dispose()
+
+
+def _judged_from_the_whole_window(window: Path, catalogue: Any, unit: str) -> list[Path]:
+    """The oracle: every entry of the window listed, then kept as a unit's step judged them when it listed the
+    whole window for each item: its own folder's and, for the steward, what no unit with items owns."""
+    owners = {u.code for u in catalogue.units if catalogue.items_of(u.code)}
+    steward = intake.window_steward(catalogue)
+    return [path for folder, path in intake.window_entries(window)
+            if folder == unit or (unit == steward and folder not in owners)]
+
+
+def test_a_unit_step_judges_what_it_judged_when_the_whole_window_was_listed(tmp_path: Path) -> None:
+    catalogue = load_catalogue(GOVERNED)
+    window = tmp_path / "intake"
+    write_csv(window / "health" / "epidemic_visit.csv", ["visit_no", "place"], [["V1", "商场"]])
+    write_csv(window / "health" / "enterprise.csv", ["credit_code"], [["x"]])  # another unit's item
+    write_csv(window / "health" / "_archive" / "epidemic_visit.csv", ["visit_no"], [["V0"]])  # done with
+    write_csv(window / "amr" / "enterprise__b.csv", ["credit_code"], [["x"]])
+    write_csv(window / "amr" / "enterprise__a.csv", ["credit_code"], [["y"]])
+    write_csv(window / "nobody" / "enterprise.csv", ["credit_code"], [["x"]])  # no such unit: the steward's
+    write_csv(window / ".health" / "licence.csv", ["a"], [["1"]])  # a hidden folder is a stray
+    write_csv(window / "_rejected" / "old.csv", ["a"], [["1"]])  # the window's own folders are not looked in
+    write_csv(window / "stray.csv", ["a"], [["1"]])
+    write_csv(window / "housing", ["a"], [["1"]])  # a file named as a unit: a stray, not that unit's folder
+    write_csv(tmp_path / "elsewhere" / "lz_water_account.csv", ["a"], [["1"]])
+    (window / "lz_water").symlink_to(tmp_path / "elsewhere")  # a link named as a unit: never followed
+    for unit in [*(u.code for u in catalogue.units), "nobody", ".health", "_rejected", intake.NO_UNIT]:
+        for item in (None, "enterprise", "stray"):
+            accepted, refused = intake.discover(window, catalogue, date(2020, 3, 31), unit=unit, item=item)
+            judged = [p for p in _judged_from_the_whole_window(window, catalogue, unit)
+                      if item is None or intake.item_code_of(p) == item]
+            assert sorted([s.path for s in accepted] + [r.path for r in refused]) == sorted(judged)
+            assert [s.path for s in accepted] == [p for p in judged if p in {s.path for s in accepted}]
+        assert intake.pending_files(window, unit) == [
+            path for folder, path in intake.window_entries(window) if folder == unit and intake.is_regular(path)]
+    assert [s.path.name for s in intake.discover(window, catalogue, date(2020, 3, 31), unit="amr")[0]] == [
+        "enterprise__a.csv", "enterprise__b.csv"]  # in the folder's order
