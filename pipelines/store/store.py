@@ -178,12 +178,11 @@ class Store:
 def _unlisted(conn: Connection, tables: list[Table]) -> list[Table]:
     """The tables not among the live ones, one listing per schema: create_all's check is a query per table, and
     convergence ensures every platform table and its item's on each call."""
-    live = inspect(conn)
-    listed = {schema: set(live.get_table_names(schema=schema)) for schema in {t.schema for t in tables}}
+    listed = {schema: _live_tables(conn, schema) for schema in {t.schema for t in tables}}
     return [t for t in tables if t.name not in listed[t.schema]]
 
 
-def _live_tables(engine: Engine, schema: str | None) -> set[str]:
+def _live_tables(engine: Engine | Connection, schema: str | None) -> set[str]:
     return set(inspect(engine).get_table_names(schema=schema))
 
 

@@ -41,10 +41,12 @@ def test_two_worker_processes_converge_what_one_process_does(tmp_path: Path) -> 
     catalogue, intake = tmp_path / "catalogue", tmp_path / "intake"
     generate_large_catalogue(catalogue, items=6)
     subprocess.run([sys.executable, "-m", "pipelines.demo", "submissions", "--catalogue", str(catalogue),
-                    "--intake", str(intake), "--rows", "30", "--faults", "0.1"], cwd=REPO, check=True,
+                    "--intake", str(intake), "--rows", "30", "--faults", "0.1", "--manifest",
+                    str(tmp_path / "manifest.json")], cwd=REPO, check=True,
                    capture_output=True, timeout=300)
     one_out, one = _run(tmp_path, catalogue, intake, "one", workers=1)
     two_out, two = _run(tmp_path, catalogue, intake, "two", workers=2)
     assert "in 2 process(es)" in two_out and "in 2 process(es)" not in one_out
     assert len(one) == 6 and two == one
-    assert sum(c["held_back"] for c in one.values()) > 0  # the faults were held back, in both
+    planted = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))["totals"]
+    assert sum(c["held_back"] for c in one.values()) == planted["expected_held_back"] > 0
