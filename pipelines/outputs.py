@@ -110,12 +110,9 @@ def per_distinct(cells: Iterable[Any], read: Callable[[Any], Any]) -> list[Any]:
     out = []
     for cell in cells:
         key = (type(cell), cell)
-        try:
-            if key not in memo:
-                memo[key] = read(cell)
-            out.append(memo[key])
-        except TypeError:  # an unhashable cell (a list, a dict): read each time
-            out.append(read(cell))
+        if key not in memo:
+            memo[key] = read(cell)
+        out.append(memo[key])
     return out
 
 

@@ -11,15 +11,13 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import IO, Any, cast
 
 import pandas as pd
 from sqlalchemy import Connection, Table, func, insert, inspect, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from pipelines.catalogue.models import Item
-from pipelines.outputs import per_distinct
+from pipelines.catalogue.models import Item, ItemField
 from pipelines.store.postgres import Written, copy_merge
 from pipelines.store.schema import lineage_values
 from pipelines.store.stage import TextStream, read_otherwise, stage_rows
@@ -173,11 +171,21 @@ def typed_records(item: Item, rows: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _typed(item: Item, names: list[str], rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
     """``python_value`` of every cell of ``rows`` (cells of the columns ``names``), called once per distinct
-    cell of a column (``outputs.per_distinct``): a column of a value set or a day holds few."""
-    rows = list(rows)
-    if not names:
-        return [{} for _ in rows]
+    cell of a column: a column of a value set or a day holds few."""
     by_name = {field.name: field for field in item.fields}
-    columns = [per_distinct([row[n] for row in rows], partial(python_value, by_name[name]))
-               for n, name in enumerate(names)]
-    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+    fields = [by_name[name] for name in names]
+    memos: list[dict[tuple[type, Any], Any]] = [{} for _ in names]
+    return [{name: _value(field, memo, cell) for name, field, memo, cell in zip(names, fields, memos, row,
+                                                                                   strict=True)}
+            for row in rows]
+
+
+def _value(field: ItemField, memo: dict[tuple[type, Any], Any], cell: Any) -> Any:
+    key = (type(cell), cell)  # by type too: 1, 1.0 and True are one dict key
+    try:
+        return memo[key]
+    except KeyError:
+        value = memo[key] = python_value(field, cell)
+        return value
+    except TypeError:  # an unhashable cell (a list): the value model says why it is no cell
+        return python_value(field, cell)
