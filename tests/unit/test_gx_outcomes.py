@@ -33,7 +33,7 @@ VALIDATOR = GxValidator()  # one GX context for every example, as one run has
 # A wrong check character, a missing value, a value outside its set or range, the wrong type, too long, stale,
 # a duplicated key: every row rule of the item, the key and freshness.
 FAULTS = {
-    "bad_check": lambda v, other: v[:-1] + ("0" if v[-1] != "0" else "1"),
+    "bad_check": lambda v, other: v[:-1] + ("0" if v[-1:] != "0" else "1"),  # v[-1:]: an empty cell too
     "missing": lambda v, other: None,
     "outside_set": lambda v, other: "歇业",
     "negative": lambda v, other: "-5",

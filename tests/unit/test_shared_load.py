@@ -53,6 +53,8 @@ def _loaded(read: Any) -> tuple[str, Any]:
         return "loaded", read()
     except InvalidValue as exc:  # a cell no validation accepted: the load refuses it, with the same reason
         return "refused", str(exc)
+    except pd.errors.ParserError:  # a text pandas' reader gives up on (bare "\r" cells: issue 10's note)
+        return "unreadable", ""
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
