@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Table, func, insert, inspect, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pipelines.catalogue.models import Item, ItemField
+from pipelines.outputs import CSV_LINE_END
 from pipelines.store.postgres import Written, copy_merge
 from pipelines.store.schema import lineage_values
 from pipelines.store.stage import TextStream, read_otherwise, stage_rows
@@ -110,7 +111,8 @@ class SharedTables:
             return Written(0, 0)
         if self._tables.dialect == "postgresql":
             buffer = io.StringIO()
-            canonical_frame(item, rows)[0].to_csv(buffer, header=True, index=False)  # what the casts take
+            # what the casts take; RFC 4180 line ends, so a cell's "\r" is quoted (COPY refuses it bare)
+            canonical_frame(item, rows)[0].to_csv(buffer, header=True, index=False, lineterminator=CSV_LINE_END)
             buffer.seek(0)
             return self._merge_text(conn, item, buffer, lineage)
         return self._sqlite_merge(conn, item, typed_records(item, rows), lineage)

@@ -21,6 +21,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Table, delete, insert, select
 
 from pipelines.catalogue.models import Item
+from pipelines.outputs import CSV_LINE_END
 
 # What converges: a stage stream or any open CSV text file (header + rows).
 TextStream = IO[str] | io.TextIOBase
@@ -211,9 +212,9 @@ SMALL_CHUNK = 100_000
 
 def read_otherwise(text: str) -> bool:
     """Whether the csv module would read the text otherwise than pandas did: a NUL (pandas' C reader ends a cell
-    there); a carriage return, which the writer leaves unquoted (its line end is "\n") and pandas takes for a
-    line end; a text of one column, whose line of spaces pandas takes for a blank line (no row)."""
-    return "\x00" in text or "\r" in text or "," not in text.partition("\n")[0]
+    there); a text of one column, whose line of spaces pandas takes for a blank line (no row). A carriage return
+    in a cell is no longer one: the writer quotes it (``_compress``)."""
+    return "\x00" in text or "," not in text.partition("\n")[0]
 
 
 def stage_rows(text: str, columns: Sequence[str]) -> list[list[str | None]]:
@@ -247,5 +248,7 @@ def _chunks(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
 
 
 def _compress(part: pd.DataFrame) -> bytes:
-    # lineterminator "\n": the header split in StageText relies on it; quoted values keep their own newlines
-    return zlib.compress(part.to_csv(index=False, lineterminator="\n").encode("utf-8"), COMPRESSION_LEVEL)
+    # RFC 4180 line ends: with "\n" alone the writer left a cell's bare "\r" unquoted, and every reader (pandas,
+    # the csv module, PostgreSQL's COPY) split the row there: a row lost or altered without a word. A cell's
+    # own line ends are quoted; the header split in StageText looks for the "\n" that ends the header line.
+    return zlib.compress(part.to_csv(index=False, lineterminator=CSV_LINE_END).encode("utf-8"), COMPRESSION_LEVEL)

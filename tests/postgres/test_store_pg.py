@@ -63,6 +63,7 @@ def test_stage_text_goes_straight_to_copy_with_the_same_result(pg_database: str)
     item = store.catalogue.item("enterprise")
     frame = enterprise_frame(30)
     frame.loc[3, "status"] = None  # empty in the stage text -> NULL in the store
+    frame.loc[5, "name"], frame.loc[6, "name"] = "企业\r5", "企业\r\n6"  # a cell's line ends stay in its row
     stage = replace(store.stage, chunk_rows=7)  # five chunks: COPY reads across their seams
     stage.write("s1", "valid", frame)
     assert store.shared.upsert_stage(item, stage.open_text("s1", "valid"), "amr", "s1", NOW) == 30
@@ -72,6 +73,7 @@ def test_stage_text_goes_straight_to_copy_with_the_same_result(pg_database: str)
     assert store.shared.upsert(item, frame, "amr", "s1", NOW) == 30
     pd.testing.assert_frame_equal(via_stage, store.shared.read_table(item))
     assert via_stage["status"].isna().sum() == 1
+    assert {"企业\r5", "企业\r\n6"} <= set(via_stage["name"])
     assert str(via_stage.loc[0, "updated_at"]) == "2026-10-01"
     store.dispose()
 
