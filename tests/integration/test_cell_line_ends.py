@@ -54,7 +54,8 @@ def test_a_cell_with_line_ends_stays_in_its_row(database: str, tmp_path: Path, r
     converge(platform, item)
     [entry] = store.ledger.submissions(item.code)
     table = store.shared.read_table(item)
-    held = {json.loads(r["record_key"])["uscc"]: (r["row_no"], r["reasons"]) for r in store.quarantine.held_rows(item.code)}
+    held = {json.loads(r["record_key"])["uscc"]: (r["row_no"], r["reasons"])
+            for r in store.quarantine.held_rows(item.code)}
     store.dispose()
     assert (entry["received"], entry["converged"], entry["held_back"]) == (40, 36, 4)
     assert held == {key: (row_no, "type:address: 住所 is text without control characters")
