@@ -18,13 +18,14 @@ from typing import Any
 from dagster._serdes import ConfigurableClassData
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
-from sqlalchemy.engine import Connection
+
+from pipelines.instance_storage import KnownSchema
 
 POOL_OVERFLOW = 8  # threads of one process (the daemon's, the webserver's) beyond the kept connection
 POOL_RECYCLE_SECONDS = 3600
 
 
-class PostgresEventLog(PostgresEventLogStorage):
+class PostgresEventLog(KnownSchema, PostgresEventLogStorage):
     """Configured in ``dagster.yaml`` as ``event_log_storage: {module: pipelines.instance_storage_postgres,
     class: PostgresEventLog, config: {postgres_db: ...}}``, beside dagster-postgres's run and schedule
     storage (deploy/postgres/dagster.yaml)."""
@@ -36,8 +37,6 @@ class PostgresEventLog(PostgresEventLogStorage):
         self._engine = create_pg_engine(self.postgres_url, token_provider, isolation_level="AUTOCOMMIT",
                                         pool_size=1, max_overflow=POOL_OVERFLOW, pool_pre_ping=True,
                                         pool_recycle=POOL_RECYCLE_SECONDS)
-        self._tables: set[str] = set()
-        self._asset_key_columns: set[str] = set()
 
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None,
@@ -46,13 +45,3 @@ class PostgresEventLog(PostgresEventLogStorage):
                    should_autocreate_tables=config_value.get("should_autocreate_tables", True),
                    token_provider=get_token_provider_from_config(config_value))
 
-    def has_table(self, table_name: str) -> bool:
-        if table_name not in self._tables and super().has_table(table_name):
-            self._tables.add(table_name)
-        return table_name in self._tables
-
-    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
-        if column_name not in self._asset_key_columns and super()._has_asset_key_col_on_connection(conn,
-                                                                                                   column_name):
-            self._asset_key_columns.add(column_name)
-        return column_name in self._asset_key_columns

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 import yaml
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from pipelines.instance_storage import RUN_ENGINES, SqliteEventLog
@@ -79,3 +80,32 @@ def test_a_watcher_sees_each_event_of_a_run_as_it_is_stored(tmp_path: Path) -> N
         assert Path(f"{storage.path_for_shard('live')}-wal").exists()  # written through the open connection
     finally:
         storage.dispose()
+
+
+def test_a_second_run_asks_no_schema_question_and_a_wipe_asks_again(tmp_path: Path,
+                                                                     monkeypatch: Any) -> None:
+    asked: list[str] = []
+    stock_has_table = SqliteEventLogStorage.has_table
+    stock_has_column = SqlEventLogStorage._has_asset_key_col_on_connection
+
+    def has_table(storage: Any, name: str) -> bool:
+        asked.append(f"table {name}")
+        return stock_has_table(storage, name)
+
+    def has_column(storage: Any, conn: Any, name: str) -> bool:
+        asked.append(f"column {name}")
+        return stock_has_column(storage, conn, name)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table", has_table)
+    monkeypatch.setattr(SqlEventLogStorage, "_has_asset_key_col_on_connection", has_column)
+    job = dg.Definitions(assets=[first, second]).resolve_implicit_global_asset_job_def()
+    with dg.instance_for_test(overrides=_storage(tmp_path), temp_dir=str(tmp_path)) as instance:
+        assert job.execute_in_process(instance=instance).success
+        first_run = list(asked)
+        assert job.execute_in_process(instance=instance).success
+        second_run = asked[len(first_run):]
+        instance.event_log_storage.wipe()
+        assert job.execute_in_process(instance=instance).success
+        after_wipe = asked[len(first_run) + len(second_run):]
+    assert first_run and second_run == []  # every question of the first run is answered from then on
+    assert set(first_run) <= set(after_wipe)  # the wiped instance is asked about again (its tables made anew)
