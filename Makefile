@@ -34,25 +34,8 @@ $(INSTALLED): requirements.lock pyproject.toml
 ## against the DCAT-AP shapes (art. 18), and the supervision and evaluation verdicts (art. 8, 9, 15)
 demo: install
 	rm -rf $(DEMO_DIR) var/dagster
-	@printf "%s\n" "== a season of history: $(HISTORY_MONTHS) month(s) before this one, 20 rows per item, clock in each month =="
-	@test $(HISTORY_MONTHS) -eq 0 || $(DEMO_ENV) $(BIN)/python -m pipelines.demo history --months $(HISTORY_MONTHS) \
-		--catalogue catalogue/demo --intake $(DEMO_DIR)/intake --data $(DEMO_DIR)/data
-	@printf "\n%s\n" "== today =="
-	$(BIN)/python -m pipelines.demo generate --catalogue catalogue/demo --intake $(DEMO_DIR)/intake --data $(DEMO_DIR)/data
-	@printf "\n%s\n" "== a contractor whose entrustment expired tries to run nn_water: refused, nothing touched (art. 7) =="
-	@$(DEMO_ENV) $(BIN)/python -m pipelines run --contractor nn_cityinfo --unit nn_water --quiet 2>/dev/null; \
-		test $$? -eq 1 || { echo "expected the run to be refused"; exit 1; }
-	$(DEMO_ENV) $(BIN)/python -m pipelines run
-	@printf "\n%s\n" "== platforms, each its own store, and the connected stores: county -> city -> province (art. 11, 19) =="
-	@$(DEMO_ENV) $(BIN)/python -m pipelines.demo connected --catalogue catalogue/demo --data $(DEMO_DIR)/data
-	@printf "\n%s\n" "== repeated collection (art. 13) =="
-	@$(BIN)/python -m pipelines repeated-collection catalogue/demo --data $(DEMO_DIR)/data
-	@printf "\n%s\n" "== temporary collections (art. 12) =="
-	@$(BIN)/python -m pipelines temporary-collections catalogue/demo
-	@printf "\n%s\n" "== resource directory (art. 18) =="
-	@$(DEMO_ENV) $(BIN)/python -m pipelines directory catalogue/demo --out $(DEMO_DIR)/data/directory --data $(DEMO_DIR)/data
-	@printf "\n%s\n" "== supervision and evaluation: scorecards, contractors, violations, verdicts (art. 7-9, 15) =="
-	@$(DEMO_ENV) $(BIN)/python -m pipelines evaluate; test $$? -le 1  # 1: some unit fails, as the demo intends
+	@# one process for every command (each printed as you would type it: pipelines/demo/tour.py)
+	$(BIN)/python -m pipelines.demo tour --demo-dir $(DEMO_DIR) --history-months $(HISTORY_MONTHS)
 	@printf "\n%s\n" "open data (art. 10): $(DEMO_DIR)/data/open/   reports: $(DEMO_DIR)/data/reports/<period>/report.html"
 
 ## run / summary: the same CLI on the demo environment (after `make demo`)

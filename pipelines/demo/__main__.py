@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     rollup.add_argument("--catalogue", default="catalogue/demo", help="demo catalogue directory")
     rollup.add_argument("--data", required=True, help="the run's data directory (its SQLite shared store)")
 
+    tour = commands.add_parser("tour", help="make demo: the demo's commands one after another in this process, "
+                                            "each printed as you would type it")
+    tour.add_argument("--demo-dir", default="var/demo", help="gets intake/ and data/ (emptied by make demo first)")
+    tour.add_argument("--history-months", type=int, default=3, help="months of history before today (0: none)")
+
     large = commands.add_parser("catalogue", help="write a large synthetic catalogue that loads")
     large.add_argument("--items", type=int, default=5000)
     large.add_argument("--out", required=True)
@@ -72,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                manifest=args.manifest), args.manifest)
     elif args.command == "connected":
         print_connected(args.catalogue, args.data)
+    elif args.command == "tour":
+        from pipelines.demo import tour
+
+        return tour.main(args.demo_dir, args.history_months)
     else:
         result = generate_large_catalogue(args.out, items=args.items, seed=args.seed)
         print(f"wrote {result['items']} items over {result['units']} units to {result['out']}")

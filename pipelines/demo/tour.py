@@ -1,0 +1,145 @@
+"""``make demo``: the demo's commands one after another, each printed as a newcomer would type it, run in this one
+process.
+
+Each command is the CLI's own entry point (``python -m pipelines ...``, ``python -m pipelines.demo ...``) called
+with its arguments and the environment the Makefile gives it; a newcomer can run any of them by hand, as printed,
+afterwards. Run as eight processes they paid their imports eight times (Dagster, GX, pandas, SQLAlchemy: 2-9 s
+CPU each, about 20 s of the demo's 50); here once. A command whose exit code is not the one the tour expects
+stops the tour with the command named.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shlex
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+Main = Callable[[Sequence[str]], int]
+# the demo platform's settings beside the catalogue, intake and data directories (the Makefile's DEMO_ENV)
+ALLOW_RUN_DATE = {"GOVDATA_ALLOW_RUN_DATE": "1"}  # a demo platform, whose runs may be dated (history, --as-of)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command of the tour: under ``title``, ``python -m <module> <args>`` with ``env`` set (None: with the
+    variable removed), expected to exit with one of ``exits``; ``hide_errors``: its standard error is not shown
+    (a refused run's traceback is the point being made, told by the title)."""
+
+    title: str
+    module: str
+    args: tuple[str, ...]
+    env: Mapping[str, str | None] = field(default_factory=dict)
+    exits: frozenset[int] = frozenset({0})
+    hide_errors: bool = False
+
+    @property
+    def command(self) -> str:
+        shown = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items() if v is not None)
+        return f"{shown + ' ' if shown else ''}python -m {self.module} {shlex.join(self.args)}"
+
+
+class TourStopped(RuntimeError):
+    """A command of the tour exited otherwise than expected: the demo's results would not be the demo's."""
+
+
+def demo_environment(demo_dir: Path) -> dict[str, str]:
+    """What the Makefile's DEMO_ENV sets: the demo's catalogue, intake and data directories, its HRSS database."""
+    data = demo_dir / "data"
+    return {"GOVDATA_CATALOGUE_DIR": "catalogue/demo", "GOVDATA_INTAKE_DIR": str(demo_dir / "intake"),
+            "GOVDATA_DATA_DIR": str(data), **ALLOW_RUN_DATE,
+            "GOVDATA_DEMO_HRSS_DB_URL": f"sqlite:///{(data / 'demo_sources' / 'hrss.db').resolve()}"}
+
+
+def steps(demo_dir: Path, history_months: int) -> list[Step]:
+    """The demo's commands in the order ``make demo`` has always run them, each with the environment it had."""
+    intake, data, env = str(demo_dir / "intake"), str(demo_dir / "data"), demo_environment(demo_dir)
+    bare = {name: None for name in env}  # the commands the Makefile ran without the demo's settings
+    where = ("--catalogue", "catalogue/demo", "--intake", intake, "--data", data)
+    history = [Step(f"a season of history: {history_months} month(s) before this one, 20 rows per item, clock in each "
+                    "month", "pipelines.demo", ("history", "--months", str(history_months), *where), env)]
+    return [
+        *(history if history_months else []),
+        Step("today", "pipelines.demo", ("generate", *where), bare),
+        Step("a contractor whose entrustment expired tries to run nn_water: refused, nothing touched (art. 7)",
+             "pipelines", ("run", "--contractor", "nn_cityinfo", "--unit", "nn_water", "--quiet"), env,
+             exits=frozenset({1}), hide_errors=True),
+        Step("the run", "pipelines", ("run",), env),
+        Step("platforms, each its own store, and the connected stores: county -> city -> province (art. 11, 19)",
+             "pipelines.demo", ("connected", "--catalogue", "catalogue/demo", "--data", data), env),
+        Step("repeated collection (art. 13)", "pipelines", ("repeated-collection", "catalogue/demo", "--data", data),
+             bare),
+        Step("temporary collections (art. 12)", "pipelines", ("temporary-collections", "catalogue/demo"), bare),
+        Step("resource directory (art. 18)", "pipelines",
+             ("directory", "catalogue/demo", "--out", str(demo_dir / "data" / "directory"), "--data", data), env),
+        Step("supervision and evaluation: scorecards, contractors, violations, verdicts (art. 7-9, 15)", "pipelines",
+             ("evaluate",), env, exits=frozenset({0, 1})),  # 1: some unit fails, as the demo intends
+    ]
+
+
+def entry_points() -> dict[str, Main]:
+    """The CLI's mains, imported when the tour starts (each imports what its commands need)."""
+    from pipelines.cli import main as platform_main
+    from pipelines.demo.__main__ import main as demo_main
+
+    return {"pipelines": platform_main, "pipelines.demo": demo_main}
+
+
+def run_tour(tour: Sequence[Step], mains: Mapping[str, Main], out: Callable[[str], None] = print) -> None:
+    for number, step in enumerate(tour):
+        out(f"{'' if number == 0 else chr(10)}== {step.title} ==\n$ {step.command}")
+        code = run_step(step, mains[step.module])
+        if code not in step.exits:
+            expected = " or ".join(str(c) for c in sorted(step.exits))
+            raise TourStopped(f"`{step.command}` exited with {code}, not {expected}: the tour stops here")
+
+
+def run_step(step: Step, main: Main) -> int:
+    """The step's exit code: what its main returned, or the code it exited with (argparse's 2 included)."""
+    with _environment(step.env), _stderr_hidden(step.hide_errors):
+        try:
+            return main(list(step.args))
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def _environment(env: Mapping[str, str | None]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in env}
+    try:
+        _apply(env)
+        yield
+    finally:
+        _apply(saved)
+
+
+def _apply(env: Mapping[str, str | None]) -> None:
+    for name, value in env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _stderr_hidden(hidden: bool) -> Iterator[None]:
+    if not hidden:
+        yield
+        return
+    with contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
+def main(demo_dir: str, history_months: int) -> int:
+    try:
+        run_tour(steps(Path(demo_dir), history_months), entry_points())
+    except TourStopped as exc:
+        print(f"make demo: {exc}", file=sys.stderr)
+        return 1
+    return 0
