@@ -2,10 +2,10 @@
 process.
 
 Each command is the CLI's own entry point (``python -m pipelines ...``, ``python -m pipelines.demo ...``) called
-with its arguments and the environment the Makefile gives it; a newcomer can run any of them by hand, as printed,
-afterwards. Run as eight processes they paid their imports eight times (Dagster, GX, pandas, SQLAlchemy: 2-9 s
-CPU each, about 20 s of the demo's 50); here once. A command whose exit code is not the one the tour expects
-stops the tour with the command named.
+with its arguments, every one with the demo platform's settings (printed first, as ``export`` lines); a newcomer
+can run any of them by hand afterwards, as printed. Run as eight processes they paid their imports eight times
+(Dagster, GX, pandas, SQLAlchemy: 2-9 s CPU each, about 20 s of the demo's 50); here once. A command whose exit
+code is not the one the tour expects stops the tour with the command named.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 Main = Callable[[Sequence[str]], int]
@@ -26,21 +26,19 @@ ALLOW_RUN_DATE = {"GOVDATA_ALLOW_RUN_DATE": "1"}  # a demo platform, whose runs 
 
 @dataclass(frozen=True)
 class Step:
-    """One command of the tour: under ``title``, ``python -m <module> <args>`` with ``env`` set (None: with the
-    variable removed), expected to exit with one of ``exits``; ``hide_errors``: its standard error is not shown
-    (a refused run's traceback is the point being made, told by the title)."""
+    """One command of the tour: under ``title``, ``python -m <module> <args>``, expected to exit with one of
+    ``exits``; ``hide_errors``: its standard error is not shown (a refused run's traceback is the point being
+    made, told by the title)."""
 
     title: str
     module: str
     args: tuple[str, ...]
-    env: Mapping[str, str | None] = field(default_factory=dict)
     exits: frozenset[int] = frozenset({0})
     hide_errors: bool = False
 
     @property
     def command(self) -> str:
-        shown = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items() if v is not None)
-        return f"{shown + ' ' if shown else ''}python -m {self.module} {shlex.join(self.args)}"
+        return f"python -m {self.module} {shlex.join(self.args)}"
 
 
 class TourStopped(RuntimeError):
@@ -56,28 +54,26 @@ def demo_environment(demo_dir: Path) -> dict[str, str]:
 
 
 def steps(demo_dir: Path, history_months: int) -> list[Step]:
-    """The demo's commands in the order ``make demo`` has always run them, each with the environment it had."""
-    intake, data, env = str(demo_dir / "intake"), str(demo_dir / "data"), demo_environment(demo_dir)
-    bare = {name: None for name in env}  # the commands the Makefile ran without the demo's settings
+    """The demo's commands in the order ``make demo`` has always run them."""
+    intake, data = str(demo_dir / "intake"), str(demo_dir / "data")
     where = ("--catalogue", "catalogue/demo", "--intake", intake, "--data", data)
     history = [Step(f"a season of history: {history_months} month(s) before this one, 20 rows per item, clock in each "
-                    "month", "pipelines.demo", ("history", "--months", str(history_months), *where), env)]
+                    "month", "pipelines.demo", ("history", "--months", str(history_months), *where))]
     return [
         *(history if history_months else []),
-        Step("today", "pipelines.demo", ("generate", *where), bare),
+        Step("today", "pipelines.demo", ("generate", *where)),
         Step("a contractor whose entrustment expired tries to run nn_water: refused, nothing touched (art. 7)",
-             "pipelines", ("run", "--contractor", "nn_cityinfo", "--unit", "nn_water", "--quiet"), env,
+             "pipelines", ("run", "--contractor", "nn_cityinfo", "--unit", "nn_water", "--quiet"),
              exits=frozenset({1}), hide_errors=True),
-        Step("the run", "pipelines", ("run",), env),
+        Step("the run", "pipelines", ("run",)),
         Step("platforms, each its own store, and the connected stores: county -> city -> province (art. 11, 19)",
-             "pipelines.demo", ("connected", "--catalogue", "catalogue/demo", "--data", data), env),
-        Step("repeated collection (art. 13)", "pipelines", ("repeated-collection", "catalogue/demo", "--data", data),
-             bare),
-        Step("temporary collections (art. 12)", "pipelines", ("temporary-collections", "catalogue/demo"), bare),
+             "pipelines.demo", ("connected", "--catalogue", "catalogue/demo", "--data", data)),
+        Step("repeated collection (art. 13)", "pipelines", ("repeated-collection", "catalogue/demo", "--data", data)),
+        Step("temporary collections (art. 12)", "pipelines", ("temporary-collections", "catalogue/demo")),
         Step("resource directory (art. 18)", "pipelines",
-             ("directory", "catalogue/demo", "--out", str(demo_dir / "data" / "directory"), "--data", data), env),
+             ("directory", "catalogue/demo", "--out", str(demo_dir / "data" / "directory"), "--data", data)),
         Step("supervision and evaluation: scorecards, contractors, violations, verdicts (art. 7-9, 15)", "pipelines",
-             ("evaluate",), env, exits=frozenset({0, 1})),  # 1: some unit fails, as the demo intends
+             ("evaluate",), exits=frozenset({0, 1})),  # 1: some unit fails, as the demo intends
     ]
 
 
@@ -89,18 +85,25 @@ def entry_points() -> dict[str, Main]:
     return {"pipelines": platform_main, "pipelines.demo": demo_main}
 
 
-def run_tour(tour: Sequence[Step], mains: Mapping[str, Main], out: Callable[[str], None] = print) -> None:
-    for number, step in enumerate(tour):
-        out(f"{'' if number == 0 else chr(10)}== {step.title} ==\n$ {step.command}")
-        code = run_step(step, mains[step.module])
-        if code not in step.exits:
-            expected = " or ".join(str(c) for c in sorted(step.exits))
-            raise TourStopped(f"`{step.command}` exited with {code}, not {expected}: the tour stops here")
+def run_tour(tour: Sequence[Step], mains: Mapping[str, Main], settings: Mapping[str, str],
+             out: Callable[[str], None] = print) -> None:
+    """Every step with ``settings`` in the environment (as it was again afterwards), stopping at the first whose
+    exit code is not one it expects."""
+    out("the demo platform's settings, which every command below runs with (export them to run one by hand):")
+    out("".join(f"$ export {name}={shlex.quote(value)}\n" for name, value in settings.items()))
+    with _environment(settings):
+        for step in tour:
+            out(f"== {step.title} ==\n$ {step.command}")
+            code = run_step(step, mains[step.module])
+            if code not in step.exits:
+                expected = " or ".join(str(c) for c in sorted(step.exits))
+                raise TourStopped(f"`{step.command}` exited with {code}, not {expected}: the tour stops here")
+            out("")
 
 
 def run_step(step: Step, main: Main) -> int:
     """The step's exit code: what its main returned, or the code it exited with (argparse's 2 included)."""
-    with _environment(step.env), _stderr_hidden(step.hide_errors):
+    with _stderr_hidden(step.hide_errors):
         try:
             return main(list(step.args))
         except SystemExit as exc:
@@ -110,7 +113,7 @@ def run_step(step: Step, main: Main) -> int:
 
 
 @contextlib.contextmanager
-def _environment(env: Mapping[str, str | None]) -> Iterator[None]:
+def _environment(env: Mapping[str, str]) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in env}
     try:
         _apply(env)
@@ -138,7 +141,9 @@ def _stderr_hidden(hidden: bool) -> Iterator[None]:
 
 def main(demo_dir: str, history_months: int) -> int:
     try:
-        run_tour(steps(Path(demo_dir), history_months), entry_points())
+        # the instance the Makefile names (its dagster.yaml at the repository's root, where make runs)
+        instance = {"DAGSTER_HOME": os.environ.get("DAGSTER_HOME") or str(Path.cwd())}
+        run_tour(steps(Path(demo_dir), history_months), entry_points(), instance | demo_environment(Path(demo_dir)))
     except TourStopped as exc:
         print(f"make demo: {exc}", file=sys.stderr)
         return 1
