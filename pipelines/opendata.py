@@ -14,6 +14,8 @@ not one substring search per value. ``find_personal_data`` runs the same scanner
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -26,13 +28,23 @@ import ahocorasick
 import pandas as pd
 from sqlalchemy import select
 
+from pipelines import opendata_text
 from pipelines.catalogue.models import Catalogue, FieldType, Item, ItemField, OpeningType, Standard
-from pipelines.outputs import CSV_LINE_END, numeric_columns, per_distinct, safe_frame
+from pipelines.outputs import (
+    CSV_LINE_END,
+    FORMULA_STARTS,
+    QUOTE,
+    neutralised,
+    numeric_columns,
+    per_distinct,
+    safe_frame,
+)
 from pipelines.quality.masking import (
     CITIZEN_ID_SHAPED,
     EMAIL,
     MOBILE,
     looks_like_citizen_id,
+    may_hold_numbers,
     personal_numbers,
     redact,
 )
@@ -186,7 +198,8 @@ def stage_from_store(catalogue: Catalogue, item: Item, store: Any, directory: Pa
                      chunk_rows: int = STORE_CHUNK_ROWS) -> tuple[Publication, list[Finding]]:
     """``stage`` of the item's shared table (``store``: the platform's ``Store``) read a chunk of rows at a time, in key
     order from the database, so a million-row table is never one frame: the same files, the same findings.
-    An item whose key is withheld (personal) is published from the whole table: its order is pandas'."""
+    An item whose key is withheld (personal) is published from the whole table: its order is pandas'.
+    On PostgreSQL the cells come as the database's text (``pipelines.opendata_text``) when their types allow."""
     shared = store.shared
     table = shared.table(item)
     published = [f.name for f in published_fields(item) if f.name in table.c]
@@ -199,8 +212,14 @@ def stage_from_store(catalogue: Catalogue, item: Item, store: Any, directory: Pa
     query = select(*(table.c[c] for c in published)).order_by(*text_order)
     scanner = PersonalScanner.of(_stored_personal_values(item, store, table))
     with store.engine.connect() as conn:
-        chunks = pd.read_sql(query, conn.execution_options(stream_results=True), chunksize=chunk_rows)
-        return _write_chunks(catalogue, item, chunks, directory, now, scanner)
+        columns = [fields[c] for c in published]
+        if opendata_text.copies(columns, [fields[k] for k in item.primary_key], store.dialect):
+            sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+            parts = _text_parts(item, columns, opendata_text.copied_chunks(conn, sql, chunk_rows))
+        else:
+            chunks = pd.read_sql(query, conn.execution_options(stream_results=True), chunksize=chunk_rows)
+            parts = _frame_parts(item, chunks)
+        return _write_chunks(catalogue, item, parts, directory, now, scanner)
 
 
 def _stored_personal_values(item: Item, store: Any, table: Any) -> set[str]:
@@ -209,12 +228,98 @@ def _stored_personal_values(item: Item, store: Any, table: Any) -> set[str]:
     with store.engine.connect() as conn:
         for f in item.fields:
             if is_personal(f) and f.name in table.c:
-                found = conn.execute(select(table.c[f.name]).distinct()).scalars()
-                values |= {str(v) for v in found if v is not None and len(str(v)) >= _SHORTEST_NAME}
+                text = store.dialect == "postgresql" and f.type is FieldType.STRING
+                found = _distinct_texts(conn, table.c[f.name]) if text else [
+                    str(v) for v in conn.execute(select(table.c[f.name]).distinct()).scalars() if v is not None]
+                values |= {v for v in found if len(v) >= _SHORTEST_NAME}
     return values
 
 
-def _write_chunks(catalogue: Catalogue, item: Item, chunks: Iterable[pd.DataFrame], directory: Path, now: datetime,
+def _distinct_texts(conn: Any, column: Any) -> list[str]:
+    """A PostgreSQL text column's distinct values, fetched by the DBAPI cursor: the same strings (nothing
+    converts a text), without SQLAlchemy's rows, which cost more than the query (a million-row table has as
+    many phone numbers)."""
+    query = select(column).distinct().where(column.is_not(None))
+    cursor = conn.connection.cursor()
+    cursor.execute(str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})))
+    return [value for (value,) in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One chunk of the published rows as the files hold it: the CSV's lines (the header's too in the first part),
+    the JSON's records (comma-separated, no brackets) and each column's non-null cells as text, for the scan."""
+
+    rows: int
+    scrubbed: int
+    header: list[str]
+    csv: str
+    records: str
+    cells: list[list[str]]  # by column, in header order
+
+
+def _frame_parts(item: Item, chunks: Iterable[pd.DataFrame]) -> Iterator[_Part]:
+    """The parts of chunks read as frames (``open_table``, pandas' writers)."""
+    for number, chunk in enumerate(_at_least_one(chunks, empty_rows(item))):
+        part, blotted = open_table(item, chunk)
+        csv_text = safe_frame(part, numeric_columns(item)).to_csv(header=number == 0, index=False,
+                                                                  lineterminator=CSV_LINE_END)
+        records = part.to_json(orient="records", force_ascii=False, date_format="iso")[1:-1] if len(part) else ""
+        cells = [part[column].dropna().astype(str).tolist() for column in part.columns]
+        yield _Part(len(part), blotted, [str(c) for c in part.columns], csv_text, records, cells)
+
+
+def _text_parts(item: Item, fields: list[ItemField], chunks: Iterable[list[list[str | None]]]) -> Iterator[_Part]:
+    """The parts of chunks of text cells, by column (``opendata_text``): what ``_frame_parts`` gives of the same
+    rows read by read_sql. The rows are in key order already: the database's is pandas' (``stage_from_store``)."""
+    header = [f.name for f in fields]
+    template = "{{" + ",".join(opendata_text.json_key(name).replace("{", "{{").replace("}", "}}") + ":{}"
+                               for name in header) + "}}"  # a record: str.format of the cells' JSON texts
+    for number, columns in enumerate(_at_least_one(chunks, [[] for _ in fields])):
+        scrubbed = 0
+        for position, f in enumerate(fields):
+            if _free_text(f):
+                columns[position], blotted = _scrubbed_cells(columns[position])
+                scrubbed += blotted
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator=CSV_LINE_END)  # pandas' to_csv writes through this writer
+        if number == 0:
+            writer.writerow(header)
+        typed = list(zip(fields, columns, strict=True))
+        writer.writerows(zip(*(_csv_cells(f, cells) for f, cells in typed), strict=True))
+        records = ",".join(map(template.format, *(opendata_text.json_texts(f, cells) for f, cells in typed)))
+        texts = [opendata_text.scan_texts(f, cells) for f, cells in typed]
+        yield _Part(len(columns[0]), scrubbed, header, out.getvalue(), records, texts)
+
+
+def _scrubbed_cells(cells: list[str | None]) -> tuple[list[str | None], int]:
+    """``open_table``'s scrub of a column of text cells: each distinct text once; the count is per cell. Most
+    columns hold nothing to scrub, which one look at all their texts tells."""
+    distinct = [text for text in set(cells) if text is not None]
+    if not may_hold_numbers(_CELL_SEPARATOR.join(distinct)):
+        return cells, 0
+    done = {text: scrub(text) for text in distinct}
+    if not any(blotted for _, blotted in done.values()):
+        return cells, 0
+    return ([done[c][0] if c is not None else None for c in cells],
+            sum(done[c][1] for c in cells if c is not None))
+
+
+def _csv_cells(f: ItemField, cells: list[str | None]) -> list[str | None]:
+    """``safe_frame``'s cells: a text formula-quoted (``neutralised``; only text is ever quoted, and a text field
+    is no numeric column), the others as pandas writes them."""
+    if f.type is not FieldType.STRING:
+        return opendata_text.csv_texts(f, cells)
+    quoted = {text: neutralised(text) for text in set(cells) if text and text[0] in _FORMULA_FIRST}
+    if all(quoted[text] is text for text in quoted):
+        return cells
+    return [quoted.get(c, c) for c in cells]  # type: ignore[arg-type]  # a None cell stays None
+
+
+_FORMULA_FIRST = frozenset((*FORMULA_STARTS, QUOTE))  # a text neutralised changes starts with one of these
+
+
+def _write_chunks(catalogue: Catalogue, item: Item, parts: Iterable[_Part], directory: Path, now: datetime,
                   scanner: PersonalScanner) -> tuple[Publication, list[Finding]]:
     directory.mkdir(parents=True, exist_ok=True)
     document = edition(catalogue, item, empty_rows(item), now).document
@@ -225,19 +330,17 @@ def _write_chunks(catalogue: Catalogue, item: Item, chunks: Iterable[pd.DataFram
     header: list[str] = []
     with csv_path.open("w", encoding="utf-8-sig", newline="") as csv_out, json_path.open("w", encoding="utf-8") as js:
         js.write(_json_head(document))
-        for number, chunk in enumerate(_at_least_one(chunks, empty_rows(item))):
-            part, blotted = open_table(item, chunk)
-            header = [str(c) for c in part.columns]
-            safe_frame(part, numeric_columns(item)).to_csv(csv_out, header=number == 0, index=False,
-                                                           lineterminator=CSV_LINE_END)
-            _write_records(js, part, first=rows == 0)
-            for column in part.columns:
-                kinds = found.setdefault(str(column), [[] for _ in _NUMBER_KINDS])
-                cells = part[column].dropna().astype(str).tolist()
+        for part in parts:
+            header = part.header
+            csv_out.write(part.csv)
+            if part.rows:
+                js.write(("" if rows == 0 else ",") + "\n" + part.records)
+            for column, cells in zip(header, part.cells, strict=True):
+                kinds = found.setdefault(column, [[] for _ in _NUMBER_KINDS])
                 for kind, value in shaped_numbers(cells):
                     kinds[_NUMBER_KINDS.index(kind)].append(value)
                 known |= scanner.known_in(_CELL_SEPARATOR.join(cells))
-            rows, scrubbed = rows + len(part), scrubbed + blotted
+            rows, scrubbed = rows + part.rows, scrubbed + part.scrubbed
         js.write("]\n}\n")
     for kind, value in shaped_numbers(header):
         found.setdefault("", [[] for _ in _NUMBER_KINDS])[_NUMBER_KINDS.index(kind)].append(value)
@@ -250,8 +353,8 @@ def _write_chunks(catalogue: Catalogue, item: Item, chunks: Iterable[pd.DataFram
     return publication, _verdicts(publication, document, numbers, known, scanner)
 
 
-def _at_least_one(chunks: Iterable[pd.DataFrame], empty: pd.DataFrame) -> Iterator[pd.DataFrame]:
-    """The chunks, or one empty frame when there are none: an empty table still has its header."""
+def _at_least_one(chunks: Iterable[Any], empty: Any) -> Iterator[Any]:
+    """The chunks, or one empty chunk when there are none: an empty table still has its header."""
     given = False
     for chunk in chunks:
         given = True
@@ -391,6 +494,8 @@ def shaped_numbers(cells: list[str]) -> list[tuple[str, str]]:
     """What ``personal_numbers`` finds in the cells joined. E-mail addresses are looked for only in cells
     holding an '@': the same matches (none spans two cells) without the e-mail pattern retrying at every
     character of every text (Chinese characters are word characters too), half the cost of the scan."""
+    if not may_hold_numbers(_CELL_SEPARATOR.join(set(cells))):  # the usual column: nothing of the kind in it
+        return []
     text = _CELL_SEPARATOR.join(cells)
     found = [("citizen_id", m.group(0)) for m in CITIZEN_ID_SHAPED.finditer(text) if looks_like_citizen_id(m)]
     found += [("mobile", m.group(0)) for m in MOBILE.finditer(text)]

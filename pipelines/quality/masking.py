@@ -64,6 +64,22 @@ MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
 
+# Every citizen ID and mobile number above is a run of at least eleven digits, and every e-mail address holds an
+# "@": a text with neither holds none of them. Looking for that first is one cheap pass instead of three patterns.
+_ELEVEN_DIGITS = re.compile(r"\d{11}")
+_ASCII_DIGITS = bytes(48 if 48 <= b <= 57 else 46 for b in range(256))  # bytes.translate: 0-9 to "0", others "."
+
+
+def may_hold_numbers(text: str) -> bool:
+    """False only when no citizen ID, mobile number or e-mail address can be in the text. ASCII text (whose only
+    digits are 0-9) is read as bytes, digits marked "0", and searched for eleven of them: far faster than \\d."""
+    if "@" in text:
+        return True
+    if text.isascii():
+        return b"00000000000" in text.encode("ascii").translate(_ASCII_DIGITS)
+    return _ELEVEN_DIGITS.search(text) is not None
+
+
 def looks_like_citizen_id(match: re.Match[str]) -> bool:
     """A plausible birth date (digits 7-14) and a GB 11643 check digit that fits."""
     number = match.group(0).upper()
@@ -83,6 +99,8 @@ def personal_numbers(text: str) -> list[tuple[str, str]]:
 
 def redact(text: str) -> tuple[str, int]:
     """Blot out citizen IDs, mobile numbers and e-mail addresses in free text; returns the count."""
+    if not may_hold_numbers(text):
+        return text, 0
     found = 0
 
     def blot(match: re.Match[str]) -> str:

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelines.catalogue import load_catalogue
 from pipelines.catalogue.models import ItemField, Standard
+from pipelines.quality import masking
 from pipelines.quality.corrections import masked_preview
 from pipelines.quality.masking import MISSING, mask
 from tests.conftest import MINI, make_ric
@@ -59,3 +62,16 @@ def test_the_correction_preview_shows_missing_cells_as_missing() -> None:
     frame = water_frame().iloc[[1]].assign(row_no=2, reasons="required: 户主身份证号 is present")
     preview = masked_preview(catalogue, {"water_account": frame})
     assert preview.splitlines()[4] == "| 2 | required: 户主身份证号 is present | A2 | ∅ | ∅ |"
+
+
+_digits_and_at = st.text(st.sampled_from("0123456789１２３٣@.a-x广 "), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(_digits_and_at, st.text(max_size=40)))
+def test_a_text_that_cannot_hold_numbers_holds_none(text: str) -> None:
+    """may_hold_numbers (redact's and the open-data scan's quick look) never passes over what the patterns find."""
+    if not masking.may_hold_numbers(text):
+        assert masking.personal_numbers(text) == []
+        assert masking.redact(text) == (text, 0)
+    assert masking.may_hold_numbers(text) == bool(re.search(r"\d{11}|@", text))

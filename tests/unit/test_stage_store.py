@@ -144,3 +144,32 @@ def test_a_stage_chunk_reads_as_pandas_read_it(cells: list[tuple[str | None, str
         expected = frame.reindex(columns=columns).astype(object)
         expected = expected.where(expected.notna() & (expected != ""), None)
         pd.testing.assert_frame_equal(_frame(text, item, asked), expected)
+
+
+def _pandas_csv(frame: pd.DataFrame) -> str:
+    """The stage writer before it joined texts itself: pandas' to_csv, the oracle of ``csv_text``."""
+    return frame.to_csv(index=False, lineterminator=CSV_LINE_END)
+
+
+_stage_cells = st.one_of(st.none(), st.just(float("nan")), st.just(pd.NA), st.sampled_from(["", '"', ",", "\r", "\n",
+                                                                                           "\r\n", " ", "'=x"]),
+                         st.text(max_size=6))
+
+
+@settings(max_examples=300, deadline=None)
+@given(columns=st.lists(st.lists(_stage_cells, min_size=0, max_size=5), min_size=1, max_size=4),
+       names=st.lists(st.text(max_size=3), min_size=4, max_size=4, unique=True),
+       other=st.sampled_from([None, 1, 2.5, True]))
+def test_the_stage_writer_writes_what_pandas_wrote(columns: list[list[object]], names: list[str],
+                                                   other: object) -> None:
+    """csv_text is pandas' to_csv of the same frame, byte for byte: text and missing cells joined by the writer
+    itself, anything else (a number, one column, a name not text) written by pandas."""
+    from pipelines.store.stage import csv_text
+
+    rows = min(len(c) for c in columns)
+    frame = pd.DataFrame({name: pd.Series(cells[:rows], dtype=object) for name, cells in zip(names, columns,
+                                                                                            strict=False)})
+    assert csv_text(frame) == _pandas_csv(frame)
+    if other is not None and rows:
+        frame.iloc[0, 0] = other
+        assert csv_text(frame) == _pandas_csv(frame)
