@@ -40,9 +40,10 @@ RUN_ENGINES = 8  # a run's events go to its own file: the engines of the latest 
 class KnownSchema:
     """Dagster's schema look-ups answered once per process, for an event log storage class it is mixed into (first
     in the bases). Dagster asks whether a table exists (``has_table``: on SQLite through a new engine each time)
-    and which columns the asset-key table has before every asset and check event: about 7 % of a run's CPU
-    on SQLite. A table or column once seen stays known: Dagster's migrations (``dagster instance migrate``) add
-    them, never drop them, and a process started after a migration asks again; ``wipe`` forgets them."""
+    and which columns the asset-key table has before every asset and check event: about 5 % of a 200-item run's
+    samples on SQLite (py-spy). A table or column once seen stays known: Dagster's migrations (``dagster instance
+    migrate``) add them, never drop them, and a process started after a migration asks again; ``wipe`` forgets
+    them."""
 
     def has_table(self, table_name: str) -> bool:
         known = self.__dict__.setdefault("_known_tables", set())
