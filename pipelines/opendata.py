@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import ahocorasick
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -285,10 +286,11 @@ def _text_parts(item: Item, fields: list[ItemField], chunks: Iterable[list[list[
         writer = csv.writer(out, lineterminator=CSV_LINE_END)  # pandas' to_csv writes through this writer
         if number == 0:
             writer.writerow(header)
-        typed = list(zip(fields, columns, strict=True))
-        writer.writerows(zip(*(_csv_cells(f, cells) for f, cells in typed), strict=True))
-        records = ",".join(map(template.format, *(opendata_text.json_texts(f, cells) for f, cells in typed)))
-        texts = [opendata_text.scan_texts(f, cells) for f, cells in typed]
+        typed = [(f, cells, opendata_text.column_floats(f, cells)) for f, cells in zip(fields, columns, strict=True)]
+        writer.writerows(zip(*(_csv_cells(f, cells, floats) for f, cells, floats in typed), strict=True))
+        records = ",".join(map(template.format, *(opendata_text.json_texts(f, cells, floats)
+                                                  for f, cells, floats in typed)))
+        texts = [opendata_text.scan_texts(cells, floats) for _, cells, floats in typed]
         yield _Part(len(columns[0]), scrubbed, header, out.getvalue(), records, texts)
 
 
@@ -305,11 +307,11 @@ def _scrubbed_cells(cells: list[str | None]) -> tuple[list[str | None], int]:
             sum(done[c][1] for c in cells if c is not None))
 
 
-def _csv_cells(f: ItemField, cells: list[str | None]) -> list[str | None]:
+def _csv_cells(f: ItemField, cells: list[str | None], floats: np.ndarray | None) -> list[str | None]:
     """``safe_frame``'s cells: a text formula-quoted (``neutralised``; only text is ever quoted, and a text field
     is no numeric column), the others as pandas writes them."""
     if f.type is not FieldType.STRING:
-        return opendata_text.csv_texts(f, cells)
+        return opendata_text.csv_texts(cells, floats)
     quoted = {text: neutralised(text) for text in set(cells) if text and text[0] in _FORMULA_FIRST}
     if all(quoted[text] is text for text in quoted):
         return cells

@@ -85,33 +85,31 @@ def _unescape(match: re.Match[str]) -> str:
     return _UNESCAPE.get(match.group(1), match.group(1))
 
 
-def _floats(cells: list[str | None]) -> np.ndarray:
-    """The column as read_sql's float64 (float() of the text rounds as float() of its Decimal does)."""
-    return np.array([float(c) if c is not None else np.nan for c in cells], dtype=np.float64)
+def column_floats(f: ItemField, cells: list[str | None]) -> np.ndarray | None:
+    """The column as read_sql's float64 when read_sql's column is one: a decimal's, an integer's with a missing
+    value (all missing: an object column of None, written as a float column's NaN would be); else None. Made
+    once per column and chunk: the CSV, the JSON and the scan all write it (float() of the text rounds as
+    float() of its Decimal does)."""
+    if f.type is FieldType.DECIMAL or (f.type is FieldType.INTEGER and None in cells):
+        return np.array([float(c) if c is not None else np.nan for c in cells], dtype=np.float64)
+    return None
 
 
-def as_float(f: ItemField, cells: list[str | None]) -> bool:
-    """Whether read_sql's column is float64: a decimal's, an integer's with a missing value (all missing: an
-    object column of None, written as a float column's NaN would be)."""
-    return f.type is FieldType.DECIMAL or (f.type is FieldType.INTEGER and None in cells)
-
-
-def csv_texts(f: ItemField, cells: list[str | None]) -> list[str | None]:
+def csv_texts(cells: list[str | None], floats: np.ndarray | None) -> list[str | None]:
     """The cells as pandas' to_csv writes read_sql's values (before quoting; None written empty): a float column
-    as numpy's text, what ``get_values_for_csv`` does; text and the others as they are."""
-    if not as_float(f, cells):
+    (``column_floats``) as numpy's text, what ``get_values_for_csv`` does; text and the others as they are."""
+    if floats is None:
         return cells
-    floats = _floats(cells)
     texts = floats.astype(str).astype(object)
     texts[np.isnan(floats)] = None
     return list(texts)
 
 
-def json_texts(f: ItemField, cells: list[str | None]) -> list[str]:
+def json_texts(f: ItemField, cells: list[str | None], floats: np.ndarray | None) -> list[str]:
     """The cells as pandas' to_json writes read_sql's values (``orient="records"``, ``force_ascii=False``,
     ``date_format="iso"``): one JSON text each."""
-    if as_float(f, cells):
-        return pd.Series(_floats(cells)).to_json(orient="values")[1:-1].split(",") if cells else []
+    if floats is not None:
+        return pd.Series(floats).to_json(orient="values")[1:-1].split(",") if cells else []
     if f.type is FieldType.STRING:
         return _json_strings(cells)
     if f.type is FieldType.DATE:
@@ -132,8 +130,8 @@ def json_key(name: str) -> str:
     return _json_strings([name])[0]
 
 
-def scan_texts(f: ItemField, cells: list[str | None]) -> list[str]:
+def scan_texts(cells: list[str | None], floats: np.ndarray | None) -> list[str]:
     """The column's non-null cells as the frame path scans them (``dropna().astype(str)``)."""
-    if as_float(f, cells):
-        return pd.Series(_floats(cells)).dropna().astype(str).tolist()
+    if floats is not None:
+        return pd.Series(floats).dropna().astype(str).tolist()
     return [c for c in cells if c is not None]

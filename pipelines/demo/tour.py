@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 Main = Callable[[Sequence[str]], int]
-# the demo platform's settings beside the catalogue, intake and data directories (the Makefile's DEMO_ENV)
-ALLOW_RUN_DATE = {"GOVDATA_ALLOW_RUN_DATE": "1"}  # a demo platform, whose runs may be dated (history, --as-of)
+HRSS_URL_ENV = "GOVDATA_DEMO_HRSS_DB_URL"  # the url_env of the demo catalogue's database pull (gx_hrss)
 
 
 @dataclass(frozen=True)
@@ -46,11 +45,15 @@ class TourStopped(RuntimeError):
 
 
 def demo_environment(demo_dir: Path) -> dict[str, str]:
-    """What the Makefile's DEMO_ENV sets: the demo's catalogue, intake and data directories, its HRSS database."""
+    """What the Makefile's DEMO_ENV sets: the demo's catalogue, intake and data directories, its runs allowed a
+    date (the season of history, --as-of), the HRSS database its catalogue pulls from."""
+    from pipelines.demo.generator import sqlite_url
+    from pipelines.entrustment import ALLOW_RUN_DATE_ENV
+    from resources.platform import ENV_CATALOGUE, ENV_DATA, ENV_INTAKE
+
     data = demo_dir / "data"
-    return {"GOVDATA_CATALOGUE_DIR": "catalogue/demo", "GOVDATA_INTAKE_DIR": str(demo_dir / "intake"),
-            "GOVDATA_DATA_DIR": str(data), **ALLOW_RUN_DATE,
-            "GOVDATA_DEMO_HRSS_DB_URL": f"sqlite:///{(data / 'demo_sources' / 'hrss.db').resolve()}"}
+    return {ENV_CATALOGUE: "catalogue/demo", ENV_INTAKE: str(demo_dir / "intake"), ENV_DATA: str(data),
+            ALLOW_RUN_DATE_ENV: "1", HRSS_URL_ENV: sqlite_url(data / "demo_sources" / "hrss.db")}
 
 
 def steps(demo_dir: Path, history_months: int) -> list[Step]:
@@ -103,7 +106,8 @@ def run_tour(tour: Sequence[Step], mains: Mapping[str, Main], settings: Mapping[
 
 def run_step(step: Step, main: Main) -> int:
     """The step's exit code: what its main returned, or the code it exited with (argparse's 2 included)."""
-    with _stderr_hidden(step.hide_errors):
+    hidden = contextlib.redirect_stderr(io.StringIO()) if step.hide_errors else contextlib.nullcontext()
+    with hidden:
         try:
             return main(list(step.args))
         except SystemExit as exc:
@@ -128,15 +132,6 @@ def _apply(env: Mapping[str, str | None]) -> None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-
-
-@contextlib.contextmanager
-def _stderr_hidden(hidden: bool) -> Iterator[None]:
-    if not hidden:
-        yield
-        return
-    with contextlib.redirect_stderr(io.StringIO()):
-        yield
 
 
 def main(demo_dir: str, history_months: int) -> int:
