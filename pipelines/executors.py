@@ -87,8 +87,10 @@ def execute_through_instance(keys: Sequence[str], tags: dict[str, str], log_leve
     from dagster._core.definitions.reconstruct import ReconstructableRepository
 
     from pipelines.definitions import ALL_JOB
+    from pipelines.instance_storage import batch_planned_events
     from pipelines.launch import outcome_of, run_config
 
+    batch_planned_events()
     repository = ReconstructableRepository.for_module(ENTRY_MODULE, ENTRY_ATTRIBUTE)
     selection = [dg.AssetKey.from_user_string(k) for k in keys] if keys else None
     with dg.DagsterInstance.get() as instance:

@@ -8,24 +8,33 @@ connection (checked before use, so a restarted server costs one failed ping, not
 table or column once seen stays known: Dagster's migrations add them (``dagster instance migrate``), never
 drop them, and a process started after a migration asks again. The tables, the rows and the LISTEN/NOTIFY
 watcher are Dagster's own: the webserver and the daemon read an instance written by this class as any other.
+A batch of events (a run's planned events) is one transaction, not one commit per statement
+(``pipelines.instance_storage.OneTransactionPerBatch``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from dagster._serdes import ConfigurableClassData
 from dagster_postgres.event_log import PostgresEventLogStorage
-from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
+from dagster_postgres.utils import (
+    create_pg_engine,
+    get_token_provider_from_config,
+    pg_url_from_config,
+    retry_pg_connection_fn,
+)
+from sqlalchemy.engine import Connection
 
-from pipelines.instance_storage import KnownSchema
+from pipelines.instance_storage import KnownSchema, OneTransactionPerBatch
 
 POOL_OVERFLOW = 8  # threads of one process (the daemon's, the webserver's) beyond the kept connection
 POOL_RECYCLE_SECONDS = 3600
 
 
-class PostgresEventLog(KnownSchema, PostgresEventLogStorage):
+class PostgresEventLog(OneTransactionPerBatch, KnownSchema, PostgresEventLogStorage):
     """Configured in ``dagster.yaml`` as ``event_log_storage: {module: pipelines.instance_storage_postgres,
     class: PostgresEventLog, config: {postgres_db: ...}}``, beside dagster-postgres's run and schedule
     storage (deploy/postgres/dagster.yaml)."""
@@ -45,3 +54,18 @@ class PostgresEventLog(KnownSchema, PostgresEventLogStorage):
                    should_autocreate_tables=config_value.get("should_autocreate_tables", True),
                    token_provider=get_token_provider_from_config(config_value))
 
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        batched = self._batched("events", self._begun)
+        if batched is not None:
+            yield batched
+            return
+        with super()._connect() as conn:
+            yield conn
+
+    def _begun(self) -> Connection:
+        """A connection in a transaction of its own (the engine's connections commit each statement)."""
+        conn = retry_pg_connection_fn(self._engine.connect).execution_options(isolation_level="READ COMMITTED")
+        conn.begin()
+        return conn

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -96,3 +97,75 @@ def test_mini_catalogue_runs_in_the_postgres_instance_and_store(pg_instance: dg.
     [entry] = store.ledger.submissions("enterprise")
     assert (entry["received"], entry["converged"], entry["held_back"]) == (9, 8, 1)
     store.dispose()
+
+
+@dg.asset(check_specs=[dg.AssetCheckSpec("rows_present", asset="planned_first")])
+def planned_first() -> dg.MaterializeResult:
+    return dg.MaterializeResult(check_results=[dg.AssetCheckResult(passed=True)])
+
+
+@dg.asset(deps=[planned_first])
+def planned_second() -> None:
+    return None
+
+
+PLANNED = (dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED)
+
+
+def _planned_key(event: dg.DagsterEvent) -> str:
+    check_key = getattr(event.event_specific_data, "asset_check_key", None)
+    return check_key.asset_key.to_user_string() if check_key else event.asset_key.to_user_string()  # type: ignore[union-attr]
+
+
+def _planned_run(instance: dg.DagsterInstance) -> list[str]:
+    """A run's planned events as the instance reads them back, and its check's planned execution row."""
+    job = dg.Definitions(assets=[planned_first, planned_second]).resolve_implicit_global_asset_job_def()
+    run = job.execute_in_process(instance=instance)
+    planned = sorted(f"{e.dagster_event_type.value} {_planned_key(e.get_dagster_event())}"
+                     for e in instance.all_logs(run.run_id) if e.is_dagster_event and e.dagster_event_type in PLANNED)
+    record = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey("planned_first"), "rows_present"), limit=1)[0]
+    assert record.run_id == run.run_id
+    return planned
+
+
+def test_planned_events_are_one_transaction_and_fall_back_event_by_event(
+        pg_instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Batched (``batch_planned_events``), a run's planned events commit once, and read back as those of a run
+    stored event by event; a batch failing part way keeps nothing of itself and Dagster stores it event by event."""
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+
+    from pipelines.instance_storage import EVENT_BATCH_SIZE_ENV, batch_planned_events
+    from pipelines.instance_storage_postgres import PostgresEventLog
+
+    expected = ["ASSET_CHECK_EVALUATION_PLANNED planned_first", "ASSET_MATERIALIZATION_PLANNED planned_first",
+                "ASSET_MATERIALIZATION_PLANNED planned_second"]
+    with pg_instance:
+        monkeypatch.delenv(EVENT_BATCH_SIZE_ENV, raising=False)
+        assert _planned_run(pg_instance) == expected
+        batch_planned_events()
+        commits: list[object] = []
+        per_batch: list[int] = []
+        sa.event.listen(pg_instance.event_log_storage._engine, "commit", commits.append)
+        stock_batch = PostgresEventLog.store_event_batch
+
+        def store_event_batch(storage: PostgresEventLog, events: Any) -> None:
+            commits.clear()
+            stock_batch(storage, events)
+            per_batch.append(len(commits))
+
+        monkeypatch.setattr(PostgresEventLog, "store_event_batch", store_event_batch)
+        assert _planned_run(pg_instance) == expected
+        assert per_batch == [1]  # the plan, stored at the run's start; statements outside a batch autocommit
+        stock = SqlEventLogStorage._store_asset_check_evaluation_planned
+        failed: list[bool] = []
+
+        def fails_once(storage: object, event: object, event_id: object) -> None:
+            if not failed:
+                failed.append(True)
+                raise RuntimeError("the index was locked")
+            stock(storage, event, event_id)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(SqlEventLogStorage, "_store_asset_check_evaluation_planned", fails_once)
+        assert _planned_run(pg_instance) == expected  # each once: nothing of the failed batch was kept
+        assert failed and "Exception while storing event batch: the index was locked" in capsys.readouterr().err

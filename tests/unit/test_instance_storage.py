@@ -1,16 +1,24 @@
 """The event log class of the repository's dagster.yaml writes what Dagster's own SQLite class reads."""
 
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pytest
 import yaml
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
-from pipelines.instance_storage import RUN_ENGINES, SqliteEventLog
+from pipelines.instance_storage import (
+    EVENT_BATCH_SIZE,
+    EVENT_BATCH_SIZE_ENV,
+    RUN_ENGINES,
+    SqliteEventLog,
+    batch_planned_events,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -87,6 +95,7 @@ def test_a_second_run_asks_no_schema_question_and_a_wipe_asks_again(tmp_path: Pa
     asked: list[str] = []
     stock_has_table = SqliteEventLogStorage.has_table
     stock_has_column = SqlEventLogStorage._has_asset_key_col_on_connection
+    stock_has_index = SqlEventLogStorage.has_secondary_index
 
     def has_table(storage: Any, name: str) -> bool:
         asked.append(f"table {name}")
@@ -96,8 +105,13 @@ def test_a_second_run_asks_no_schema_question_and_a_wipe_asks_again(tmp_path: Pa
         asked.append(f"column {name}")
         return stock_has_column(storage, conn, name)
 
+    def has_index(storage: Any, name: str) -> bool:
+        asked.append(f"index {name}")
+        return stock_has_index(storage, name)
+
     monkeypatch.setattr(SqliteEventLogStorage, "has_table", has_table)
     monkeypatch.setattr(SqlEventLogStorage, "_has_asset_key_col_on_connection", has_column)
+    monkeypatch.setattr(SqlEventLogStorage, "has_secondary_index", has_index)
     job = dg.Definitions(assets=[first, second]).resolve_implicit_global_asset_job_def()
     with dg.instance_for_test(overrides=_storage(tmp_path), temp_dir=str(tmp_path)) as instance:
         assert job.execute_in_process(instance=instance).success
@@ -107,5 +121,107 @@ def test_a_second_run_asks_no_schema_question_and_a_wipe_asks_again(tmp_path: Pa
         instance.event_log_storage.wipe()
         assert job.execute_in_process(instance=instance).success
         after_wipe = asked[len(first_run) + len(second_run):]
+    assert any(q.startswith("index ") for q in first_run)  # Dagster's asset-record look-ups ask it
     assert first_run and second_run == []  # every question of the first run is answered from then on
-    assert set(first_run) <= set(after_wipe)  # the wiped instance is asked about again (its tables made anew)
+    # the wiped instance is asked about again (its tables made anew), but for the index's data migration, which a
+    # new index is stamped with unasked
+    assert set(first_run) - {"index asset_key_table"} <= set(after_wipe)
+
+
+PLANNED = (dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED)
+# what a run of first and second plans: an event per asset and per check
+RUN_PLAN = [("ASSET_CHECK_EVALUATION_PLANNED", "first:rows_present"), ("ASSET_MATERIALIZATION_PLANNED", "first"),
+            ("ASSET_MATERIALIZATION_PLANNED", "second")]
+
+
+def _planned(tmp_path: Path, name: str) -> list[tuple[str, str]]:
+    """A run of first and second, and what Dagster's stock reader finds of its planned events (sorted: Dagster
+    orders a batch by key)."""
+    job = dg.Definitions(assets=[first, second]).resolve_implicit_global_asset_job_def()
+    (tmp_path / name).mkdir()
+    with dg.instance_for_test(overrides=_storage(tmp_path / name), temp_dir=str(tmp_path / name)) as instance:
+        run = job.execute_in_process(instance=instance)
+        base_dir = instance.event_log_storage._base_dir
+    found = []
+    for entry in SqliteEventLogStorage(base_dir).get_logs_for_run(run.run_id):
+        if entry.is_dagster_event and entry.dagster_event_type in PLANNED:
+            event = entry.get_dagster_event()
+            check_key = getattr(event.event_specific_data, "asset_check_key", None)
+            key = f"{check_key.asset_key.to_user_string()}:{check_key.name}" if check_key else event.asset_key
+            found.append((event.event_type_value, key if isinstance(key, str) else key.to_user_string()))
+    return sorted(found)
+
+
+def _commits_per_batch(monkeypatch: Any) -> list[list[str]]:
+    """For each batch the storage is handed, the database files its commits went to (but the commits that make a
+    new run file's tables: the planned events are a run's first)."""
+    from sqlalchemy.engine import Connection
+
+    batches: list[list[str]] = []
+    commits: list[str] = []
+    making_tables: list[bool] = []
+    stock_commit, stock_batch = Connection._commit_impl, SqliteEventLog.store_event_batch
+    stock_initdb = SqliteEventLogStorage._initdb
+
+    def commit(conn: Any) -> None:
+        if not making_tables:
+            commits.append(Path(conn.engine.url.database).stem)
+        stock_commit(conn)
+
+    def initdb(storage: Any, *args: Any, **kwargs: Any) -> None:
+        making_tables.append(True)
+        try:
+            stock_initdb(storage, *args, **kwargs)
+        finally:
+            making_tables.clear()
+
+    def store_event_batch(storage: Any, events: Any) -> None:
+        commits.clear()
+        stock_batch(storage, events)
+        batches.append(sorted(commits))
+
+    monkeypatch.setattr(Connection, "_commit_impl", commit)
+    monkeypatch.setattr(SqliteEventLogStorage, "_initdb", initdb)
+    monkeypatch.setattr(SqliteEventLog, "store_event_batch", store_event_batch)
+    return batches
+
+
+def test_batches_are_dagsters_choice_unless_the_deployment_set_a_size(monkeypatch: Any) -> None:
+    monkeypatch.delenv(EVENT_BATCH_SIZE_ENV, raising=False)
+    batch_planned_events()
+    assert os.environ[EVENT_BATCH_SIZE_ENV] == str(EVENT_BATCH_SIZE)
+    monkeypatch.setenv(EVENT_BATCH_SIZE_ENV, "50")
+    batch_planned_events()
+    assert os.environ[EVENT_BATCH_SIZE_ENV] == "50"
+
+
+def test_a_runs_planned_events_are_one_transaction_per_file_and_read_as_stored_one_by_one(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.delenv(EVENT_BATCH_SIZE_ENV, raising=False)
+    one_by_one = _planned(tmp_path, "one_by_one")
+    monkeypatch.setenv(EVENT_BATCH_SIZE_ENV, str(EVENT_BATCH_SIZE))
+    batches = _commits_per_batch(monkeypatch)
+    batched = _planned(tmp_path, "batched")
+    assert one_by_one == batched == RUN_PLAN
+    run_file = batches[0][0] if batches else ""
+    assert batches == [[run_file, "index"]] and run_file not in ("", "index")  # the plan, at the run's start
+
+
+def test_a_batch_that_fails_keeps_nothing_and_dagster_stores_it_event_by_event(
+        tmp_path: Path, monkeypatch: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """The first planned check fails to store inside the batch: what the batch stored before it is rolled back,
+    and Dagster's fallback then stores each event once (a batch committed in part would show them twice)."""
+    monkeypatch.setenv(EVENT_BATCH_SIZE_ENV, str(EVENT_BATCH_SIZE))
+    stock = SqlEventLogStorage._store_asset_check_evaluation_planned
+    failures: list[str] = []
+
+    def fails_once(storage: Any, event: Any, event_id: Any) -> None:
+        if not failures:
+            failures.append("failed")
+            raise RuntimeError("the index was locked")
+        stock(storage, event, event_id)
+
+    monkeypatch.setattr(SqlEventLogStorage, "_store_asset_check_evaluation_planned", fails_once)
+    assert _planned(tmp_path, "failing") == RUN_PLAN
+    assert failures == ["failed"]
+    assert "Exception while storing event batch: the index was locked" in capsys.readouterr().err
