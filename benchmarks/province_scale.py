@@ -26,9 +26,14 @@ CPU seconds beside wall time (these machines are shared: CPU is the figure to co
    process tree (sampled from /proc, children included), rows/s and the ratio to ``\\copy``; and the
    convergence step alone (``benchmarks/convergence_pg.py``'s measurement) against ``\\copy``.
 
+4. ``make demo`` with no history (``--skip-demo`` leaves it out): its one process, ``python -m pipelines.demo
+   tour --history-months 0``, in a child on a fresh demo directory and SQLite instance under the temporary
+   directory, every step's exit code checked; the baseline is a child that only imports what every run
+   imports (Dagster, Great Expectations, pandas): the floor no demo goes below.
+
 Goals (the province-scale issue): definitions <= 3 s CPU, validate <= 15 s CPU, snapshot <= 25 MB,
 assetNodes <= 30 s; the run <= 300 s wall and <= 0.2 s CPU per item; one item's rows end to end >= 0.1x
-``\\copy``, peak memory <= 2 GB, and convergence alone >= 0.5x ``\\copy``.
+``\\copy``, peak memory <= 2 GB, and convergence alone >= 0.5x ``\\copy``; ``make demo`` <= 30 s CPU.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 GOALS = {"definitions_cpu": 3.0, "validate_cpu": 15.0, "snapshot_mb": 25.0, "asset_nodes_s": 30.0,
-         "run_wall": 300.0, "cpu_per_item": 0.2}
+         "run_wall": 300.0, "cpu_per_item": 0.2, "demo_cpu": 30.0}
 ROWS_GOALS = {"end_to_end_vs_copy": 0.1, "peak_rss_gb": 2.0, "convergence_vs_copy": 0.5}
 
 
@@ -543,6 +548,20 @@ def _convergence_alone(n: int, tmp: Path, url: Any) -> None:
                 ROWS_GOALS["convergence_vs_copy"])
 
 
+def demo(tmp: Path) -> None:
+    """``make demo HISTORY_MONTHS=0`` as the Makefile runs it (the tour), against the import floor."""
+    print(f"\n4. make demo with no history (load average {os.getloadavg()[0]:.1f})")
+    env = {**os.environ, "DAGSTER_HOME": str(_run_home(tmp, "demo", None))}
+    with Timer() as floor:
+        _child([sys.executable, "-c", "import dagster, great_expectations, pandas"], env=env)
+    with Timer() as tour:
+        _child([sys.executable, "-m", "pipelines.demo", "tour", "--demo-dir", str(tmp / "demo"),
+                "--history-months", "0"], env=env)
+    _line("python -m pipelines.demo tour --history-months 0", tour,
+          f"{tour.cpu / floor.cpu:6.1f}x baseline", _verdict(tour.cpu, GOALS["demo_cpu"]))
+    _line("baseline: import dagster, great_expectations, pandas", floor)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=5000)
@@ -560,6 +579,7 @@ def main() -> None:
                         help="rows of the one-item end-to-end measurement on PostgreSQL (0 skips it)")
     parser.add_argument("--million", action="store_const", const=1_000_000, dest="rows_item",
                         help="the same as --rows-item 1000000")
+    parser.add_argument("--skip-demo", action="store_true", help="leave out make demo")
     parser.add_argument("--pg-url", default="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
                         help="an admin connection: a throwaway database is created and dropped")
     args = parser.parse_args()
@@ -571,6 +591,8 @@ def main() -> None:
             run(args.run_items, args.rows, Path(tmp), args.instance or ["sqlite", "postgres"], args.pg_url)
         if args.rows_item:
             rows_item(args.rows_item, Path(tmp), args.pg_url)
+        if not args.skip_demo:
+            demo(Path(tmp))
 
 
 if __name__ == "__main__":
