@@ -7,6 +7,7 @@ Submissions arrive as text, so each expectation checks text values; nulls are le
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, ClassVar, Literal
 
@@ -196,9 +197,59 @@ class MulticolumnValuesSatisfyContract(MulticolumnMapMetricProvider):
     @multicolumn_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column_list: pd.DataFrame, rules: list[dict[str, Any]], **kwargs: Any) -> pd.Series:
         passes = np.ones(len(column_list), dtype=bool)
+        made = []
         for rule in contract_rules(rules):
-            passes &= rule_mask(rule, column_list[rule["column"]]).to_numpy()
+            column = column_list[rule["column"]]
+            mask = rule_mask(rule, column).to_numpy()
+            made.append(_Mask(rule, column.to_numpy(dtype=object), mask))
+            passes &= mask
+        _remember(made)
         return pd.Series(passes, index=column_list.index)
+
+
+@dataclass(frozen=True)
+class _Mask:
+    """A rule's mask over the cells it was computed on."""
+
+    rule: dict[str, Any]
+    cells: np.ndarray
+    mask: np.ndarray
+
+
+# The masks of the contract GX evaluated last. The runner then tells which rule each failing row broke, on the
+# same cells: when most rows fail (a stale daily item fails freshness in nearly every row) that second reading
+# cost as much as the contract. A mask is reused only for a rule equal to its own and cells equal to its own,
+# so whatever evaluated last (another item, another thread), the verdicts are the rule's.
+_LAST_MASKS: dict[str, _Mask] = {}
+
+
+def _remember(masks: list[_Mask]) -> None:
+    global _LAST_MASKS
+    _LAST_MASKS = {m.rule["id"]: m for m in masks}  # one assignment: a reader sees the old masks or the new
+
+
+def remembered_mask(rule: dict[str, Any], column: pd.Series) -> np.ndarray | None:
+    """``rule_mask(rule, column)`` as the contract last computed it, when it did on these very cells; else None."""
+    made = _LAST_MASKS.get(rule.get("id"))  # type: ignore[arg-type]
+    if made is None or made.rule != rule or not _same_texts(made.cells, column.to_numpy(dtype=object)):
+        return None
+    return made.mask
+
+
+def _same_texts(left: np.ndarray, right: np.ndarray) -> bool:
+    """The same texts at the same places, missing cells (None, NaN, ...) at the same places: all a rule's mask
+    depends on (a rule reads every kind of missing cell alike). Only cells that are texts or missing: ``==`` on
+    other objects says too little (True == 1 == 1.0, whose texts differ)."""
+    if len(left) != len(right) or not (_texts_or_missing(left) and _texts_or_missing(right)):
+        return False
+    missing = pd.isna(left)
+    if not np.array_equal(missing, pd.isna(right)):
+        return False
+    return bool((left[~missing] == right[~missing]).all())
+
+
+def _texts_or_missing(cells: np.ndarray) -> bool:
+    return pd.api.types.infer_dtype(cells, skipna=True) in ("string", "empty")
 
 
 class ExpectRowsToSatisfyContract(MulticolumnMapExpectation):

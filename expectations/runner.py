@@ -235,7 +235,7 @@ def _broken_by_rule(contract: list[dict[str, Any]], frame: pd.DataFrame,
                     failing: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
     """The contract's failing rows that break each of its rules (``rule_passes`` on each cell, or
     ``rule_mask`` on each column when many rows failed: the same verdicts, tests/unit/test_column_values.py)."""
-    from expectations.custom import contract_rules, rule_mask, rule_passes
+    from expectations.custom import contract_rules, rule_passes
 
     if not failing:  # every row passed every rule: nothing to attribute
         return {rule["id"]: () for rule in contract}
@@ -246,9 +246,21 @@ def _broken_by_rule(contract: list[dict[str, Any]], frame: pd.DataFrame,
             cells = frame[params["column"]].to_numpy(dtype=object)[list(failing)]
             passed = [rule_passes(params, cell) for cell in cells]
         else:
-            passed = rule_mask(params, frame.loc[rows, params["column"]]).tolist()
+            passed = _column_passes(params, frame, rows)
         broken[params["id"]] = tuple(row for row, ok in zip(failing, passed, strict=True) if not ok)
     return broken
+
+
+def _column_passes(params: dict[str, Any], frame: pd.DataFrame, rows: pd.Index) -> list[bool]:
+    """The rule on the failing rows' cells: the contract's own mask of the frame's column when GX just computed
+    it on these cells (``remembered_mask``), else the rule read again on those cells."""
+    from expectations.custom import remembered_mask, rule_mask
+
+    column = frame[params["column"]]
+    whole = remembered_mask(params, column) if frame.index.equals(pd.RangeIndex(len(frame))) else None
+    if whole is not None:
+        return whole[rows.to_numpy()].tolist()  # a row's label is its position
+    return rule_mask(params, frame.loc[rows, params["column"]]).tolist()
 
 
 def _rule_result(rule: Rule, success: bool, failing: tuple[int, ...], detail: dict[str, Any], item: Item,

@@ -24,6 +24,7 @@ from pipelines.catalogue.models import FieldType, ItemField, Standard
 from pipelines.factorize import factorize_texts
 from pipelines.standards import divisions_in_use
 from pipelines.values import (
+    _CONTROL,
     _DATES,
     _DATETIME,
     _SPACE,
@@ -323,11 +324,11 @@ def _spread(values: pd.Series, codes: np.ndarray) -> pd.Series:
 def _read_cells(cells: pd.Series, fast: Fast | None, read_one: Callable[[object], tuple[str | None, str | None]],
                 unplain: str) -> tuple[pd.Series, pd.Series]:
     texts = _texts(cells)
-    stripped = texts.str.strip(_SPACE)
+    stripped = _stripped(texts)
     empty = stripped.isna() | (stripped == "")
     canonical = pd.Series(None, index=texts.index, dtype=object)
     if fast is not None:
-        plain = ~empty & ~stripped.str.contains(unplain, regex=True, na=True).astype(bool)
+        plain = ~empty & ~_holding(stripped, unplain)
         if plain.any():
             canonical[plain.to_numpy()] = fast(stripped[plain]).to_numpy()
     reasons = pd.Series(None, index=texts.index, dtype=object)
@@ -340,6 +341,32 @@ def _read_cells(cells: pd.Series, fast: Fast | None, read_one: Callable[[object]
         canonical[rest] = np.array([text for text, _ in read], dtype=object)
         reasons[rest] = np.array([why for _, why in read], dtype=object)
     return _nones(canonical), _nones(reasons)
+
+
+# Most columns hold no surrounding space and no character the column readers leave to the scalar reader: one
+# search over all of a column's texts tells, where stripping and matching each cost a Python call per cell.
+_SPACE_CHARACTER = re.compile("[" + re.escape(_SPACE) + "]")
+
+
+def _joined(texts: pd.Series) -> str:
+    """Every present text of the column, end to end (a character class finds a character in it exactly when
+    it finds it in one of the texts)."""
+    return "".join(texts[texts.notna()].tolist())
+
+
+def _stripped(texts: pd.Series) -> pd.Series:
+    """``texts.str.strip(_SPACE)``: texts without any space character are their own."""
+    if _SPACE_CHARACTER.search(_joined(texts)) is None:
+        return texts
+    return texts.str.strip(_SPACE)
+
+
+def _holding(texts: pd.Series, pattern: str) -> pd.Series:
+    """Per text whether ``pattern`` (a character class) finds a character in it; missing texts count as holding
+    one (the caller takes only present texts)."""
+    if re.search(pattern, _joined(texts)) is None:
+        return texts.isna()
+    return texts.str.contains(pattern, regex=True, na=True).astype(bool)
 
 
 def _nones(column: pd.Series) -> pd.Series:
@@ -379,8 +406,22 @@ def canonical_series(field: ItemField, cells: pd.Series) -> tuple[pd.Series, pd.
 
 def type_valid(field_type: FieldType, cells: pd.Series) -> pd.Series:
     """Per cell whether ``pipelines.values.type_reason`` finds nothing (an empty cell is valid)."""
+    if field_type is FieldType.STRING and (every := _texts_without_control(cells)) is not None:
+        return every
     return _valid(_read_column(cells, _TYPES.get(field_type), lambda v: (None, type_reason(field_type, v)),
                                _UNPLAIN_TEXT if field_type is FieldType.STRING else _UNPLAIN, SCALAR_BELOW)[1])
+
+
+def _texts_without_control(cells: pd.Series) -> pd.Series | None:
+    """``type_valid`` of a text field's column of texts none of which holds a control character, the one thing a
+    text's type refuses: every cell valid, told by one search over them all (the row contract checks the type of
+    every text field of every row). None: the column must be read."""
+    column = pd.Series(cells, dtype=object).reset_index(drop=True)
+    if pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
+        return None
+    if _CONTROL.search(_joined(column)) is not None:
+        return None
+    return pd.Series(True, index=column.index)
 
 
 def standard_valid(standard: Standard, cells: pd.Series) -> pd.Series:

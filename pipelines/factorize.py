@@ -30,4 +30,8 @@ def factorize_texts(cells: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _holds_nul(values: np.ndarray) -> bool:
-    return "\x00" in "".join(v for v in values if isinstance(v, str))
+    present = values[~pd.isna(values)].tolist()
+    try:
+        return "\x00" in "".join(present)  # the usual column: every present cell a text, joined in one call
+    except TypeError:  # a cell that is no text: only the texts are looked into
+        return "\x00" in "".join(v for v in values if isinstance(v, str))

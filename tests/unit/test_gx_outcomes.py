@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import great_expectations as gx
@@ -20,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from expectations import runner, suites
+from expectations import custom, runner, suites
 from expectations.runner import GxValidator
 from pipelines.catalogue import load_catalogue
 from pipelines.catalogue.models import Item
@@ -174,3 +175,37 @@ def test_a_single_field_item_keeps_its_rules_as_expectations_of_their_own(tmp_pa
     assert results["required:uscc"].failing_rows == (1,)
     assert results["standard:uscc"].failing_rows == (3,)
     assert sorted(results["unique_key"].failing_rows) == [0, 2]
+
+
+def _contract_rules(item: Item) -> list[dict[str, Any]]:
+    suite, _ = suites.build_suite(item, AS_OF)
+    [contract] = [e for e in suite.expectations if isinstance(e, suites.ExpectRowsToSatisfyContract)]
+    return custom.contract_rules(contract.rules)
+
+
+OTHER_CELLS = st.one_of(st.none(), st.just(float("nan")), st.text(max_size=20), st.sampled_from(
+    [True, 1, 1.0, "1", "true", "2020-01-01", "歇业", "-5"]))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(frame=planted(), data=st.data())
+def test_the_contracts_masks_are_reused_only_on_the_very_cells_they_were_made_of(
+        item: Item, frame: pd.DataFrame, data: st.DataObject) -> None:
+    """The runner tells which rule a failing row broke from the masks GX's evaluation of the contract made
+    (``remembered_mask``): on the same cells they are the rules' own masks; on other cells none is given
+    (or, for a missing cell of another kind, the same mask the rule makes)."""
+    VALIDATOR.validate(item, frame, AS_OF)
+    for rule in _contract_rules(item):
+        column = frame[rule["column"]].reset_index(drop=True)
+        remembered = custom.remembered_mask(rule, column)
+        assert remembered is not None and remembered.tolist() == custom.rule_mask(rule, column).tolist()
+        changed = column.copy()
+        row, cell = data.draw(st.integers(0, len(column) - 1)), data.draw(OTHER_CELLS)
+        changed[row] = cell
+        got = custom.remembered_mask(rule, changed)
+        assert got is None or got.tolist() == custom.rule_mask(rule, changed).tolist()
+        both_missing = pd.isna(cell) and pd.isna(column[row])
+        if not (type(cell) is str and cell == column[row]) and not both_missing:
+            assert got is None
+        assert custom.remembered_mask({**rule, "id": rule["id"] + "-other"}, column) is None
