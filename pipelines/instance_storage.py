@@ -46,8 +46,10 @@ EVENT_BATCH_SIZE = 10_000  # a 1,000-item unit's run plans about 5,000 events
 
 def batch_planned_events() -> None:
     """Let Dagster hand this process's planned events to the storage as batches (``OneTransactionPerBatch``),
-    unless the deployment set the batch size itself. Dagster reads the variable at every event."""
-    os.environ.setdefault(EVENT_BATCH_SIZE_ENV, str(EVENT_BATCH_SIZE))
+    unless the deployment set the batch size itself (0 turns batches off). Dagster reads the variable at every
+    event, and an empty one fails every event: it counts as unset."""
+    if not os.environ.get(EVENT_BATCH_SIZE_ENV, "").strip():
+        os.environ[EVENT_BATCH_SIZE_ENV] = str(EVENT_BATCH_SIZE)
 
 
 class KnownSchema:
@@ -91,16 +93,17 @@ class KnownSchema:
 class OneTransactionPerBatch:
     """A batch of events (``store_event_batch``) stored in one transaction per database, for an event log storage
     class it is mixed into (first in the bases, before ``KnownSchema``). Dagster's base class stores a batch event
-    by event, each statement its own transaction: the planned events of a 100-item unit's run are about 500 events
-    and 2,000 commits before its first step. While a batch is stored, the storage's connections (``_batched``)
-    are this thread's open transactions, committed together at the end; if one event fails, nothing of the batch
-    is kept and the error goes to Dagster, which then stores the batch's events one by one."""
+    by event, each statement its own transaction: the planned events of a 100-item unit's run are about 500
+    events and 1,000 commits (two per event on SQLite) before its first step. While a batch is stored, the
+    storage's connections (``_batched``) are this thread's open transactions, committed together at the end; if
+    one event fails, nothing of the batch is kept and the error goes to Dagster, which then stores the batch's
+    events one by one."""
 
-    _batches: threading.local
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._batches = threading.local()  # each thread's open batch: its connections by database
+        super().__init__(*args, **kwargs)
 
     def _open_batch(self) -> dict[str, Connection] | None:
-        if "_batches" not in self.__dict__:
-            self._batches = threading.local()
         return getattr(self._batches, "connections", None)
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:

@@ -54,7 +54,6 @@ class PostgresEventLog(OneTransactionPerBatch, KnownSchema, PostgresEventLogStor
                    should_autocreate_tables=config_value.get("should_autocreate_tables", True),
                    token_provider=get_token_provider_from_config(config_value))
 
-
     @contextmanager
     def _connect(self) -> Iterator[Connection]:
         batched = self._batched("events", self._begun)

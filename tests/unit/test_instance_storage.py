@@ -190,9 +190,13 @@ def test_batches_are_dagsters_choice_unless_the_deployment_set_a_size(monkeypatc
     monkeypatch.delenv(EVENT_BATCH_SIZE_ENV, raising=False)
     batch_planned_events()
     assert os.environ[EVENT_BATCH_SIZE_ENV] == str(EVENT_BATCH_SIZE)
-    monkeypatch.setenv(EVENT_BATCH_SIZE_ENV, "50")
+    for chosen in ("50", "0"):  # a size of its own, or batches off
+        monkeypatch.setenv(EVENT_BATCH_SIZE_ENV, chosen)
+        batch_planned_events()
+        assert os.environ[EVENT_BATCH_SIZE_ENV] == chosen
+    monkeypatch.setenv(EVENT_BATCH_SIZE_ENV, "")  # Dagster's int("") would fail every event
     batch_planned_events()
-    assert os.environ[EVENT_BATCH_SIZE_ENV] == "50"
+    assert os.environ[EVENT_BATCH_SIZE_ENV] == str(EVENT_BATCH_SIZE)
 
 
 def test_a_runs_planned_events_are_one_transaction_per_file_and_read_as_stored_one_by_one(
