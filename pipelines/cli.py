@@ -200,11 +200,13 @@ def _ui(args: argparse.Namespace) -> int:
     import subprocess
 
     from pipelines.docs_server import make_server, running
+    from pipelines.instance_storage import batch_planned_events
     from resources.platform import Settings
 
     settings = Settings.from_env()
     port = args.docs_port or settings.docs_port
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # inherited by dagster dev across exec
+    batch_planned_events()  # the runs the UI and the daemon create, as the CLI's (inherited by dagster dev)
     dagster = str(Path(sys.executable).parent / "dagster")
     try:
         server = make_server(Path(settings.data_dir), args.docs_host, port)
