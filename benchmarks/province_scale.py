@@ -551,6 +551,7 @@ def _convergence_alone(n: int, tmp: Path, url: Any) -> None:
 def demo(tmp: Path) -> None:
     """``make demo HISTORY_MONTHS=0`` as the Makefile runs it (the tour), against the import floor."""
     print(f"\n4. make demo with no history (load average {os.getloadavg()[0]:.1f})")
+    # the repository's SQLite storage (any instance but "postgres"), in a home of its own beside section 2's
     env = {**os.environ, "DAGSTER_HOME": str(_run_home(tmp, "demo", None))}
     with Timer() as floor:
         _child([sys.executable, "-c", "import dagster, great_expectations, pandas"], env=env)

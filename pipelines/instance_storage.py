@@ -107,13 +107,12 @@ class OneTransactionPerBatch:
         return getattr(self._batches, "connections", None)
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
-        if self._open_batch() is not None:  # a batch within a batch: part of the open transactions
-            super().store_event_batch(events)  # type: ignore[misc]
-            return
         connections: dict[str, Connection] = {}
         self._batches.connections = connections
         try:
             super().store_event_batch(events)  # type: ignore[misc]
+            # SQLite's files commit one after the other: a failure between them (a full disk) would leave the
+            # first file's events, and Dagster's fallback would store those again
             for conn in connections.values():
                 conn.commit()
         except BaseException:

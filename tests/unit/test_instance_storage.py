@@ -134,9 +134,9 @@ RUN_PLAN = [("ASSET_CHECK_EVALUATION_PLANNED", "first:rows_present"), ("ASSET_MA
             ("ASSET_MATERIALIZATION_PLANNED", "second")]
 
 
-def _planned(tmp_path: Path, name: str) -> list[tuple[str, str]]:
-    """A run of first and second, and what Dagster's stock reader finds of its planned events (sorted: Dagster
-    orders a batch by key)."""
+def _planned(tmp_path: Path, name: str) -> tuple[str, list[tuple[str, str]]]:
+    """A run of first and second: its id, and what Dagster's stock reader finds of its planned events (sorted:
+    Dagster orders a batch by key)."""
     job = dg.Definitions(assets=[first, second]).resolve_implicit_global_asset_job_def()
     (tmp_path / name).mkdir()
     with dg.instance_for_test(overrides=_storage(tmp_path / name), temp_dir=str(tmp_path / name)) as instance:
@@ -147,9 +147,10 @@ def _planned(tmp_path: Path, name: str) -> list[tuple[str, str]]:
         if entry.is_dagster_event and entry.dagster_event_type in PLANNED:
             event = entry.get_dagster_event()
             check_key = getattr(event.event_specific_data, "asset_check_key", None)
-            key = f"{check_key.asset_key.to_user_string()}:{check_key.name}" if check_key else event.asset_key
-            found.append((event.event_type_value, key if isinstance(key, str) else key.to_user_string()))
-    return sorted(found)
+            key = f"{check_key.asset_key.to_user_string()}:{check_key.name}" if check_key else \
+                event.asset_key.to_user_string()  # type: ignore[union-attr]
+            found.append((event.event_type_value, key))
+    return run.run_id, sorted(found)
 
 
 def _commits_per_batch(monkeypatch: Any) -> list[list[str]]:
@@ -202,13 +203,12 @@ def test_batches_are_dagsters_choice_unless_the_deployment_set_a_size(monkeypatc
 def test_a_runs_planned_events_are_one_transaction_per_file_and_read_as_stored_one_by_one(
         tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.delenv(EVENT_BATCH_SIZE_ENV, raising=False)
-    one_by_one = _planned(tmp_path, "one_by_one")
+    _, one_by_one = _planned(tmp_path, "one_by_one")
     monkeypatch.setenv(EVENT_BATCH_SIZE_ENV, str(EVENT_BATCH_SIZE))
     batches = _commits_per_batch(monkeypatch)
-    batched = _planned(tmp_path, "batched")
+    run_id, batched = _planned(tmp_path, "batched")
     assert one_by_one == batched == RUN_PLAN
-    run_file = batches[0][0] if batches else ""
-    assert batches == [[run_file, "index"]] and run_file not in ("", "index")  # the plan, at the run's start
+    assert batches == [sorted([run_id, "index"])]  # the plan, at the run's start: its file's and the index's
 
 
 def test_a_batch_that_fails_keeps_nothing_and_dagster_stores_it_event_by_event(
@@ -226,6 +226,6 @@ def test_a_batch_that_fails_keeps_nothing_and_dagster_stores_it_event_by_event(
         stock(storage, event, event_id)
 
     monkeypatch.setattr(SqlEventLogStorage, "_store_asset_check_evaluation_planned", fails_once)
-    assert _planned(tmp_path, "failing") == RUN_PLAN
+    assert _planned(tmp_path, "failing")[1] == RUN_PLAN
     assert failures == ["failed"]
     assert "Exception while storing event batch: the index was locked" in capsys.readouterr().err
