@@ -234,12 +234,15 @@ def _header(text: str) -> list[str]:
 
 
 def _pandas_frame(text: str, usecols: list[str]) -> pd.DataFrame:
-    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, usecols=lambda c: c in usecols,
+    # the empty text (quoted or not) read as missing by the reader itself, where comparing every cell with ""
+    # afterwards cost a fifth of the read; no other text is missing (keep_default_na=False: "NA" is a text)
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
+                        usecols=lambda c: c in usecols,
                         # pandas' C reader ends a cell at a NUL: a value the value model must refuse
                         # whole would come back cut short, and pass
                         engine="python" if "\x00" in text else "c")
     frame = frame.reindex(columns=usecols).astype(object)
-    return frame.where(frame.notna() & (frame != ""), None).reset_index(drop=True)
+    return frame.where(frame.notna(), None).reset_index(drop=True)
 
 
 def _chunks(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
