@@ -58,12 +58,19 @@ def typed_select(item: Item, columns: list[str]) -> sql.Composed:
     return sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(casts + lineage), sql.Identifier(STAGE))
 
 
+def insert_statement(table: Table, item: Item, columns: list[str]) -> sql.Composed:
+    """The staged rows, typed, inserted: the whole load into a table that holds no row, whose row count is
+    the rows inserted."""
+    return sql.SQL("INSERT INTO {} ({}) {}").format(
+        table_name(table), _names([*columns, *LINEAGE_COLUMNS]), typed_select(item, columns))
+
+
 def merge_statement(table: Table, item: Item, columns: list[str]) -> sql.Composed:
-    targets = [*columns, *LINEAGE_COLUMNS]
-    updates = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in targets if c not in item.primary_key]
-    return sql.SQL("INSERT INTO {} ({}) {} ON CONFLICT ({}) DO UPDATE SET {}").format(
-        table_name(table), _names(targets), typed_select(item, columns), _names(item.primary_key),
-        sql.SQL(", ").join(updates))
+    """The same INSERT, a held key's row updated in place."""
+    updates = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c))
+               for c in [*columns, *LINEAGE_COLUMNS] if c not in item.primary_key]
+    return sql.SQL("{} ON CONFLICT ({}) DO UPDATE SET {}").format(
+        insert_statement(table, item, columns), _names(item.primary_key), sql.SQL(", ").join(updates))
 
 
 def _names(columns: Sequence[str]) -> sql.Composed:
@@ -109,12 +116,6 @@ def counted_merge(merge: sql.Composable) -> sql.Composed:
     return sql.SQL("WITH merged AS ({} RETURNING (xmax = 0) AS inserted) "
                    "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged"
                    ).format(merge)
-
-
-def insert_statement(table: Table, item: Item, columns: list[str]) -> sql.Composed:
-    """The merge for a table that holds no row: a plain INSERT, whose row count is the rows inserted."""
-    return sql.SQL("INSERT INTO {} ({}) {}").format(
-        table_name(table), _names([*columns, *LINEAGE_COLUMNS]), typed_select(item, columns))
 
 
 def _merge(cursor: Any, table: Table, item: Item, columns: list[str], lineage: dict[str, Any]) -> Written:
