@@ -20,10 +20,12 @@ from typing import Any
 from pipelines.catalogue import Catalogue, CatalogueError, load_catalogue
 from pipelines.clock import Clock
 from pipelines.code_servers import CodeServerFailed
+from pipelines.heap import tune_collector
 from pipelines.platforms import UnknownPlatform
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tune_collector()
     parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check-catalogue", help="load a catalogue and list every problem")

@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.catalogue import Catalogue, load_catalogue
+from pipelines.heap import tune_collector
 
 # The pipeline runs on Dagster's implicit asset job with the selection each run asks for: an explicit job
 # over every unit's multi-asset would repeat all their outputs and checks in the code location's snapshot.
@@ -149,4 +150,5 @@ def _require_platform(catalogue: Catalogue, platform_name: str, where: str) -> N
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    tune_collector()  # a code server or a step process: the definitions stay for its life
     return built_once()

@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines.heap import tune_collector
 from pipelines.runplan import Batch
 
 
@@ -167,7 +168,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     connections or threads (what spawn gives, at the cost of every worker importing them again)."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(worker_preload())
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=tune_collector)
 
 
 def _stop_fork_server() -> None:

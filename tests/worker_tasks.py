@@ -15,3 +15,10 @@ def burn(seconds: float) -> tuple[bool, float]:
     while time.process_time() - started < seconds:
         pass
     return preloaded, time.process_time()
+
+
+def collector_thresholds(_: object) -> tuple[int, int, int]:
+    """The worker's garbage-collector thresholds (what the pool's initializer set)."""
+    import gc
+
+    return gc.get_threshold()

@@ -10,6 +10,7 @@ from typing import Any
 
 from pipelines.demo.anycatalogue import DEFAULT_ROWS, generate_submissions
 from pipelines.demo.generator import DEFAULT_SEED, generate_demo, generate_large_catalogue
+from pipelines.heap import tune_collector
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tune_collector()
     args = build_parser().parse_args(argv)
     if args.command == "generate":
         manifest = generate_demo(args.catalogue, args.intake, args.data, seed=args.seed, as_of=args.as_of,

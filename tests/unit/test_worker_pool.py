@@ -8,7 +8,8 @@ import resource
 import pytest
 
 from pipelines import launch
-from tests.worker_tasks import burn
+from pipelines.heap import THRESHOLDS
+from tests.worker_tasks import burn, collector_thresholds
 
 
 def _children_cpu() -> float:
@@ -35,3 +36,13 @@ def test_the_workers_cpu_is_counted_as_the_launchers_children(monkeypatch: pytes
     before = _children_cpu()
     results = _burn_in_pool([], monkeypatch)
     assert _children_cpu() - before >= sum(cpu for _, cpu in results)
+
+
+def test_workers_collect_garbage_as_a_long_lived_heap_wants(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(launch, "worker_preload", lambda: [])
+    pool = launch._pool(2)
+    try:
+        assert list(pool.map(collector_thresholds, [0, 1])) == [THRESHOLDS, THRESHOLDS]
+    finally:
+        pool.shutdown()
+        launch._stop_fork_server()
