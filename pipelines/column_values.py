@@ -434,10 +434,18 @@ def _valid(reasons: pd.Series) -> pd.Series:
     return reasons.isna()
 
 
-def decimals(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+def decimal_reading(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(canonical text where the fast decimal reader took the cell, else None; ``type_reason`` of each cell):
+    what a decimal field's type rule and its range rule both read, read once (``decimals(reading=...)``)."""
+    return _read_column(cells, _decimal, lambda v: (None, type_reason(FieldType.DECIMAL, v)), _UNPLAIN, SCALAR_BELOW)
+
+
+def decimals(cells: pd.Series, reading: tuple[pd.Series, pd.Series] | None = None) -> tuple[pd.Series, pd.Series]:
     """(float value or NaN, taken) of cells the fast decimal reader takes; the others (every cell of a column
-    shorter than SCALAR_BELOW) are the caller's to read."""
-    canonical, _ = _read_column(cells, _decimal, lambda v: (None, "not taken"), _UNPLAIN, SCALAR_BELOW)
+    shorter than SCALAR_BELOW) are the caller's to read. ``reading``: ``decimal_reading`` of these cells, made
+    already (its canonical texts are the fast reader's, whatever the scalar reader says of the rest)."""
+    canonical, _ = reading if reading is not None else _read_column(cells, _decimal, lambda v: (None, "not taken"),
+                                                                    _UNPLAIN, SCALAR_BELOW)
     taken = canonical.notna()
     return canonical.where(taken, np.nan).astype(float), taken  # float(text): correctly rounded
 
@@ -460,4 +468,4 @@ def days(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     return moments, taken
 
 
-__all__ = ["canonical_series", "days", "decimals", "standard_valid", "type_valid"]
+__all__ = ["canonical_series", "days", "decimal_reading", "decimals", "standard_valid", "type_valid"]
