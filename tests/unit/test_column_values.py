@@ -128,8 +128,8 @@ def test_a_contract_rule_on_a_column_is_the_rule_on_each_cell(rule: dict[str, ob
 
 
 @COLUMNS
-@given(cells=st.lists(st.one_of(CELLS, NON_TEXT_CELLS, st.sampled_from(["100000", "-0.500001", "0.0000010", "甲乙丙丁戊己"])),
-                      max_size=30),
+@given(cells=st.lists(st.one_of(CELLS, NON_TEXT_CELLS,
+                                st.sampled_from(["100000", "-0.500001", "0.0000010", "甲乙丙丁戊己"])), max_size=30),
        picked=st.lists(st.sampled_from(RULES), min_size=1, max_size=6))
 def test_a_columns_rules_read_together_give_each_rules_own_mask(cells: list[object],
                                                                 picked: list[dict[str, object]]) -> None:
