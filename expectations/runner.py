@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipelines.catalogue.models import Item
@@ -216,7 +217,7 @@ def _rule_results(gx_result: Any, rules: dict[str, Rule], item: Item, frame: pd.
     """One result per rule the expectation checks: the row contract's failing rows are put to each of its
     rules, so each row is held back with every rule it broke."""
     detail = gx_result.result or {}
-    failing = tuple(int(i) for i in detail.get("unexpected_index_list") or () if not isinstance(i, dict))
+    failing = _failing_rows(detail.get("unexpected_index_list") or ())
     config = gx_result.expectation_config
     checked = [rules[rule_id] for rule_id in config.meta["rule_ids"]]
     if "rules" not in config.kwargs:  # one rule's own expectation: its failing rows are the rule's
@@ -224,6 +225,15 @@ def _rule_results(gx_result: Any, rules: dict[str, Rule], item: Item, frame: pd.
     broken = _broken_by_rule(config.kwargs["rules"], frame, failing)
     return [_rule_result(rule, not broken[rule.id], broken[rule.id], detail, item, frame, offset)
             for rule in checked]
+
+
+def _failing_rows(indices: list[Any] | tuple[Any, ...]) -> tuple[int, ...]:
+    """GX's unexpected row indices as ints (an entry that is a dict names no row by position): one numpy
+    conversion for the usual list of ints, where a stale daily item fails in nearly every row."""
+    numbers = np.asarray(indices) if indices and all(type(i) is int for i in (indices[0], indices[-1])) else None
+    if numbers is not None and numbers.ndim == 1 and numbers.dtype.kind in "iu":
+        return tuple(numbers.tolist())
+    return tuple(int(i) for i in indices if not isinstance(i, dict))
 
 
 # Up to this many failing rows, the rule each broke is told cell by cell: a column rule's pandas calls cost
@@ -239,19 +249,19 @@ def _broken_by_rule(contract: list[dict[str, Any]], frame: pd.DataFrame,
 
     if not failing:  # every row passed every rule: nothing to attribute
         return {rule["id"]: () for rule in contract}
-    rows = pd.Index(failing)
+    rows = np.asarray(failing, dtype=np.intp)
     broken = {}
     for params in contract_rules(contract):
         if len(failing) <= CELL_BY_CELL:
             cells = frame[params["column"]].to_numpy(dtype=object)[list(failing)]
-            passed = [rule_passes(params, cell) for cell in cells]
+            passed = np.array([rule_passes(params, cell) for cell in cells], dtype=bool)
         else:
             passed = _column_passes(params, frame, rows)
-        broken[params["id"]] = tuple(row for row, ok in zip(failing, passed, strict=True) if not ok)
+        broken[params["id"]] = tuple(rows[~passed].tolist())
     return broken
 
 
-def _column_passes(params: dict[str, Any], frame: pd.DataFrame, rows: pd.Index) -> list[bool]:
+def _column_passes(params: dict[str, Any], frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """The rule on the failing rows' cells: the contract's own mask of the frame's column when GX just computed
     it on these cells (``remembered_mask``), else the rule read again on those cells."""
     from expectations.custom import remembered_mask, rule_mask
@@ -259,8 +269,8 @@ def _column_passes(params: dict[str, Any], frame: pd.DataFrame, rows: pd.Index) 
     column = frame[params["column"]]
     whole = remembered_mask(params, column) if frame.index.equals(pd.RangeIndex(len(frame))) else None
     if whole is not None:
-        return whole[rows.to_numpy()].tolist()  # a row's label is its position
-    return rule_mask(params, frame.loc[rows, params["column"]]).tolist()
+        return np.asarray(whole[rows], dtype=bool)  # a row's label is its position
+    return rule_mask(params, frame.loc[pd.Index(rows), params["column"]]).to_numpy(dtype=bool)
 
 
 def _rule_result(rule: Rule, success: bool, failing: tuple[int, ...], detail: dict[str, Any], item: Item,

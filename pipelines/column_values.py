@@ -287,7 +287,8 @@ def _read_column(cells: pd.Series, fast: Fast | None, read_one: Callable[[object
     cells = pd.Series(cells, dtype=object).reset_index(drop=True)
     if len(cells) < scalar_below:
         return _read_each(cells, read_one)
-    if len(cells) >= _DISTINCT_AT and pd.api.types.infer_dtype(cells, skipna=True) == "string":
+    if (len(cells) >= _DISTINCT_AT and pd.api.types.infer_dtype(cells, skipna=True) == "string"
+            and _few_distinct_likely(cells)):
         codes, distinct = factorize_texts(cells)  # exact: pandas' own takes a NUL for a text's end
         if len(distinct) * _DISTINCT_SHARE <= len(cells):
             canonical, reasons = _read_cells(pd.Series(distinct, dtype=object), fast, read_one, unplain)
@@ -295,6 +296,15 @@ def _read_column(cells: pd.Series, fast: Fast | None, read_one: Callable[[object
     return _read_cells(cells, fast, read_one, unplain)
 
 
+def _few_distinct_likely(cells: pd.Series) -> bool:
+    """Whether cells spread over the column are few distinct texts: a column of codes, amounts or names (all
+    distinct) is not factorized only to be read cell by cell after all (a hash per cell, about 15 ms per
+    100,000). Only which path reads the column depends on it, not what it reads."""
+    sample = cells.to_numpy()[:: max(1, len(cells) // _SAMPLE)].tolist()
+    return len(set(sample)) * _DISTINCT_SHARE <= len(sample) * 2  # twice the share: a sample sees fewer repeats
+
+
+_SAMPLE = 500
 _DISTINCT_AT = 1000  # below this, a column is read cell by cell: factorizing would cost more than it saves
 # Below this many cells the scalar reader alone is cheaper: the column readers' dozen pandas calls cost about
 # 5 ms whatever the length, the scalar reader about 5 us a distinct cell (benchmarks/column_readers.py). A
@@ -434,10 +444,18 @@ def _valid(reasons: pd.Series) -> pd.Series:
     return reasons.isna()
 
 
-def decimals(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+def decimal_reading(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(canonical text where the fast decimal reader took the cell, else None; ``type_reason`` of each cell):
+    what a decimal field's type rule and its range rule both read, read once (``decimals(reading=...)``)."""
+    return _read_column(cells, _decimal, lambda v: (None, type_reason(FieldType.DECIMAL, v)), _UNPLAIN, SCALAR_BELOW)
+
+
+def decimals(cells: pd.Series, reading: tuple[pd.Series, pd.Series] | None = None) -> tuple[pd.Series, pd.Series]:
     """(float value or NaN, taken) of cells the fast decimal reader takes; the others (every cell of a column
-    shorter than SCALAR_BELOW) are the caller's to read."""
-    canonical, _ = _read_column(cells, _decimal, lambda v: (None, "not taken"), _UNPLAIN, SCALAR_BELOW)
+    shorter than SCALAR_BELOW) are the caller's to read. ``reading``: ``decimal_reading`` of these cells, made
+    already (its canonical texts are the fast reader's, whatever the scalar reader says of the rest)."""
+    canonical, _ = reading if reading is not None else _read_column(cells, _decimal, lambda v: (None, "not taken"),
+                                                                    _UNPLAIN, SCALAR_BELOW)
     taken = canonical.notna()
     return canonical.where(taken, np.nan).astype(float), taken  # float(text): correctly rounded
 
@@ -460,4 +478,4 @@ def days(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     return moments, taken
 
 
-__all__ = ["canonical_series", "days", "decimals", "standard_valid", "type_valid"]
+__all__ = ["canonical_series", "days", "decimal_reading", "decimals", "standard_valid", "type_valid"]

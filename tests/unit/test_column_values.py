@@ -128,6 +128,22 @@ def test_a_contract_rule_on_a_column_is_the_rule_on_each_cell(rule: dict[str, ob
 
 
 @COLUMNS
+@given(cells=st.lists(st.one_of(CELLS, NON_TEXT_CELLS,
+                                st.sampled_from(["100000", "-0.500001", "0.0000010", "甲乙丙丁戊己"])), max_size=30),
+       picked=st.lists(st.sampled_from(RULES), min_size=1, max_size=6))
+def test_a_columns_rules_read_together_give_each_rules_own_mask(cells: list[object],
+                                                                picked: list[dict[str, object]]) -> None:
+    """The contract reads a column once for all of its rules (``column_masks``: the missing cells, the present
+    values, a decimal's reading shared by its type and range rules): each rule's mask is still ``rule_mask``'s."""
+    from expectations.custom import column_masks, contract_rules, rule_mask
+
+    params = contract_rules([{"id": f"r{n}", "column": "v", **rule} for n, rule in enumerate(picked)])
+    column = pd.Series(cells, dtype=object, index=range(3, 3 + len(cells)))
+    together = column_masks(params, column)
+    assert [m.tolist() for m in together] == [rule_mask(p, column).tolist() for p in params]
+
+
+@COLUMNS
 @given(cells=st.lists(CELLS, max_size=30), max_age=st.integers(0, 20000))
 def test_the_freshness_of_a_column_is_the_freshness_of_each_cell(cells: list[object], max_age: int) -> None:
     from datetime import timedelta
