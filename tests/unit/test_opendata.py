@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rdflib import URIRef
 from rdflib import namespace as rdfns
 from stdnum.cn import ric
@@ -340,3 +342,22 @@ def test_publishing_from_the_store_in_chunks_finds_what_the_whole_table_scan_fin
     assert chunked == whole
     assert {f.kind for f in whole} == {"citizen_id", "mobile", "known_personal_value"}
     store.dispose()
+
+
+_scan_text = st.text(st.sampled_from("0129ab张\x1f"), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(_scan_text, max_size=8), text=_scan_text)
+def test_the_scanner_finds_what_a_substring_search_finds(values: list[str], text: str) -> None:
+    """Digit-only values are looked up in the text's digit runs, the others in the automaton: together exactly
+    the values that occur in the text (the oracle: one ``in`` per value)."""
+    assert opendata.PersonalScanner.of(values).known_in(text) == {v for v in values if v and v in text}
+
+
+def test_known_phone_numbers_are_found_among_many() -> None:
+    rng = random.Random(9)
+    known = phone_numbers(rng, 50_000) + known_names(rng, 100)
+    planted = rng.sample(known[:-100], 20)
+    text = "\x1f".join([f"电话{planted[0]}转8", *planted[1:], "913" + planted[1] + "7", "2026-12-01", "45641.06"])
+    assert opendata.PersonalScanner.of(known).known_in(text) == set(planted)
