@@ -453,33 +453,43 @@ class PersonalScanner:
 
     automaton: Any  # ahocorasick.Automaton over the other known values, None when there are none
     numbers: frozenset[str] = frozenset()  # the known values of ASCII digits only
-    runs: Any = None  # re.Pattern: the digit runs long enough to hold one of ``numbers``
+    shortest: int = 0  # the shortest of them
 
     @classmethod
     def of(cls, known_values: Iterable[str]) -> PersonalScanner:
         values = {v for v in known_values if v}
         numbers = frozenset(v for v in values if v.isascii() and v.isdigit())
-        runs = re.compile("[0-9]{%d,}" % min(map(len, numbers))) if numbers else None
+        shortest = min(map(len, numbers), default=0)
         words = values - numbers
         if not words:
-            return cls(None, numbers, runs)
+            return cls(None, numbers, shortest)
         automaton = ahocorasick.Automaton()
         for value in words:
             automaton.add_word(value, value)
         automaton.make_automaton()
-        return cls(automaton, numbers, runs)
+        return cls(automaton, numbers, shortest)
 
     def known_in(self, text: str) -> set[str]:
         """The known values occurring anywhere in ``text`` (substring semantics, overlaps included)."""
         found = set() if self.automaton is None else {value for _end, value in self.automaton.iter(text)}
-        if self.runs is not None:
-            found |= self._numbers_in(set(self.runs.findall(text)))
+        if self.numbers and _has_digit_run(text, self.shortest):
+            runs = re.findall("(?<![0-9])[0-9]{%d,}" % self.shortest, text)
+            found |= self._numbers_in(set(runs))
         return found
 
     def _numbers_in(self, runs: set[str]) -> set[str]:
         lengths = sorted({len(v) for v in self.numbers})
         return {run[start:start + length] for run in runs for length in lengths
                 for start in range(len(run) - length + 1) if run[start:start + length] in self.numbers}
+
+
+def _has_digit_run(text: str, length: int) -> bool:
+    """Whether ``text`` holds ``length`` ASCII digits in a row: its UTF-8 bytes, digits made "0", searched for
+    them (a regular expression tries every digit; no byte of another character is an ASCII digit)."""
+    return b"0" * length in text.encode("utf-8", "surrogatepass").translate(_ASCII_DIGITS_AS_ZERO)
+
+
+_ASCII_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 
 
 def find_personal_data(path: Path, known_values: Iterable[str] = ()) -> list[Finding]:
