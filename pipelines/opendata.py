@@ -552,36 +552,36 @@ class PersonalScanner:
 
     automaton: Any  # ahocorasick.Automaton over the other known values, None when there are none
     numbers: frozenset[str] = frozenset()  # the known values of ASCII digits only
-    shortest: int = 0  # the shortest of them
+    lengths: tuple[int, ...] = ()  # their lengths, shortest first
     spans_cells: bool = False  # a known value holds the cells' separator: two cells side by side may spell it
 
     @classmethod
     def of(cls, known_values: Iterable[str]) -> PersonalScanner:
-        values = {v for v in known_values if v}
-        digits = set(filter(str.isdigit, values))  # in C: a large table's values are mostly phone numbers
+        values = set(known_values)  # in C where it can be: a large table's values are mostly phone numbers
+        values.discard("")
+        digits = set(filter(str.isdigit, values))
         numbers = frozenset(digits if "".join(digits).isascii() else (v for v in digits if v.isascii()))
-        shortest = min(map(len, numbers), default=0)
+        lengths = tuple(sorted(set(map(len, numbers))))
         words = values - numbers
         if not words:
-            return cls(None, numbers, shortest)
+            return cls(None, numbers, lengths)
         spans = any(_CELL_SEPARATOR in word for word in words)
         automaton = ahocorasick.Automaton()
         for value in words:
             automaton.add_word(value, value)
         automaton.make_automaton()
-        return cls(automaton, numbers, shortest, spans)
+        return cls(automaton, numbers, lengths, spans)
 
     def known_in(self, text: str) -> set[str]:
         """The known values occurring anywhere in ``text`` (substring semantics, overlaps included)."""
         found = set() if self.automaton is None else {value for _end, value in self.automaton.iter(text)}
-        if self.numbers and _has_digit_run(text, self.shortest):
-            runs = re.findall(f"(?<![0-9])[0-9]{{{self.shortest},}}", text)
+        if self.numbers and _has_digit_run(text, self.lengths[0]):
+            runs = re.findall(f"(?<![0-9])[0-9]{{{self.lengths[0]},}}", text)
             found |= self._numbers_in(set(runs))
         return found
 
     def _numbers_in(self, runs: set[str]) -> set[str]:
-        lengths = sorted({len(v) for v in self.numbers})
-        return {run[start:start + length] for run in runs for length in lengths
+        return {run[start:start + length] for run in runs for length in self.lengths
                 for start in range(len(run) - length + 1) if run[start:start + length] in self.numbers}
 
 
