@@ -14,18 +14,17 @@ not one substring search per value. ``find_personal_data`` runs the same scanner
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import ahocorasick
-import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -249,7 +248,8 @@ def _distinct_texts(conn: Any, column: Any) -> list[str]:
 @dataclass(frozen=True)
 class _Part:
     """One chunk of the published rows as the files hold it: the CSV's lines (the header's too in the first part),
-    the JSON's records (comma-separated, no brackets) and each column's non-null cells as text, for the scan."""
+    the JSON's records (comma-separated, no brackets) and each column's non-null cells as text, for the scan,
+    with its distinct texts joined (``_CELL_SEPARATOR``): what the scan needs of a column that repeats."""
 
     rows: int
     scrubbed: int
@@ -257,6 +257,8 @@ class _Part:
     csv: str
     records: str
     cells: list[list[str]]  # by column, in header order
+    distinct: list[str]  # by column: its distinct cells joined
+    numbers: list[bool | None] | None = None  # by column: may_hold_numbers of those, where already looked at
 
 
 def _frame_parts(item: Item, chunks: Iterable[pd.DataFrame]) -> Iterator[_Part]:
@@ -267,58 +269,154 @@ def _frame_parts(item: Item, chunks: Iterable[pd.DataFrame]) -> Iterator[_Part]:
                                                                   lineterminator=CSV_LINE_END)
         records = part.to_json(orient="records", force_ascii=False, date_format="iso")[1:-1] if len(part) else ""
         cells = [part[column].dropna().astype(str).tolist() for column in part.columns]
-        yield _Part(len(part), blotted, [str(c) for c in part.columns], csv_text, records, cells)
+        yield _Part(len(part), blotted, [str(c) for c in part.columns], csv_text, records, cells,
+                    [_CELL_SEPARATOR.join(set(column)) for column in cells])
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One column of a chunk of text cells as the files and the scan take it."""
+
+    csv: list[str]  # each cell as the CSV holds it: quoted where it must be, a missing one empty
+    json: list[str]  # what the records hold of each cell between the slot's two ends
+    slot: tuple[str, str]  # nothing around a JSON text, or the quotes (and a date's time) around a plain text
+    scan: list[str]  # the non-null cells as the frame path scans them
+    distinct: str  # the distinct scanned cells joined
+    scrubbed: int = 0
+    numbers: bool | None = None  # may_hold_numbers(distinct), where the scrub looked already
 
 
 def _text_parts(item: Item, fields: list[ItemField], chunks: Iterable[list[list[str | None]]]) -> Iterator[_Part]:
     """The parts of chunks of text cells, by column (``opendata_text``): what ``_frame_parts`` gives of the same
-    rows read by read_sql. The rows are in key order already: the database's is pandas' (``stage_from_store``)."""
+    rows read by read_sql. The rows are in key order already: the database's is pandas' (``stage_from_store``).
+    Each column's texts are looked at once, as a set, for what the CSV, the JSON and the scan need of them; the
+    CSV's lines are joined, not written by ``csv.writer`` (a column needing quotes is quoted as it quotes)."""
     header = [f.name for f in fields]
-    template = "{{" + ",".join(opendata_text.json_key(name).replace("{", "{{").replace("}", "}}") + ":{}"
-                               for name in header) + "}}"  # a record: str.format of the cells' JSON texts
-    for number, columns in enumerate(_at_least_one(chunks, [[] for _ in fields])):
-        scrubbed = 0
-        for position, f in enumerate(fields):
-            if _free_text(f):
-                columns[position], blotted = _scrubbed_cells(columns[position])
-                scrubbed += blotted
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator=CSV_LINE_END)  # pandas' to_csv writes through this writer
-        if number == 0:
-            writer.writerow(header)
-        typed = [(f, cells, opendata_text.column_floats(f, cells)) for f, cells in zip(fields, columns, strict=True)]
-        writer.writerows(zip(*(_csv_cells(f, cells, floats) for f, cells, floats in typed), strict=True))
-        records = ",".join(map(template.format, *(opendata_text.json_texts(f, cells, floats)
-                                                  for f, cells, floats in typed)))
-        texts = [opendata_text.scan_texts(cells, floats) for _, cells, floats in typed]
-        yield _Part(len(columns[0]), scrubbed, header, out.getvalue(), records, texts)
+    keys = [opendata_text.json_key(name) for name in header]
+    for number, cells in enumerate(_at_least_one(chunks, [[] for _ in fields])):
+        columns = [_column(f, column) for f, column in zip(fields, cells, strict=True)]
+        csv_columns = [column.csv for column in columns]
+        if len(csv_columns) == 1:  # csv.writer's row of one empty cell is "", so that the row is not empty
+            csv_columns = [[cell or '""' for cell in csv_columns[0]]]
+        lines = [*([_csv_row(header)] if number == 0 else []), *map(",".join, zip(*csv_columns, strict=True))]
+        records = ",".join(map("".join, zip(*_record_pieces(keys, columns), strict=False)))
+        yield _Part(len(cells[0]), sum(column.scrubbed for column in columns), header,
+                    "".join((CSV_LINE_END.join(lines), CSV_LINE_END)) if lines else "", records,
+                    [column.scan for column in columns], [column.distinct for column in columns],
+                    [column.numbers for column in columns])
 
 
-def _scrubbed_cells(cells: list[str | None]) -> tuple[list[str | None], int]:
-    """``open_table``'s scrub of a column of text cells: each distinct text once; the count is per cell. Most
-    columns hold nothing to scrub, which one look at all their texts tells."""
-    distinct = [text for text in set(cells) if text is not None]
-    if not may_hold_numbers(_CELL_SEPARATOR.join(distinct)):
-        return cells, 0
-    done = {text: scrub(text) for text in distinct}
+def _column(f: ItemField, cells: list[str | None]) -> _Column:
+    if f.type is FieldType.STRING:
+        return _text_column(f, cells)
+    floats = opendata_text.column_floats(f, cells)
+    if floats is not None:
+        return _float_column(floats)
+    present: list[str] = [c for c in cells if c is not None]
+    complete = len(present) == len(cells)
+    csv_cells = present if complete else [c if c is not None else "" for c in cells]
+    distinct = _CELL_SEPARATOR.join(set(present))
+    if f.type is FieldType.DATE and complete:
+        return _Column(csv_cells, present, ('"', 'T00:00:00.000"'), present, distinct)
+    return _Column(csv_cells, opendata_text.json_texts(f, cells, None), _JSON_TEXT, present, distinct)
+
+
+def _float_column(floats: Any) -> _Column:
+    """A column read_sql gives as floats (``opendata_text.column_floats``): numpy's texts, a missing cell empty."""
+    texts, missing = opendata_text.float_texts(floats)
+    if not missing.any():
+        return _Column(texts, opendata_text.json_floats(floats), _JSON_TEXT, texts, _CELL_SEPARATOR.join(set(texts)))
+    scan = [text for text, gone in zip(texts, missing, strict=True) if not gone]
+    csv_cells = [text if not gone else "" for text, gone in zip(texts, missing, strict=True)]
+    return _Column(csv_cells, opendata_text.json_floats(floats), _JSON_TEXT, scan, _CELL_SEPARATOR.join(set(scan)))
+
+
+def _text_column(f: ItemField, cells: list[str | None]) -> _Column:
+    """A text column: scrubbed (free text), formula-quoted and CSV-quoted, JSON-escaped, each only where one of
+    its distinct texts needs it, which one look at them all tells."""
+    present = set(cells)
+    missing = None in present
+    present.discard(None)
+    joined = _CELL_SEPARATOR.join(present)  # type: ignore[arg-type]
+    scrubbed = 0
+    numbers = may_hold_numbers(joined) if _free_text(f) else None
+    if numbers:
+        cells, scrubbed = _scrubbed_cells(cells, present)  # type: ignore[arg-type]
+        if scrubbed:
+            present = set(cells) - {None}
+            joined = _CELL_SEPARATOR.join(present)  # type: ignore[arg-type]
+            numbers = None
+    scan: list[str] = [c for c in cells if c is not None] if missing else cells  # type: ignore[assignment]
+    json_cells, slot = _json_cells(cells, present, missing, joined)  # type: ignore[arg-type]
+    return _Column(_csv_cells(cells, present, missing, joined), json_cells, slot, scan,  # type: ignore[arg-type]
+                   joined, scrubbed, numbers)
+
+
+def _scrubbed_cells(cells: list[str | None], present: set[str]) -> tuple[list[str | None], int]:
+    """``open_table``'s scrub of a column of text cells: each distinct text once; the count is per cell."""
+    done = {text: scrub(text) for text in present}
     if not any(blotted for _, blotted in done.values()):
         return cells, 0
     return ([done[c][0] if c is not None else None for c in cells],
             sum(done[c][1] for c in cells if c is not None))
 
 
-def _csv_cells(f: ItemField, cells: list[str | None], floats: np.ndarray | None) -> list[str | None]:
-    """``safe_frame``'s cells: a text formula-quoted (``neutralised``; only text is ever quoted, and a text field
-    is no numeric column), the others as pandas writes them."""
-    if f.type is not FieldType.STRING:
-        return opendata_text.csv_texts(cells, floats)
-    quoted = {text: neutralised(text) for text in set(cells) if text and text[0] in _FORMULA_FIRST}
-    if all(quoted[text] is text for text in quoted):
-        return cells
-    return [quoted.get(c, c) for c in cells]  # type: ignore[arg-type]  # a None cell stays None
+def _csv_cells(cells: list[str | None], present: set[str], missing: bool, joined: str) -> list[str]:
+    """``safe_frame``'s cells as ``csv.writer`` writes them: a text formula-quoted (``neutralised``; only text is
+    ever quoted, and a text field is no numeric column), then in double quotes if it holds a comma, a double
+    quote or a line end (QUOTE_MINIMAL with the CSV's line end), a missing cell empty."""
+    # each text starts the joined texts or follows a separator
+    starts = joined[:1] in _FORMULA_FIRST or _FORMULA_FIRST_AFTER_SEPARATOR.search(joined)
+    changed = {text: neutralised(text) for text in present if text and text[0] in _FORMULA_FIRST} if starts else {}
+    changed = {text: quoted for text, quoted in changed.items() if quoted is not text}
+    if _CSV_QUOTED.search(joined):
+        changed = {text: _csv_field(changed.get(text, text)) for text in present
+                   if text in changed or _CSV_QUOTED.search(text)}
+    if not changed and not missing:
+        return cells  # type: ignore[return-value]  # no cell is None
+    return [changed.get(c, c) if c is not None else "" for c in cells]
+
+
+def _csv_field(text: str) -> str:
+    return f'"{text.replace(QUOTE_MARK, QUOTE_MARK * 2)}"' if _CSV_QUOTED.search(text) else text
+
+
+def _csv_row(cells: list[str]) -> str:
+    return ",".join(map(_csv_field, cells)) if len(cells) != 1 or cells[0] else '""'
+
+
+def _json_cells(cells: list[str | None], present: set[str], missing: bool,
+                joined: str) -> tuple[list[str], tuple[str, str]]:
+    """The column's JSON (``opendata_text.json_texts``): a column of texts none of which JSON escapes, and none
+    missing, is its cells as they are, in quotes."""
+    if not opendata_text.json_escapes(joined, len(present)):
+        if not missing:
+            return cells, ('"', '"')  # type: ignore[return-value]  # no cell is None
+        return [f'"{c}"' if c is not None else "null" for c in cells], _JSON_TEXT
+    distinct = list(present)
+    texts = dict(zip(distinct, opendata_text.json_strings(distinct), strict=True))
+    return [texts[c] if c is not None else "null" for c in cells], _JSON_TEXT
+
+
+_JSON_TEXT = ("", "")  # a slot for JSON texts: nothing around them
+
+
+def _record_pieces(keys: list[str], columns: list[_Column]) -> list[Iterable[str]]:
+    """A record's pieces in order: its constant text (a key, its slot's ends) repeated, each column's cells
+    between. Joined a record at a time, twice as fast as a template's str.format."""
+    pieces: list[Iterable[str]] = []
+    between = "{"
+    for key, column in zip(keys, columns, strict=True):
+        before, after = column.slot
+        pieces += [repeat(f"{between}{key}:{before}"), column.json]
+        between = after + ","
+    return [*pieces, repeat(between[:-1] + "}")]
 
 
 _FORMULA_FIRST = frozenset((*FORMULA_STARTS, QUOTE))  # a text neutralised changes starts with one of these
+_FORMULA_FIRST_AFTER_SEPARATOR = re.compile("\x1f[" + re.escape("".join(sorted(_FORMULA_FIRST))) + "]")
+QUOTE_MARK = '"'
+_CSV_QUOTED = re.compile('[,"\r\n]')  # csv.writer's QUOTE_MINIMAL: the delimiter, the quote, the line end's
 
 
 def _write_chunks(catalogue: Catalogue, item: Item, parts: Iterable[_Part], directory: Path, now: datetime,
@@ -337,11 +435,13 @@ def _write_chunks(catalogue: Catalogue, item: Item, parts: Iterable[_Part], dire
             csv_out.write(part.csv)
             if part.rows:
                 js.write(("" if rows == 0 else ",") + "\n" + part.records)
-            for column, cells in zip(header, part.cells, strict=True):
+            looked = part.numbers or [None] * len(header)
+            for column, cells, distinct, may_hold in zip(header, part.cells, part.distinct, looked, strict=True):
                 kinds = found.setdefault(column, [[] for _ in _NUMBER_KINDS])
-                for kind, value in shaped_numbers(cells):
+                for kind, value in _shaped_numbers(cells, distinct, may_hold):
                     kinds[_NUMBER_KINDS.index(kind)].append(value)
-                known |= scanner.known_in(_CELL_SEPARATOR.join(cells))
+                # a set of values: each distinct cell once is enough, unless a value could span two cells
+                known |= scanner.known_in(_CELL_SEPARATOR.join(cells) if scanner.spans_cells else distinct)
             rows, scrubbed = rows + part.rows, scrubbed + part.scrubbed
         js.write("]\n}\n")
     for kind, value in shaped_numbers(header):
@@ -443,26 +543,55 @@ _CELL_SEPARATOR = "\x1f"
 
 @dataclass(frozen=True)
 class PersonalScanner:
-    """Finds every known personal value in one pass over a text, however many values there are."""
+    """Finds every known personal value in one pass over a text, however many values there are.
 
-    automaton: Any  # ahocorasick.Automaton over the known values, None when there are none
+    Values of ASCII digits alone (phone numbers, identity numbers: most of a large table's) are not put in the
+    automaton, whose building cost a second for a table's 180,000 phone numbers: such a value can only occur
+    inside a run of ASCII digits at least as long as it, so those runs' windows of each such value's length are
+    looked up in a set. Published text seldom holds a run as long as a phone number."""
+
+    automaton: Any  # ahocorasick.Automaton over the other known values, None when there are none
+    numbers: frozenset[str] = frozenset()  # the known values of ASCII digits only
+    lengths: tuple[int, ...] = ()  # their lengths, shortest first
+    spans_cells: bool = False  # a known value holds the cells' separator: two cells side by side may spell it
 
     @classmethod
     def of(cls, known_values: Iterable[str]) -> PersonalScanner:
-        values = {v for v in known_values if v}
-        if not values:
-            return cls(None)
+        values = set(known_values)  # in C where it can be: a large table's values are mostly phone numbers
+        values.discard("")
+        digits = set(filter(str.isdigit, values))
+        numbers = frozenset(digits if "".join(digits).isascii() else (v for v in digits if v.isascii()))
+        lengths = tuple(sorted(set(map(len, numbers))))
+        words = values - numbers
+        if not words:
+            return cls(None, numbers, lengths)
+        spans = any(_CELL_SEPARATOR in word for word in words)
         automaton = ahocorasick.Automaton()
-        for value in values:
+        for value in words:
             automaton.add_word(value, value)
         automaton.make_automaton()
-        return cls(automaton)
+        return cls(automaton, numbers, lengths, spans)
 
     def known_in(self, text: str) -> set[str]:
         """The known values occurring anywhere in ``text`` (substring semantics, overlaps included)."""
-        if self.automaton is None:
-            return set()
-        return {value for _end, value in self.automaton.iter(text)}
+        found = set() if self.automaton is None else {value for _end, value in self.automaton.iter(text)}
+        if self.numbers and _has_digit_run(text, self.lengths[0]):
+            runs = re.findall(f"(?<![0-9])[0-9]{{{self.lengths[0]},}}", text)
+            found |= self._numbers_in(set(runs))
+        return found
+
+    def _numbers_in(self, runs: set[str]) -> set[str]:
+        return {run[start:start + length] for run in runs for length in self.lengths
+                for start in range(len(run) - length + 1) if run[start:start + length] in self.numbers}
+
+
+def _has_digit_run(text: str, length: int) -> bool:
+    """Whether ``text`` holds ``length`` ASCII digits in a row: its UTF-8 bytes, digits made "0", searched for
+    them (a regular expression tries every digit; no byte of another character is an ASCII digit)."""
+    return b"0" * length in text.encode("utf-8", "surrogatepass").translate(_ASCII_DIGITS_AS_ZERO)
+
+
+_ASCII_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 
 
 def find_personal_data(path: Path, known_values: Iterable[str] = ()) -> list[Finding]:
@@ -496,7 +625,12 @@ def shaped_numbers(cells: list[str]) -> list[tuple[str, str]]:
     """What ``personal_numbers`` finds in the cells joined. E-mail addresses are looked for only in cells
     holding an '@': the same matches (none spans two cells) without the e-mail pattern retrying at every
     character of every text (Chinese characters are word characters too), half the cost of the scan."""
-    if not may_hold_numbers(_CELL_SEPARATOR.join(set(cells))):  # the usual column: nothing of the kind in it
+    return _shaped_numbers(cells, _CELL_SEPARATOR.join(set(cells)))
+
+
+def _shaped_numbers(cells: list[str], distinct: str, numbers: bool | None = None) -> list[tuple[str, str]]:
+    """``shaped_numbers`` of the cells, given their distinct texts joined (and whether they may hold numbers)."""
+    if not (may_hold_numbers(distinct) if numbers is None else numbers):  # the usual column: nothing of the kind
         return []
     text = _CELL_SEPARATOR.join(cells)
     found = [("citizen_id", m.group(0)) for m in CITIZEN_ID_SHAPED.finditer(text) if looks_like_citizen_id(m)]

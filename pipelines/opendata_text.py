@@ -95,29 +95,30 @@ def column_floats(f: ItemField, cells: list[str | None]) -> np.ndarray | None:
     return None
 
 
-def csv_texts(cells: list[str | None], floats: np.ndarray | None) -> list[str | None]:
-    """The cells as pandas' to_csv writes read_sql's values (before quoting; None written empty): a float column
-    (``column_floats``) as numpy's text, what ``get_values_for_csv`` does; text and the others as they are."""
-    if floats is None:
-        return cells
-    texts = floats.astype(str).astype(object)
-    texts[np.isnan(floats)] = None
-    return list(texts)
+def float_texts(floats: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """A float column's cells as pandas' to_csv writes them (numpy's text, what ``get_values_for_csv`` does) and
+    its missing ones: the same texts as the frame path's scan reads (``astype(str)``, Python's repr)."""
+    return floats.astype(str).tolist(), np.isnan(floats)
+
+
+def json_floats(floats: np.ndarray) -> list[str]:
+    """A float column as pandas' to_json writes it, one JSON text a cell."""
+    return pd.Series(floats).to_json(orient="values")[1:-1].split(",") if len(floats) else []
 
 
 def json_texts(f: ItemField, cells: list[str | None], floats: np.ndarray | None) -> list[str]:
     """The cells as pandas' to_json writes read_sql's values (``orient="records"``, ``force_ascii=False``,
     ``date_format="iso"``): one JSON text each."""
     if floats is not None:
-        return pd.Series(floats).to_json(orient="values")[1:-1].split(",") if cells else []
+        return json_floats(floats)
     if f.type is FieldType.STRING:
-        return _json_strings(cells)
+        return json_strings(cells)
     if f.type is FieldType.DATE:
         return [f'"{c}T00:00:00.000"' if c is not None else "null" for c in cells]
     return [c if c is not None else "null" for c in cells]  # an integer column without a missing value
 
 
-def _json_strings(cells: Sequence[str | None]) -> list[str]:
+def json_strings(cells: Sequence[str | None]) -> list[str]:
     """JSON texts of the cells, as pandas' encoder writes them: json.dumps' escapes, and "/" as "\\/". The
     whole column in one json.dumps (a call per cell cost ten times as much), split where it put separators."""
     if not cells:
@@ -126,12 +127,15 @@ def _json_strings(cells: Sequence[str | None]) -> list[str]:
     return text[1:-1].replace("/", "\\/").split(_TOKEN_SEPARATOR)
 
 
+def json_escapes(joined: str, texts: int) -> bool:
+    """Whether any of ``texts`` texts joined by "\\x1f" (the scan's separator) is one ``json_strings`` writes
+    otherwise than in plain quotes: one holding a control character (the separator too), a quote, a backslash
+    or a "/"."""
+    return _JSON_ESCAPED.search(joined) is not None or joined.count("\x1f") != max(texts - 1, 0)
+
+
+_JSON_ESCAPED = re.compile('[\x00-\x1e"\\\\/]')
+
+
 def json_key(name: str) -> str:
-    return _json_strings([name])[0]
-
-
-def scan_texts(cells: list[str | None], floats: np.ndarray | None) -> list[str]:
-    """The column's non-null cells as the frame path scans them (``dropna().astype(str)``)."""
-    if floats is not None:
-        return pd.Series(floats).dropna().astype(str).tolist()
-    return [c for c in cells if c is not None]
+    return json_strings([name])[0]

@@ -3,18 +3,22 @@ of the published files that finds identity numbers, phone numbers and names when
 
 import random
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rdflib import URIRef
 from rdflib import namespace as rdfns
 from stdnum.cn import ric
 
-from pipelines import directory, opendata
+from pipelines import directory, opendata, opendata_text
 from pipelines.catalogue import load_catalogue
-from pipelines.catalogue.models import Catalogue, Item, OpeningType
+from pipelines.catalogue.models import Catalogue, Item, ItemField, OpeningType, Standard
 from pipelines.quality import masking
 from tests.conftest import REPO, make_ric, make_uscc
 
@@ -340,3 +344,58 @@ def test_publishing_from_the_store_in_chunks_finds_what_the_whole_table_scan_fin
     assert chunked == whole
     assert {f.kind for f in whole} == {"citizen_id", "mobile", "known_personal_value"}
     store.dispose()
+
+
+_scan_text = st.text(st.sampled_from("0129ab张\x1f"), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(_scan_text, max_size=8), text=_scan_text)
+def test_the_scanner_finds_what_a_substring_search_finds(values: list[str], text: str) -> None:
+    """Digit-only values are looked up in the text's digit runs, the others in the automaton: together exactly
+    the values that occur in the text (the oracle: one ``in`` per value)."""
+    assert opendata.PersonalScanner.of(values).known_in(text) == {v for v in values if v and v in text}
+
+
+def test_known_phone_numbers_are_found_among_many() -> None:
+    rng = random.Random(9)
+    known = phone_numbers(rng, 50_000) + known_names(rng, 100)
+    planted = rng.sample(known[:-100], 20)
+    text = "\x1f".join([f"电话{planted[0]}转8", *planted[1:], "913" + planted[1] + "7", "2026-12-01", "45641.06"])
+    assert opendata.PersonalScanner.of(known).known_in(text) == set(planted)
+
+
+_AWKWARD = ["", ",", '"', '""', "\r", "\n", "\r\n", "/", "\\", "=1+1", "'=x", "''+y", "-5", "@", "\x1e", "\x1f",
+            "\x00", "\u2028", "a@b.cn 联系", "电话13812345678", "{", "}", "x,y", 'say "hi"']
+_cell_texts = st.one_of(st.sampled_from(_AWKWARD), st.text(max_size=8))
+_TEXT_FIELDS = (ItemField(name="k", label="键", primary_key=True, standard=Standard.POSTCODE),
+                ItemField(name="note", label="备注"), ItemField(name="code", label="代码", standard=Standard.ADCODE))
+
+
+@settings(max_examples=200, deadline=None)
+@given(keys=st.lists(_cell_texts, unique=True, max_size=8), data=st.data(), width=st.sampled_from([1, 3]))
+def test_text_cells_are_written_as_the_frame_path_writes_them(keys: list[str], data: st.DataObject,
+                                                              width: int) -> None:
+    """The text path's CSV lines, JSON records and scanned cells, joined and quoted column by column, are the
+    frame path's (pandas' to_csv through csv.writer, its to_json) of the same text cells, one column too."""
+    fields = _TEXT_FIELDS[:width]
+    item = Item.model_construct(code="x", fields=fields)
+    keys = sorted(keys)  # the database's key order, which the text path is given
+    columns = [keys] + [data.draw(st.lists(st.none() | _cell_texts, min_size=len(keys), max_size=len(keys)))
+                        for _ in fields[1:]]
+    frame = pd.DataFrame({f.name: pd.Series(column, dtype=object) for f, column in zip(fields, columns, strict=True)})
+    [text] = opendata._text_parts(item, list(fields), [[list(column) for column in columns]])
+    [reference] = opendata._frame_parts(item, [frame])
+    assert replace(text, distinct=[], numbers=None) == replace(reference, distinct=[])
+    assert all(looked in (None, masking.may_hold_numbers(d)) for looked, d in zip(text.numbers or [], text.distinct,
+                                                                                   strict=True))
+    # each column's distinct cells joined, in a set's order: split again, the same pieces
+    assert [sorted(d.split("\x1f")) for d in text.distinct] == [sorted(d.split("\x1f")) for d in reference.distinct]
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.floats(allow_nan=False) | st.floats(-1e20, 1e20).map(lambda v: round(v, 2)), max_size=20))
+def test_a_float_columns_csv_texts_are_what_the_frame_path_scans(values: list[float]) -> None:
+    """numpy's text of a float (the CSV's, as pandas writes it) is the text the frame path scans (astype(str))."""
+    floats = np.array(values, dtype=np.float64)
+    assert opendata_text.float_texts(floats)[0] == pd.Series(floats).astype(str).tolist()
