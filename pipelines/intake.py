@@ -416,10 +416,16 @@ def record_spans(text: str, delimiter: str, start: int = 0, stop: int | None = N
     lone = _lone_carriage_return(text, start, stop)
     solid = re.compile(r"[^\s" + re.escape(delimiter) + "]")  # \s is str.isspace: a blank record's test
     longest = csv.field_size_limit()
+    quoted = _UNPLAIN_LINE.search(text, start, stop) is not None  # most files: no line to look into for one
+    find, solid_at = text.find, solid.search
     line, pos = 1, start
     while pos < stop:
-        after = _line_end(text, pos, stop, lone)
-        if after - pos > longest or _UNPLAIN_LINE.search(text, pos, after):
+        if lone:
+            after = _line_end(text, pos)
+        else:
+            newline = find("\n", pos, stop)
+            after = stop if newline < 0 else newline + 1
+        if after - pos > longest or (quoted and _UNPLAIN_LINE.search(text, pos, after)):
             feed = _LineFeed(text, pos)
             reader = csv.reader(feed, delimiter=delimiter)
             cells = next(reader)
@@ -427,19 +433,16 @@ def record_spans(text: str, delimiter: str, start: int = 0, stop: int | None = N
                 yield line, pos, feed.end, cells
             line, pos = line + reader.line_num, feed.end
             continue
-        if solid.search(text, pos, after):
+        if solid_at(text, pos, after):
             yield line, pos, after, None
         line, pos = line + 1, after
 
 
-def _line_end(text: str, pos: int, stop: int, lone: bool) -> int:
-    """Where the line starting at ``pos`` ends, its line end included (``_LINE``'s lines)."""
-    if lone:
-        match = _LINE.match(text, pos)
-        assert match is not None
-        return match.end()
-    newline = text.find("\n", pos, stop)
-    return stop if newline < 0 else newline + 1
+def _line_end(text: str, pos: int) -> int:
+    """Where the line starting at ``pos`` ends, its line end included, in a text with lone carriage returns."""
+    match = _LINE.match(text, pos)
+    assert match is not None
+    return match.end()
 
 
 def _lone_carriage_return(text: str, start: int = 0, stop: int | None = None) -> bool:
