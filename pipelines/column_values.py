@@ -20,6 +20,7 @@ import pandas as pd
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
+from pipelines.canonical_columns import canonical_cells
 from pipelines.catalogue.models import FieldType, ItemField, Standard
 from pipelines.factorize import factorize_texts
 from pipelines.standards import divisions_in_use
@@ -409,6 +410,22 @@ def _field_reader(field: ItemField) -> Fast | None:
 def canonical_series(field: ItemField, cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     """A column's canonical texts (for a cell that does not parse, its text without surrounding space) and per
     row its reason or None: ``pipelines.values._read`` of every cell."""
+    column = pd.Series(cells, dtype=object).reset_index(drop=True)
+    told = canonical_cells(field, column) if len(column) >= SCALAR_BELOW else None
+    if told is None:
+        return _canonical_read(field, column)
+    empty, same = told
+    texts = column.to_numpy(dtype=object).copy()
+    texts[empty] = None
+    reasons = np.full(len(column), None, dtype=object)
+    rest = ~(empty | same)
+    if rest.any():  # what is not its own canonical text: the column readers', on those cells alone
+        read, why = _canonical_read(field, column[rest])
+        texts[rest], reasons[rest] = read.to_numpy(dtype=object), why.to_numpy(dtype=object)
+    return pd.Series(texts, dtype=object), pd.Series(reasons, dtype=object)
+
+
+def _canonical_read(field: ItemField, cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     plain_text = field.type is FieldType.STRING and field.standard is None
     return _read_column(cells, _field_reader(field), lambda v: _read(field, v),
                         _UNPLAIN_TEXT if plain_text else _UNPLAIN, SCALAR_BELOW)

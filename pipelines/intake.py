@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import io
 import json
 import os
 import re
@@ -332,50 +333,166 @@ def read_submission_chunks(path: Path, item: Item, chunk_rows: int) -> pd.DataFr
     try:
         text = decode(path.read_bytes())
         delimiter = sniff_delimiter(text)
-        header, rows = _csv_structure(text, delimiter)
+        layout = csv_layout(text, delimiter, chunk_rows)
     except SubmissionError:
         raise
     except Exception as exc:  # as read_table: a parser failure is a refusal reason
         raise SubmissionError(f"cannot be parsed as CSV: {_shown_error(exc)}") from exc
-    names = _field_names(header, item)
+    names = _field_names(layout.header, item)
     _check_names(names, item)
     correction = is_correction(path.name)
 
-    def chunk(cells: list[list[str]]) -> pd.DataFrame:
-        frame = pd.DataFrame(cells, columns=names, dtype=object) if cells else pd.DataFrame(
-            columns=names, dtype=object)
-        return normalise(unquoted_frame(frame) if correction else frame, item)
-
     def make() -> Iterator[pd.DataFrame]:
-        records = iter_csv_records(text, delimiter)
-        next(records)  # the header
-        cells: list[list[str]] = []
-        for _, row in records:
-            cells.append(row)
-            if len(cells) == chunk_rows:
-                yield chunk(cells)
-                cells = []
-        if cells or rows == 0:
-            yield chunk(cells)
-    return Chunks(rows, make, {INTAKE_NOTE: ""})
+        for span in layout.spans:
+            frame = span_frame(text, delimiter, span, names)
+            yield normalise(unquoted_frame(frame) if correction else frame, item)
+    return Chunks(layout.rows, make, {INTAKE_NOTE: ""})
 
 
-def _csv_structure(text: str, delimiter: str) -> tuple[tuple[str, ...], int]:
-    """The header and the number of records, after read_csv's checks (no records, ragged rows, blank headers)."""
-    records = iter_csv_records(text, delimiter)
+@dataclass(frozen=True)
+class Span:
+    """One chunk's records: the text from ``start`` to ``end`` holds them (and maybe blank lines between them)."""
+
+    start: int
+    end: int
+    rows: int
+    clean: bool  # every line of the span is one plain record: pandas' C reader may read the span as it is
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """What one pass over a CSV's text finds: its header, its records, where each chunk's records lie."""
+
+    header: tuple[str, ...]
+    rows: int
+    spans: tuple[Span, ...]  # at least one (an empty one when the file holds no record)
+
+
+def csv_layout(text: str, delimiter: str, chunk_rows: int) -> CsvLayout:
+    """The header, the number of records and the chunks' spans, after read_csv's checks (no records, ragged
+    rows, blank headers): every reason to refuse the file is found here, before any chunk is made, and only
+    offsets are kept (the cells are made again per chunk, by a faster reader where a span allows it)."""
+    records = record_spans(text, delimiter)
     first = next(records, None)
     if first is None:
         raise SubmissionError("the file holds no header row and no records")
-    header = first[1]
-    rows = 0
-    ragged = []
-    for line, cells in records:
+    header = _record_cells(text, delimiter, first)
+    width, rows, ragged = len(header), 0, []
+    lone = _lone_carriage_return(text)  # pandas' reader is given only \n or \r\n line ends
+    spans: list[Span] = []
+    start = end = first[2]
+    clean = not lone
+    for line, begin, after, cells in records:
+        if rows % chunk_rows == 0:  # the first record of a chunk
+            if rows:
+                spans.append(Span(start, end, chunk_rows, clean))
+            start = end = begin
+            clean = not lone
+        count = text.count(delimiter, begin, after) + 1 if cells is None else len(cells)
+        if count != width:
+            ragged.append((line, count))
+        clean = clean and cells is None and begin == end  # a plain record, no blank line before it
+        end = after
         rows += 1
-        if len(cells) != len(header):
-            ragged.append((line, len(cells)))
     if ragged:
-        raise SubmissionError(ragged_reason(len(header), ragged))
-    return _header(header), rows
+        raise SubmissionError(ragged_reason(width, ragged))
+    spans.append(Span(start, end, rows - chunk_rows * len(spans), clean))
+    return CsvLayout(_header(header), rows, tuple(spans))
+
+
+Record = tuple[int, int, int, list[str] | None]  # line, start, end (after the line end), cells (None: plain)
+# What the csv module reads otherwise than a split at the delimiter (a quote), or pandas' C reader otherwise than
+# the csv module (it ends a cell at a NUL, drops a byte-order mark starting its text): such a record is read by
+# the csv module.
+_UNPLAIN_LINE = re.compile('["\x00\ufeff]')
+
+
+def record_spans(text: str, delimiter: str, start: int = 0, stop: int | None = None) -> Iterator[Record]:
+    """``iter_csv_records`` from ``start`` (a line's start) to ``stop`` (a line's end), with where each record lies:
+    (line where the record starts counted from ``start``, its start, its end after its line end, its cells). A
+    plain record (one line, no quote, no NUL, no field over the csv module's limit) is not split here: its cells
+    are None, ``_record_cells`` makes them (a split at the delimiter, what the csv module makes of such a line)."""
+    stop = len(text) if stop is None else stop
+    lone = _lone_carriage_return(text, start, stop)
+    solid = re.compile(r"[^\s" + re.escape(delimiter) + "]")  # \s is str.isspace: a blank record's test
+    longest = csv.field_size_limit()
+    quoted = _UNPLAIN_LINE.search(text, start, stop) is not None  # most files: no line to look into for one
+    find, solid_at = text.find, solid.search
+    line, pos = 1, start
+    while pos < stop:
+        if lone:
+            after = _line_end(text, pos)
+        else:
+            newline = find("\n", pos, stop)
+            after = stop if newline < 0 else newline + 1
+        if after - pos > longest or (quoted and _UNPLAIN_LINE.search(text, pos, after)):
+            feed = _LineFeed(text, pos)
+            reader = csv.reader(feed, delimiter=delimiter)
+            cells = next(reader)
+            if "".join(cells).strip():
+                yield line, pos, feed.end, cells
+            line, pos = line + reader.line_num, feed.end
+            continue
+        if solid_at(text, pos, after):
+            yield line, pos, after, None
+        line, pos = line + 1, after
+
+
+def _line_end(text: str, pos: int) -> int:
+    """Where the line starting at ``pos`` ends, its line end included, in a text with lone carriage returns."""
+    match = _LINE.match(text, pos)
+    assert match is not None
+    return match.end()
+
+
+def _lone_carriage_return(text: str, start: int = 0, stop: int | None = None) -> bool:
+    """Whether a line ends with a carriage return alone (not \r\n): lines are then found by ``_LINE``."""
+    stop = len(text) if stop is None else stop
+    return text.count("\r", start, stop) != text.count("\r\n", start, stop)
+
+
+class _LineFeed:
+    """The lines of ``text`` from ``pos`` for the csv module, remembering where the last line it was given ends: the
+    csv module reads no line beyond the record it returns."""
+
+    def __init__(self, text: str, pos: int):
+        self._lines = _LINE.finditer(text, pos)
+        self.end = pos
+
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        match = next(self._lines)
+        self.end = match.end()
+        return match.group(0)
+
+
+def _record_cells(text: str, delimiter: str, record: Record) -> list[str]:
+    _, start, end, cells = record
+    return cells if cells is not None else text[start:end].rstrip("\r\n").split(delimiter)
+
+
+def span_frame(text: str, delimiter: str, span: Span, names: list[str]) -> pd.DataFrame:
+    """A chunk's records as a frame of text cells named ``names``: a clean span read by pandas' C reader (its
+    cells come out column by column, which later column operations read several times faster than cells made
+    row by row), any other span record by record as ``iter_csv_records`` reads it."""
+    if span.rows == 0:
+        return pd.DataFrame(columns=names, dtype=object)
+    if span.clean:
+        frame = _plain_frame(text[span.start:span.end], delimiter, len(names))
+        if frame.shape == (span.rows, len(names)):  # always, for a clean span; else read it record by record
+            return frame.set_axis(names, axis=1)
+    rows = [_record_cells(text, delimiter, r) for r in record_spans(text, delimiter, span.start, span.end)]
+    return pd.DataFrame(rows, columns=names, dtype=object)
+
+
+def _plain_frame(text: str, delimiter: str, width: int) -> pd.DataFrame:
+    """Lines without a quote, a NUL or a byte-order mark, each a record of ``width`` cells, split at the delimiter
+    (no quoting, no missing value, no blank line dropped: every cell the text between two delimiters)."""
+    return pd.read_csv(io.StringIO(text), sep=delimiter, header=None, names=list(range(width)), index_col=False,
+                       dtype=str, na_filter=False, keep_default_na=False, quoting=csv.QUOTE_NONE,
+                       skip_blank_lines=False, engine="c").astype(object)
 
 
 def source_of(path: Path, frame: pd.DataFrame | Chunks) -> str:
@@ -470,7 +587,11 @@ def _text_lines(text: str) -> Iterator[str]:
 
 
 def read_csv(raw: bytes) -> Table:
-    text = decode(raw)
+    return csv_table(decode(raw))
+
+
+def csv_table(text: str) -> Table:
+    """The CSV's table, read whole: the definition ``csv_layout`` and ``span_frame`` are held to."""
     records = csv_records(text, sniff_delimiter(text))
     if not records:
         raise SubmissionError("the file holds no header row and no records")

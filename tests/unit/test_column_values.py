@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines import column_values
+from pipelines.canonical_columns import canonical_cells
 from pipelines.catalogue.models import FieldType, ItemField, Standard
 from pipelines.column_values import canonical_series, days, decimals, standard_valid, type_valid
 from pipelines.values import canonical_column, standard_reason, type_reason, type_value
@@ -96,6 +97,37 @@ def test_the_numbers_and_days_read_fast_are_the_scalar_values(cells: list[object
     for cell, moment, fast in zip(cells, moments, taken, strict=True):
         if fast:
             assert moment.date() == type_value(FieldType.DATETIME, cell).date()
+
+
+# Texts that are their own canonical text or miss it by a character: what the whole-column shapes
+# (pipelines.canonical_columns) must tell apart, beside the noise of CELLS.
+NEAR_CANONICAL = st.sampled_from([
+    "2024-02-29", "2026-02-29", "1900-02-29", "2000-02-29", "0000-01-01", "0001-01-01", "9999-12-31", "2026-13-01",
+    "2026-00-10", "2026-04-31", "2026-04-00", "-0", "-0.5", "0.000001", "0.0000001", "1.10", "10", "-10", "01",
+    "9" * 18 + ".5", "1" * 19, "-0.0", "true", "false", "True", "a１", "１", "张 三", " a", "a ", "\u3000a",
+    "a\u3000b", "ａ", "（注）", "a\u200b", "\ufeffa", "a\nb", "\n", "450102", "450103", "999999", "13800138000",
+    "0771-1234567", "07711234567", "530000", "030000", "91450000198230017W", "91450000198230017X",
+    "91450000198230017w", "9145000019823001I7", "x"])
+TEXT_CELLS = st.one_of(NEAR_CANONICAL, EDGE, st.sampled_from(list(FieldType)).flatmap(vs.texts_for),
+                       st.one_of(vs.rics, vs.usccs).flatmap(vs.identifier_forms), vs.usccs)
+
+
+@pytest.mark.parametrize("field", TYPED_FIELDS, ids=lambda f: f"{f.type}-{f.standard}-{f.date_format}")
+@settings(max_examples=120, deadline=None)
+@given(cells=st.lists(TEXT_CELLS, max_size=40))
+def test_a_column_of_texts_gives_the_scalar_verdict_of_every_cell(field: ItemField, cells: list[str]) -> None:
+    """A CSV's column (texts only, no missing cell): the cells told canonical by their shape, the others read."""
+    texts, reasons = canonical_series(field, pd.Series(cells, dtype=object))
+    assert (texts.tolist(), reasons.tolist()) == _scalar(field, cells)
+
+
+def test_the_texts_told_canonical_are_those_the_value_model_keeps() -> None:
+    field = vs.field(FieldType.DATE)
+    told = canonical_cells(field, pd.Series(["2026-04-22", "2026-02-29", "", "2026/4/22"], dtype=object))
+    assert told is not None
+    assert [e.item() for e in told[0]] == [False, False, True, False]
+    assert [c.item() for c in told[1]] == [True, False, False, False]
+    assert canonical_cells(field, pd.Series(["2026-04-22", None], dtype=object)) is None
 
 
 def test_a_large_column_is_read_by_the_fast_readers_with_the_same_result() -> None:

@@ -68,3 +68,86 @@ def test_a_csv_read_in_chunks_is_the_csv_read_whole(tmp_path_factory: pytest.Tem
     path.write_text(out.getvalue(), encoding="utf-8")
     verdict, _ = _read(path, chunk_rows)
     assert verdict == ("refused" if ragged else "read")
+
+
+# Characters a reader might take for something else than text: quotes, line ends, NUL, byte-order mark, the
+# separators str.splitlines and str.strip know, a comment sign, an escape, the DOS end-of-file mark.
+NASTY = "ab,;\t\"\r\n 企\x00\ufeff\x0b\x0c\x1a\x1c\x1d\x1e\x1f\x85\u2028\u3000#'\\"
+CELL = st.text(alphabet=NASTY.replace('"', "").replace("\r", "").replace("\n", ""), max_size=4)
+
+
+def _lines_of_cells(draw: st.DrawFn) -> str:
+    """A text of records mostly plain (what pandas' reader is given), now and then a quoted, blank or short one."""
+    delimiter = draw(st.sampled_from(intake.DELIMITERS))
+    width = draw(st.integers(1, 4))
+    line_end = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    rows = draw(st.lists(st.one_of(st.lists(CELL, min_size=width, max_size=width).map(delimiter.join),
+                                   st.sampled_from(["", " ", delimiter * width, '"a' + line_end + 'b"', "x"])),
+                         max_size=12))
+    text = line_end.join([delimiter.join(f"h{n}" for n in range(width)), *rows])
+    return text + draw(st.sampled_from(["", line_end]))
+
+
+@st.composite
+def csv_texts(draw: st.DrawFn) -> str:
+    return _lines_of_cells(draw) if draw(st.booleans()) else draw(st.text(alphabet=NASTY, max_size=60))
+
+
+def _oracle(text: str, delimiter: str) -> list[tuple[int, list[str]]] | str:
+    try:
+        return intake.csv_records(text, delimiter)
+    except csv.Error as exc:
+        return str(exc)
+
+
+def _spans_read(text: str, delimiter: str) -> list[tuple[int, list[str]]] | str:
+    try:
+        return [(record[0], intake._record_cells(text, delimiter, record))
+                for record in intake.record_spans(text, delimiter)]
+    except csv.Error as exc:
+        return str(exc)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=csv_texts(), delimiter=st.sampled_from(intake.DELIMITERS), longest=st.sampled_from([3, 131072]))
+def test_the_records_of_one_pass_are_the_csv_modules(text: str, delimiter: str, longest: int) -> None:
+    before = csv.field_size_limit(longest)  # a small limit: a field over it is refused as the csv module refuses it
+    try:
+        assert _spans_read(text, delimiter) == _oracle(text, delimiter)
+    finally:
+        csv.field_size_limit(before)
+
+
+def _layout_read(text: str, delimiter: str, chunk_rows: int) -> tuple[str, object]:
+    try:
+        layout = intake.csv_layout(text, delimiter, chunk_rows)
+    except (intake.SubmissionError, csv.Error) as exc:
+        return "refused", str(exc)
+    names = [f"c{n}" for n in range(len(layout.header))]
+    frames = [intake.span_frame(text, delimiter, span, names) for span in layout.spans]
+    assert [len(f) for f in frames] == [span.rows for span in layout.spans] and len(frames) >= 1
+    assert all(len(f) == chunk_rows for f in frames[:-1]) and len(frames[-1]) <= chunk_rows
+    rows = pd.concat(frames, ignore_index=True).to_numpy(dtype=object).tolist() if layout.rows else []
+    return "read", (layout.header, rows)
+
+
+def _whole_read(text: str) -> tuple[str, object]:
+    try:
+        table = intake.csv_table(text)
+    except intake.SubmissionError as exc:
+        return "refused", str(exc)
+    return "read", (table.header, [list(row) for row in table.rows])
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=csv_texts(), chunk_rows=st.integers(1, 5))
+def test_the_chunks_of_one_pass_are_the_csv_read_whole(text: str, chunk_rows: int) -> None:
+    assert _layout_read(text, intake.sniff_delimiter(text), chunk_rows) == _whole_read(text)
+
+
+def test_a_clean_span_is_read_by_pandas() -> None:
+    text = "a,b\r\n1,2\r\n 3 ,\u3000\r\n"
+    layout = intake.csv_layout(text, ",", 10)
+    assert [span.clean for span in layout.spans] == [True]
+    frame = intake.span_frame(text, ",", layout.spans[0], ["a", "b"])
+    assert frame.to_numpy().tolist() == [["1", "2"], [" 3 ", "\u3000"]]
