@@ -47,7 +47,7 @@ _TYPE_SHAPES: dict[FieldType, str] = {
 }
 # Apart from the types': the enumerations are text, so Standard.DATE would find FieldType.DATE's shape.
 _STANDARD_SHAPES: dict[Standard, str] = {
-    Standard.USCC: r"[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}",  # and its check character (_uscc_checked)
+    Standard.USCC: r"[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}",  # and its check character (uscc_checked)
     Standard.ADCODE: r"[0-9]{6}",  # and a division in use
     Standard.PHONE: r"(?:1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})",
     Standard.POSTCODE: r"[1-8][0-9]{5}",
@@ -85,7 +85,7 @@ def _shape_of(field: ItemField) -> tuple[str | None, Check | None]:
         return _TYPE_SHAPES.get(field.type), _calendar_days if field.type is FieldType.DATE else None
     if field.type is not FieldType.STRING:
         return None, None
-    checks: dict[Standard, Check] = {Standard.USCC: _uscc_checked, Standard.ADCODE: _in_use}
+    checks: dict[Standard, Check] = {Standard.USCC: uscc_checked, Standard.ADCODE: _in_use}
     return _STANDARD_SHAPES.get(field.standard), checks.get(field.standard)
 
 
@@ -106,8 +106,9 @@ def _calendar_days(texts: list[str]) -> np.ndarray:
     return valid_month & (year >= 1) & (day >= 1) & (day <= longest)
 
 
-def _uscc_checked(texts: list[str]) -> np.ndarray:
-    """Which codes of the USCC shape carry their check character (stdnum.cn.uscc's calculation)."""
+def uscc_checked(texts: list[str]) -> np.ndarray:
+    """Which codes of the USCC shape carry their check character (stdnum.cn.uscc's calculation; the column
+    readers' too)."""
     lookup = np.zeros(128, dtype=np.int64)
     for value, char in enumerate(_USCC_ALPHABET):
         lookup[ord(char)] = value

@@ -20,7 +20,7 @@ import pandas as pd
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
-from pipelines.canonical_columns import canonical_cells
+from pipelines.canonical_columns import canonical_cells, uscc_checked
 from pipelines.catalogue.models import FieldType, ItemField, Standard
 from pipelines.factorize import factorize_texts
 from pipelines.standards import divisions_in_use
@@ -45,8 +45,6 @@ _INTEGER = r"[+-]?[0-9]{1,18}"  # 18 digits always fit the store's bigint; longe
 _DECIMAL = r"[+-]?[0-9]{1,18}(?:\.[0-9]{1,6})?"  # within numeric(24, 6) whatever the digits
 _ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", re.ASCII)
 _BOOLEAN = {text: "true" for text in TRUE_TEXTS} | {text: "false" for text in FALSE_TEXTS}
-_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = np.array((1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28))
 _RIC_WEIGHTS = np.array([pow(13, 16 - i, 11) for i in range(17)])  # int(body, 13) mod 11, digit by digit
 
 Fast = Callable[[pd.Series], pd.Series]  # plain, stripped, non-empty texts -> canonical text, None: not taken
@@ -214,9 +212,7 @@ def _uscc(texts: pd.Series) -> pd.Series:
     taken = _matching(texts, _full(r"[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}"))
     shaped = texts[taken]
     if len(shaped):
-        codes = _codes(shaped, _USCC_ALPHABET)
-        check = (31 - (codes[:, :17] * _USCC_WEIGHTS).sum(axis=1)) % 31
-        taken[shaped.index[check != codes[:, 17]]] = False
+        taken[shaped.index[~uscc_checked(shaped.tolist())]] = False
     return texts.where(taken, None)
 
 
