@@ -193,9 +193,7 @@ def column_masks(rules: list[dict[str, Any]], column: pd.Series) -> list[np.ndar
 
 def rule_mask(rule: dict[str, Any], column: pd.Series) -> pd.Series:
     """A row rule of the contract on a column: a missing value fails only ``required``."""
-    if rule["kind"] == "required":
-        return _on(column, column.notna())
-    return present_passes(column, lambda values: value_mask(rule["kind"], rule, values))
+    return _on(column, column_masks([rule], column)[0])
 
 
 def value_passes(kind: str, params: dict[str, Any], value: Any) -> bool:
