@@ -28,12 +28,12 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item, ItemField
+from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item
 from pipelines.clock import shown_time
 from pipelines.outputs import unquoted_frame
 from pipelines.quality.context import is_correction
 from pipelines.quality.masking import redacted
-from pipelines.values import canonical_frame, canonical_or_cleaned, cell_text, stripped
+from pipelines.values import canonical_frame, cell_text
 
 SUPPORTED = (".csv", ".xlsx", ".json")
 ARCHIVE = "_archive"
@@ -817,14 +817,6 @@ def normalise(frame: pd.DataFrame, item: Item) -> pd.DataFrame:
         return canonical_frame(item, frame)[0]
     except ValueError as exc:  # a nested JSON value: no cell of any field
         raise SubmissionError(str(exc)) from exc
-
-
-def clean_value(value: object, field: ItemField | None = None) -> str | None:
-    """One cell as text without surrounding space (None when empty); with its field, in canonical text."""
-    if field is not None:
-        return canonical_or_cleaned(field, value)
-    text = cell_text(value)
-    return None if text is None else stripped(text) or None
 
 
 def read_database(item: Item) -> pd.DataFrame:
