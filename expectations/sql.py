@@ -63,16 +63,39 @@ class SqlChecker:
         return asset.get_batch_definition("whole").get_batch()
 
     def run(self, item: Item, schema: str | None, table: str) -> list[SqlResult]:
+        """Every store rule's result, in two passes: first only whether each holds (one aggregate query
+        over the table); then the counts and samples of the rules that failed, with the row count. For a
+        rule that holds, the sample is empty and the counts follow (every row checked, none unexpected):
+        the second pass's sample query reads the whole table when no value is unexpected, and on a
+        validated table that is nearly every rule (at 1,000,000 rows, 7 of 10 s of the checks)."""
+        rules = store_rules(item)
+        batch = self._batch(schema, table)
+        held = {rule.id: ok for rule, ok in zip(rules, self._validate(batch, rules, "BOOLEAN_ONLY"), strict=True)}
+        count = _row_count_rule(rules)
+        detailed = [r for r in rules if r is count or not held[r.id]]  # the row count: its observed value
+        results = {rule.id: _result(gx, rule, item) for rule, gx in
+                   zip(detailed, self._validate(batch, detailed, "SUMMARY"), strict=True)}
+        rows = int(results[count.id].observed)
+        return [results.get(rule.id) or SqlResult(rule, True, rows, 0) for rule in rules]
+
+    @staticmethod
+    def _validate(batch: Any, rules: list[StoreRule], result_format: str) -> list[Any]:
+        """GX's results of ``rules`` on the batch, in the rules' order (GX reports a suite in its own)."""
         import great_expectations as gx
         import great_expectations.expectations as gxe
 
-        rules = store_rules(item)
-        suite = gx.ExpectationSuite(name=f"{item.code}.shared", expectations=[
+        suite = gx.ExpectationSuite(name="shared", expectations=[
             getattr(gxe, rule.expectation)(**rule.kwargs, meta={"rule_id": rule.id}) for rule in rules])
-        result = self._batch(schema, table).validate(suite, result_format={"result_format": "SUMMARY",
-                                                                            "partial_unexpected_count": SAMPLE_SIZE})
-        by_id = {rule.id: rule for rule in rules}
-        return [_result(r, by_id[r.expectation_config.meta["rule_id"]], item) for r in result.results]
+        result = batch.validate(suite, result_format={"result_format": result_format,
+                                                      "partial_unexpected_count": SAMPLE_SIZE})
+        by_id = {r.expectation_config.meta["rule_id"]: r for r in result.results}
+        if result_format == "BOOLEAN_ONLY":
+            return [bool(by_id[rule.id].success) for rule in rules]
+        return [by_id[rule.id] for rule in rules]
+
+
+def _row_count_rule(rules: list[StoreRule]) -> StoreRule:
+    return next(rule for rule in rules if rule.expectation == "ExpectTableRowCountToBeBetween")
 
 
 def _result(gx_result: Any, rule: StoreRule, item: Item) -> SqlResult:

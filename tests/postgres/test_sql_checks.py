@@ -85,3 +85,36 @@ def test_checks_run_as_sql_not_in_pandas(faulty) -> None:  # type: ignore[no-unt
 
     batch = SqlChecker(faulty.url)._batch("shared_city", "water_account")
     assert isinstance(batch.data.execution_engine, SqlAlchemyExecutionEngine)
+
+
+def _one_pass(store, item):  # type: ignore[no-untyped-def]
+    """The oracle: GX's own results of the whole suite in one SUMMARY pass, as SqlResults."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    from expectations.sql import SAMPLE_SIZE, _result
+    from pipelines.quality.store_rules import store_rules
+
+    rules = store_rules(item)
+    suite = gx.ExpectationSuite(name="oracle", expectations=[
+        getattr(gxe, r.expectation)(**r.kwargs, meta={"rule_id": r.id}) for r in rules])
+    batch = SqlChecker(store.url)._batch("shared_city", "water_account")
+    result = batch.validate(suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE})
+    by_id = {r.expectation_config.meta["rule_id"]: r for r in result.results}
+    return [_result(by_id[r.id], r, item) for r in rules]
+
+
+def _comparable(results):  # type: ignore[no-untyped-def]
+    return [(r.rule.id, r.success, r.element_count, r.unexpected_count, r.observed, sorted(r.sample)) for r in results]
+
+
+@pytest.mark.parametrize("clean", [False, True], ids=["faulty", "clean"])
+def test_two_passes_give_what_one_summary_pass_gives(faulty, clean) -> None:  # type: ignore[no-untyped-def]
+    """Only failed rules are asked for counts and samples: what comes back is GX's one full pass, exactly."""
+    if clean:
+        with faulty.engine.begin() as conn:
+            conn.exec_driver_sql("delete from shared_city.water_account where account_no in ('W1','W3','W4','W5','W6')")
+    item = faulty.catalogue.item("water_account")
+    two = SqlChecker(faulty.url).run(item, "shared_city", "water_account")
+    assert _comparable(two) == _comparable(_one_pass(faulty, item))
+    assert all(r.success for r in two) is clean
