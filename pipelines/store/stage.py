@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, Table, delete, insert, select
 
 from pipelines.catalogue.models import Item
 from pipelines.outputs import CSV_LINE_END
+from pipelines.overlap import read_ahead
 
 # What converges: a stage stream or any open CSV text file (header + rows).
 TextStream = IO[str] | io.TextIOBase
@@ -69,8 +70,9 @@ class StageStore:
                 return self.write(submission_id, kind, frame, own)
         t = self.table
         conn.execute(delete(t).where(t.c.submission_id == submission_id, t.c.kind == kind))
-        packed = (p for whole in ([frame] if isinstance(frame, pd.DataFrame) else frame)
-                  for p in ([whole] if isinstance(whole, Packed) else self.pack(whole)))
+        # each next chunk read, cleaned and compressed beside the insert of this one (which waits on the database)
+        packed = read_ahead(p for whole in ([frame] if isinstance(frame, pd.DataFrame) else frame)
+                            for p in ([whole] if isinstance(whole, Packed) else self.pack(whole)))
         rows = 0
         for chunk_no, part in enumerate(packed):
             conn.execute(insert(t).values(submission_id=submission_id, kind=kind, chunk_no=chunk_no,
@@ -94,21 +96,22 @@ class StageStore:
 
     def read_chunks(self, submission_id: str, kind: str, item: Item,
                     columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
-        """``read`` one stored chunk at a time (each frame indexed from 0)."""
-        for text in self._texts(submission_id, kind):
-            yield _frame(text, item, columns)
+        """``read`` one stored chunk at a time (each frame indexed from 0), the next one fetched, decompressed and
+        parsed beside the caller's work on this one."""
+        yield from read_ahead(_frame(text, item, columns) for text in self._texts(submission_id, kind))
 
     def read(self, submission_id: str, kind: str, item: Item, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The rows as the intake wrote them: all catalogued columns in catalogue order (empty text as null),
         or only ``columns``. What was written is canonical text already (or, for a cell that did not parse,
         its cleaned text), and the value model is idempotent on both, so nothing is parsed again: on a
         million-row submission that second pass cost as much as the first."""
-        parts = [_frame(text, item, columns) for text in self._texts(submission_id, kind)]
+        parts = list(read_ahead(_frame(text, item, columns) for text in self._texts(submission_id, kind)))
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     def open_text(self, submission_id: str, kind: str) -> StageText:
-        """A text stream of the CSV (one header, then every row), decompressed one chunk at a time."""
-        return StageText(self._texts(submission_id, kind))
+        """A text stream of the CSV (one header, then every row), decompressed one chunk at a time, the next one
+        beside the reading of this one (COPY sending it to the database)."""
+        return StageText(read_ahead(self._texts(submission_id, kind)))
 
     def rows(self, submission_id: str, kind: str) -> int:
         t = self.table
