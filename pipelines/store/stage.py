@@ -14,9 +14,9 @@ import io
 import os
 import re
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TypeVar
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, delete, insert, select
@@ -27,6 +27,7 @@ from pipelines.overlap import read_ahead
 
 # What converges: a stage stream or any open CSV text file (header + rows).
 TextStream = IO[str] | io.TextIOBase
+T = TypeVar("T")
 CHUNK_ROWS = 100_000
 # zlib's fastest: a third of the default level's time (0.23 s against 0.73 s per 100,000 rows of the large
 # demo item) for a quarter more bytes; stage data is written twice per submission and read back within the run
@@ -70,15 +71,22 @@ class StageStore:
                 return self.write(submission_id, kind, frame, own)
         t = self.table
         conn.execute(delete(t).where(t.c.submission_id == submission_id, t.c.kind == kind))
-        # each next chunk read, cleaned and compressed beside the insert of this one (which waits on the database)
-        packed = read_ahead(p for whole in ([frame] if isinstance(frame, pd.DataFrame) else frame)
-                            for p in ([whole] if isinstance(whole, Packed) else self.pack(whole)))
+        packed: Iterator[Packed] = (p for whole in ([frame] if isinstance(frame, pd.DataFrame) else frame)
+                                    for p in ([whole] if isinstance(whole, Packed) else self.pack(whole)))
+        if self._several(frame):  # each next chunk read, cleaned and compressed beside the insert of this one
+            packed = read_ahead(packed)
         rows = 0
         for chunk_no, part in enumerate(packed):
             conn.execute(insert(t).values(submission_id=submission_id, kind=kind, chunk_no=chunk_no,
                                           rows=part.rows, data=part.data))
             rows += part.rows
         return rows
+
+    def _several(self, frame: pd.DataFrame | Iterable[pd.DataFrame | Packed]) -> bool:
+        """Whether ``write`` may get more than one chunk (an iterable of frames, as intake's, may)."""
+        if isinstance(frame, pd.DataFrame):
+            return len(frame) > self.chunk_rows
+        return not isinstance(frame, Sequence) or len(frame) > 1
 
     def pack(self, frame: pd.DataFrame) -> list[Packed]:
         """``frame`` as the chunks ``write`` stores, compressed now (outside the transaction that writes them)."""
@@ -98,20 +106,20 @@ class StageStore:
                     columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
         """``read`` one stored chunk at a time (each frame indexed from 0), the next one fetched, decompressed and
         parsed beside the caller's work on this one."""
-        yield from read_ahead(_frame(text, item, columns) for text in self._texts(submission_id, kind))
+        yield from self._texts(submission_id, kind, lambda text: _frame(text, item, columns))
 
     def read(self, submission_id: str, kind: str, item: Item, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The rows as the intake wrote them: all catalogued columns in catalogue order (empty text as null),
         or only ``columns``. What was written is canonical text already (or, for a cell that did not parse,
         its cleaned text), and the value model is idempotent on both, so nothing is parsed again: on a
         million-row submission that second pass cost as much as the first."""
-        parts = list(read_ahead(_frame(text, item, columns) for text in self._texts(submission_id, kind)))
+        parts = list(self._texts(submission_id, kind, lambda text: _frame(text, item, columns)))
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     def open_text(self, submission_id: str, kind: str) -> StageText:
         """A text stream of the CSV (one header, then every row), decompressed one chunk at a time, the next one
         beside the reading of this one (COPY sending it to the database)."""
-        return StageText(read_ahead(self._texts(submission_id, kind)))
+        return StageText(self._texts(submission_id, kind, lambda text: text))
 
     def rows(self, submission_id: str, kind: str) -> int:
         t = self.table
@@ -127,16 +135,18 @@ class StageStore:
         with self.engine.begin() as conn:
             return int(conn.execute(delete(self.table).where(self.table.c.submission_id == submission_id)).rowcount)
 
-    def _texts(self, submission_id: str, kind: str) -> Iterator[str]:
-        """Each chunk's CSV text in order; the chunk numbers are read first, then one chunk per query, so no
-        connection is held while the caller consumes a chunk (COPY runs on another connection meanwhile)."""
+    def _texts(self, submission_id: str, kind: str, made: Callable[[str], T]) -> Iterator[T]:
+        """What ``made`` makes of each chunk's CSV text, in order; the chunk numbers are read first, then one chunk
+        per query, so no connection is held while the caller consumes a chunk (COPY runs on another connection
+        meanwhile). Of more than one chunk, the next is fetched and made beside the caller's work on this one."""
         t = self.table
         where = (t.c.submission_id == submission_id, t.c.kind == kind)
         with self.engine.connect() as conn:
             numbers = list(conn.execute(select(t.c.chunk_no).where(*where).order_by(t.c.chunk_no)).scalars())
         if not numbers:
             raise StageMissing(f"no {kind} stage data for {submission_id}")
-        return self._fetch(where, numbers)
+        chunks = (made(text) for text in self._fetch(where, numbers))
+        return read_ahead(chunks) if len(numbers) > 1 else chunks  # one chunk: nothing to overlap, no thread
 
     def _fetch(self, where: tuple, numbers: list[int]) -> Iterator[str]:  # type: ignore[type-arg]
         t = self.table

@@ -39,7 +39,8 @@ FAULTS = ("bad_check", "no_name", "bad_status", "bad_capital", "no_capital_numbe
 def _fault(frame: pd.DataFrame, row: int, kind: str, other: int) -> None:
     if kind == "bad_check":
         code = frame.at[row, "uscc"]
-        frame.at[row, "uscc"] = code[:-1] + ("0" if code[-1] != "0" else "1")
+        if code:  # a key an earlier fault took away has no check character to spoil
+            frame.at[row, "uscc"] = code[:-1] + ("0" if code[-1] != "0" else "1")
     elif kind == "no_name":
         frame.at[row, "entity_name"] = ""
     elif kind == "bad_status":
