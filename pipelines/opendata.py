@@ -28,7 +28,7 @@ import ahocorasick
 import pandas as pd
 from sqlalchemy import select
 
-from pipelines import opendata_text
+from pipelines import opendata_text, progress
 from pipelines.catalogue.models import Catalogue, FieldType, Item, ItemField, OpeningType, Standard
 from pipelines.outputs import (
     CSV_LINE_END,
@@ -219,6 +219,7 @@ def stage_from_store(catalogue: Catalogue, item: Item, store: Any, directory: Pa
         else:
             chunks = pd.read_sql(query, conn.execution_options(stream_results=True), chunksize=chunk_rows)
             parts = _frame_parts(item, chunks)
+        parts = progress.reported(parts, f"{item.code}: open data", None, lambda part: part.rows)
         return _write_chunks(catalogue, item, parts, directory, now, scanner)
 
 

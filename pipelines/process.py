@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from pipelines import intake, sharing
+from pipelines import intake, progress, sharing
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item, Work
 from pipelines.clock import Clock, province_day
 from pipelines.entrustment import Operator, require_entrusted
@@ -182,7 +182,9 @@ def _stage(platform: Platform, item: Item, submission_id: str, source: str, dige
     the stage data is written (art. 13): only how many each field carried is kept, as the flags."""
     now = platform.clock()
     stripper = sharing.LookupStripper(item)
-    taken = _commit_intake(platform, stripper.strip(frame if isinstance(frame, intake.Chunks) else [frame]),
+    chunks = progress.reported(frame, f"{submission_id}: intake", len(frame), len) \
+        if isinstance(frame, intake.Chunks) else [frame]
+    taken = _commit_intake(platform, stripper.strip(chunks),
                            lambda: sharing.carried_rows(item, submission_id, stripper.carried, now),
                            submission_id=submission_id, item=item.code, unit=item.unit, source=source, digest=digest,
                            status="received", received=len(frame), received_at=now)
@@ -350,7 +352,9 @@ def _check_chunks(platform: Platform, item: Item, sid: str, rows: int, as_of: da
     valid: list[Packed] = []
     contextual: list[tuple[Any, ...]] = []
     offset = unverified_rows = 0
-    for frame in stripper.strip(platform.stage.read_chunks(sid, INTAKE, item)):
+    chunks = progress.reported(platform.stage.read_chunks(sid, INTAKE, item), f"{sid}: validation",
+                               rows, len)
+    for frame in stripper.strip(chunks):
         results = contextual_results(item, frame, authority, context.previous, context.correction, rows, offset)
         contextual.append(results)
         unverified = {offset + r: why for r, why in sharing.unknown_keys(authority, item, frame).items()}
@@ -467,6 +471,8 @@ def _converge_one(platform: Platform, item: Item, entry: dict[str, Any], report:
     # usually no other submission's row is held (its own never are released by it): then the stage data is not
     # read again
     keys = read_stage_keys(platform.stage, sid, item) if has_open_rows(platform.store, item.code, sid) else None
+    if (entry.get("valid") or 0) > platform.stage.chunk_rows:  # one COPY and merge: a line before the wait
+        progress.log.info("%s: converging %s rows", sid, f"{entry['valid']:,}")
     written = _commit_convergence(platform, item, sid, entry["unit"], keys, now)
     if written is None:
         log.info("%s: another run converged it first", sid)
