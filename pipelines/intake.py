@@ -315,6 +315,7 @@ class Chunks:
     rows: int
     make: Callable[[], Iterator[pd.DataFrame]]
     attrs: dict[str, str]
+    count: int = 1  # how many chunks iterating makes
 
     def __len__(self) -> int:
         return self.rows
@@ -346,7 +347,7 @@ def read_submission_chunks(path: Path, item: Item, chunk_rows: int) -> pd.DataFr
         for span in layout.spans:
             frame = span_frame(text, delimiter, span, names)
             yield normalise(unquoted_frame(frame) if correction else frame, item)
-    return Chunks(layout.rows, make, {INTAKE_NOTE: ""})
+    return Chunks(layout.rows, make, {INTAKE_NOTE: ""}, len(layout.spans))
 
 
 @dataclass(frozen=True)

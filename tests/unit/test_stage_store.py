@@ -187,3 +187,36 @@ def test_the_stage_writer_writes_what_pandas_wrote(columns: list[list[object]], 
     if other is not None and rows:
         frame.iloc[0, 0] = other
         assert csv_text(frame) == _pandas_csv(frame)
+
+
+def test_a_helper_thread_only_where_there_is_more_than_one_chunk(store: Store,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread costs about 0.4 ms of CPU; a 100-row submission, most of a province's, has nothing to overlap."""
+    import pipelines.store.stage as stage_module
+
+    helped: list[int] = []
+    real = stage_module.read_ahead
+
+    def counting(source):  # type: ignore[no-untyped-def]
+        helped.append(1)
+        return real(source)
+
+    monkeypatch.setattr(stage_module, "read_ahead", counting)
+    stage = _stage(store, 4)
+    item = store.catalogue.item("enterprise")
+    small, large = _awkward_frame(4), _awkward_frame(9)
+
+    def used(action) -> int:  # type: ignore[no-untyped-def]
+        helped.clear()
+        action()
+        return len(helped)
+
+    assert used(lambda: stage.write("a", "intake", small)) == 0
+    assert used(lambda: stage.write("b", "intake", [small])) == 0
+    assert used(lambda: stage.write("c", "intake", large)) == 1
+    assert used(lambda: stage.write("d", "intake", iter([small, small]))) == 1  # an iterable: maybe several
+    assert used(lambda: stage.read("a", "intake", item)) == 0
+    assert used(lambda: list(stage.read_chunks("a", "intake", item))) == 0
+    assert used(lambda: stage.open_text("a", "intake").read()) == 0
+    assert used(lambda: pd.testing.assert_frame_equal(stage.read("c", "intake", item), _frame(
+        stage.open_text("c", "intake").read(), item, None))) == 2
