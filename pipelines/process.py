@@ -182,11 +182,12 @@ def _stage(platform: Platform, item: Item, submission_id: str, source: str, dige
     the stage data is written (art. 13): only how many each field carried is kept, as the flags."""
     now = platform.clock()
     stripper = sharing.LookupStripper(item)
-    several = isinstance(frame, intake.Chunks) and frame.count > 1
-    chunks = progress.reported(frame, f"{submission_id}: intake", len(frame), len) if several else \
-        list(frame) if isinstance(frame, intake.Chunks) else [frame]
-    stripped = stripper.strip(chunks)  # one chunk: made now, and staged without a helper thread (StageStore.write)
-    taken = _commit_intake(platform, stripped if several else list(stripped),
+    if isinstance(frame, intake.Chunks) and frame.count > 1:
+        frames: Iterable[pd.DataFrame] = stripper.strip(
+            progress.reported(frame, f"{submission_id}: intake", len(frame), len))
+    else:  # one chunk: made now, a list, so that it is staged without a helper thread (StageStore.write)
+        frames = list(stripper.strip(frame if isinstance(frame, intake.Chunks) else [frame]))
+    taken = _commit_intake(platform, frames,
                            lambda: sharing.carried_rows(item, submission_id, stripper.carried, now),
                            submission_id=submission_id, item=item.code, unit=item.unit, source=source, digest=digest,
                            status="received", received=len(frame), received_at=now)

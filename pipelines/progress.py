@@ -26,7 +26,7 @@ def reported(chunks: Iterable[T], what: str, total: int | None, rows: Callable[[
     for chunk in chunks:
         yield chunk
         done, chunks_done = done + rows(chunk), chunks_done + 1
-        if (done < total or chunks_done > 1) if total is not None else chunks_done > 1:
+        if chunks_done > 1 or (total is not None and done < total):
             log.info("%s", line(what, done, total, time.perf_counter() - started))
 
 
