@@ -315,7 +315,7 @@ class Chunks:
     rows: int
     make: Callable[[], Iterator[pd.DataFrame]]
     attrs: dict[str, str]
-    count: int = 1  # how many chunks iterating makes
+    count: int  # how many chunks iterating makes
 
     def __len__(self) -> int:
         return self.rows

@@ -475,7 +475,7 @@ def _converge_one(platform: Platform, item: Item, entry: dict[str, Any], report:
     # read again
     keys = read_stage_keys(platform.stage, sid, item) if has_open_rows(platform.store, item.code, sid) else None
     if (entry.get("valid") or 0) > platform.stage.chunk_rows:  # one COPY and merge: a line before the wait
-        progress.log.info("%s: converging %s rows", sid, f"{entry['valid']:,}")
+        progress.before(f"{sid}: converging", entry["valid"])
     written = _commit_convergence(platform, item, sid, entry["unit"], keys, now)
     if written is None:
         log.info("%s: another run converged it first", sid)

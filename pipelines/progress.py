@@ -27,9 +27,14 @@ def reported(chunks: Iterable[T], what: str, total: int | None, rows: Callable[[
         yield chunk
         done, chunks_done = done + rows(chunk), chunks_done + 1
         if chunks_done > 1 or (total is not None and done < total):
-            log.info("%s", line(what, done, total, time.perf_counter() - started))
+            log.info("%s", _line(what, done, total, time.perf_counter() - started))
 
 
-def line(what: str, done: int, total: int | None, seconds: float) -> str:
+def before(what: str, rows: int) -> None:
+    """A line before a stage done in one step (a COPY and merge), which reports nothing until it ends."""
+    log.info("%s: %s rows", what, f"{rows:,}")
+
+
+def _line(what: str, done: int, total: int | None, seconds: float) -> str:
     share = f" of {total:,} rows ({100 * done // total}%)" if total else " rows"
     return f"{what}: {done:,}{share}, {seconds:.1f} s"

@@ -41,6 +41,12 @@ def test_without_a_total_the_rows_so_far_from_the_second_chunk_on(caplog: pytest
     assert _lines(caplog) == ["open data: 10 rows", "open data: 12 rows"]
 
 
+def test_a_line_before_a_one_step_stage(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="pipelines"):
+        progress.before("gx_amr/registry: converging", 987_500)
+    assert [r.getMessage() for r in caplog.records] == ["gx_amr/registry: converging: 987,500 rows"]
+
+
 def test_the_repository_instance_puts_the_lines_in_the_run_s_log(tmp_path: Path) -> None:
     """The repository's dagster.yaml, not a setting of the test's own: its ``python_logs`` makes the platform's
     loggers Dagster's, so the UI's run page shows a large submission's progress."""
