@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from pipelines.catalogue.models import Catalogue, Item
-from pipelines.outputs import CSV_LINE_END, as_text_cells, numeric_columns, safe_frame, workbook_frame
+from pipelines.outputs import CSV_LINE_END, numeric_columns, safe_frame, workbook_frame, write_workbook
 from pipelines.quality.masking import mask
 from pipelines.store import Store
 from pipelines.store.quarantine import Quarantine, quarantine_key
@@ -85,12 +85,8 @@ def write_correction_files(directory: Path, unit: str, frames: dict[str, pd.Data
     frames = {code: safe_frame(frame, frame.attrs.get(NUMERIC, ())) for code, frame in frames.items()}
     directory.mkdir(parents=True, exist_ok=True)
     workbook = directory / f"{unit}.xlsx"
-    with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
-        if not frames:
-            pd.DataFrame(columns=list(META_COLUMNS)).to_excel(writer, sheet_name="none", index=False)
-        for code, frame in frames.items():
-            workbook_frame(frame).to_excel(writer, sheet_name=code[:31], index=False)
-            as_text_cells(writer.sheets[code[:31]])
+    sheets = {code[:31]: workbook_frame(frame) for code, frame in frames.items()}
+    write_workbook(workbook, sheets or {"none": pd.DataFrame(columns=list(META_COLUMNS))})
     paths = {"xlsx": workbook}
     csv_dir = directory / unit
     csv_dir.mkdir(exist_ok=True)

@@ -55,7 +55,12 @@ def typed_select(item: Item, columns: list[str]) -> sql.Composed:
     casts = [sql.SQL(pg_cast(types[c], "{}")).format(sql.SQL("NULLIF({}, '')").format(sql.Identifier(c)))
              for c in columns]
     lineage = [sql.Placeholder(name) for name in LINEAGE_COLUMNS]  # parameters named after their columns
-    return sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(casts + lineage), sql.Identifier(STAGE))
+    # in the primary key's order (its typed values, by their place in the select list): the key's index then
+    # grows page after page instead of at random; 1,000,000 rows of the large demo item into an empty table:
+    # 4.7-5.2 s against 6.2-8.3 s (the sort itself included)
+    key_order = [sql.Literal(columns.index(k) + 1) for k in item.primary_key if k in columns]
+    order = sql.SQL(" ORDER BY {}").format(sql.SQL(", ").join(key_order)) if key_order else sql.SQL("")
+    return sql.SQL("SELECT {} FROM {}{}").format(sql.SQL(", ").join(casts + lineage), sql.Identifier(STAGE), order)
 
 
 def insert_statement(table: Table, item: Item, columns: list[str]) -> sql.Composed:

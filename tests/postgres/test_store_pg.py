@@ -88,14 +88,14 @@ def test_stage_chunks_live_in_the_platform_schema_and_a_rewrite_is_one_transacti
     assert rows(pg_database, "select chunk_no, rows from platform.platform_stage order by chunk_no") == [
         (0, 4), (1, 4), (2, 2)]
     calls = iter(range(100))
-    real = stage_module._compress
+    real = stage_module._encoded
 
     def die_on_third_chunk(part: pd.DataFrame) -> bytes:
         if next(calls) == 2:
             raise ConnectionError("injected: the writer died after two chunks")
         return real(part)
 
-    monkeypatch.setattr(stage_module, "_compress", die_on_third_chunk)
+    monkeypatch.setattr(stage_module, "_encoded", die_on_third_chunk)
     with pytest.raises(ConnectionError):
         stage.write("s1", "intake", enterprise_frame(10, name="新"))  # deletes, writes two chunks, dies
     monkeypatch.undo()

@@ -7,6 +7,7 @@ import csv
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -122,6 +123,42 @@ def test_a_header_that_looks_like_a_formula_is_a_string_in_the_workbook(tmp_path
     paths = write_correction_files(tmp_path, "amr", {"weird": frame})
     cell = openpyxl.load_workbook(paths["xlsx"])["weird"]["A1"]
     assert cell.data_type == "s" and cell.value == "=1+1"
+
+
+_sheet_cells = st.one_of(st.none(), st.just(float("nan")), st.just(pd.NA), st.integers(-10**6, 10**6),
+                         st.floats(allow_nan=False, allow_infinity=False, width=32),
+                         st.sampled_from(["=1+1", "'=x", "", " ", "-", "企业"]), st.text(max_size=5))
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(st.tuples(_sheet_cells, _sheet_cells), max_size=6),
+       names=st.sampled_from([["a", "b"], ["=1+1", "name"], ["a", "a"]]))
+def test_the_workbook_holds_what_pandas_writer_wrote(tmp_path_factory: pytest.TempPathFactory,
+                                                     rows: list[tuple[object, object]], names: list[str]) -> None:
+    """The oracle is the writer the workbook had before: pandas' to_excel on openpyxl, its formula cells made
+    strings again. The same values and kinds of cell, the header bold, for any texts, numbers and missing cells."""
+    from pipelines.outputs import workbook_frame, write_workbook
+
+    frame = workbook_frame(pd.DataFrame(rows, columns=names, dtype=object))  # as the correction files give it
+    folder = tmp_path_factory.mktemp("book")
+    write_workbook(folder / "new.xlsx", {"s": frame})
+    with pd.ExcelWriter(folder / "old.xlsx", engine="openpyxl") as writer:
+        frame.to_excel(writer, sheet_name="s", index=False)
+        for row in writer.sheets["s"].iter_rows():
+            for cell in row:
+                cell.data_type = "s" if cell.data_type == "f" else cell.data_type
+    new, old = (openpyxl.load_workbook(folder / f"{name}.xlsx")["s"] for name in ("new", "old"))
+    assert _sheet_values(new) == _sheet_values(old)
+    assert all(c.font.bold for c in new[1]) and not any(c.data_type == "f" for r in new.iter_rows() for c in r)
+
+
+def _sheet_values(sheet: Any) -> list[list[tuple[object, str | None]]]:
+    """Each row's cells as a reader takes them: the value and, for a value, its kind (text, number); the empty
+    rows at the end left out (pandas' writer kept a row of empty texts, openpyxl's write-only one writes none)."""
+    rows = [[(c.value, c.data_type if c.value is not None else None) for c in r] for r in sheet.iter_rows()]
+    while rows and all(value is None for value, _ in rows[-1]):
+        rows.pop()
+    return rows
 
 
 def test_open_data_csv_is_quoted_and_its_json_is_not(tmp_path: Path, catalogue: Catalogue) -> None:
