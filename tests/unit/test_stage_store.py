@@ -229,6 +229,23 @@ def _as_written(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
                                          else [None] * len(frame), dtype=object) for name in columns})
 
 
+def test_a_large_chunk_is_stored_compressed_and_reads_back_whole(store: Store) -> None:
+    """Chunks from a megabyte of text on are zstd-compressed (a 100-row one is not: zstd's fixed cost is more
+    than the bytes it saves); either way the rows come back as written."""
+    item = store.catalogue.item("enterprise")
+    small, large = (intake.normalise(_awkward_frame(n), item) for n in (100, 30_000))
+    stored = {}
+    for name, frame in (("small", small), ("large", large)):
+        store.stage.write(name, "intake", frame)
+        pd.testing.assert_frame_equal(store.stage.read(name, "intake", item), _as_written(frame, list(frame.columns)))
+        with store.engine.connect() as conn:
+            stored[name] = conn.execute(store.tables.stage.select().where(
+                store.tables.stage.c.submission_id == name)).one().data
+    text_bytes = {name: len(_pandas_csv(frame).encode()) for name, frame in (("small", small), ("large", large))}
+    assert len(stored["large"]) < text_bytes["large"] / 2  # compressed: its columns repeat (27% here)
+    assert len(stored["small"]) > text_bytes["small"]  # as it is: Arrow's offsets beside the texts
+
+
 def test_a_chunk_written_before_arrow_still_reads(store: Store) -> None:
     """A platform upgraded with submissions in flight: their chunks, zlib-compressed CSV, read as they did."""
     item = store.catalogue.item("enterprise")
