@@ -248,8 +248,8 @@ def evaluation_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table]:
 def stage_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table]:
     """State a run leaves for its later steps, in the store so a worker on any machine reads it.
 
-    ``platform_stage``: each submission's intake and validated rows as compressed CSV chunks (each chunk a whole
-    CSV with its header), written in one transaction and read back one chunk at a time.
+    ``platform_stage``: each submission's intake and validated rows in chunks (each an Arrow IPC stream of its
+    text columns, ``pipelines.store.stage``), written in one transaction and read back one chunk at a time.
     ``platform_repeated_collection``: the submissions carrying looked-up values (art. 13), one row per field.
     """
     stage = Table(

@@ -62,7 +62,7 @@ def chunk_rows_setting() -> int:
 
 @dataclass(frozen=True)
 class Packed:
-    """One chunk of stage data ready to store: its rows and its compressed CSV (header included)."""
+    """One chunk of stage data ready to store: its rows and its Arrow IPC stream (``_encoded``)."""
 
     rows: int
     data: bytes
@@ -103,7 +103,7 @@ class StageStore:
         return not isinstance(frame, Sequence) or len(frame) > 1
 
     def pack(self, frame: pd.DataFrame) -> list[Packed]:
-        """``frame`` as the chunks ``write`` stores, compressed now (outside the transaction that writes them)."""
+        """``frame`` as the chunks ``write`` stores, encoded now (outside the transaction that writes them)."""
         return [Packed(len(part), _encoded(part)) for part in _chunks(frame, self.chunk_rows)]
 
     def chunk_sizes(self, submission_id: str, kind: str) -> list[int]:
@@ -118,8 +118,8 @@ class StageStore:
 
     def read_chunks(self, submission_id: str, kind: str, item: Item,
                     columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
-        """``read`` one stored chunk at a time (each frame indexed from 0), the next one fetched, decompressed and
-        parsed beside the caller's work on this one."""
+        """``read`` one stored chunk at a time (each frame indexed from 0), the next one fetched and decoded beside
+        the caller's work on this one."""
         yield from self._chunks_made(submission_id, kind, lambda data: _chunk_frame(data, item, columns))
 
     def read(self, submission_id: str, kind: str, item: Item, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -131,7 +131,7 @@ class StageStore:
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     def open_text(self, submission_id: str, kind: str) -> StageText:
-        """A text stream of the CSV (one header, then every row), decompressed one chunk at a time, the next one
+        """A text stream of the CSV (one header, then every row), written out one chunk at a time, the next one
         beside the reading of this one (COPY sending it to the database)."""
         return StageText(self._chunks_made(submission_id, kind, _chunk_csv))
 
