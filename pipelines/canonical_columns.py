@@ -63,7 +63,20 @@ def canonical_cells(field: ItemField, cells: pd.Series) -> tuple[np.ndarray, np.
     """(empty, canonical) per cell: the empty text (the value model's None), and texts that are their own canonical
     text with no reason; None when the column is not one of plain texts or the field has no shape here (every
     cell is then the column readers')."""
-    shape, check = _shape_of(field)
+    return _shaped_cells(*_shape_of(field), cells)
+
+
+def standard_cells(standard: Standard, cells: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``canonical_cells`` of a text field of that standard: a text it marks canonical meets the standard."""
+    return _shaped_cells(_STANDARD_SHAPES.get(standard), _STANDARD_CHECKS.get(standard), cells)
+
+
+def type_cells(field_type: FieldType, cells: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``canonical_cells`` of a field of that type and no standard: a text it marks canonical is of the type."""
+    return _shaped_cells(_TYPE_SHAPES.get(field_type), _TYPE_CHECKS.get(field_type), cells)
+
+
+def _shaped_cells(shape: str | None, check: Check | None, cells: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     if shape is None:
         return None
     values = cells.to_numpy(dtype=object)
@@ -82,11 +95,10 @@ def _shape_of(field: ItemField) -> tuple[str | None, Check | None]:
     if field.date_format == "excel_serial":
         return None, None
     if field.standard is None:
-        return _TYPE_SHAPES.get(field.type), _calendar_days if field.type is FieldType.DATE else None
+        return _TYPE_SHAPES.get(field.type), _TYPE_CHECKS.get(field.type)
     if field.type is not FieldType.STRING:
         return None, None
-    checks: dict[Standard, Check] = {Standard.USCC: uscc_checked, Standard.ADCODE: _in_use}
-    return _STANDARD_SHAPES.get(field.standard), checks.get(field.standard)
+    return _STANDARD_SHAPES.get(field.standard), _STANDARD_CHECKS.get(field.standard)
 
 
 def _digits(texts: list[str], width: int) -> np.ndarray:
@@ -120,3 +132,8 @@ def uscc_checked(texts: list[str]) -> np.ndarray:
 def _in_use(texts: list[str]) -> np.ndarray:
     known = divisions_in_use()
     return np.array([text in known for text in texts], dtype=bool)
+
+
+# What a shape cannot tell, told of the texts it matched
+_TYPE_CHECKS: dict[FieldType, Check] = {FieldType.DATE: _calendar_days}
+_STANDARD_CHECKS: dict[Standard, Check] = {Standard.USCC: uscc_checked, Standard.ADCODE: _in_use}

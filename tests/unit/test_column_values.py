@@ -138,6 +138,24 @@ def test_a_large_column_is_read_by_the_fast_readers_with_the_same_result() -> No
     assert reasons.notna().sum() == 1
 
 
+def test_a_large_column_of_codes_is_told_valid_by_its_shape_with_the_scalar_verdicts() -> None:
+    """Validation's columns are canonical already: the standards' and types' verdicts of a long column come from
+    one shape match over it (``canonical_columns``), the cells it does not mark read one by one; the verdicts
+    are the scalar value model's, cell for cell."""
+    from tests.conftest import make_uscc
+
+    good = [make_uscc(n) for n in range(2500)]
+    wrong = [good[0][:-1] + ("0" if good[0][-1] != "0" else "1"), good[1].lower(), f" {good[2]}", "９" + good[3][1:],
+             "", "9145010", good[4] + "X"]
+    cells = good + wrong
+    assert standard_valid(Standard.USCC, pd.Series(cells, dtype=object)).tolist() == [
+        standard_reason(Standard.USCC, c) is None for c in cells]
+    days = [f"{2000 + n % 26}-{1 + n % 12:02d}-{1 + n % 28:02d}" for n in range(2500)] + [
+        "2026-02-29", "2024-02-29", "2026-13-01", "2026-4-1", " 2026-04-01", ""]
+    assert type_valid(FieldType.DATE, pd.Series(days, dtype=object)).tolist() == [
+        type_reason(FieldType.DATE, c) is None for c in days]
+
+
 RULES = [{"kind": "required"}, {"kind": "type", "field_type": "integer"}, {"kind": "type", "field_type": "datetime"},
          {"kind": "type", "field_type": "decimal"}, {"kind": "standard", "standard": "uscc"},
          {"kind": "standard", "standard": "ric"}, {"kind": "standard", "standard": "phone"},
