@@ -224,12 +224,9 @@ class StageText(io.TextIOBase):
         return True
 
 
-def _frame(text: str, item: Item, columns: Sequence[str] | None) -> pd.DataFrame:
-    """A chunk's CSV text (as the stage held it before Arrow) as a frame: ``_chunk_frame`` of such a chunk."""
-    return _csv_frame(text, list(columns) if columns is not None else list(item.field_names))
-
-
 def _csv_frame(text: str, usecols: list[str]) -> pd.DataFrame:
+    """A chunk's CSV text (as the stage held it before Arrow) as a frame of ``usecols``: empty text and absent
+    columns None."""
     if len(text) >= SMALL_CHUNK or read_otherwise(text):
         return _pandas_frame(text, usecols)
     rows = stage_rows(text, usecols) if set(usecols) & set(_header(text)) else []  # pandas reads no row when
@@ -299,8 +296,8 @@ def _text_table(part: pd.DataFrame) -> pa.Table:
     its text as pandas' CSV writer wrote it when the stage held CSV (``str``)."""
     names = [str(name) for name in part.columns]
     if len(set(names)) < len(names):
-        positions = sorted({name: n for n, name in reversed(list(enumerate(names)))}.values())
-        return _text_table(part.iloc[:, positions].set_axis([names[n] for n in positions], axis=1))
+        first = _unique(names)
+        return _text_table(part.iloc[:, [names.index(name) for name in first]].set_axis(first, axis=1))
     columns = _arrow_texts(part)
     if columns is None:
         return _text_table(part.astype(object).map(_as_text))

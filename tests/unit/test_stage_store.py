@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 
 from pipelines import intake
 from pipelines.catalogue import load_catalogue
+from pipelines.catalogue.models import Item
 from pipelines.outputs import CSV_LINE_END
 from pipelines.store import Store
-from pipelines.store.stage import StageMissing, StageStore, _frame
+from pipelines.store.stage import StageMissing, StageStore, _csv_frame
 from tests.conftest import MINI, make_uscc
 
 
@@ -30,6 +31,11 @@ def store(tmp_path: Path) -> Iterator[Store]:
     shared.ensure_tables([])
     yield shared
     shared.dispose()
+
+
+def _frame(text: str, item: Item, columns: Sequence[str] | None) -> pd.DataFrame:
+    """The stage's reader of CSV chunks (what it held before Arrow): of ``columns``, or every catalogued one."""
+    return _csv_frame(text, list(columns) if columns is not None else list(item.field_names))
 
 
 def _stage(store: Store, chunk_rows: int) -> StageStore:
