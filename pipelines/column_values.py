@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
@@ -419,6 +421,28 @@ def canonical_series(field: ItemField, cells: pd.Series) -> tuple[pd.Series, pd.
         read, why = _canonical_read(field, column[rest])
         texts[rest], reasons[rest] = read.to_numpy(dtype=object), why.to_numpy(dtype=object)
     return pd.Series(texts, dtype=object), pd.Series(reasons, dtype=object)
+
+
+def canonical_array(field: ItemField, cells: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``canonical_series``' texts of an Arrow column of texts (a CSV span's: no cell missing), as an Arrow
+    column: the cells told canonical by their shape stay in Arrow's buffers; only the others become Python
+    strings, for the column readers (reasons are validation's, which reads the stage again)."""
+    if isinstance(cells, pa.ChunkedArray):
+        cells = cells.combine_chunks()
+    told = canonical_cells(field, cells) if len(cells) >= SCALAR_BELOW else None
+    if told is None:
+        texts, _ = canonical_series(field, pd.Series(cells.to_pylist(), dtype=object))
+        return pa.array(texts.to_numpy(dtype=object), type=pa.string())
+    empty, same = told
+    replaced = ~same  # an empty cell becomes missing, any other not canonical its reader's text
+    if not replaced.any():
+        return cells
+    rest = ~(empty | same)
+    texts = np.full(int(replaced.sum()), None, dtype=object)
+    if rest.any():
+        read, _ = _canonical_read(field, pd.Series(cells.filter(pa.array(rest)).to_pylist(), dtype=object))
+        texts[rest[replaced]] = read.to_numpy(dtype=object)
+    return pc.replace_with_mask(cells, pa.array(replaced), pa.array(texts, type=pa.string()))
 
 
 def _canonical_read(field: ItemField, cells: pd.Series) -> tuple[pd.Series, pd.Series]:

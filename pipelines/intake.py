@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from pipelines.catalogue.models import Catalogue, DatabaseCollection, Item
 from pipelines.clock import shown_time
@@ -345,6 +347,10 @@ def read_submission_chunks(path: Path, item: Item, chunk_rows: int) -> pd.DataFr
 
     def make() -> Iterator[pd.DataFrame]:
         for span in layout.spans:
+            table = None if correction else span_table(text, delimiter, span, names)
+            if table is not None:
+                yield normalise_table(table, item)
+                continue
             frame = span_frame(text, delimiter, span, names)
             yield normalise(unquoted_frame(frame) if correction else frame, item)
     return Chunks(layout.rows, make, {INTAKE_NOTE: ""}, len(layout.spans))
@@ -486,6 +492,43 @@ def span_frame(text: str, delimiter: str, span: Span, names: list[str]) -> pd.Da
             return frame.set_axis(names, axis=1)
     rows = [_record_cells(text, delimiter, r) for r in record_spans(text, delimiter, span.start, span.end)]
     return pd.DataFrame(rows, columns=names, dtype=object)
+
+
+# Arrow's CSV reader splits a clean span's lines at the delimiter, in C++ and on every core, into Arrow text
+# columns: no Python string is made for a cell. Blocks of this many bytes are parsed in parallel; a record longer
+# than one (a cell of a megabyte) fails the read, and the span is read by ``span_frame``.
+_ARROW_BLOCK_BYTES = 1 << 20
+
+
+def span_table(text: str, delimiter: str, span: Span, names: list[str]) -> pa.Table | None:
+    """A clean span's records as ``span_frame`` reads them (every cell the text between two delimiters, none
+    missing), as an Arrow table of text columns named ``names``; None when the span is not clean or Arrow's
+    reader cannot take it as such (a non-ASCII delimiter, a text no UTF-8 can hold, an overlong record)."""
+    if not span.clean or span.rows == 0 or not delimiter.isascii():
+        return None
+    try:
+        data = text[span.start:span.end].encode("utf-8")
+        table = pa_csv.read_csv(io.BytesIO(data), read_options=pa_csv.ReadOptions(
+            column_names=names, block_size=_ARROW_BLOCK_BYTES), parse_options=pa_csv.ParseOptions(
+            delimiter=delimiter, quote_char=False, double_quote=False, escape_char=False, newlines_in_values=False,
+            ignore_empty_lines=False), convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
+            quoted_strings_can_be_null=False))
+    except (UnicodeEncodeError, pa.ArrowException):
+        return None
+    return table if table.shape == (span.rows, len(names)) else None
+
+
+def normalise_table(table: pa.Table, item: Item) -> pd.DataFrame:
+    """``normalise`` of a span read by Arrow: the same canonical texts, in Arrow-backed text columns (missing
+    cells NA), so that the stage stores Arrow's buffers as they are. Only cells not already canonical become
+    Python strings, for the column readers."""
+    from pipelines.column_values import canonical_array  # held to canonical_series' texts
+
+    columns = {f.name: canonical_array(f, table.column(f.name)) if f.name in table.column_names else
+               pa.nulls(table.num_rows, pa.string()) for f in item.fields}
+    return pd.DataFrame({name: pd.arrays.ArrowExtensionArray(column) for name, column in columns.items()},
+                        index=range(table.num_rows))
 
 
 def _plain_frame(text: str, delimiter: str, width: int) -> pd.DataFrame:

@@ -197,7 +197,7 @@ def _present_count(values: Iterable[object]) -> int:
 
 
 def _present(value: object) -> bool:
-    return value is not None and not (isinstance(value, float) and value != value) and str(value) != ""
+    return not (pd.api.types.is_scalar(value) and pd.isna(value)) and str(value) != ""  # NA: an Arrow column's
 
 
 def authorities(item: Item) -> list[str]:

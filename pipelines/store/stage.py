@@ -316,15 +316,22 @@ def _as_text(cell: object) -> str | None:
     return None if pd.api.types.is_scalar(cell) and pd.isna(cell) else cell if isinstance(cell, str) else str(cell)
 
 
-def _arrow_texts(part: pd.DataFrame) -> list[pa.Array] | None:
-    """Each column as an Arrow text array, or None when a cell is not text or missing (or a column is not of
-    objects: Arrow would cast numbers its own way)."""
-    if not all(pd.api.types.is_object_dtype(dtype) for dtype in part.dtypes):
-        return None
-    try:
-        return [pa.array(part.iloc[:, n], type=pa.string(), from_pandas=True) for n in range(part.shape[1])]
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        return None
+def _arrow_texts(part: pd.DataFrame) -> list[pa.Array | pa.ChunkedArray] | None:
+    """Each column as an Arrow text array (an Arrow-backed one as it is: intake's), or None when a cell is not
+    text or missing (or a column is neither Arrow text nor of objects: Arrow would cast numbers its own way)."""
+    columns = []
+    for n in range(part.shape[1]):
+        column = part.iloc[:, n]
+        if isinstance(column.dtype, pd.ArrowDtype) and pa.types.is_string(column.dtype.pyarrow_dtype):
+            columns.append(pa.array(column.array))
+        elif not pd.api.types.is_object_dtype(column.dtype):
+            return None
+        else:
+            try:
+                columns.append(pa.array(column, type=pa.string(), from_pandas=True))
+            except (pa.ArrowTypeError, pa.ArrowInvalid):
+                return None
+    return columns
 
 
 def _unique(names: list[str]) -> list[str]:
