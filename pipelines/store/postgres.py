@@ -23,6 +23,10 @@ STAGE = "_govdata_stage"
 # Large loads stage in memory instead of spilling temp files: the setting can only change before the
 # session's first temporary table, so it is tried once per session inside a savepoint.
 TEMP_BUFFERS = "256MB"
+# The merge sorts the staged rows by key (``typed_select``); with the server's default 4 MB of work memory a
+# large load sorts on disk. 1,000,000 rows of the large demo item inserted, casts and key order included: 5.6 and
+# 6.1 s at 4 MB, 4.8 and 4.6 s at 256 MB. Set for the load's transaction only (SET LOCAL), and only ever raised.
+MERGE_WORK_MEM = "256MB"
 
 
 # SQL the platform writes itself (DDL, COPY, roles, grants) is composed with psycopg2.sql: every name an
@@ -91,6 +95,12 @@ def _prepare_session(cursor: Any) -> None:
         cursor.execute(sql.SQL("SET temp_buffers = {}").format(sql.Literal(TEMP_BUFFERS)))
     except Exception:  # the session already used a temporary table: keep its setting
         cursor.execute("ROLLBACK TO SAVEPOINT govdata_temp_buffers")
+
+
+def _raise_work_mem(cursor: Any) -> None:
+    cursor.execute("SELECT pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(%s)", (MERGE_WORK_MEM,))
+    if cursor.fetchone()[0]:
+        cursor.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(MERGE_WORK_MEM)))
 
 
 def _create_stage(cursor: Any, columns: list[str]) -> None:
@@ -171,6 +181,7 @@ def copy_merge(conn: Connection, table: Table, item: Item, source: IO[str], colu
         _prepare_session(cursor)
         _create_stage(cursor, columns)
         _copy(cursor, columns, source, header)
+        _raise_work_mem(cursor)
         return _merge(cursor, table, item, columns, lineage)
     finally:
         cursor.close()

@@ -99,3 +99,44 @@ def test_written_and_counted_as_a_model_of_the_merge_says(pg_store: Store, pg_da
     assert written == Written(len(set(loaded) - held), len(set(loaded) & held))
     model = {make_uscc(k): (f"旧{k}", "s0") for k in held} | {make_uscc(k): (f"新{k}", "s1") for k in loaded}
     assert _table(pg_database) == sorted((key, *value) for key, value in model.items())
+
+
+def test_the_load_sorts_in_the_work_memory_it_raises_for_its_own_transaction(pg_store: Store,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The merge's key order sorts in memory: work_mem is raised for the load's transaction (SET LOCAL) and is the
+    session's own again after it; a session set higher keeps its setting."""
+    item = pg_store.catalogue.item("enterprise")
+    seen: list[str] = []
+    real = pg._merge
+
+    def merge_seeing_work_mem(cursor: Any, *args: Any) -> Written:
+        cursor.execute("SHOW work_mem")
+        seen.append(cursor.fetchone()[0])
+        return real(cursor, *args)
+
+    monkeypatch.setattr(pg, "_merge", merge_seeing_work_mem)
+    with pg_store.engine.connect() as conn:
+        default = conn.exec_driver_sql("SHOW work_mem").scalar_one()
+        conn.commit()
+        with conn.begin():
+            pg.copy_merge(conn, pg_store.shared.table(item), item, _csv(enterprise_frame(3)),
+                          list(enterprise_frame(3).columns), pg_lineage())
+        after = conn.exec_driver_sql("SHOW work_mem").scalar_one()
+        conn.exec_driver_sql("SET work_mem = '1GB'")  # the session's, beyond its transaction
+        conn.commit()
+        with conn.begin():
+            pg.copy_merge(conn, pg_store.shared.table(item), item, _csv(enterprise_frame(3, start=10)),
+                          list(enterprise_frame(3).columns), pg_lineage())
+    assert seen == [pg.MERGE_WORK_MEM, "1GB"] and after == default and default != pg.MERGE_WORK_MEM
+
+
+def _csv(frame: pd.DataFrame) -> Any:
+    import io
+
+    return io.StringIO(frame.to_csv(index=False, header=False, lineterminator="\r\n"))
+
+
+def pg_lineage() -> dict[str, Any]:
+    from pipelines.store.schema import lineage_values
+
+    return lineage_values("amr", "s-work-mem", NOW)
