@@ -139,3 +139,25 @@ def test_a_free_text_key_keeps_the_frame_path() -> None:
     assert not opendata_text.copies(FIELDS[:-1], FIELDS[:1], "sqlite")
     assert not opendata_text.copies([*FIELDS[:1], ItemField(name="b", label="b", type=FieldType.BOOLEAN)],
                                     FIELDS[:1], "postgresql")
+
+
+def test_the_known_personal_values_are_read_beside_the_rows(store: Store, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL the personal columns' distinct values are read in a helper thread, on a connection of its
+    own, while the rows are copied; a holder's name in free text is still found."""
+    import threading
+
+    rows = _awkward_rows()
+    rows[0]["note"] = f"户主{HOLDERS[1]}"
+    _replace_rows(store, rows)
+    threads = []
+    real = opendata._stored_personal_values
+
+    def recorded(*args: Any) -> set[str]:
+        threads.append(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(opendata, "_stored_personal_values", recorded)
+    _, findings = opendata.stage_from_store(store.catalogue, store.catalogue.item(CODE), store, tmp_path, NOW)
+    assert len(threads) == 1 and threads[0].startswith("personal-values")
+    assert any(f.kind == "known_personal_value" and f.sample == HOLDERS[1][0] + "***" for f in findings)
