@@ -22,12 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import ahocorasick
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import select
 
 from pipelines import opendata_text, progress
@@ -218,7 +219,7 @@ def stage_from_store(catalogue: Catalogue, item: Item, store: Any, directory: Pa
         columns = [fields[c] for c in published]
         if opendata_text.copies(columns, [fields[k] for k in item.primary_key], store.dialect):
             sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-            parts = _text_parts(item, columns, opendata_text.copied_chunks(conn, sql, chunk_rows))
+            parts = _text_parts(item, columns, opendata_text.copied_tables(conn, sql, published, chunk_rows))
         else:
             chunks = pd.read_sql(query, conn.execution_options(stream_results=True), chunksize=chunk_rows)
             parts = _frame_parts(item, chunks)
@@ -291,93 +292,96 @@ def _frame_parts(item: Item, chunks: Iterable[pd.DataFrame]) -> Iterator[_Part]:
 
 @dataclass(frozen=True)
 class _Column:
-    """One column of a chunk of text cells as the files and the scan take it."""
+    """One column of a chunk of text cells as the files and the scan take it, in Arrow text arrays."""
 
-    csv: list[str]  # each cell as the CSV holds it: quoted where it must be, a missing one empty
-    json: list[str]  # what the records hold of each cell between the slot's two ends
+    csv: pa.Array  # each cell as the CSV holds it: quoted where it must be, a missing one empty
+    json: pa.Array  # what the records hold of each cell between the slot's two ends
     slot: tuple[str, str]  # nothing around a JSON text, or the quotes (and a date's time) around a plain text
-    scan: list[str]  # the non-null cells as the frame path scans them
+    scan: pa.Array | list[str]  # the cells as the frame path scans them (an array's nulls are not scanned)
     distinct: str  # the distinct scanned cells joined
     scrubbed: int = 0
     numbers: bool | None = None  # may_hold_numbers(distinct), where the scrub looked already
 
 
-def _text_parts(item: Item, fields: list[ItemField], chunks: Iterable[list[list[str | None]]]) -> Iterator[_Part]:
-    """The parts of chunks of text cells, by column (``opendata_text``): what ``_frame_parts`` gives of the same
+def _text_parts(item: Item, fields: list[ItemField], chunks: Iterable[pa.Table]) -> Iterator[_Part]:
+    """The parts of chunks of text cells (``opendata_text.copied_tables``): what ``_frame_parts`` gives of the same
     rows read by read_sql. The rows are in key order already: the database's is pandas' (``stage_from_store``).
-    Each column's texts are looked at once, as a set, for what the CSV, the JSON and the scan need of them; the
-    CSV's lines are joined, not written by ``csv.writer`` (a column needing quotes is quoted as it quotes)."""
+    Each column's distinct texts are looked at once, for what the CSV, the JSON and the scan need of them; a cell
+    changes (scrubbed, quoted, escaped) through its distinct text, and the CSV's lines and the JSON's records are
+    joined by Arrow's kernels: a cell becomes a Python string only as one of its column's distinct texts."""
     header = [f.name for f in fields]
     keys = [opendata_text.json_key(name) for name in header]
-    for number, cells in enumerate(_at_least_one(chunks, [[] for _ in fields])):
-        columns = [_column(f, column) for f, column in zip(fields, cells, strict=True)]
+    empty = pa.table({name: pa.array([], pa.string()) for name in header}) if header else pa.table({})
+    for number, table in enumerate(_at_least_one(chunks, empty)):
+        columns = [_column(f, table.column(n).combine_chunks()) for n, f in enumerate(fields)]
         csv_columns = [column.csv for column in columns]
         if len(csv_columns) == 1:  # csv.writer's row of one empty cell is "", so that the row is not empty
-            csv_columns = [[cell or '""' for cell in csv_columns[0]]]
-        lines = [*([_csv_row(header)] if number == 0 else []), *map(",".join, zip(*csv_columns, strict=True))]
-        records = ",".join(map("".join, zip(*_record_pieces(keys, columns), strict=False)))
-        yield _Part(len(cells[0]), sum(column.scrubbed for column in columns), header,
-                    "".join((CSV_LINE_END.join(lines), CSV_LINE_END)) if lines else "", records,
+            csv_columns = [pc.if_else(pc.equal(csv_columns[0], ""), '""', csv_columns[0])]
+        lines = opendata_text.joined_rows(csv_columns, ",", CSV_LINE_END) if table.num_rows else ""
+        yield _Part(table.num_rows, sum(column.scrubbed for column in columns), header,
+                    (_csv_row(header) + CSV_LINE_END if number == 0 else "") + lines,
+                    opendata_text.joined_rows(_record_pieces(keys, columns), "", ",")[:-1] if table.num_rows else "",
                     [column.scan for column in columns], [column.distinct for column in columns],
                     [column.numbers for column in columns])
 
 
-def _column(f: ItemField, cells: list[str | None]) -> _Column:
+def _column(f: ItemField, cells: pa.Array) -> _Column:
     if f.type is FieldType.STRING:
         return _text_column(f, cells)
     floats = opendata_text.column_floats(f, cells)
     if floats is not None:
         return _float_column(floats)
-    present: list[str] = [c for c in cells if c is not None]
-    complete = len(present) == len(cells)
-    csv_cells = present if complete else [c if c is not None else "" for c in cells]
-    distinct = _CELL_SEPARATOR.join(set(present))
-    if f.type is FieldType.DATE and complete:
-        return _Column(csv_cells, present, ('"', 'T00:00:00.000"'), present, distinct)
-    return _Column(csv_cells, opendata_text.json_texts(f, cells, None), _JSON_TEXT, present, distinct)
+    distinct = _CELL_SEPARATOR.join(opendata_text.distinct_texts(cells))
+    csv_cells = pc.fill_null(cells, "")
+    if f.type is FieldType.DATE:
+        if not cells.null_count:
+            return _Column(csv_cells, cells, ('"', 'T00:00:00.000"'), cells, distinct)
+        return _Column(csv_cells, pc.fill_null(opendata_text.wrapped(cells, '"', 'T00:00:00.000"'), "null"),
+                       _JSON_TEXT, cells, distinct)
+    return _Column(csv_cells, pc.fill_null(cells, "null"), _JSON_TEXT, cells, distinct)  # an integer, none missing
 
 
 def _float_column(floats: Any) -> _Column:
     """A column read_sql gives as floats (``opendata_text.column_floats``): numpy's texts, a missing cell empty."""
     texts, missing = opendata_text.float_texts(floats)
+    json = pa.array(opendata_text.json_floats(floats), pa.string())
     if not missing.any():
-        return _Column(texts, opendata_text.json_floats(floats), _JSON_TEXT, texts, _CELL_SEPARATOR.join(set(texts)))
+        return _Column(pa.array(texts, pa.string()), json, _JSON_TEXT, texts, _CELL_SEPARATOR.join(set(texts)))
     scan = [text for text, gone in zip(texts, missing, strict=True) if not gone]
-    csv_cells = [text if not gone else "" for text, gone in zip(texts, missing, strict=True)]
-    return _Column(csv_cells, opendata_text.json_floats(floats), _JSON_TEXT, scan, _CELL_SEPARATOR.join(set(scan)))
+    csv_cells = pa.array([text if not gone else "" for text, gone in zip(texts, missing, strict=True)], pa.string())
+    return _Column(csv_cells, json, _JSON_TEXT, scan, _CELL_SEPARATOR.join(set(scan)))
 
 
-def _text_column(f: ItemField, cells: list[str | None]) -> _Column:
+def _text_column(f: ItemField, cells: pa.Array) -> _Column:
     """A text column: scrubbed (free text), formula-quoted and CSV-quoted, JSON-escaped, each only where one of
     its distinct texts needs it, which one look at them all tells."""
-    present = set(cells)
-    missing = None in present
-    present.discard(None)
-    joined = _CELL_SEPARATOR.join(present)  # type: ignore[arg-type]
+    present = opendata_text.distinct_texts(cells)
+    missing = cells.null_count > 0
+    joined = _CELL_SEPARATOR.join(present)
     scrubbed = 0
     numbers = may_hold_numbers(joined) if _free_text(f) else None
     if numbers:
-        cells, scrubbed = _scrubbed_cells(cells, present)  # type: ignore[arg-type]
+        cells, scrubbed = _scrubbed_cells(cells, present)
         if scrubbed:
-            present = set(cells) - {None}
-            joined = _CELL_SEPARATOR.join(present)  # type: ignore[arg-type]
+            present = opendata_text.distinct_texts(cells)
+            joined = _CELL_SEPARATOR.join(present)
             numbers = None
-    scan: list[str] = [c for c in cells if c is not None] if missing else cells  # type: ignore[assignment]
-    json_cells, slot = _json_cells(cells, present, missing, joined)  # type: ignore[arg-type]
-    return _Column(_csv_cells(cells, present, missing, joined), json_cells, slot, scan,  # type: ignore[arg-type]
-                   joined, scrubbed, numbers)
+    json_cells, slot = _json_cells(cells, present, missing, joined)
+    return _Column(_csv_cells(cells, present, missing, joined), json_cells, slot, cells, joined, scrubbed, numbers)
 
 
-def _scrubbed_cells(cells: list[str | None], present: set[str]) -> tuple[list[str | None], int]:
+def _scrubbed_cells(cells: pa.Array, present: list[str]) -> tuple[pa.Array, int]:
     """``open_table``'s scrub of a column of text cells: each distinct text once; the count is per cell."""
     done = {text: scrub(text) for text in present}
-    if not any(blotted for _, blotted in done.values()):
+    blotted = {text: found for text, (_, found) in done.items() if found}
+    if not blotted:
         return cells, 0
-    return ([done[c][0] if c is not None else None for c in cells],
-            sum(done[c][1] for c in cells if c is not None))
+    counts = pc.value_counts(cells.filter(pc.is_in(cells, value_set=pa.array(list(blotted), pa.string()))))
+    scrubbed = sum(blotted[entry["values"].as_py()] * entry["counts"].as_py() for entry in counts)
+    return opendata_text.mapped(cells, {text: done[text][0] for text in blotted}), scrubbed
 
 
-def _csv_cells(cells: list[str | None], present: set[str], missing: bool, joined: str) -> list[str]:
+def _csv_cells(cells: pa.Array, present: list[str], missing: bool, joined: str) -> pa.Array:
     """``safe_frame``'s cells as ``csv.writer`` writes them: a text formula-quoted (``neutralised``; only text is
     ever quoted, and a text field is no numeric column), then in double quotes if it holds a comma, a double
     quote or a line end (QUOTE_MINIMAL with the CSV's line end), a missing cell empty."""
@@ -388,9 +392,8 @@ def _csv_cells(cells: list[str | None], present: set[str], missing: bool, joined
     if _CSV_QUOTED.search(joined):
         changed = {text: _csv_field(changed.get(text, text)) for text in present
                    if text in changed or _CSV_QUOTED.search(text)}
-    if not changed and not missing:
-        return cells  # type: ignore[return-value]  # no cell is None
-    return [changed.get(c, c) if c is not None else "" for c in cells]
+    quoted = opendata_text.mapped(cells, changed) if changed else cells
+    return pc.fill_null(quoted, "") if missing else quoted
 
 
 def _csv_field(text: str) -> str:
@@ -401,32 +404,29 @@ def _csv_row(cells: list[str]) -> str:
     return ",".join(map(_csv_field, cells)) if len(cells) != 1 or cells[0] else '""'
 
 
-def _json_cells(cells: list[str | None], present: set[str], missing: bool,
-                joined: str) -> tuple[list[str], tuple[str, str]]:
-    """The column's JSON (``opendata_text.json_texts``): a column of texts none of which JSON escapes, and none
-    missing, is its cells as they are, in quotes."""
+def _json_cells(cells: pa.Array, present: list[str], missing: bool, joined: str) -> tuple[pa.Array, tuple[str, str]]:
+    """The column's JSON, as pandas' to_json writes read_sql's texts (``opendata_text.json_strings``): a column of
+    texts none of which JSON escapes, and none missing, is its cells as they are, in quotes."""
     if not opendata_text.json_escapes(joined, len(present)):
         if not missing:
-            return cells, ('"', '"')  # type: ignore[return-value]  # no cell is None
-        return [f'"{c}"' if c is not None else "null" for c in cells], _JSON_TEXT
-    distinct = list(present)
-    texts = dict(zip(distinct, opendata_text.json_strings(distinct), strict=True))
-    return [texts[c] if c is not None else "null" for c in cells], _JSON_TEXT
+            return cells, ('"', '"')
+        return pc.fill_null(opendata_text.wrapped(cells, '"', '"'), "null"), _JSON_TEXT
+    texts = dict(zip(present, opendata_text.json_strings(present), strict=True))
+    return pc.fill_null(opendata_text.mapped(cells, texts), "null"), _JSON_TEXT
 
 
 _JSON_TEXT = ("", "")  # a slot for JSON texts: nothing around them
 
 
-def _record_pieces(keys: list[str], columns: list[_Column]) -> list[Iterable[str]]:
-    """A record's pieces in order: its constant text (a key, its slot's ends) repeated, each column's cells
-    between. Joined a record at a time, twice as fast as a template's str.format."""
-    pieces: list[Iterable[str]] = []
+def _record_pieces(keys: list[str], columns: list[_Column]) -> list[pa.Array | str]:
+    """A record's pieces in order: its constant text (a key, its slot's ends), each column's cells between."""
+    pieces: list[pa.Array | str] = []
     between = "{"
     for key, column in zip(keys, columns, strict=True):
         before, after = column.slot
-        pieces += [repeat(f"{between}{key}:{before}"), column.json]
+        pieces += [f"{between}{key}:{before}", column.json]
         between = after + ","
-    return [*pieces, repeat(between[:-1] + "}")]
+    return [*pieces, between[:-1] + "}"]
 
 
 _FORMULA_FIRST = frozenset((*FORMULA_STARTS, QUOTE))  # a text neutralised changes starts with one of these
@@ -458,7 +458,7 @@ def _write_chunks(catalogue: Catalogue, item: Item, parts: Iterable[_Part], dire
                 for kind, value in _shaped_numbers(cells, distinct, may_hold):
                     kinds[_NUMBER_KINDS.index(kind)].append(value)
                 # a set of values: each distinct cell once is enough, unless a value could span two cells
-                known |= scanner.known_in(_CELL_SEPARATOR.join(cells) if scanner.spans_cells else distinct)
+                known |= scanner.known_in(_CELL_SEPARATOR.join(_listed(cells)) if scanner.spans_cells else distinct)
             rows, scrubbed = rows + part.rows, scrubbed + part.scrubbed
         js.write("]\n}\n")
     scanner = scanner_of()
@@ -646,15 +646,23 @@ def shaped_numbers(cells: list[str]) -> list[tuple[str, str]]:
     return _shaped_numbers(cells, _CELL_SEPARATOR.join(set(cells)))
 
 
-def _shaped_numbers(cells: list[str], distinct: str, numbers: bool | None = None) -> list[tuple[str, str]]:
+def _shaped_numbers(cells: list[str] | pa.Array, distinct: str,
+                    numbers: bool | None = None) -> list[tuple[str, str]]:
     """``shaped_numbers`` of the cells, given their distinct texts joined (and whether they may hold numbers)."""
     if not (may_hold_numbers(distinct) if numbers is None else numbers):  # the usual column: nothing of the kind
         return []
+    cells = _listed(cells)
     text = _CELL_SEPARATOR.join(cells)
     found = [("citizen_id", m.group(0)) for m in CITIZEN_ID_SHAPED.finditer(text) if looks_like_citizen_id(m)]
     found += [("mobile", m.group(0)) for m in MOBILE.finditer(text)]
     with_at = _CELL_SEPARATOR.join(cell for cell in cells if "@" in cell)
     return found + [("email", m.group(0)) for m in EMAIL.finditer(with_at)]
+
+
+def _listed(cells: list[str] | pa.Array) -> list[str]:
+    """A column's scanned cells as texts: an Arrow column's present ones, made Python strings only when a scan
+    must read them one by one."""
+    return cells.drop_null().to_pylist() if isinstance(cells, pa.Array) else cells
 
 
 def _findings(file: str, numbers: list[tuple[str, str]], known: set[str]) -> list[Finding]:

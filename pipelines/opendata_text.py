@@ -2,11 +2,12 @@
 from the store (``pipelines.opendata.stage_from_store``).
 
 Read through ``pd.read_sql``, every cell became a Python object (a Decimal, a date) that pandas then wrote back
-as text: on a large item that was most of the publication's time. PostgreSQL writes its text far faster. The
-files must stay byte for byte what the frame path writes, so each column becomes exactly what that path writes
-of the value ``read_sql`` gives for it:
+as text: on a large item that was most of the publication's time. PostgreSQL writes its text far faster, as CSV
+that Arrow's reader turns into text columns without a Python object per cell; the publication's lines are
+joined by Arrow's kernels. The files must stay byte for byte what the frame path writes, so each column becomes
+exactly what that path writes of the value ``read_sql`` gives for it:
 
-- text: as it is (the CSV's formula quote and the JSON's escapes as pandas writes them: ``json_texts``);
+- text: as it is (the CSV's formula quote and the JSON's escapes as pandas writes them: ``json_strings``);
 - decimal: the float ``read_sql`` coerces it to (``coerce_float``), formatted by numpy and pandas themselves;
 - integer: as it is, or that float in a chunk with a missing value (``read_sql``'s column is float there);
 - date: its ISO text, which is ``str(date)``; in the JSON pandas' ISO of a date, midnight in milliseconds.
@@ -19,22 +20,18 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
-from itertools import islice
-from typing import IO, Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from pipelines.catalogue.models import FieldType, ItemField
 
 COPIED_TYPES = frozenset({FieldType.STRING, FieldType.DECIMAL, FieldType.INTEGER, FieldType.DATE})
-SPOOL_IN_MEMORY = 64 * 2**20  # a larger table's text waits in a temporary file, not in memory
-# COPY's text format: one line a row, cells split by tabs; a cell's own tab, line end or backslash is escaped,
-# and NULL is \N, so a row is one line and an empty text is told from a missing one.
-_NULL = "\\N"
-_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
-_UNESCAPE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 # Between two JSON texts in json.dumps' output: a control character json.dumps escapes inside a string.
 _TOKEN_SEPARATOR = "\x1e"
 
@@ -46,52 +43,81 @@ def copies(fields: Sequence[ItemField], key_fields: Sequence[ItemField], dialect
     return dialect == "postgresql" and not free_key and all(f.type in COPIED_TYPES for f in fields)
 
 
-def copied_chunks(conn: Any, query: str, chunk_rows: int) -> Iterator[list[list[str | None]]]:
-    """The query's rows in chunks of ``chunk_rows`` (as ``read_sql``'s chunks), each as its list of columns of
-    text cells (None for NULL). ``conn`` is a SQLAlchemy connection to PostgreSQL; its transaction sets the
-    date style COPY writes in, and ends (rolled back) with the connection."""
-    from psycopg2.extensions import encodings
-
-    raw = conn.connection
-    cursor = raw.cursor()
+def copied_tables(conn: Any, query: str, names: list[str], chunk_rows: int) -> Iterator[pa.Table]:
+    """The query's rows in tables of ``chunk_rows`` rows (as ``read_sql``'s chunks), each column Arrow text, null
+    for NULL: COPY's CSV read by Arrow's reader, so no cell becomes a Python object. ``conn`` is a SQLAlchemy
+    connection to PostgreSQL; its transaction sets the date style COPY writes in and the UTF-8 Arrow reads, and
+    ends (rolled back) with the connection."""
+    cursor = conn.connection.cursor()
     cursor.execute("SET LOCAL DateStyle TO 'ISO, YMD'")  # dates as str(date) writes them, whatever the server's
     # a real file, not a SpooledTemporaryFile: COPY writes a row a call, and the spool's write is Python's
     with tempfile.TemporaryFile() as spool:
-        cursor.copy_expert(f"COPY ({query}) TO STDOUT", spool)
+        # CSV, not COPY's text format: a NULL is an unquoted empty cell, an empty text a quoted one
+        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, ENCODING 'UTF8')", spool)
+        if not spool.tell():
+            return
         spool.seek(0)
-        yield from _chunks(spool, chunk_rows, encodings[raw.dbapi_connection.encoding])
+        reader = pa_csv.open_csv(spool, read_options=pa_csv.ReadOptions(column_names=names, block_size=SPOOL_BLOCK),
+                                 parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+                                 convert_options=pa_csv.ConvertOptions(
+                                     column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True,
+                                     null_values=[""], quoted_strings_can_be_null=False))
+        yield from _rechunked(reader, chunk_rows)
 
 
-def _chunks(spool: IO[bytes], chunk_rows: int, encoding: str) -> Iterator[list[list[str | None]]]:
-    """Each chunk's lines split into one flat list of cells (a row has as many as any other: a cell's own tabs
-    and line ends are escaped), then sliced into columns: no list per row, so no garbage collection passes over
-    a chunk's worth of them."""
-    while lines := list(islice(spool, chunk_rows)):
-        text = b"".join(lines).decode(encoding)
-        width = lines[0].count(b"\t") + 1
-        cells: list[Any] = text[:-1].replace("\n", "\t").split("\t")
-        escaped = "\\" in text  # else no column holds a NULL or an escape
-        yield [_unescaped(cells[n::width]) if escaped else cells[n::width] for n in range(width)]
+SPOOL_BLOCK = 4 << 20  # bytes of COPY's text Arrow reads at a time (a record may hold line ends: quoted)
 
 
-def _unescaped(cells: list[str]) -> list[str | None]:
-    """A column of COPY text as values; most columns hold no backslash, so no NULL and no escape either."""
-    if "\\" not in "".join(cells):
-        return cells  # type: ignore[return-value]  # list is invariant: str cells are str | None ones
-    return [None if cell == _NULL else _ESCAPED.sub(_unescape, cell) if "\\" in cell else cell for cell in cells]
+def _rechunked(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """The batches' rows as tables of ``rows`` rows, the last one shorter."""
+    held: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        held.append(batch)
+        count += batch.num_rows
+        while count >= rows:
+            table = pa.Table.from_batches(held)
+            yield table.slice(0, rows)
+            rest = table.slice(rows)
+            held, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(held)
 
 
-def _unescape(match: re.Match[str]) -> str:
-    return _UNESCAPE.get(match.group(1), match.group(1))
+def distinct_texts(cells: pa.Array) -> list[str]:
+    """The column's distinct present texts, as Python strings."""
+    return [text for text in pc.unique(cells).to_pylist() if text is not None]
 
 
-def column_floats(f: ItemField, cells: list[str | None]) -> np.ndarray | None:
+def mapped(cells: pa.Array, texts: dict[str, str]) -> pa.Array:
+    """Each cell that is a key of ``texts`` replaced by its value, the others (and nulls) as they are."""
+    keys = pa.array(list(texts), pa.string())
+    found = pc.take(pa.array(list(texts.values()), pa.string()), pc.index_in(cells, value_set=keys))
+    return pc.coalesce(found, cells)
+
+
+def wrapped(cells: pa.Array, before: str, after: str) -> pa.Array:
+    """Each present cell between ``before`` and ``after``; a null stays null."""
+    return pc.binary_join_element_wise(before, cells, after, "")
+
+
+def joined_rows(columns: Sequence[pa.Array | str], between: str, row_end: str) -> str:
+    """Row by row, the columns' cells (a text: the same in every row) joined by ``between``, each row ended by
+    ``row_end``: one text, from Arrow's buffer of the joined rows."""
+    rows = pc.binary_join_element_wise(*columns, row_end, between) if between == "" else \
+        pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, between), row_end, "")
+    rows = rows.combine_chunks() if isinstance(rows, pa.ChunkedArray) else rows
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32)[rows.offset:rows.offset + len(rows) + 1]
+    return rows.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]].decode("utf-8") if len(rows) else ""
+
+
+def column_floats(f: ItemField, cells: pa.Array) -> np.ndarray | None:
     """The column as read_sql's float64 when read_sql's column is one: a decimal's, an integer's with a missing
     value (all missing: an object column of None, written as a float column's NaN would be); else None. Made
-    once per column and chunk: the CSV, the JSON and the scan all write it (float() of the text rounds as
-    float() of its Decimal does)."""
-    if f.type is FieldType.DECIMAL or (f.type is FieldType.INTEGER and None in cells):
-        return np.array([float(c) if c is not None else np.nan for c in cells], dtype=np.float64)
+    once per column and chunk: the CSV, the JSON and the scan all write it (Arrow's parse of the text rounds as
+    float() of its Decimal does: to the nearest double)."""
+    if f.type is FieldType.DECIMAL or (f.type is FieldType.INTEGER and cells.null_count):
+        return pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
     return None
 
 
@@ -104,18 +130,6 @@ def float_texts(floats: np.ndarray) -> tuple[list[str], np.ndarray]:
 def json_floats(floats: np.ndarray) -> list[str]:
     """A float column as pandas' to_json writes it, one JSON text a cell."""
     return pd.Series(floats).to_json(orient="values")[1:-1].split(",") if len(floats) else []
-
-
-def json_texts(f: ItemField, cells: list[str | None], floats: np.ndarray | None) -> list[str]:
-    """The cells as pandas' to_json writes read_sql's values (``orient="records"``, ``force_ascii=False``,
-    ``date_format="iso"``): one JSON text each."""
-    if floats is not None:
-        return json_floats(floats)
-    if f.type is FieldType.STRING:
-        return json_strings(cells)
-    if f.type is FieldType.DATE:
-        return [f'"{c}T00:00:00.000"' if c is not None else "null" for c in cells]
-    return [c if c is not None else "null" for c in cells]  # an integer column without a missing value
 
 
 def json_strings(cells: Sequence[str | None]) -> list[str]:

@@ -21,7 +21,7 @@ from tests.conftest import make_ric
 from tests.postgres.pgutil import NOW, mini, with_item
 
 CODE = "water_account"
-copied_chunks = opendata_text.copied_chunks
+copied_tables = opendata_text.copied_tables
 HOLDERS = ["张伟", "欧阳娜娜"]
 AWKWARD = ["", "\\N", "\\", "\\\\N", '"', '""', ",", "\r", "\n", "\r\n", "\t", "/", "</x>", "=1+1", "'=x", "''+y",
            "-", "-5", "@", "a@b.cn 联系", "电话13812345678", f"身份证{make_ric(7)}", HOLDERS[1], "\x1e", "\x1f",
@@ -67,12 +67,12 @@ def _published(store: Store, tmp: Path, chunk_rows: int, monkeypatch: pytest.Mon
 
     def counted(*args: Any) -> Any:
         copied.append(1)
-        return copied_chunks(*args)
+        return copied_tables(*args)
 
     with monkeypatch.context() as patched:
         if not text:
             patched.setattr(opendata_text, "copies", lambda *_: False)
-        patched.setattr(opendata_text, "copied_chunks", counted)
+        patched.setattr(opendata_text, "copied_tables", counted)
         publication, findings = opendata.stage_from_store(store.catalogue, item, store, tmp, NOW, chunk_rows)
     assert copied == ([1] if text else [])  # the path meant, really taken
     return (publication.csv.read_bytes(), publication.json.read_bytes(), findings, publication.rows,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -384,9 +385,11 @@ def test_text_cells_are_written_as_the_frame_path_writes_them(keys: list[str], d
     columns = [keys] + [data.draw(st.lists(st.none() | _cell_texts, min_size=len(keys), max_size=len(keys)))
                         for _ in fields[1:]]
     frame = pd.DataFrame({f.name: pd.Series(column, dtype=object) for f, column in zip(fields, columns, strict=True)})
-    [text] = opendata._text_parts(item, list(fields), [[list(column) for column in columns]])
+    table = pa.table({f.name: pa.array(column, pa.string()) for f, column in zip(fields, columns, strict=True)})
+    [text] = opendata._text_parts(item, list(fields), [table])
     [reference] = opendata._frame_parts(item, [frame])
-    assert replace(text, distinct=[], numbers=None) == replace(reference, distinct=[])
+    scanned = [opendata._listed(cells) for cells in text.cells]  # an Arrow column's present cells
+    assert replace(text, cells=scanned, distinct=[], numbers=None) == replace(reference, distinct=[])
     assert all(looked in (None, masking.may_hold_numbers(d)) for looked, d in zip(text.numbers or [], text.distinct,
                                                                                    strict=True))
     # each column's distinct cells joined, in a set's order: split again, the same pieces
