@@ -27,7 +27,8 @@ from tests.celery.cluster import (
 from tests.celery.cluster import broker_problem as _broker_problem
 from tests.conftest import PG_ADMIN_URL, _pg_available
 
-pytestmark = [pytest.mark.celery, pytest.mark.postgres]
+# slow: two workers and the demo through them, about 50 s before the first assertion (CI runs it, make test-slow)
+pytestmark = [pytest.mark.celery, pytest.mark.postgres, pytest.mark.slow]
 ROWS = 60  # per item: every fault kind of the generator still occurs
 RUN_TIMEOUT = 600
 BASELINE_TIMEOUT = 300

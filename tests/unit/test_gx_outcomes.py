@@ -110,6 +110,7 @@ def _chunked(item: Item, frame: pd.DataFrame, chunk_rows: int) -> tuple[RuleResu
     return validation.outcome().results
 
 
+@pytest.mark.slow  # fifteen frames through GX three ways, about 19 s
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                                   HealthCheck.function_scoped_fixture])
 @given(frame=planted(), chunk_share=st.integers(2, 6))
