@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.arrow_text import text_bytes
 from pipelines.catalogue.models import FieldType, ItemField, Standard
 from pipelines.standards import divisions_in_use
 from pipelines.values import _SPACE
@@ -129,12 +130,8 @@ def _shape_of(field: ItemField) -> tuple[str | None, Check | None]:
 def _digits(texts: list[str] | pa.Array, width: int) -> np.ndarray:
     """Texts of ``width`` ASCII characters as a (texts, width) array of their characters' codes: an Arrow array's
     bytes as they lie in its buffer (its texts back to back), a list's joined."""
-    if isinstance(texts, list):
-        data = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8)
-    else:
-        offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset:texts.offset + len(texts) + 1]
-        data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] if len(texts) else \
-            np.zeros(0, dtype=np.uint8)
+    data = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8) if isinstance(texts, list) else \
+        text_bytes(texts)
     return data.reshape(len(texts), width).astype(np.int64)
 
 

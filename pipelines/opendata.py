@@ -233,8 +233,8 @@ def _known_values_scanner(helper: ThreadPoolExecutor, item: Item, store: Any,
     PostgreSQL they are read on a connection of their own in ``helper``'s thread, beside the COPY of the rows
     (the server answers both at once; a million-row table's distinct phone numbers take about 2 s)."""
     if store.dialect != "postgresql":  # SQLite: one writer, and an in-memory database is one connection
-        values = _stored_personal_values(item, store, table)
-        return lambda: PersonalScanner.of(values)
+        scanner = PersonalScanner.of(_stored_personal_values(item, store, table))
+        return lambda: scanner
     reading = helper.submit(_stored_personal_values, item, store, table)
     return cache(lambda: PersonalScanner.of(reading.result()))
 
@@ -273,7 +273,7 @@ class _Part:
     header: list[str]
     csv: str
     records: str
-    cells: list[list[str]]  # by column, in header order
+    cells: list[list[str] | pa.Array]  # by column, in header order (an Arrow column's nulls are not scanned)
     distinct: list[str]  # by column: its distinct cells joined
     numbers: list[bool | None] | None = None  # by column: may_hold_numbers of those, where already looked at
 
@@ -311,7 +311,7 @@ def _text_parts(item: Item, fields: list[ItemField], chunks: Iterable[pa.Table])
     joined by Arrow's kernels: a cell becomes a Python string only as one of its column's distinct texts."""
     header = [f.name for f in fields]
     keys = [opendata_text.json_key(name) for name in header]
-    empty = pa.table({name: pa.array([], pa.string()) for name in header}) if header else pa.table({})
+    empty = pa.table({name: pa.array([], pa.string()) for name in header})
     for number, table in enumerate(_at_least_one(chunks, empty)):
         columns = [_column(f, table.column(n).combine_chunks()) for n, f in enumerate(fields)]
         csv_columns = [column.csv for column in columns]

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from pipelines.arrow_text import text_bytes
 from pipelines.catalogue.models import FieldType, ItemField
 
 COPIED_TYPES = frozenset({FieldType.STRING, FieldType.DECIMAL, FieldType.INTEGER, FieldType.DATE})
@@ -45,9 +46,9 @@ def copies(fields: Sequence[ItemField], key_fields: Sequence[ItemField], dialect
 
 def copied_tables(conn: Any, query: str, names: list[str], chunk_rows: int) -> Iterator[pa.Table]:
     """The query's rows in tables of ``chunk_rows`` rows (as ``read_sql``'s chunks), each column Arrow text, null
-    for NULL: COPY's CSV read by Arrow's reader, so no cell becomes a Python object. ``conn`` is a SQLAlchemy
-    connection to PostgreSQL; its transaction sets the date style COPY writes in and the UTF-8 Arrow reads, and
-    ends (rolled back) with the connection."""
+    for NULL: COPY's CSV (in UTF-8, whatever the client's encoding) read by Arrow's reader, so no cell becomes a
+    Python object. ``conn`` is a SQLAlchemy connection to PostgreSQL; its transaction sets the date style COPY
+    writes in, and ends (rolled back) with the connection."""
     cursor = conn.connection.cursor()
     cursor.execute("SET LOCAL DateStyle TO 'ISO, YMD'")  # dates as str(date) writes them, whatever the server's
     # a real file, not a SpooledTemporaryFile: COPY writes a row a call, and the spool's write is Python's
@@ -106,9 +107,7 @@ def joined_rows(columns: Sequence[pa.Array | str], between: str, row_end: str) -
     ``row_end``: one text, from Arrow's buffer of the joined rows."""
     rows = pc.binary_join_element_wise(*columns, row_end, between) if between == "" else \
         pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, between), row_end, "")
-    rows = rows.combine_chunks() if isinstance(rows, pa.ChunkedArray) else rows
-    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32)[rows.offset:rows.offset + len(rows) + 1]
-    return rows.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]].decode("utf-8") if len(rows) else ""
+    return text_bytes(rows).tobytes().decode("utf-8")
 
 
 def column_floats(f: ItemField, cells: pa.Array) -> np.ndarray | None:

@@ -402,3 +402,17 @@ def test_a_float_columns_csv_texts_are_what_the_frame_path_scans(values: list[fl
     """numpy's text of a float (the CSV's, as pandas writes it) is the text the frame path scans (astype(str))."""
     floats = np.array(values, dtype=np.float64)
     assert opendata_text.float_texts(floats)[0] == pd.Series(floats).astype(str).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(sizes=st.lists(st.integers(0, 7), max_size=6), rows=st.integers(1, 5))
+def test_copied_batches_are_rechunked_into_tables_of_the_chunk_s_rows(sizes: list[int], rows: int) -> None:
+    """Arrow's reader gives batches of its block's rows; the publication's chunks are read_sql's, of ``rows`` rows
+    but the last: the same rows in the same order."""
+    counter = iter(range(sum(sizes)))
+    batches = [pa.record_batch([pa.array([str(next(counter)) for _ in range(n)], pa.string())], names=["k"])
+               for n in sizes]
+    tables = list(opendata_text._rechunked(batches, rows))
+    whole, rest = divmod(sum(sizes), rows)
+    assert [t.num_rows for t in tables] == [rows] * whole + ([rest] if rest else [])
+    assert [cell for t in tables for cell in t.column("k").to_pylist()] == [str(n) for n in range(sum(sizes))]
