@@ -501,8 +501,24 @@ def _valid(reasons: pd.Series) -> pd.Series:
 
 
 def decimal_reading(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(canonical text where the fast decimal reader took the cell, else None; ``type_reason`` of each cell):
-    what a decimal field's type rule and its range rule both read, read once (``decimals(reading=...)``)."""
+    """(canonical text where the decimal's shape or the fast decimal reader took the cell, else None; ``type_reason``
+    of each cell): what a decimal field's type rule and its range rule both read, read once
+    (``decimals(reading=...)``). Validation's cells are canonical already: a cell of the canonical shape is its own
+    canonical text with no reason, told by one match over the column; only the others are read."""
+    column = pd.Series(cells, dtype=object).reset_index(drop=True)
+    shaped = type_cells(FieldType.DECIMAL, column) if len(column) >= SCALAR_BELOW else None
+    if shaped is None:
+        return _decimal_read(column)
+    same = shaped[1]
+    canonical = column.to_numpy(dtype=object).copy()
+    reasons = np.full(len(column), None, dtype=object)
+    if not same.all():
+        read, why = _decimal_read(column[~same])
+        canonical[~same], reasons[~same] = read.to_numpy(dtype=object), why.to_numpy(dtype=object)
+    return pd.Series(canonical, dtype=object), pd.Series(reasons, dtype=object)
+
+
+def _decimal_read(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     return _read_column(cells, _decimal, lambda v: (None, type_reason(FieldType.DECIMAL, v)), _UNPLAIN, SCALAR_BELOW)
 
 

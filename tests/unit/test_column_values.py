@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 from pipelines import column_values
 from pipelines.canonical_columns import canonical_cells
 from pipelines.catalogue.models import FieldType, ItemField, Standard
-from pipelines.column_values import canonical_array, canonical_series, days, decimals, standard_valid, type_valid
+from pipelines.column_values import (
+    canonical_array,
+    canonical_series,
+    days,
+    decimal_reading,
+    decimals,
+    standard_valid,
+    type_valid,
+)
 from pipelines.values import canonical_column, standard_reason, type_reason, type_value
 from tests import value_strategies as vs
 
@@ -132,6 +140,19 @@ def test_an_arrow_column_of_texts_gets_the_scalar_canonical_texts(field: ItemFie
     except UnicodeEncodeError:  # a lone surrogate: Arrow cannot hold it; intake reads such a span otherwise
         return
     assert canonical_array(field, column).to_pylist() == _scalar(field, cells)[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.lists(TEXT_CELLS, max_size=40))
+def test_a_decimal_column_s_reading_is_the_scalar_reading(cells: list[str]) -> None:
+    """What a decimal's type and range rules read (``decimal_reading``): each cell's reason the scalar model's, and
+    a canonical text, where one is given, the scalar model's canonical text."""
+    field = vs.field(FieldType.DECIMAL)
+    canonical, reasons = decimal_reading(pd.Series(cells, dtype=object))
+    texts, scalar_reasons = _scalar(field, cells)
+    assert reasons.tolist() == [type_reason(FieldType.DECIMAL, c) for c in cells]
+    assert all(text is None or text == scalar for text, scalar in zip(canonical, texts, strict=True))
+    assert [r is None for r in scalar_reasons] == [r is None for r in reasons]
 
 
 def test_the_texts_told_canonical_are_those_the_value_model_keeps() -> None:
