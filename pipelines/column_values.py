@@ -413,13 +413,20 @@ def canonical_series(field: ItemField, cells: pd.Series) -> tuple[pd.Series, pd.
     if told is None:
         return _canonical_read(field, column)
     empty, same = told
+    return _read_the_rest(column, same, empty, lambda rest: _canonical_read(field, rest))
+
+
+def _read_the_rest(column: pd.Series, same: np.ndarray, empty: np.ndarray,
+                   read: Callable[[pd.Series], tuple[pd.Series, pd.Series]]) -> tuple[pd.Series, pd.Series]:
+    """(texts, reasons) of a column whose ``same`` cells are their own canonical text with no reason and whose
+    ``empty`` ones are None with none: ``read`` of the other cells alone (the column readers')."""
     texts = column.to_numpy(dtype=object).copy()
     texts[empty] = None
     reasons = np.full(len(column), None, dtype=object)
     rest = ~(empty | same)
-    if rest.any():  # what is not its own canonical text: the column readers', on those cells alone
-        read, why = _canonical_read(field, column[rest])
-        texts[rest], reasons[rest] = read.to_numpy(dtype=object), why.to_numpy(dtype=object)
+    if rest.any():
+        got, why = read(column[rest])
+        texts[rest], reasons[rest] = got.to_numpy(dtype=object), why.to_numpy(dtype=object)
     return pd.Series(texts, dtype=object), pd.Series(reasons, dtype=object)
 
 
@@ -509,13 +516,8 @@ def decimal_reading(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     shaped = type_cells(FieldType.DECIMAL, column) if len(column) >= SCALAR_BELOW else None
     if shaped is None:
         return _decimal_read(column)
-    same = shaped[1]
-    canonical = column.to_numpy(dtype=object).copy()
-    reasons = np.full(len(column), None, dtype=object)
-    if not same.all():
-        read, why = _decimal_read(column[~same])
-        canonical[~same], reasons[~same] = read.to_numpy(dtype=object), why.to_numpy(dtype=object)
-    return pd.Series(canonical, dtype=object), pd.Series(reasons, dtype=object)
+    nothing = np.zeros(len(column), dtype=bool)  # an empty text is read: the fast reader's verdict on it stands
+    return _read_the_rest(column, shaped[1], nothing, _decimal_read)
 
 
 def _decimal_read(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
