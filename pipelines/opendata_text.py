@@ -105,9 +105,8 @@ def wrapped(cells: pa.Array, before: str, after: str) -> pa.Array:
 def joined_rows(columns: Sequence[pa.Array | str], between: str, row_end: str) -> str:
     """Row by row, the columns' cells (a text: the same in every row) joined by ``between``, each row ended by
     ``row_end``: one text, from Arrow's buffer of the joined rows."""
-    rows = pc.binary_join_element_wise(*columns, row_end, between) if between == "" else \
-        pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, between), row_end, "")
-    return text_bytes(rows).tobytes().decode("utf-8")
+    pieces = [piece for column in columns for piece in (column, between)][:-1] if between else list(columns)
+    return text_bytes(pc.binary_join_element_wise(*pieces, row_end, "")).tobytes().decode("utf-8")
 
 
 def column_floats(f: ItemField, cells: pa.Array) -> np.ndarray | None:

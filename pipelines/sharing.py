@@ -197,7 +197,8 @@ def _present_count(values: Iterable[object]) -> int:
 
 
 def _present(value: object) -> bool:
-    return not (pd.api.types.is_scalar(value) and pd.isna(value)) and str(value) != ""  # NA: an Arrow column's
+    missing = value is None or value is pd.NA or (isinstance(value, float) and value != value)  # NA: Arrow-backed
+    return not missing and str(value) != ""
 
 
 def authorities(item: Item) -> list[str]:
