@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from pipelines.catalogue import load_catalogue
 from pipelines.definitions import build_definitions
@@ -48,6 +49,7 @@ def test_the_platforms_together_define_exactly_the_single_location(tmp_path: Pat
     assert all(k in owned["city_450100"] | owned["city_450200"] for k in farmland - owned["province"])
 
 
+@pytest.mark.slow  # dagster loads every platform's code location, about 14 s
 def test_dagster_loads_every_platform_location(tmp_path: Path) -> None:
     workspace = tmp_path / "workspace.yaml"
     env = {"GOVDATA_CATALOGUE_DIR": str(DEMO), "GOVDATA_DATA_DIR": str(tmp_path / "d"),

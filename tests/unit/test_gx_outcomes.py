@@ -188,6 +188,7 @@ OTHER_CELLS = st.one_of(st.none(), st.just(float("nan")), st.text(max_size=20), 
     [True, 1, 1.0, "1", "true", "2020-01-01", "歇业", "-5"]))
 
 
+@pytest.mark.slow  # twenty frames through GX, about 11 s
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                                   HealthCheck.function_scoped_fixture])
 @given(frame=planted(), data=st.data())
