@@ -161,7 +161,7 @@ def pandas_rules(item: Any, frame: Any, as_of: date) -> dict[str, list[int]]:
     """Failing rows per rule of the item's suite, in plain pandas with the contract's own predicates."""
     from datetime import timedelta
 
-    from expectations.custom import contract_rules, present_passes, recent_mask, rule_mask
+    from expectations.custom import contract_rules, contract_text, present_passes, recent_mask, rule_mask
     from pipelines.quality.rules import Kind, rules_for
 
     frame = frame.reset_index(drop=True)
@@ -179,7 +179,7 @@ def pandas_rules(item: Any, frame: Any, as_of: date) -> dict[str, list[int]]:
             oldest = as_of - timedelta(days=rule.params["max_age_days"])
             passed = present_passes(frame[rule.columns[0]], lambda values, oldest=oldest: recent_mask(values, oldest))
         else:
-            [params] = contract_rules([{"kind": rule.kind.value, **rule.params}])
+            [params] = contract_rules(contract_text([{"kind": rule.kind.value, **rule.params}]))
             passed = rule_mask(params, frame[rule.columns[0]])
         failing[rule.id] = frame.index[~passed.to_numpy()].tolist()
     return failing

@@ -7,8 +7,10 @@ Submissions arrive as text, so each expectation checks text values; nulls are le
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -220,9 +222,20 @@ def rule_passes(rule: dict[str, Any], value: Any) -> bool:
     return rule["kind"] == "required" or value_passes(rule["kind"], rule, value)
 
 
-def contract_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Value sets as sets, once per validation rather than per cell."""
-    return [{**r, "value_set": set(r.get("value_set") or ())} for r in rules]
+def contract_text(rules: list[dict[str, Any]]) -> str:
+    """The row contract's rules as the one JSON text the expectation carries (``ExpectRowsToSatisfyContract``)."""
+    return json.dumps(rules, ensure_ascii=False, sort_keys=True)
+
+
+@lru_cache(maxsize=256)
+def _contract_of(text: str) -> tuple[dict[str, Any], ...]:
+    return tuple(json.loads(text))
+
+
+def contract_rules(rules: str) -> list[dict[str, Any]]:
+    """The contract's rules read from its text (once per text), value sets as sets: once per validation rather
+    than per cell. Each a dict of its own: the caller's to keep."""
+    return [{**r, "value_set": set(r.get("value_set") or ())} for r in _contract_of(rules)]
 
 
 class MulticolumnValuesSatisfyContract(MulticolumnMapMetricProvider):
@@ -232,7 +245,7 @@ class MulticolumnValuesSatisfyContract(MulticolumnMapMetricProvider):
     condition_value_keys = ("rules",)
 
     @multicolumn_condition_partial(engine=PandasExecutionEngine)
-    def _pandas(cls, column_list: pd.DataFrame, rules: list[dict[str, Any]], **kwargs: Any) -> pd.Series:
+    def _pandas(cls, column_list: pd.DataFrame, rules: str, **kwargs: Any) -> pd.Series:
         passes = np.ones(len(column_list), dtype=bool)
         made = []
         by_column: dict[str, list[dict[str, Any]]] = {}
@@ -308,12 +321,15 @@ def _texts_or_missing(cells: np.ndarray) -> bool:
 class ExpectRowsToSatisfyContract(MulticolumnMapExpectation):
     """Every row meets the row rules of its item's fields in one pass: required values, types, standards,
     value sets, ranges, lengths and record freshness (``rules``: each with its id, kind, column and parameters;
-    a freshness rule carries the ``as_of`` it counts back from). One
+    a freshness rule carries the ``as_of`` it counts back from; one JSON text, ``contract_text``). One
     expectation instead of one per rule: GX's cost grows with the expectations of a suite (about 3-7 ms CPU
     each per validation, against about 2 ms for the call itself); which rule a failing row broke is told
     by the runner from the same ``rule_passes``."""
 
-    rules: list[dict[str, Any]]
+    # One text, not a list of dicts: GX copies an expectation's fields each time it makes its configuration
+    # anew (the object below is made anew per metric: ``to_domain_obj``) and serialises its metrics' kwargs to
+    # name them, several times per validation: every field's rules, copied and hashed; a text is neither.
+    rules: str
     ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = "never"
     map_metric: ClassVar[str] = "multicolumn_values.satisfy_contract"
     success_keys: ClassVar[tuple[str, ...]] = ("rules", "mostly", "ignore_row_if")

@@ -241,17 +241,17 @@ def _failing_rows(indices: list[Any] | tuple[Any, ...]) -> tuple[int, ...]:
 CELL_BY_CELL = 64
 
 
-def _broken_by_rule(contract: list[dict[str, Any]], frame: pd.DataFrame,
-                    failing: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+def _broken_by_rule(contract: str, frame: pd.DataFrame, failing: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
     """The contract's failing rows that break each of its rules (``rule_passes`` on each cell, or
     ``rule_mask`` on each column when many rows failed: the same verdicts, tests/unit/test_column_values.py)."""
     from expectations.custom import contract_rules, rule_passes
 
+    rules = contract_rules(contract)
     if not failing:  # every row passed every rule: nothing to attribute
-        return {rule["id"]: () for rule in contract}
+        return {rule["id"]: () for rule in rules}
     rows = np.asarray(failing, dtype=np.intp)
     broken = {}
-    for params in contract_rules(contract):
+    for params in rules:
         if len(failing) <= CELL_BY_CELL:
             cells = frame[params["column"]].to_numpy(dtype=object)[list(failing)]
             passed = np.array([rule_passes(params, cell) for cell in cells], dtype=bool)

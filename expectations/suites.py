@@ -15,6 +15,7 @@ from expectations.custom import (
     ExpectColumnValuesToConformToStandard,
     ExpectColumnValuesToParseAsType,
     ExpectRowsToSatisfyContract,
+    contract_text,
 )
 from pipelines.catalogue.models import Item
 from pipelines.quality.rules import Kind, Rule, rules_for
@@ -85,9 +86,9 @@ ROW_RULES = (Kind.REQUIRED, Kind.TYPE, Kind.STANDARD, Kind.VALUE_SET, Kind.RANGE
 
 
 def _row_contract(item: Item, rules: list[Rule], as_of: date) -> Any:
-    return ExpectRowsToSatisfyContract(column_list=list(item.field_names), rules=[
+    return ExpectRowsToSatisfyContract(column_list=list(item.field_names), rules=contract_text([
         {"id": r.id, "kind": r.kind.value, "column": r.columns[0], **r.params, **_counted_from(r, as_of)}
-        for r in rules])
+        for r in rules]))
 
 
 def _counted_from(rule: Rule, as_of: date) -> dict[str, str]:

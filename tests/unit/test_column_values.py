@@ -203,9 +203,9 @@ RULES = [{"kind": "required"}, {"kind": "type", "field_type": "integer"}, {"kind
 @given(cells=st.lists(st.one_of(CELLS, st.sampled_from(["100000", "100000.000001", "-0.5", "-0.500001",
                                                          "0.000001", "0.0000010", "99999.999999"])), max_size=30))
 def test_a_contract_rule_on_a_column_is_the_rule_on_each_cell(rule: dict[str, object], cells: list[object]) -> None:
-    from expectations.custom import contract_rules, rule_mask, rule_passes
+    from expectations.custom import contract_rules, contract_text, rule_mask, rule_passes
 
-    [params] = contract_rules([{"id": "r", "column": "v", **rule}])
+    [params] = contract_rules(contract_text([{"id": "r", "column": "v", **rule}]))
     column = pd.Series(cells, dtype=object, index=range(7, 7 + len(cells)))  # an index that is not positional
     assert rule_mask(params, column).tolist() == [rule_passes(params, c) for c in cells]
 
@@ -218,9 +218,9 @@ def test_a_columns_rules_read_together_give_each_rules_own_mask(cells: list[obje
                                                                 picked: list[dict[str, object]]) -> None:
     """The contract reads a column once for all of its rules (``column_masks``: the missing cells, the present
     values, a decimal's reading shared by its type and range rules): each rule's mask is still ``rule_mask``'s."""
-    from expectations.custom import column_masks, contract_rules, rule_mask
+    from expectations.custom import column_masks, contract_rules, contract_text, rule_mask
 
-    params = contract_rules([{"id": f"r{n}", "column": "v", **rule} for n, rule in enumerate(picked)])
+    params = contract_rules(contract_text([{"id": f"r{n}", "column": "v", **rule} for n, rule in enumerate(picked)]))
     column = pd.Series(cells, dtype=object, index=range(3, 3 + len(cells)))
     together = column_masks(params, column)
     assert [m.tolist() for m in together] == [rule_mask(p, column).tolist() for p in params]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from great_expectations.expectations.expectation import MulticolumnMapExpectation
 
-from expectations.custom import ExpectRowsToSatisfyContract
+from expectations.custom import ExpectRowsToSatisfyContract, contract_text
 
 
 def _gx_made(expectation: ExpectRowsToSatisfyContract):  # type: ignore[no-untyped-def]
@@ -12,7 +12,7 @@ def _gx_made(expectation: ExpectRowsToSatisfyContract):  # type: ignore[no-untyp
 
 
 def test_the_configuration_is_gx_own_made_once_and_again_after_a_field_is_set() -> None:
-    rules = [{"id": "r1", "kind": "required", "column": "a", "params": {}}]
+    rules = contract_text([{"id": "r1", "kind": "required", "column": "a", "params": {}}])
     contract = ExpectRowsToSatisfyContract(column_list=["a", "b"], rules=rules)
     first = contract.configuration
     assert first == _gx_made(contract)
