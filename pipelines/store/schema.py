@@ -258,7 +258,8 @@ def stage_tables(metadata: MetaData, dialect: str) -> tuple[Table, Table]:
         Column("kind", String(16), primary_key=True, comment="intake: as taken in; valid: as validated"),
         Column("chunk_no", Integer, primary_key=True, comment="0, 1, ...: the rows in submission order"),
         Column("rows", Integer, nullable=False),
-        Column("data", LargeBinary, nullable=False, comment="zlib-compressed UTF-8 CSV with its header"),
+        Column("data", LargeBinary, nullable=False,
+               comment="an Arrow IPC stream of the chunk's text columns (zstd above a megabyte)"),
         schema=platform_schema(dialect),
         comment="stage data of submissions between intake, validation and convergence",
     )

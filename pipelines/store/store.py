@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from pipelines.catalogue.models import Catalogue, Item
 from pipelines.store.ledger import Ledger
 from pipelines.store.migrate import Plan, add_column_sql, apply_plan, canonical_held_keys, plan_table
-from pipelines.store.postgres import execute
+from pipelines.store.postgres import compress_stage_chunks, execute
 from pipelines.store.quarantine import Quarantine
 from pipelines.store.records import PlatformRecords
 from pipelines.store.schema import build_metadata, ledger_write_columns
@@ -55,6 +55,7 @@ class Store:
         self.catalogue = catalogue
         self._engine: Engine | None = None
         self._metadata: MetaData | None = None
+        self._stage_compression_set = False
 
     @property
     def engine(self) -> Engine:
@@ -142,8 +143,11 @@ class Store:
                     execute(conn, sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
             # a table listed is one create_all's check would find; the others are checked one by one as before
             self.metadata.create_all(conn, tables=_unlisted(conn, wanted), checkfirst=True)
+            if self.dialect == "postgresql" and not self._stage_compression_set:  # a store made before it too
+                compress_stage_chunks(conn, tables.stage)
             self._add_ledger_columns(conn)
             self._migrate(conn, shared)
+        self._stage_compression_set = True  # once per store, once committed: convergence ensures on every call
 
     def _add_ledger_columns(self, conn: Connection) -> None:
         """A ledger made before its write counts were recorded takes them as new nullable columns (additive)."""

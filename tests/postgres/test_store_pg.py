@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import psycopg2
 import pytest
+import sqlalchemy as sa
 
 import pipelines.store.postgres as pg
 from tests.postgres.pgutil import NOW, enterprise_frame, rows, scalar, store_on
@@ -101,6 +102,42 @@ def test_stage_chunks_live_in_the_platform_schema_and_a_rewrite_is_one_transacti
     monkeypatch.undo()
     assert list(stage.read("s1", "intake", store.catalogue.item("enterprise"))["name"]) == [
         f"企业{i}" for i in range(10)]  # the old rows, whole
+    store.dispose()
+
+
+STAGE_COMPRESSION_SQL = ("select attcompression from pg_attribute "
+                         "where attrelid = 'platform.platform_stage'::regclass and attname = 'data'")
+STORED_COMPRESSION_SQL = "select distinct pg_column_compression(data) from platform.platform_stage"
+
+
+def test_stage_chunks_are_lz4_compressed_in_a_new_store_and_in_one_made_before(pg_database: str) -> None:
+    """pg_attribute says how the column compresses from now on; pg_column_compression how each stored value was."""
+    store = store_on(pg_database)
+    assert scalar(pg_database, STAGE_COMPRESSION_SQL) == "l"
+    store.stage.write("s1", "intake", enterprise_frame(300))
+    assert rows(pg_database, STORED_COMPRESSION_SQL) == [("lz4",)]
+    store.dispose()
+    made_before = sa.create_engine(pg_database)
+    with made_before.begin() as conn:  # as a store made before this release has it: the server's default
+        conn.exec_driver_sql("alter table platform.platform_stage alter column data set compression default")
+    made_before.dispose()
+    assert scalar(pg_database, STAGE_COMPRESSION_SQL) == ""
+    again = store_on(pg_database)
+    assert scalar(pg_database, STAGE_COMPRESSION_SQL) == "l"
+    stage = again.stage
+    assert list(stage.read("s1", "intake", again.catalogue.item("enterprise"))["name"]) == [
+        f"企业{i}" for i in range(300)]
+    again.dispose()
+
+
+def test_a_server_refusing_the_compression_keeps_its_default_and_the_tables_are_made(
+        pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's own refusal (here of a method it does not know), in the savepoint: the store is still made."""
+    monkeypatch.setattr(pg, "STAGE_COMPRESSION", "nosuchmethod")
+    store = store_on(pg_database)
+    assert scalar(pg_database, STAGE_COMPRESSION_SQL) == ""
+    store.stage.write("s1", "intake", enterprise_frame(3))
+    assert len(store.stage.read("s1", "intake", store.catalogue.item("enterprise"))) == 3
     store.dispose()
 
 
