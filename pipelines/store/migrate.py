@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg2 import sql
-from sqlalchemy import Column, Connection, Table, inspect, select, update
+from sqlalchemy import Column, Connection, Table, delete, func, inspect, select, update
 
 from pipelines.catalogue.models import Catalogue, Item, ItemField
 from pipelines.store.postgres import render, table_name
@@ -25,7 +25,8 @@ from pipelines.values import InvalidValue, canonical
 class Change:
     item: str
     column: str | None
-    kind: str  # add_column, comment, drop_not_null | drop_column, type, primary_key, add_not_null, set_not_null
+    kind: str  # add_column, comment, drop_not_null, held_keys, converged_stage | drop_column, type, primary_key,
+    # add_not_null, set_not_null
     detail: str
     destructive: bool
     sql: tuple[str, ...] = ()
@@ -205,6 +206,20 @@ def canonical_held_keys(conn: Connection, catalogue: Catalogue, quarantine: Tabl
                 conn.execute(update(q).where(q.c.id == row_id).values(record_key=wanted))
     return Plan([Change(code, "record_key", "held_keys", f"{len(found)} held row key(s) rewritten to their "
                         "canonical form", False) for code, found in sorted(rewritten.items())])
+
+
+def converged_stage(conn: Connection, stage: Table, ledger: Table, dry_run: bool = False) -> Plan:
+    """The stage data of submissions converged before convergence dropped it: nothing reads it, and a large
+    submission's is the size of the submission twice over. One change per item, naming how many submissions'."""
+    converged = select(ledger.c.submission_id).where(ledger.c.status == "converged")
+    found = conn.execute(select(ledger.c.item, func.count(func.distinct(stage.c.submission_id)))
+                         .join(ledger, ledger.c.submission_id == stage.c.submission_id)
+                         .where(stage.c.submission_id.in_(converged)).group_by(ledger.c.item)
+                         .order_by(ledger.c.item)).all()
+    if found and not dry_run:
+        conn.execute(delete(stage).where(stage.c.submission_id.in_(converged)))
+    return Plan([Change(item, None, "converged_stage", f"the stage data of {n} converged submission(s) dropped", False)
+                 for item, n in found])
 
 
 def _canonical_key(item: Item, key: dict[str, Any]) -> dict[str, Any]:

@@ -144,10 +144,13 @@ class StageStore:
             raise StageMissing(f"no {kind} stage data for {submission_id}")
         return sum(counts)
 
-    def delete(self, submission_id: str) -> int:
-        """Drop every kind of stage data of the submission; returns the chunks deleted."""
-        with self.engine.begin() as conn:
-            return int(conn.execute(delete(self.table).where(self.table.c.submission_id == submission_id)).rowcount)
+    def delete(self, submission_id: str, conn: Connection | None = None) -> int:
+        """Drop every kind of stage data of the submission (in ``conn``'s transaction, when given); returns the
+        chunks deleted."""
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.delete(submission_id, own)
+        return int(conn.execute(delete(self.table).where(self.table.c.submission_id == submission_id)).rowcount)
 
     def _chunks_made(self, submission_id: str, kind: str, made: Callable[[bytes], T]) -> Iterator[T]:
         """What ``made`` makes of each stored chunk, in order; the chunk numbers are read first, then one chunk

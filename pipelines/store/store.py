@@ -23,7 +23,14 @@ from sqlalchemy.exc import DBAPIError
 
 from pipelines.catalogue.models import Catalogue, Item
 from pipelines.store.ledger import Ledger
-from pipelines.store.migrate import Plan, add_column_sql, apply_plan, canonical_held_keys, plan_table
+from pipelines.store.migrate import (
+    Plan,
+    add_column_sql,
+    apply_plan,
+    canonical_held_keys,
+    converged_stage,
+    plan_table,
+)
 from pipelines.store.postgres import compress_stage_chunks, execute
 from pipelines.store.quarantine import Quarantine
 from pipelines.store.records import PlatformRecords
@@ -167,7 +174,8 @@ class Store:
 
     def migrate(self, dry_run: bool = False) -> Plan:
         """Create missing tables and apply the catalogue's additive changes (MigrationRefused if destructive),
-        then rewrite held rows' keys to their canonical form (``migrate.canonical_held_keys``)."""
+        then rewrite held rows' keys to their canonical form (``migrate.canonical_held_keys``) and drop the stage data
+        of submissions converged before convergence dropped it (``migrate.converged_stage``)."""
         with self.engine.begin() as conn:
             plan = self._migrate(conn, list(self.catalogue.items), dry_run=True)
         if not dry_run:
@@ -176,7 +184,8 @@ class Store:
             return plan
         with self.engine.begin() as conn:
             keys = canonical_held_keys(conn, self.catalogue, self.tables.quarantine, dry_run=dry_run)
-        return Plan([*plan.changes, *keys.changes])
+            stage = converged_stage(conn, self.tables.stage, self.tables.ledger, dry_run=dry_run)
+        return Plan([*plan.changes, *keys.changes, *stage.changes])
 
 
 def _unlisted(conn: Connection, tables: list[Table]) -> list[Table]:

@@ -63,3 +63,7 @@ class UnitOfWork:
     def write_stage(self, submission_id: str, kind: str, frame: pd.DataFrame | Iterable[pd.DataFrame | Packed]) -> int:
         """The submission's stage data of ``kind``, in this unit of work."""
         return self.stage.write(submission_id, kind, frame, conn=self.conn)
+
+    def clear_stage(self, submission_id: str) -> int:
+        """Every kind of the submission's stage data dropped, in this unit of work."""
+        return self.stage.delete(submission_id, conn=self.conn)

@@ -23,6 +23,7 @@ from pipelines.catalogue import load_catalogue
 from pipelines.demo import large_item
 from pipelines.process import Platform, converge, take_in, validate
 from pipelines.store import Store
+from pipelines.store.stage import StageMissing
 
 ROWS = 10_000
 SMALL_CHUNK = 700
@@ -43,10 +44,13 @@ def _run(tmp: Path, store_url: str, chunk_rows: int | None, monkeypatch: pytest.
     item = catalogue.item(large_item.ITEM)
     take_in(platform, item)
     validated = validate(platform, item)
-    converge(platform, item)
     [entry] = store.ledger.submissions(item.code)
     chunks = store.stage.rows(entry["submission_id"], "intake"), len(list(
         store.stage.read_chunks(entry["submission_id"], "intake", item)))
+    converge(platform, item)
+    with pytest.raises(StageMissing):  # dropped with the convergence: nothing reads it after
+        store.stage.rows(entry["submission_id"], "intake")
+    [entry] = store.ledger.submissions(item.code)
     publication = opendata.publish(catalogue, item, store.shared.read_table(item), tmp / "open", platform.clock())
     streamed, findings = opendata.stage_from_store(catalogue, item, store, tmp / "streamed", platform.clock(),
                                                    chunk_rows=SMALL_CHUNK)  # the table read a chunk at a time

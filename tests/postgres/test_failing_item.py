@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from pipelines.store.stage import StageMissing
 from tests.conftest import make_uscc
 from tests.helpers import check_evaluations, edit_yaml, materialize_all, open_store, write_csv
 from tests.integration.test_pipeline_mini import HEADER, TODAY
@@ -58,5 +59,10 @@ def test_a_store_rejection_fails_one_item_and_its_unit_goes_on(tmp_path: Path, m
         assert entry["status"] == "failed" and "capital_over_a_million" in entry["reason"]
         [converged] = store.ledger.submissions("enterprise")
         assert (converged["status"], converged["converged"]) == ("converged", 5)
+        # the converged submission's stage data went with its convergence; the failed one's stays, rolled back with
+        # the merge that failed, for a person to look at
+        assert store.stage.rows(entry["submission_id"], "valid") == 5
+        with pytest.raises(StageMissing):
+            store.stage.rows(converged["submission_id"], "valid")
     finally:
         store.dispose()

@@ -115,3 +115,25 @@ def test_held_keys_are_released_from_every_stage_chunk_of_the_converged_rows(tmp
     released = {json.loads(h["record_key"])["credit_code"]: h["released_by"] for h in store.quarantine.held_rows()}
     assert released == {"B": "s1", "E": "s1", "G": "s1", "X": None}  # chunks 1, 3 and 4; X converged nowhere
     store.dispose()
+
+
+def test_migrate_drops_the_stage_data_only_of_submissions_converged_before(store: Store) -> None:
+    """A store from before convergence dropped the stage keeps a converged submission's stage data: ``migrate``
+    drops it (listed first by a dry run, which changes nothing) and leaves a submission still on its way alone."""
+    frame = pd.DataFrame({"credit_code": ["A", "B"]})
+    store.ledger.claim(submission_id="s2", item="enterprise", unit="amr", source="again.csv", digest="2" * 64,
+                       status="received", received=2, received_at=NOW)
+    for sid in ("s1", "s2"):
+        store.stage.write(sid, "intake", frame)
+        store.stage.write(sid, VALID, frame)
+    assert store.ledger.advance("s1", "received", "validated")
+    assert store.ledger.advance("s1", "validated", "converged")  # converged as the code before did: stage kept
+    planned = [c.message for c in store.migrate(dry_run=True).changes if c.kind == "converged_stage"]
+    assert planned == ["enterprise: converged stage: the stage data of 1 converged submission(s) dropped -- applied"]
+    assert store.stage.rows("s1", VALID) == 2  # a dry run drops nothing
+    assert [c.kind for c in store.migrate().changes] == ["converged_stage"]
+    for kind in ("intake", VALID):
+        with pytest.raises(StageMissing):
+            store.stage.rows("s1", kind)
+        assert store.stage.rows("s2", kind) == 2
+    assert [c.kind for c in store.migrate().changes] == []  # nothing left to drop
