@@ -572,9 +572,8 @@ def _accounted(engine: Any, one: Any, n: int, expected_held: int, data: Path) ->
 
 def _settled(url: Any) -> None:
     """A CHECKPOINT before a timed part, so that neither a baseline nor the step measured beside it pays for the
-    writes of the part before (the million-row run leaves about a gigabyte of WAL for the server to flush: the
-    convergence measured right after it took 11.2 s, 8.9 s in convergence_pg.py on its own). A role that may not
-    checkpoint (a superuser's or pg_checkpoint's right) measures without, psql saying why."""
+    writes of the part before (the million-row run leaves about a gigabyte of WAL for the server to flush). A role
+    that may not checkpoint (a superuser's or pg_checkpoint's right) measures without, psql saying why."""
     with suppress(subprocess.CalledProcessError):
         _psql(url, "CHECKPOINT")
 

@@ -498,7 +498,7 @@ def _commit_convergence(platform: Platform, item: Item, sid: str, unit: str, key
         if keys is not None:
             release_corrected(uow.quarantine, item, sid, keys, now)
         # the stage was the submission's way here, and nothing reads it after: the shared table, the quarantine,
-        # the ledger and the archived file hold what it carried (a million rows' stage is 130 MB, kept for ever)
+        # the ledger and the archived file hold what it carried (a million rows' stage is 130 MB, which stayed for ever)
         uow.clear_stage(sid)
     return written
 

@@ -211,13 +211,12 @@ def canonical_held_keys(conn: Connection, catalogue: Catalogue, quarantine: Tabl
 def converged_stage(conn: Connection, stage: Table, ledger: Table, dry_run: bool = False) -> Plan:
     """The stage data of submissions converged before convergence dropped it: nothing reads it, and a large
     submission's is the size of the submission twice over. One change per item, naming how many submissions'."""
-    converged = select(ledger.c.submission_id).where(ledger.c.status == "converged")
+    converged = ledger.c.status == "converged"
     found = conn.execute(select(ledger.c.item, func.count(func.distinct(stage.c.submission_id)))
-                         .join(ledger, ledger.c.submission_id == stage.c.submission_id)
-                         .where(stage.c.submission_id.in_(converged)).group_by(ledger.c.item)
-                         .order_by(ledger.c.item)).all()
+                         .select_from(stage.join(ledger, ledger.c.submission_id == stage.c.submission_id))
+                         .where(converged).group_by(ledger.c.item).order_by(ledger.c.item)).all()
     if found and not dry_run:
-        conn.execute(delete(stage).where(stage.c.submission_id.in_(converged)))
+        conn.execute(delete(stage).where(stage.c.submission_id.in_(select(ledger.c.submission_id).where(converged))))
     return Plan([Change(item, None, "converged_stage", f"the stage data of {n} converged submission(s) dropped", False)
                  for item, n in found])
 

@@ -94,27 +94,26 @@ def _names(columns: Sequence[str]) -> sql.Composed:
 STAGE_COMPRESSION = "lz4"
 
 
-def compress_stage_chunks(conn: Connection, table: Table, column: str = "data") -> bool:
+def compress_stage_chunks(conn: Connection, table: Table, column: str = "data") -> None:
     """The stage's chunk column compressed by ``STAGE_COMPRESSION`` from now on (chunks stored before keep theirs);
-    False, and the server's default kept, where the server has no lz4 (before PostgreSQL 14, or built without
-    it). Inside the caller's transaction, in a savepoint: a refusal leaves the transaction as it was."""
+    the server's default kept where the server has no lz4 (before PostgreSQL 14, or built without it). Inside the
+    caller's transaction, in a savepoint: a refusal leaves the transaction as it was."""
     if (conn.dialect.server_version_info or (0,)) < (14,):
-        return False
+        return
     qualified = f"{table.schema}.{table.name}" if table.schema else table.name
     method = conn.exec_driver_sql(
         "SELECT attcompression FROM pg_attribute WHERE attrelid = %(table)s::regclass AND attname = %(column)s",
         {"table": qualified, "column": column}).scalar_one()
     if method == STAGE_COMPRESSION[0]:  # pg_attribute's code: 'l' lz4, 'p' pglz, '' the server's default
-        return True
+        return
     savepoint = conn.begin_nested()
     try:
         conn.exec_driver_sql(render(conn, sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET COMPRESSION {}").format(
             table_name(table), sql.Identifier(column), sql.SQL(STAGE_COMPRESSION))))
     except DBAPIError:
         savepoint.rollback()
-        return False
+        return
     savepoint.commit()
-    return True
 
 
 def _prepare_session(cursor: Any) -> None:
