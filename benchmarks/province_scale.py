@@ -436,9 +436,14 @@ def _tree_rss(pid: int) -> int:
     return sum(int(p[0]) for p in pages if p) * resource.getpagesize()
 
 
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat's fields after the command's name (state, parent, ...); none for a process gone."""
+    return _read_proc(pid, "stat").rsplit(")", 1)[-1].split()
+
+
 def _tree_cpu(pid: int) -> float:
     """CPU seconds of a process and its live descendants so far, each with the children it reaped."""
-    stats = (_read_proc(p, "stat").rsplit(")", 1)[-1].split() for p in _tree(pid))
+    stats = (_stat_fields(p) for p in _tree(pid))
     return sum(sum(int(f) for f in fields[11:15]) for fields in stats if len(fields) > 14) / os.sysconf("SC_CLK_TCK")
 
 
@@ -534,14 +539,15 @@ class ServerCpu:
     def __init__(self, postmaster: int | None):
         self.postmaster = postmaster
         self.cpu: float | None = None
-        self._before: float | None = None
+        self._before = 0.0
 
     def __enter__(self) -> ServerCpu:
-        self._before = _tree_cpu(self.postmaster) if self.postmaster else None
+        if self.postmaster:
+            self._before = _tree_cpu(self.postmaster)
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self.postmaster and self._before is not None:
+        if self.postmaster:
             self.cpu = _tree_cpu(self.postmaster) - self._before
 
 
@@ -553,7 +559,7 @@ def _server_pid(engine: Any) -> int | None:
     with engine.connect() as conn:
         checkpointer = conn.exec_driver_sql(
             "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'").scalar()
-    fields = _read_proc(checkpointer, "stat").rsplit(")", 1)[-1].split() if checkpointer else []
+    fields = _stat_fields(checkpointer) if checkpointer else []
     return int(fields[1]) if len(fields) > 1 else None
 
 

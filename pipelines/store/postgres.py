@@ -100,10 +100,9 @@ def compress_stage_chunks(conn: Connection, table: Table, column: str = "data") 
     caller's transaction, in a savepoint: a refusal leaves the transaction as it was."""
     if (conn.dialect.server_version_info or (0,)) < (14,):
         return
-    qualified = f"{table.schema}.{table.name}" if table.schema else table.name
     method = conn.exec_driver_sql(
         "SELECT attcompression FROM pg_attribute WHERE attrelid = %(table)s::regclass AND attname = %(column)s",
-        {"table": qualified, "column": column}).scalar_one()
+        {"table": render(conn, table_name(table)), "column": column}).scalar_one()
     if method == STAGE_COMPRESSION[0]:  # pg_attribute's code: 'l' lz4, 'p' pglz, '' the server's default
         return
     savepoint = conn.begin_nested()

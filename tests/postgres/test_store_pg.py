@@ -124,8 +124,7 @@ def test_stage_chunks_are_lz4_compressed_in_a_new_store_and_in_one_made_before(p
     assert scalar(pg_database, STAGE_COMPRESSION_SQL) == ""
     again = store_on(pg_database)
     assert scalar(pg_database, STAGE_COMPRESSION_SQL) == "l"
-    stage = again.stage
-    assert list(stage.read("s1", "intake", again.catalogue.item("enterprise"))["name"]) == [
+    assert list(again.stage.read("s1", "intake", again.catalogue.item("enterprise"))["name"]) == [
         f"企业{i}" for i in range(300)]
     again.dispose()
 
