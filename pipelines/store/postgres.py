@@ -8,11 +8,13 @@ short row, a lost connection) rolls the whole load back: the store is left exact
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+import struct
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from psycopg2 import errors, sql
+from psycopg2 import errors, extensions, sql
 from sqlalchemy import Connection, Table
 from sqlalchemy.exc import DBAPIError
 
@@ -113,6 +115,72 @@ def compress_stage_chunks(conn: Connection, table: Table, column: str = "data") 
         savepoint.rollback()
         return
     savepoint.commit()
+
+
+# COPY's binary format (PostgreSQL's documentation, COPY, "Binary Format"): its signature, flags and header
+# extension length; then each row as its field count and each field as its length and bytes; then -1.
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+_BINARY_TRAILER = struct.pack("!h", -1)
+_NULL_FIELD = -1
+
+
+def copy_binary_in(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """``rows`` into ``table``'s ``columns`` by one COPY in the binary format, in ``conn``'s transaction. A bytea
+    value travels as its bytes, where an INSERT's parameter travels as hex text the server decodes: a million
+    rows' stage chunks (65 MB) written in 0.44-0.54 s against 1.08-1.19 s, the server's CPU 0.38-0.44 s against
+    0.94-1.13 s (``benchmarks/stage_pg.py``). Values: str (text, varchar), int (integer: 4 bytes), bytes (bytea)."""
+    cursor = conn.connection.cursor()
+    try:
+        encoding = extensions.encodings[cursor.connection.encoding]  # text travels in the client's encoding
+        body = io.BytesIO()
+        body.write(_BINARY_HEADER)
+        for row in rows:
+            body.write(struct.pack("!h", len(row)))
+            for value in row:
+                body.write(_binary_field(value, encoding))
+        body.write(_BINARY_TRAILER)
+        body.seek(0)
+        cursor.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT binary)").format(
+            table_name(table), _names(columns)), body)
+    finally:
+        cursor.close()
+
+
+def _binary_field(value: Any, encoding: str) -> bytes:
+    if value is None:
+        return struct.pack("!i", _NULL_FIELD)
+    if isinstance(value, bool) or not isinstance(value, str | int | bytes):
+        raise TypeError(f"no binary COPY form for {type(value).__name__}")
+    data = (value.encode(encoding) if isinstance(value, str) else
+            struct.pack("!i", value) if isinstance(value, int) else value)
+    return struct.pack("!i", len(data)) + data
+
+
+def copy_binary_value(conn: Connection, query: sql.Composable) -> bytes | None:
+    """The one bytea value of ``query``'s one row and column, by COPY in the binary format: its bytes as they are
+    stored, where a SELECT sends hex text for the driver to decode (the same 65 MB read in 0.13-0.16 s against
+    0.50-0.66 s). None when the query answers no row."""
+    out = io.BytesIO()
+    cursor = conn.connection.cursor()
+    try:
+        cursor.copy_expert(sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT binary)").format(query), out)
+    finally:
+        cursor.close()
+    return _single_binary_value(out.getvalue())
+
+
+def _single_binary_value(data: bytes) -> bytes | None:
+    (extension,) = struct.unpack_from("!i", data, len(_BINARY_HEADER) - 4)
+    at = len(_BINARY_HEADER) + extension
+    (fields,) = struct.unpack_from("!h", data, at)
+    if fields == -1:  # the trailer: no row
+        return None
+    if fields != 1:
+        raise ValueError(f"a row of {fields} fields where one was asked for")
+    (length,) = struct.unpack_from("!i", data, at + 2)
+    if length == _NULL_FIELD:
+        raise ValueError("a null where a value was asked for")
+    return data[at + 6:at + 6 + length]
 
 
 def _prepare_session(cursor: Any) -> None:

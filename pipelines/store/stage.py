@@ -6,7 +6,8 @@ for convergence, lives in the store's ``platform_stage`` table rather than in lo
 (submission, kind), the rows in chunks of ``CHUNK_ROWS`` rows, each an Arrow IPC stream of text columns
 (zstd-compressed buffers, missing cells null). A chunk reads on its own, one column without the others, and
 without a text parser: Arrow's buffers become the frame's cells directly. COPY is given each chunk as CSV,
-written by Arrow's CSV writer. Chunks written before this format (zlib-compressed CSV) still read.
+written by Arrow's CSV writer. Chunks written before this format (zlib-compressed CSV) still read. On PostgreSQL a
+chunk travels both ways by COPY's binary format, its bytes as they are stored.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.ipc as pa_ipc
+from psycopg2 import sql
 from sqlalchemy import Connection, Engine, Table, delete, insert, select
 
 from pipelines.catalogue.models import Item
 from pipelines.outputs import CSV_LINE_END
 from pipelines.overlap import read_ahead
+from pipelines.store.postgres import copy_binary_in, copy_binary_value, table_name
 
 # What converges: a stage stream or any open CSV text file (header + rows).
 TextStream = IO[str] | io.TextIOBase
@@ -48,6 +51,7 @@ _COPY_CSV = pa_csv.WriteOptions(eol=CSV_LINE_END)
 _ZLIB_FIRST_BYTE = 0x78  # a chunk written before Arrow: zlib's header (deflate, 32 KB window) starts with it
 INTAKE = "intake"
 VALID = "valid"
+_CHUNK_COLUMNS = ("submission_id", "kind", "chunk_no", "rows", "data")
 
 
 class StageMissing(LookupError):
@@ -91,10 +95,17 @@ class StageStore:
             packed = read_ahead(packed)
         rows = 0
         for chunk_no, part in enumerate(packed):
-            conn.execute(insert(t).values(submission_id=submission_id, kind=kind, chunk_no=chunk_no,
-                                          rows=part.rows, data=part.data))
+            self._insert(conn, (submission_id, kind, chunk_no, part.rows, part.data))
             rows += part.rows
         return rows
+
+    def _insert(self, conn: Connection, chunk: tuple[str, str, int, int, bytes]) -> None:
+        """One chunk's row: on PostgreSQL by COPY's binary format, its bytes sent as they are (an INSERT's
+        parameter is hex text the server decodes: a million rows' chunks written in half the time)."""
+        if conn.dialect.name == "postgresql":
+            copy_binary_in(conn, self.table, _CHUNK_COLUMNS, [chunk])
+        else:
+            conn.execute(insert(self.table).values(dict(zip(_CHUNK_COLUMNS, chunk, strict=True))))
 
     def _several(self, frame: pd.DataFrame | Iterable[pd.DataFrame | Packed]) -> bool:
         """Whether ``write`` may get more than one chunk (an iterable of frames, as intake's, may)."""
@@ -162,15 +173,25 @@ class StageStore:
             numbers = list(conn.execute(select(t.c.chunk_no).where(*where).order_by(t.c.chunk_no)).scalars())
         if not numbers:
             raise StageMissing(f"no {kind} stage data for {submission_id}")
-        chunks = (made(data) for data in self._fetch(where, numbers))
+        chunks = (made(self._fetch(submission_id, kind, number)) for number in numbers)
         return read_ahead(chunks) if len(numbers) > 1 else chunks  # one chunk: nothing to overlap, no thread
 
-    def _fetch(self, where: tuple, numbers: list[int]) -> Iterator[bytes]:  # type: ignore[type-arg]
+    def _fetch(self, submission_id: str, kind: str, chunk_no: int) -> bytes:
+        """One chunk's bytes, on a connection of its own: on PostgreSQL by COPY's binary format, as they are
+        stored (a SELECT sends hex text for the driver to decode: a million rows' chunks read in a quarter of
+        the time)."""
         t = self.table
-        for number in numbers:
-            with self.engine.connect() as conn:
-                data = conn.execute(select(t.c.data).where(*where, t.c.chunk_no == number)).scalar_one()
-            yield data
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                data = copy_binary_value(conn, sql.SQL(
+                    "SELECT data FROM {} WHERE submission_id = {} AND kind = {} AND chunk_no = {}").format(
+                        table_name(t), *map(sql.Literal, (submission_id, kind, chunk_no))))
+            else:
+                data = conn.execute(select(t.c.data).where(
+                    t.c.submission_id == submission_id, t.c.kind == kind, t.c.chunk_no == chunk_no)).scalar()
+        if data is None:  # deleted since its number was read
+            raise StageMissing(f"no {kind} stage data for {submission_id} (chunk {chunk_no})")
+        return bytes(data)
 
 
 class StageText(io.TextIOBase):
