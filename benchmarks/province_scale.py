@@ -27,7 +27,8 @@ CPU seconds beside wall time (these machines are shared: CPU is the figure to co
    convergence, corrections, open-data publication) in a child process: wall, CPU and peak RSS of the
    process tree (sampled from /proc, children included), rows/s and the ratio to ``\\copy``; for a server on
    this machine, its own CPU during each (from /proc: ``\\copy``'s work is nearly all the server's), and the CPU
-   ratio of client and server together; a CHECKPOINT before each. Then, in a database of its own, the
+   ratio of client and server together; a CHECKPOINT before each. Then, in a database of its own, the same run on
+   a 10-row file of the item: the run's fixed part, beside what 0.1x of ``\\copy`` allows the whole run. Then the
    convergence step alone (``benchmarks/convergence_pg.py``'s measurement) against ``\\copy``, alternating twice.
 
 4. ``make demo`` with no history (``--skip-demo`` leaves it out): its one process, ``python -m pipelines.demo
@@ -481,12 +482,35 @@ def rows_item(n: int, tmp: Path, admin_url: str) -> None:
     # each part in a database of its own: the convergence alone measured beside the run's million-row tables
     # met the server still vacuuming and flushing them (11.2 and 14.0 s, against 4.7-5.2 s on its own)
     with _throwaway_database(admin_url, "govdata_rows") as url:
-        _rows_item(one, n, tmp, url)
+        copy = _rows_item(one, n, tmp, url)
+    with _throwaway_database(admin_url, "govdata_fixed") as url:
+        _fixed_part(one, tmp, url, copy)
     with _throwaway_database(admin_url, "govdata_convergence") as url:
         _convergence_alone(n, tmp, url)
 
 
-def _rows_item(one: Any, n: int, tmp: Path, url: Any) -> None:
+def _run_env(catalogue: Path, intake: Path, data: Path, home: Path, url: Any) -> dict[str, str]:
+    home.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, "GOVDATA_CATALOGUE_DIR": str(catalogue), "GOVDATA_INTAKE_DIR": str(intake),
+            "GOVDATA_DATA_DIR": str(data), "DAGSTER_HOME": str(_home(home)),
+            "GOVDATA_STORE_URL": url.render_as_string(hide_password=False)}
+
+
+def _fixed_part(one: Any, tmp: Path, url: Any, copy: Timer, rows: int = 10) -> None:
+    """The same run on a ``rows``-row file of the same item: what the run costs whatever the rows (its imports,
+    Dagster's runs, GX's context, the checks and reports of one item), beside what 0.1x of ``\\copy`` allows."""
+    catalogue = one.write_catalogue(tmp / "fixed-catalogue")
+    path, _ = one.write_submission(tmp / "fixed-intake", rows)
+    env = _run_env(catalogue, path.parent.parent, tmp / "fixed-data", tmp / "fixed", url)  # an instance of its own
+    _settled(url)
+    with Timer() as fixed:
+        _child([sys.executable, "-m", "pipelines", "run", "--quiet", "--no-inspect"], env)
+    allowed = copy.wall / ROWS_GOALS["end_to_end_vs_copy"]
+    _line(f"the run's fixed part: the same item, a {rows}-row file", fixed,
+          f"{fixed.wall / allowed:8.0%} of the {allowed:.1f} s 0.1x allows")
+
+
+def _rows_item(one: Any, n: int, tmp: Path, url: Any) -> Timer:
     import sqlalchemy as sa
 
     catalogue = one.write_catalogue(tmp / "rows-catalogue")
@@ -502,9 +526,7 @@ def _rows_item(one: Any, n: int, tmp: Path, url: Any) -> None:
     with Timer() as copy, ServerCpu(server) as copy_server:
         _psql(url, f"\\copy copy_baseline from '{path}' with (format csv, header true)")
     _line("baseline: psql \\copy of the file into a plain table", copy, f"{n / copy.wall:10,.0f} rows/s")
-    env = {**os.environ, "GOVDATA_CATALOGUE_DIR": str(catalogue), "GOVDATA_INTAKE_DIR": str(path.parent.parent),
-           "GOVDATA_DATA_DIR": str(tmp / "rows-data"), "DAGSTER_HOME": str(_home(tmp)),
-           "GOVDATA_STORE_URL": url.render_as_string(hide_password=False)}
+    env = _run_env(catalogue, path.parent.parent, tmp / "rows-data", tmp, url)
     _settled(url)
     with Timer() as ran, ServerCpu(server) as ran_server:
         peak = _child_peak([sys.executable, "-m", "pipelines", "run", "--quiet", "--no-inspect"], env)
@@ -519,6 +541,7 @@ def _rows_item(one: Any, n: int, tmp: Path, url: Any) -> None:
     else:
         _server_lines(copy, copy_server.cpu, ran, ran_server.cpu)
     engine.dispose()
+    return copy
 
 
 def _server_lines(copy: Timer, copy_server: float, ran: Timer, ran_server: float) -> None:
