@@ -14,6 +14,7 @@ not one substring search per value. ``find_personal_data`` runs the same scanner
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -271,8 +272,8 @@ class _Part:
     rows: int
     scrubbed: int
     header: list[str]
-    csv: str
-    records: str
+    csv: bytes  # UTF-8, as the files hold them
+    records: bytes
     cells: list[list[str] | pa.Array]  # by column, in header order (an Arrow column's nulls are not scanned)
     distinct: list[str]  # by column: its distinct cells joined
     numbers: list[bool | None] | None = None  # by column: may_hold_numbers of those, where already looked at
@@ -286,7 +287,7 @@ def _frame_parts(item: Item, chunks: Iterable[pd.DataFrame]) -> Iterator[_Part]:
                                                                   lineterminator=CSV_LINE_END)
         records = part.to_json(orient="records", force_ascii=False, date_format="iso")[1:-1] if len(part) else ""
         cells = [part[column].dropna().astype(str).tolist() for column in part.columns]
-        yield _Part(len(part), blotted, [str(c) for c in part.columns], csv_text, records, cells,
+        yield _Part(len(part), blotted, [str(c) for c in part.columns], csv_text.encode(), records.encode(), cells,
                     [_CELL_SEPARATOR.join(set(column)) for column in cells])
 
 
@@ -317,10 +318,10 @@ def _text_parts(item: Item, fields: list[ItemField], chunks: Iterable[pa.Table])
         csv_columns = [column.csv for column in columns]
         if len(csv_columns) == 1:  # csv.writer's row of one empty cell is "", so that the row is not empty
             csv_columns = [pc.if_else(pc.equal(csv_columns[0], ""), '""', csv_columns[0])]
-        lines = opendata_text.joined_rows(csv_columns, ",", CSV_LINE_END) if table.num_rows else ""
+        lines = opendata_text.joined_rows(csv_columns, ",", CSV_LINE_END) if table.num_rows else b""
         yield _Part(table.num_rows, sum(column.scrubbed for column in columns), header,
-                    (_csv_row(header) + CSV_LINE_END if number == 0 else "") + lines,
-                    opendata_text.joined_rows(_record_pieces(keys, columns), "", ",")[:-1] if table.num_rows else "",
+                    ((_csv_row(header) + CSV_LINE_END).encode() if number == 0 else b"") + lines,
+                    opendata_text.joined_rows(_record_pieces(keys, columns), "", ",")[:-1] if table.num_rows else b"",
                     [column.scan for column in columns], [column.distinct for column in columns],
                     [column.numbers for column in columns])
 
@@ -444,13 +445,16 @@ def _write_chunks(catalogue: Catalogue, item: Item, parts: Iterable[_Part], dire
     found: dict[str, list[list[str]]] = {}  # column -> per kind's values, so findings come column by column
     known: set[str] = set()
     header: list[str] = []
-    with csv_path.open("w", encoding="utf-8-sig", newline="") as csv_out, json_path.open("w", encoding="utf-8") as js:
-        js.write(_json_head(document))
+    # the parts' UTF-8 bytes as they are (the CSV's BOM first, as write_edition's "utf-8-sig" writes it)
+    with csv_path.open("wb") as csv_out, json_path.open("wb") as js:
+        csv_out.write(codecs.BOM_UTF8)
+        js.write(_json_head(document).encode())
         for part in parts:
             header = part.header
             csv_out.write(part.csv)
             if part.rows:
-                js.write(("" if rows == 0 else ",") + "\n" + part.records)
+                js.write(b"\n" if rows == 0 else b",\n")
+                js.write(part.records)
             looked = part.numbers or [None] * len(header)
             scanner = scanner_of()  # once the first rows are here: their COPY ran beside the known values' read
             for column, cells, distinct, may_hold in zip(header, part.cells, part.distinct, looked, strict=True):
@@ -460,7 +464,7 @@ def _write_chunks(catalogue: Catalogue, item: Item, parts: Iterable[_Part], dire
                 # a set of values: each distinct cell once is enough, unless a value could span two cells
                 known |= scanner.known_in(_CELL_SEPARATOR.join(_listed(cells)) if scanner.spans_cells else distinct)
             rows, scrubbed = rows + part.rows, scrubbed + part.scrubbed
-        js.write("]\n}\n")
+        js.write(b"]\n}\n")
     scanner = scanner_of()
     for kind, value in shaped_numbers(header):
         found.setdefault("", [[] for _ in _NUMBER_KINDS])[_NUMBER_KINDS.index(kind)].append(value)
