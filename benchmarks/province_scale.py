@@ -509,8 +509,8 @@ def _least_any_design(copy: Timer, floor: tuple[Timer, Timer], allowed: float) -
 def _floor_statements(one: Any, tmp: Path, url: Any) -> tuple[Timer, Timer]:
     """Two statements any design of the rows path runs at least once, on the run's own shared table, after it: its
     converged rows into an empty table of its DDL (typed already, so no cast: less than a load from text costs),
-    in key order; and their COPY out, as the open-data file takes them. With ``\\copy`` of the file and the run's
-    fixed part, the least a run can spend here, whatever it does in between."""
+    in key order; and their COPY out, as the open-data file takes them. With ``\\copy`` of the file and the
+    imports every run pays, the least a run can spend here, whatever it does in between."""
     from pipelines.catalogue import load_catalogue
 
     key = ", ".join(f'"{k}"' for k in load_catalogue(tmp / "rows-catalogue").item(one.ITEM).primary_key)
