@@ -51,25 +51,26 @@ def measure(url: Any, n: int, rounds: int, tmp: Path) -> None:
     size = sum(len(p.data) for p in packed)
     print(f"{n:,} rows of {large_item.ITEM}: {len(packed)} chunks, {size / 1e6:.1f} MB")
     server = _server_pid(store.engine)
-    timings: dict[str, list[tuple[Timer, ServerCpu]]] = {}
+    write, write_baseline = "write: StageStore.write (binary COPY)", "baseline: INSERT with parameters"
+    read, read_baseline = "read: StageStore's fetch (binary COPY out)", "baseline: SELECT of each chunk"
+    actions = {write: lambda: store.stage.write("s", "intake", packed),
+               write_baseline: lambda: _insert_chunks(store, packed),
+               read: lambda: _read_ours(store, len(packed)),
+               read_baseline: lambda: _select_chunks(store, len(packed))}
+    timings: dict[str, list[tuple[Timer, ServerCpu]]] = {label: [] for label in actions}
     for _ in range(rounds):
-        for label, action in (("write: StageStore.write (binary COPY)", lambda: store.stage.write("s", "intake",
-                                                                                                   packed)),
-                              ("baseline: INSERT with parameters", lambda: _insert_chunks(store, packed)),
-                              ("read: StageStore's fetch (binary COPY out)", lambda: _read_ours(store, len(packed))),
-                              ("baseline: SELECT of each chunk", lambda: _select_chunks(store, len(packed)))):
+        for label, action in actions.items():  # in this order: each read reads what its write wrote
             with Timer() as timer, ServerCpu(server) as server_cpu:
                 result = action()
             if isinstance(result, list) and result != [p.data for p in packed]:
                 raise SystemExit(f"{label}: the bytes read back differ from those written")
-            timings.setdefault(label, []).append((timer, server_cpu))
+            timings[label].append((timer, server_cpu))
     for label, measured in timings.items():
         walls = ", ".join(f"{t.wall:.2f}" for t, _ in measured)
         cpus = ", ".join(f"{t.cpu:.2f}" for t, _ in measured)
         servers = ", ".join("-" if s.cpu is None else f"{s.cpu:.2f}" for _, s in measured)
         print(f"  {label:<44} wall {walls} s; client CPU {cpus} s; server CPU {servers} s")
-    for ours, baseline in (("write: StageStore.write (binary COPY)", "baseline: INSERT with parameters"),
-                           ("read: StageStore's fetch (binary COPY out)", "baseline: SELECT of each chunk")):
+    for ours, baseline in ((write, write_baseline), (read, read_baseline)):
         ratio = sum(t.wall for t, _ in timings[baseline]) / sum(t.wall for t, _ in timings[ours])
         print(f"  {ours.split(':')[0]}: {ratio:.2f}x the baseline's speed (summed wall over {rounds} rounds)")
     store.dispose()
