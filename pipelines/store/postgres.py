@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from psycopg2 import errors, extensions, sql
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Select, Table
 from sqlalchemy.exc import DBAPIError
 
 from pipelines.catalogue.models import Item
@@ -156,14 +156,18 @@ def _binary_field(value: Any, encoding: str) -> bytes:
     return struct.pack("!i", len(data)) + data
 
 
-def copy_binary_value(conn: Connection, query: sql.Composable) -> bytes | None:
+def copy_binary_value(conn: Connection, query: Select[Any]) -> bytes | None:
     """The one bytea value of ``query``'s one row and column, by COPY in the binary format: its bytes as they are
     stored, where a SELECT sends hex text for the driver to decode (the same 65 MB read in 0.13-0.16 s against
-    0.50-0.66 s). None when the query answers no row."""
+    0.50-0.66 s). None when the query answers no row. COPY takes no parameters: the driver quotes them into the
+    statement (``mogrify``), as it would have sent them."""
+    compiled = query.compile(dialect=conn.dialect)
     out = io.BytesIO()
     cursor = conn.connection.cursor()
     try:
-        cursor.copy_expert(sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT binary)").format(query), out)
+        statement = cursor.mogrify(str(compiled), compiled.params).decode(extensions.encodings[
+            cursor.connection.encoding])
+        cursor.copy_expert(f"COPY ({statement}) TO STDOUT WITH (FORMAT binary)", out)
     finally:
         cursor.close()
     return _single_binary_value(out.getvalue())

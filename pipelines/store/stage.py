@@ -25,13 +25,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.ipc as pa_ipc
-from psycopg2 import sql
 from sqlalchemy import Connection, Engine, Table, delete, insert, select
 
 from pipelines.catalogue.models import Item
 from pipelines.outputs import CSV_LINE_END
 from pipelines.overlap import read_ahead
-from pipelines.store.postgres import copy_binary_in, copy_binary_value, table_name
+from pipelines.store.postgres import copy_binary_in, copy_binary_value
 
 # What converges: a stage stream or any open CSV text file (header + rows).
 TextStream = IO[str] | io.TextIOBase
@@ -181,14 +180,10 @@ class StageStore:
         stored (a SELECT sends hex text for the driver to decode: a million rows' chunks read in a quarter of
         the time)."""
         t = self.table
+        query = select(t.c.data).where(t.c.submission_id == submission_id, t.c.kind == kind, t.c.chunk_no == chunk_no)
         with self.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                data = copy_binary_value(conn, sql.SQL(
-                    "SELECT data FROM {} WHERE submission_id = {} AND kind = {} AND chunk_no = {}").format(
-                        table_name(t), *map(sql.Literal, (submission_id, kind, chunk_no))))
-            else:
-                data = conn.execute(select(t.c.data).where(
-                    t.c.submission_id == submission_id, t.c.kind == kind, t.c.chunk_no == chunk_no)).scalar()
+            data = (copy_binary_value(conn, query) if conn.dialect.name == "postgresql" else
+                    conn.execute(query).scalar())
         if data is None:  # deleted since its number was read
             raise StageMissing(f"no {kind} stage data for {submission_id} (chunk {chunk_no})")
         return bytes(data)

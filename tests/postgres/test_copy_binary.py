@@ -4,6 +4,7 @@ back as the same bytes. The stage's chunks travel this way on PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -11,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg2 import sql
 
 import pipelines.store.postgres as pg
 from pipelines.store.stage import StageMissing
@@ -24,6 +24,7 @@ TABLE = sa.Table("binary_copy", sa.MetaData(), sa.Column("id", sa.Integer, prima
 COLUMNS = ("id", "label", "n", "data")
 # text as PostgreSQL stores it: any character but NUL, which text cannot hold
 TEXTS = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=40)
+SID = "单位/o'neil\\s1"  # a stage submission's id, quoted into the COPY by the driver
 ROWS = st.lists(st.tuples(st.none() | TEXTS, st.none() | st.integers(-2**31, 2**31 - 1),
                           st.none() | st.binary(max_size=3000)), max_size=12)
 
@@ -58,7 +59,7 @@ def test_what_an_insert_wrote_the_binary_copy_reads_back(engine: sa.Engine, data
         conn.execute(TABLE.delete())
         conn.execute(TABLE.insert().values(id=1, label="一", n=1, data=data))
     with engine.connect() as conn:
-        read = pg.copy_binary_value(conn, sql.SQL("SELECT data FROM binary_copy WHERE id = {}").format(sql.Literal(1)))
+        read = pg.copy_binary_value(conn, sa.select(TABLE.c.data).where(TABLE.c.id == 1))
     assert read == data
 
 
@@ -66,11 +67,11 @@ def test_no_row_reads_as_none_and_a_null_or_a_second_column_is_refused(engine: s
     with engine.begin() as conn:
         conn.execute(TABLE.insert().values(id=1, label=None, n=None, data=None))
     with engine.connect() as conn:
-        assert pg.copy_binary_value(conn, sql.SQL("SELECT data FROM binary_copy WHERE id = 2")) is None
+        assert pg.copy_binary_value(conn, sa.select(TABLE.c.data).where(TABLE.c.id == 2)) is None
         with pytest.raises(ValueError, match="a null where a value was asked for"):
-            pg.copy_binary_value(conn, sql.SQL("SELECT data FROM binary_copy WHERE id = 1"))
+            pg.copy_binary_value(conn, sa.select(TABLE.c.data).where(TABLE.c.id == 1))
         with pytest.raises(ValueError, match="a row of 2 fields"):
-            pg.copy_binary_value(conn, sql.SQL("SELECT data, n FROM binary_copy WHERE id = 1"))
+            pg.copy_binary_value(conn, sa.select(TABLE.c.data, TABLE.c.n).where(TABLE.c.id == 1))
 
 
 def test_a_value_with_no_binary_form_is_refused_before_anything_is_sent(engine: sa.Engine) -> None:
@@ -82,21 +83,22 @@ def test_a_value_with_no_binary_form_is_refused_before_anything_is_sent(engine: 
 
 def test_the_stage_chunks_on_postgresql_are_the_bytes_the_store_packed(pg_database: str) -> None:
     """The stage's own rows, read back by a plain SELECT: the chunk bytes ``pack`` made, in order, with their
-    counts; a chunk deleted after its number was read is missing by name."""
+    counts (the submission's id quoted into the COPY by the driver: a quote and a backslash in it); a chunk deleted
+    after its number was read is missing by name."""
     store = store_on(pg_database)
     stage = replace(store.stage, chunk_rows=4)
     frame = enterprise_frame(10, name="新企业")
     packed = stage.pack(frame)
-    stage.write("单位/s1", "intake", packed)
+    stage.write(SID, "intake", packed)
     with store.engine.connect() as conn:
         stored = [(r.chunk_no, r.rows, bytes(r.data)) for r in conn.execute(
-            sa.select(stage.table).where(stage.table.c.submission_id == "单位/s1").order_by(stage.table.c.chunk_no))]
+            sa.select(stage.table).where(stage.table.c.submission_id == SID).order_by(stage.table.c.chunk_no))]
     assert stored == [(n, p.rows, p.data) for n, p in enumerate(packed)]
     item = store.catalogue.item("enterprise")
-    assert list(stage.read("单位/s1", "intake", item)["name"]) == [f"新企业{i}" for i in range(10)]
-    chunks = stage.read_chunks("单位/s1", "intake", item)
+    assert list(stage.read(SID, "intake", item)["name"]) == [f"新企业{i}" for i in range(10)]
+    chunks = stage.read_chunks(SID, "intake", item)
     next(chunks)  # the numbers are read, and the next chunk fetched beside this one (or not yet)
-    stage.delete("单位/s1")
-    with pytest.raises(StageMissing, match=r"no intake stage data for 单位/s1 \(chunk [12]\)"):
+    stage.delete(SID)
+    with pytest.raises(StageMissing, match=re.escape(f"no intake stage data for {SID} (chunk ") + "[12]"):
         list(chunks)
     store.dispose()
